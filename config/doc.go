@@ -1,0 +1,12 @@
+// Package config owns Liaison's configuration: the one Config struct that main
+// loads from the environment once, at start-up, and passes down as values.
+//
+// Load reads every variable through the getenv function it is given (so tests
+// never touch the real environment), parses them, and checks the result with
+// go-playground/validator. A bad configuration is reported whole: Load returns
+// an *Error that lists every problem at once, each naming the variable, what is
+// wrong and what is expected. Values of secret variables (SECRET_KEYS, and the
+// URLs that may carry passwords) are never repeated in those messages.
+//
+// No other package reads the environment.
+package config

@@ -1,0 +1,116 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect is the SQL flavour of a database.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is a database handle that knows its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// ErrNoRows is sql.ErrNoRows, re-exported so domain stores need not import
+// database/sql just for it.
+var ErrNoRows = sql.ErrNoRows
+
+// Open connects to the database that rawURL names and checks that it answers.
+// It does not migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	var db *DB
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("db: creating folder for %s: %w", path, err)
+		}
+		// WAL lets readers go on while one process writes; busy_timeout makes
+		// writers from several processes queue instead of failing; immediate
+		// transactions take the write lock up front so two transactions never
+		// deadlock upgrading read locks.
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("db: opening sqlite %s: %w", path, err)
+		}
+		sqldb.SetMaxOpenConns(8)
+		db = &DB{DB: sqldb, Dialect: SQLite}
+	} else {
+		u, err := url.Parse(rawURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return nil, errors.New("db: DATABASE_URL is neither postgres://… nor sqlite:PATH")
+		}
+		sqldb, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("db: opening postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(40)
+		sqldb.SetMaxIdleConns(40)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db = &DB{DB: sqldb, Dialect: Postgres}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("db: %s does not answer: %w", db.Dialect, err)
+	}
+	return db, nil
+}
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: committing: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Now is the current time as stored: UTC, to the microsecond (PostgreSQL's
+// precision), so what is written compares equal to what is read back.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,100 @@
+package db_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/db/dbtest"
+)
+
+func TestMigrateEmptyThenAgain(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Empty(t)
+	ctx := context.Background()
+
+	want, err := db.Migrations(d.Dialect)
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+
+	applied, err := d.Migrate(ctx)
+	require.NoError(t, err)
+	require.Len(t, applied, len(want), "every migration applies on an empty database")
+
+	again, err := d.Migrate(ctx)
+	require.NoError(t, err)
+	require.Empty(t, again, "a second run applies nothing")
+
+	v, err := d.Version(ctx)
+	require.NoError(t, err)
+	require.Equal(t, want[len(want)-1].Version, v)
+}
+
+func TestBothDialectsHaveTheSameMigrations(t *testing.T) {
+	t.Parallel()
+	pg, err := db.Migrations(db.Postgres)
+	require.NoError(t, err)
+	lite, err := db.Migrations(db.SQLite)
+	require.NoError(t, err)
+	require.Equal(t, len(pg), len(lite))
+	for i := range pg {
+		require.Equal(t, pg[i].Name, lite[i].Name)
+	}
+}
+
+func TestConcurrentMigrateRunsEachOnce(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Empty(t)
+	ctx := context.Background()
+	ms, err := db.ReadMigrations(fstest.MapFS{
+		"0001_a.sql": {Data: []byte(`CREATE TABLE a (id TEXT PRIMARY KEY)`)},
+		"0002_b.sql": {Data: []byte(`INSERT INTO a (id) VALUES ('only-once')`)},
+	})
+	require.NoError(t, err)
+
+	// Separate handles stand in for separate processes: each has its own
+	// connections, so only the database's lock keeps them apart.
+	const n = 4
+	handles := make([]*db.DB, n)
+	for i := range handles {
+		h, err := db.Open(ctx, d.URL)
+		require.NoError(t, err)
+		t.Cleanup(func() { h.Close() })
+		handles[i] = h
+	}
+	var wg sync.WaitGroup
+	total := make(chan int, n)
+	for _, h := range handles {
+		wg.Go(func() {
+			applied, err := h.Apply(ctx, ms)
+			require.NoError(t, err)
+			total <- len(applied)
+		})
+	}
+	wg.Wait()
+	close(total)
+	sum := 0
+	for k := range total {
+		sum += k
+	}
+	require.Equal(t, 2, sum, "each migration applied by exactly one process")
+
+	var rows int
+	require.NoError(t, d.QueryRowContext(ctx, `SELECT count(*) FROM a`).Scan(&rows))
+	require.Equal(t, 1, rows)
+}
+
+func TestReadMigrationsRejectsBadNames(t *testing.T) {
+	t.Parallel()
+	_, err := db.ReadMigrations(fstest.MapFS{"init.sql": {Data: []byte("x")}})
+	require.ErrorContains(t, err, "NNNN_name.sql")
+	_, err = db.ReadMigrations(fstest.MapFS{
+		"0001_a.sql": {Data: []byte("x")},
+		"1_b.sql":    {Data: []byte("y")},
+	})
+	require.ErrorContains(t, err, "share version 1")
+}

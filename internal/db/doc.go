@@ -1,0 +1,15 @@
+// Package db opens Liaison's database and keeps its schema up to date.
+//
+// Two dialects are supported behind database/sql: PostgreSQL through pgx
+// (DATABASE_URL=postgres://…), for production, and an embedded SQLite file
+// through the pure-Go modernc.org/sqlite driver (DATABASE_URL=sqlite:PATH, the
+// default), so that Liaison runs with nothing installed. Queries use $1-style
+// placeholders, which both drivers accept; each domain package keeps its own
+// queries next to its model and asks DB.Dialect where the two differ.
+//
+// Migrations are numbered SQL files, one folder per dialect, embedded in the
+// binary. Migrate applies the ones a database has not seen, each in its own
+// transaction, and records them in schema_migrations. Several processes may
+// start at once: on PostgreSQL they queue on an advisory lock, on SQLite on
+// the database's write lock, so each migration runs exactly once.
+package db

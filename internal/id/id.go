@@ -1,0 +1,43 @@
+// Package id makes Liaison's resource ids: a short prefix naming the kind
+// ("tok", "conn", "imp"), then base62 of the creation time in milliseconds
+// and 64 random bits. Ids sort by creation time, so cursor pages come
+// oldest first, and they are safe in URLs and file names.
+package id
+
+import (
+	"crypto/rand"
+	"math/big"
+	"time"
+)
+
+const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// New returns prefix + "_" + 19 base62 characters.
+func New(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + "_" + Base62(big.NewInt(time.Now().UnixMilli()), 8) + Base62(new(big.Int).SetBytes(b), 11)
+}
+
+// Base62 writes n in base 62, left-padded with zeros to width digits. It
+// consumes n.
+func Base62(n *big.Int, width int) string {
+	out := make([]byte, width)
+	base, mod := big.NewInt(62), new(big.Int)
+	for i := width - 1; i >= 0; i-- {
+		n.DivMod(n, base, mod)
+		out[i] = alphabet[mod.Int64()]
+	}
+	return string(out)
+}
+
+// IsBase62 reports whether every byte of s is a base62 digit.
+func IsBase62(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}

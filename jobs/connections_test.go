@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+func TestConnectionsSweepTask(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	d := dbtest.New(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	const redirect = "http://liaison.test/oauth/callback"
+	svc, err := connections.New(connections.Options{
+		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: redirect, Log: testLogger(t),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+
+	p := oauthfake.New(t, oauthfake.Options{
+		ClientID: "c", ClientSecret: "client-secret", ClientAuth: oauthfake.ClientSecretBasic,
+		RedirectURIs: []string{redirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: 5 * time.Minute,
+	})
+	ctx := context.Background()
+	s := func(v string) *string { return &v }
+	v, err := svc.Create(ctx, connections.Input{
+		Name: s("crm"), AuthType: s(connections.AuthOAuth2Code), BaseURL: s(p.URL() + "/api"),
+		ClientID: s("c"), ClientSecret: s("client-secret"), DiscoveryURL: s(p.Issuer()),
+	})
+	require.NoError(t, err)
+	u, err := svc.AuthorizeURL(ctx, v.ID)
+	require.NoError(t, err)
+	back, err := p.Visit(ctx, u)
+	require.NoError(t, err)
+	require.True(t, svc.Complete(ctx, back.Query()).OK)
+
+	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc}, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+
+	tasks, err := ConnectionsSweepSource{}.PeriodicTasks()
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	require.Equal(t, "@every 1m", tasks[0].Cronspec)
+	require.Equal(t, TypeConnectionsSweep, tasks[0].Task.Type())
+
+	task, opts := NewSweepTask()
+	info, err := c.Enqueue(ctx, task, append(opts, asynq.Retention(time.Minute))...)
+	require.NoError(t, err)
+	_, err = c.Enqueue(ctx, task, opts...)
+	require.ErrorIs(t, err, ErrDuplicate, "unique: sweeps never pile up")
+
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = c.WaitResult(wctx, info.Queue, info.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "the token living 5 minutes was refreshed")
+	require.Empty(t, p.Violations())
+}

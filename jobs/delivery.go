@@ -1,0 +1,159 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/liaison/liaison/hooks"
+)
+
+// Deliveries of action hooks and event webhooks. The task id is the
+// delivery id, so a delivery is never queued twice; the payload is the id
+// alone. hooks keeps the attempt count and the schedule in its store;
+// asynq is only the timer: the handler returns an *againError carrying the
+// wait hooks asked for, and retryDelay hands it to asynq.
+const (
+	TypeDeliverySend  = "delivery:send"
+	TypeDeliverySweep = "delivery:sweep"
+	TypeDeliveryClean = "delivery:clean"
+)
+
+// deliveryMaxRetry is far above any schedule (at most 100 attempts) plus
+// the runs that infrastructure errors cost, so asynq's cap never archives
+// a delivery that hooks still wants to try. Postponements do not count:
+// IsFailure is false for them, and asynq counts only failures.
+const deliveryMaxRetry = 1_000_000
+
+// deliveryTimeout bounds one run: the longest hook timeout (120 s) plus the
+// bookkeeping around it.
+const deliveryTimeout = 3 * time.Minute
+
+// NewDeliveryTask makes the task of a delivery.
+func NewDeliveryTask(id string) (*asynq.Task, []asynq.Option) {
+	return asynq.NewTask(TypeDeliverySend, []byte(id)), []asynq.Option{
+		asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(deliveryMaxRetry), asynq.Timeout(deliveryTimeout),
+	}
+}
+
+// againError asks asynq to run the task again after delay.
+type againError struct {
+	delay time.Duration
+	// postponed: not a failure (a limit, a connection to reconnect).
+	postponed bool
+}
+
+// RetryAfter and Postponed are what the worker's RetryDelayFunc and
+// IsFailure read (queue.go).
+//
+// asynq keeps a retry's time in whole unix seconds, so a wait of 1.4 s may
+// end after 0.4 s. A wait of a second or more (a Retry-After, a step of the
+// schedule) is rounded up to the next whole second so it never ends early;
+// shorter waits (limits, test schedules) mean "soon" and are left alone.
+func (e *againError) RetryAfter() time.Duration {
+	if e.delay < time.Second {
+		return e.delay
+	}
+	at := time.Now().Add(e.delay)
+	if frac := time.Duration(at.Nanosecond()); frac > 0 {
+		return e.delay + time.Second - frac
+	}
+	return e.delay
+}
+func (e *againError) Postponed() bool { return e.postponed }
+
+func (e *againError) Error() string {
+	if e.postponed {
+		return "delivery postponed for " + e.delay.String()
+	}
+	return "delivery attempt failed; next in " + e.delay.String()
+}
+
+func handleDelivery(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		res, err := svc.Deliver(ctx, string(t.Payload()))
+		if err != nil {
+			return err
+		}
+		if res.Done {
+			return nil
+		}
+		return &againError{delay: res.Again, postponed: res.Postponed}
+	}
+}
+
+// deliveryRetryDelay is the wait of a delivery task that failed without
+// saying when to come back: none when its worker died (asynq's lease
+// expired; the delivery was under way and is due), asynq's default capped
+// at a minute otherwise, so that a database outage does not push
+// deliveries back by hours.
+func deliveryRetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return 0
+	}
+	return min(asynq.DefaultRetryDelayFunc(n, err, t), time.Minute)
+}
+
+// EnqueueDeliveries queues deliveries to run now; those already queued are
+// left as they are. It satisfies hooks.Queue.
+func (c *Client) EnqueueDeliveries(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		t, opts := NewDeliveryTask(id)
+		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
+			return fmt.Errorf("queueing delivery %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// RunDeliveriesNow makes waiting deliveries (a retry, a postponement) run
+// now, and queues those that are not queued. It satisfies hooks.Queue.
+func (c *Client) RunDeliveriesNow(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		err := c.ins.RunTask(QueueDefault, id)
+		switch {
+		case err == nil:
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			if err := c.EnqueueDeliveries(ctx, []string{id}); err != nil {
+				return err
+			}
+		default:
+			// Already pending or running: it runs soon anyway.
+		}
+	}
+	return nil
+}
+
+var _ hooks.Queue = (*Client)(nil)
+
+// DeliveryHousekeeping is the periodic-task source of deliveries: a sweep
+// every minute that queues deliveries that should be queued and are not
+// (the web process stopped between storing an event and queueing it), and
+// retention every hour.
+type DeliveryHousekeeping struct{}
+
+// PeriodicTasks lists the two tasks. asynq.Unique keeps a second scheduler
+// (which nobody should run) from doubling them.
+func (DeliveryHousekeeping) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
+	return []*asynq.PeriodicTaskConfig{
+		{Cronspec: "@every 1m", Task: asynq.NewTask(TypeDeliverySweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Minute), asynq.MaxRetry(0)}},
+		{Cronspec: "@every 1h", Task: asynq.NewTask(TypeDeliveryClean, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Hour), asynq.MaxRetry(1)}},
+	}, nil
+}
+
+func handleDeliverySweep(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		_, err := svc.Sweep(ctx, time.Minute)
+		return err
+	}
+}
+
+func handleDeliveryClean(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		_, _, err := svc.Clean(ctx)
+		return err
+	}
+}

@@ -1,0 +1,16 @@
+// Package jobs is the only package that knows asynq. It owns the Redis
+// connection the queue runs on (one go-redis client shared by the asynq
+// client, server, scheduler and inspector), the embedded in-process Redis
+// used when REDIS_URL is unset, the task types and their payloads, the one
+// mux that registers every handler, retry and delay policy, queues, and the
+// periodic-task provider that the scheduler reads.
+//
+// Task types read "domain:action" (system:ping). Each NewXxxTask constructor
+// sits next to its handler, and every handler is registered in NewMux. A
+// handler decodes its payload, calls domain code and maps the error; it never
+// swallows one.
+//
+// Queues and their weights: critical (6) for work a person or a scenario is
+// waiting on, default (3) for deliveries, low (1) for imports and
+// housekeeping. Weights, not strict priority, so low work is never starved.
+package jobs

@@ -1,0 +1,201 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/importer/feedgen"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+type importBundle struct {
+	store  *importer.Store
+	client *Client
+	conns  *connections.Service
+	p      *oauthfake.Provider
+	connID string
+}
+
+// setupImports starts a worker with the import handlers, a connections
+// service, and an OAuth2 connection (already connected) to a strict fake
+// provider whose /api/feed.xml is a protected YML feed.
+func setupImports(t *testing.T) *importBundle {
+	t.Helper()
+	r := openRedis(t)
+	d := dbtest.New(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	const redirect = "http://liaison.test/oauth/callback"
+	svc, err := connections.New(connections.Options{
+		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: redirect, Log: testLogger(t),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+
+	p := oauthfake.New(t, oauthfake.Options{
+		ClientID: "shop", ClientSecret: "s3cret+/=", ClientAuth: oauthfake.ClientSecretPost,
+		RedirectURIs: []string{redirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: time.Hour,
+	})
+	ctx := context.Background()
+	s := func(v string) *string { return &v }
+	v, err := svc.Create(ctx, connections.Input{
+		Name: s("shop feed"), AuthType: s(connections.AuthOAuth2Code), BaseURL: s(p.URL() + "/api"),
+		ClientID: s("shop"), ClientSecret: s("s3cret+/="), DiscoveryURL: s(p.Issuer()), ClientAuth: s("client_secret_post"),
+	})
+	require.NoError(t, err)
+	u, err := svc.AuthorizeURL(ctx, v.ID)
+	require.NoError(t, err)
+	back, err := p.Visit(ctx, u)
+	require.NoError(t, err)
+	require.True(t, svc.Complete(ctx, back.Query()).OK)
+
+	store := importer.NewStore(d.DB)
+	events := &connections.StoreEvents{DB: d.DB}
+	runner := importer.NewRunner(store, svc, events, testLogger(t))
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	w := NewWorker(r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second},
+		Deps{Client: c, Imports: store, ImportRunner: runner}, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+	return &importBundle{store: store, client: c, conns: svc, p: p, connID: v.ID}
+}
+
+func waitRun(t *testing.T, store *importer.Store, runID string) importer.Run {
+	t.Helper()
+	var run importer.Run
+	require.Eventually(t, func() bool {
+		var err error
+		run, err = store.GetRun(context.Background(), runID)
+		require.NoError(t, err)
+		return run.Status != importer.StatusQueued && run.Status != importer.StatusRunning
+	}, 20*time.Second, 20*time.Millisecond)
+	return run
+}
+
+func TestProtectedFeedThroughOAuth2WithTokenExpiringBetweenRuns(t *testing.T) {
+	t.Parallel()
+	b := setupImports(t)
+	var feed bytes.Buffer
+	require.NoError(t, feedgen.Write(&feed, feedgen.Options{Format: "yml", Items: 120, Seed: 3}))
+	b.p.Serve("/api/feed.xml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = w.Write(feed.Bytes())
+	})
+	ctx := context.Background()
+	s := func(v string) *string { return &v }
+	im, err := b.store.Create(ctx, importer.Input{Name: s("shop"), ConnectionID: &b.connID, URL: s("/feed.xml"), Format: s("yml")}, nil)
+	require.NoError(t, err)
+
+	run, err := b.client.StartImportRun(ctx, b.store, im.ID, "manual")
+	require.NoError(t, err)
+	run = waitRun(t, b.store, run.ID)
+	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+	require.EqualValues(t, 120, run.Counts.Created)
+
+	// The access token expires before the next scheduled run: the run
+	// refreshes it (once) and goes on.
+	b.p.ExpireAll()
+	run, err = b.client.StartImportRun(ctx, b.store, im.ID, "schedule")
+	require.NoError(t, err)
+	run = waitRun(t, b.store, run.ID)
+	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+	require.EqualValues(t, 120, run.Counts.Unchanged)
+	require.Equal(t, 1, b.p.TokenRequestsByGrant("refresh_token"))
+	require.Empty(t, b.p.Violations())
+
+	var events int
+	require.NoError(t, b.store.DB().QueryRowContext(ctx, `SELECT count(*) FROM system_events WHERE type = 'import.completed'`).Scan(&events))
+	require.Equal(t, 2, events)
+}
+
+func TestScheduledRunIsSkippedWhileOneIsInProgress(t *testing.T) {
+	t.Parallel()
+	b := setupImports(t)
+	ctx := context.Background()
+	s := func(v string) *string { return &v }
+	im, err := b.store.Create(ctx, importer.Input{Name: s("x"), URL: s("https://feeds.example/f.csv")}, nil)
+	require.NoError(t, err)
+	first, err := b.store.NewRun(ctx, im.ID, "manual") // queued, never handed to the queue
+	require.NoError(t, err)
+
+	h := handleImportSchedule(b.store, b.client, testLogger(t))
+	task := asynq.NewTask(TypeImportSchedule, []byte(`{"import_id":"`+im.ID+`"}`))
+	require.NoError(t, h(ctx, task), "an overlapping firing is skipped, not an error")
+	runs, _, err := b.store.Runs(ctx, im.ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.Equal(t, first.ID, runs[0].ID)
+
+	_, err = b.client.StartImportRun(ctx, b.store, im.ID, "manual")
+	require.ErrorIs(t, err, importer.ErrRunInProgress)
+}
+
+func TestScheduleChangesArePickedUpWithoutRestart(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	d := dbtest.New(t)
+	store := importer.NewStore(d.DB)
+	sched, err := NewScheduler(r, SchedulerConfig{SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond}, testLogger(t), ImportSchedules{Store: store})
+	require.NoError(t, err)
+	require.NoError(t, sched.Start())
+	t.Cleanup(sched.Shutdown)
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+
+	specs := func() []string {
+		entries, err := c.ins.SchedulerEntries()
+		require.NoError(t, err)
+		var out []string
+		for _, e := range entries {
+			if e.Task.Type() == TypeImportSchedule {
+				out = append(out, e.Spec)
+			}
+		}
+		return out
+	}
+	waitSpecs := func(want ...string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			got := specs()
+			return strings.Join(got, "|") == strings.Join(want, "|")
+		}, 10*time.Second, 50*time.Millisecond, "want scheduler entries %v", want)
+	}
+
+	ctx := context.Background()
+	s := func(v string) *string { return &v }
+	im, err := store.Create(ctx, importer.Input{Name: s("nightly"), URL: s("https://feeds.example/f.csv"), Schedule: s("0 3 * * *"), Timezone: s("Europe/Moscow")}, nil)
+	require.NoError(t, err)
+	waitSpecs("CRON_TZ=Europe/Moscow 0 3 * * *")
+
+	_, err = store.Update(ctx, im.ID, importer.Input{Schedule: s("@every 1h"), Timezone: s("")}, nil)
+	require.NoError(t, err)
+	waitSpecs("@every 1h")
+
+	off := false
+	_, err = store.Update(ctx, im.ID, importer.Input{Enabled: &off}, nil)
+	require.NoError(t, err)
+	waitSpecs()
+
+	on := true
+	_, err = store.Update(ctx, im.ID, importer.Input{Enabled: &on}, nil)
+	require.NoError(t, err)
+	waitSpecs("@every 1h")
+	require.NoError(t, store.Delete(ctx, im.ID))
+	waitSpecs()
+}

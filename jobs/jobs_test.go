@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/internal/redistest"
+)
+
+// testLogger writes to t.Log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+func openRedis(t *testing.T) *Redis {
+	t.Helper()
+	r, err := OpenRedis(context.Background(), redistest.New(t), testLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
+	t.Parallel()
+	r, err := OpenRedis(context.Background(), "", testLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	require.True(t, r.Embedded())
+
+	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{}, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := c.PingWorker(ctx)
+	require.NoError(t, err)
+	require.Equal(t, os.Getpid(), res.PID)
+}
+
+func TestPingThroughRealQueue(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	w := NewWorker(r, WorkerConfig{Concurrency: 4}, Deps{}, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 3 {
+		res, err := c.PingWorker(ctx)
+		require.NoError(t, err)
+		require.Equal(t, os.Getpid(), res.PID)
+	}
+}
+
+func TestPingWithoutWorkerTimesOut(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.PingWorker(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestShutdownLetsInFlightTaskFinish(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	started := make(chan struct{})
+	var finished, cancelled atomic.Bool
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("test:slow", func(ctx context.Context, _ *asynq.Task) error {
+		close(started)
+		select {
+		case <-time.After(700 * time.Millisecond):
+			finished.Store(true)
+			return nil
+		case <-ctx.Done():
+			cancelled.Store(true)
+			return ctx.Err()
+		}
+	})
+	w := newWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second}, mux, testLogger(t))
+	require.NoError(t, w.Start())
+
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:slow", nil), asynq.TaskID("slow-1"), asynq.Retention(time.Minute))
+	require.NoError(t, err)
+	<-started
+
+	begin := time.Now()
+	w.Shutdown()
+	require.True(t, finished.Load(), "the in-flight task ran to its end")
+	require.False(t, cancelled.Load())
+	require.Less(t, time.Since(begin), 5*time.Second, "shutdown did not wait for the whole bound")
+
+	info, err := c.ins.GetTaskInfo(QueueDefault, "slow-1")
+	require.NoError(t, err)
+	require.Equal(t, asynq.TaskStateCompleted, info.State)
+}
+
+func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	started := make(chan struct{})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("test:stuck", func(ctx context.Context, _ *asynq.Task) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	w := newWorker(r, WorkerConfig{Concurrency: 1, ShutdownTimeout: 300 * time.Millisecond}, mux, testLogger(t))
+	require.NoError(t, w.Start())
+
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:stuck", nil), asynq.TaskID("stuck-1"))
+	require.NoError(t, err)
+	<-started
+
+	begin := time.Now()
+	w.Shutdown()
+	require.Less(t, time.Since(begin), 3*time.Second, "shutdown is bounded")
+
+	// The task is not lost: it is back on its queue for the next worker.
+	info, err := c.ins.GetTaskInfo(QueueDefault, "stuck-1")
+	require.NoError(t, err)
+	require.Contains(t, []asynq.TaskState{asynq.TaskStatePending, asynq.TaskStateRetry}, info.State)
+}
+
+func TestDuplicateTaskID(t *testing.T) {
+	t.Parallel()
+	r := openRedis(t)
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))
+	require.NoError(t, err)
+	_, err = c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))
+	require.True(t, errors.Is(err, ErrDuplicate), "got %v; want ErrDuplicate", err)
+}
+
+func TestRedisURLForms(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"redis://127.0.0.1:6379/2",
+		"rediss://user:pw@redis.example.com:6380/0",
+		"redis-sentinel://:pw@s1:26379/0?master_name=main&addr=s2:26379",
+		"redis-cluster://n1:6379?addr=n2:6379",
+	} {
+		c, err := NewRedisClient(u)
+		require.NoError(t, err, u)
+		c.Close()
+	}
+	_, err := NewRedisClient("memcached://x:1")
+	require.Error(t, err)
+}

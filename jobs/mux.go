@@ -1,0 +1,46 @@
+package jobs
+
+import (
+	"log/slog"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/importer"
+)
+
+// Deps are the domain services that task handlers call. Later work adds to
+// it; every field is set in one place, cmd/liaison's wiring.
+type Deps struct {
+	// Client enqueues follow-up tasks.
+	Client *Client
+
+	Imports      *importer.Store
+	ImportRunner *importer.Runner
+
+	// Connections refreshes tokens (connections:sweep).
+	Connections *connections.Service
+
+	// Hooks runs deliveries of action hooks and event webhooks.
+	Hooks *hooks.Service
+}
+
+// NewMux registers every task handler. It is the one place that does.
+func NewMux(deps Deps, log *slog.Logger) *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypePing, handlePing)
+	if deps.Hooks != nil {
+		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks))
+		mux.Handle(TypeDeliverySweep, handleDeliverySweep(deps.Hooks))
+		mux.Handle(TypeDeliveryClean, handleDeliveryClean(deps.Hooks))
+	}
+	if deps.Connections != nil {
+		mux.Handle(TypeConnectionsSweep, handleConnectionsSweep(deps.Connections))
+	}
+	if deps.ImportRunner != nil {
+		mux.Handle(TypeImportRun, handleImportRun(deps.ImportRunner))
+		mux.Handle(TypeImportSchedule, handleImportSchedule(deps.Imports, deps.Client, log))
+	}
+	return mux
+}
