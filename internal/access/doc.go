@@ -1,0 +1,20 @@
+// Package access owns Liaison's access tokens: its own "private
+// integrations", static bearer tokens made for one integration, each with
+// chosen scopes, the way HighLevel and CrocoClick describe theirs.
+//
+// A secret is shown once, when it is issued; only its SHA-256 is stored (a
+// fast hash suits 256-bit random secrets, which no one can guess or brute
+// force) with a masked hint for lists. Secrets look like
+// "lsn_<43 base62 characters><6 base62 characters of CRC-32>": the prefix
+// lets secret scanners find leaked ones, and the checksum lets Liaison (and
+// scanners) reject a mistyped or made-up secret without a database look-up.
+//
+// Rotation follows the reference products: "rotate and expire later" issues
+// a new secret and keeps the previous one working for an overlap (7 days by
+// default); during it the rotation can be cancelled (the new secret stops,
+// the previous is primary again) or the previous secret expired at once.
+// "Rotate and expire now" is for a leaked secret: the old one stops at once.
+//
+// last_used_at is written at most once a minute per token, so checking a
+// token costs one indexed read and, nearly always, no write.
+package access

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/liaison/liaison/connections"
+)
+
+// connectionProblem maps the connections package's errors onto answers;
+// the rest goes to s.fail's own mapping (invalid input is a 422 there).
+func connectionProblem(err error) error {
+	var re *connections.ReauthError
+	switch {
+	case errors.As(err, &re):
+		p := problem(http.StatusConflict, "the connection needs to be reconnected: "+re.Reason)
+		p.Type = "https://liaison.dev/problems/needs-reauth"
+		return p
+	case errors.Is(err, connections.ErrNotFound):
+		return notFound("connection")
+	case errors.Is(err, connections.ErrWrongType):
+		return problem(http.StatusConflict, err.Error())
+	case errors.Is(err, connections.ErrTokenEndpoint):
+		p := problem(http.StatusBadGateway, connections.PlainError(err))
+		p.RetryAfter = 30
+		return p
+	}
+	return err
+}
+
+func (s *Server) failConnection(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, connectionProblem(err))
+}
+
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
+	var in connections.Input
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.Connections.Create(r.Context(), in)
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
+	cursor, limit, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	views, next, err := s.Connections.List(r.Context(), cursor, limit)
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[connections.View]{Data: views, NextCursor: next})
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Connections.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request) {
+	var in connections.Input
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.Connections.Update(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// deletedConnection is the answer to a deletion: the connection is gone;
+// whether the provider revoked its tokens is reported, not required.
+type deletedConnection struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+	connections.DeleteResult
+}
+
+func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	res, err := s.Connections.Delete(r.Context(), id)
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deletedConnection{ID: id, Deleted: true, DeleteResult: res})
+}
+
+type authorizeAnswer struct {
+	AuthorizeURL string `json:"authorize_url"`
+}
+
+func (s *Server) authorizeConnection(w http.ResponseWriter, r *http.Request) {
+	u, err := s.Connections.AuthorizeURL(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, authorizeAnswer{AuthorizeURL: u})
+}
+
+func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Connections.Test(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Connections.Refresh(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.failConnection(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// callbackPage is what the person sees back from the provider. It holds
+// the outcome in plain words and nothing else: no tokens, no codes, no
+// stack traces. html/template escapes everything the provider sent.
+var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{if .OK}}Connected{{else}}Not connected{{end}} · Liaison</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}.ok{color:#17692f}.bad{color:#a01818}code{background:#f3f3f3;padding:0 .2em}</style>
+</head>
+<body>
+{{if .OK}}<h1 class="ok">Connected</h1>{{else}}<h1 class="bad">Not connected</h1>{{end}}
+<p>{{.Message}}</p>
+{{if .ConnectionName}}<p>Connection: <strong>{{.ConnectionName}}</strong>{{if .Problem}} · reason: <code>{{.Problem}}</code>{{end}}</p>{{end}}
+<p>You can close this window.</p>
+</body>
+</html>
+`))
+
+// oauthCallback is the redirect URI: the provider sends the browser here
+// with code and state (or error).
+func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
+	out := s.Connections.Complete(r.Context(), r.URL.Query())
+	status := http.StatusOK
+	if !out.OK {
+		status = http.StatusBadRequest
+		if out.Problem == "internal" {
+			status = http.StatusInternalServerError
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if err := callbackPage.Execute(w, out); err != nil {
+		s.Log.ErrorContext(r.Context(), "writing the callback page", "error", err)
+	}
+}

@@ -1,0 +1,249 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+const (
+	connClientID     = "liaison-client"
+	connClientSecret = "cl1ent+s3cr/t=%:value"
+)
+
+// connBundle is the test bundle with the connections service wired in, and
+// the redirect URI pointing at this very server, as PUBLIC_URL would.
+type connBundle struct {
+	*testBundle
+	redirectURI string
+}
+
+func setupConnections(t *testing.T) *connBundle {
+	t.Helper()
+	b := setup(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	redirect := srv.URL + "/oauth/callback"
+	svc, err := connections.New(connections.Options{
+		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: redirect, Version: "test",
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Events:       &connections.StoreEvents{DB: b.db.DB},
+	})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Tokens: b.tokens, MaxBodyBytes: 1 << 20, Version: "test", Connections: svc})
+	handler = a
+	b.srv = srv
+	return &connBundle{testBundle: b, redirectURI: redirect}
+}
+
+func connProvider(t *testing.T, redirect string, opts oauthfake.Options) *oauthfake.Provider {
+	t.Helper()
+	opts.ClientID, opts.ClientSecret, opts.RedirectURIs = connClientID, connClientSecret, []string{redirect}
+	if opts.ClientAuth == "" {
+		opts.ClientAuth = oauthfake.ClientSecretBasic
+	}
+	opts.Scopes = []string{"contacts.read", "offline_access"}
+	p := oauthfake.New(t, opts)
+	t.Cleanup(func() { require.Empty(t, p.Violations()) })
+	return p
+}
+
+// callback follows the provider's redirect to Liaison's /oauth/callback,
+// as the browser would, and returns the page.
+func callback(t *testing.T, p *oauthfake.Provider, authorizeURL string) (int, string) {
+	t.Helper()
+	back, err := p.Visit(context.Background(), authorizeURL)
+	require.NoError(t, err)
+	resp, err := http.Get(back.String())
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	page, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(page)
+}
+
+func TestConnectionLifecycleThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	p := connProvider(t, b.redirectURI, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, RequirePKCE: true, RotateRefreshTokens: true})
+	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	read := b.token(t, access.ScopeConnectionsRead)
+
+	body := map[string]any{
+		"name": "CRM", "description": "contacts", "auth_type": "oauth2_authorization_code",
+		"base_url": p.URL() + "/api", "client_id": connClientID, "client_secret": connClientSecret,
+		"discovery_url": p.Issuer(), "client_auth": "client_secret_post", "scopes": []string{"contacts.read", "offline_access"},
+		"authorization_params": map[string]string{"prompt": "consent"}, "headers": map[string]string{"Version": "2021-07-28"},
+		"test_path": "/me",
+	}
+	resp, _ := b.do(t, http.MethodPost, "/v1/connections", read, body)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "connections.read cannot create")
+
+	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, body)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	id := c["id"].(string)
+	for _, f := range []string{"id", "name", "description", "auth_type", "status", "base_url", "allowed_hosts", "headers", "client_id",
+		"client_secret", "authorization_url", "token_url", "revocation_url", "discovery_url", "scopes", "client_auth", "pkce",
+		"authorization_params", "test_path", "redirect_uri", "last_error"} {
+		require.Contains(t, c, f)
+	}
+	require.Equal(t, b.redirectURI, c["redirect_uri"])
+	require.Equal(t, "c******e", c["client_secret"])
+	require.Equal(t, p.TokenURL(), c["token_url"], "read from discovery")
+	require.Equal(t, true, c["pkce"])
+	require.Equal(t, "pending", c["status"])
+
+	resp, _ = b.do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"redirect_uri": "https://evil.example/cb"})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "redirect_uri is read-only")
+
+	resp, auth := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", auth)
+	status, page := callback(t, p, auth["authorize_url"].(string))
+	require.Equal(t, http.StatusOK, status, page)
+	require.Contains(t, page, "Connected")
+	require.Equal(t, "consent", p.LastAuthorizeRequest().Get("prompt"))
+
+	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "connected", c["status"])
+
+	resp, res := b.do(t, http.MethodPost, "/v1/connections/"+id+"/test", read, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", res)
+	require.Equal(t, true, res["ok"], "%v", res)
+	require.EqualValues(t, 200, res["status"])
+	require.Contains(t, res, "latency_ms")
+
+	resp, _ = b.do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"))
+
+	// The user disconnects the app at the provider: refresh says so, the
+	// connection shows it, the event is recorded.
+	p.RevokeAll()
+	resp, prob := b.do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	require.Contains(t, prob["detail"], "invalid_grant")
+	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "needs_reauth", c["status"])
+	require.Contains(t, c["last_error"], "invalid_grant")
+	var n int
+	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM system_events WHERE type = 'connection.needs_reauth'`).Scan(&n))
+	require.Equal(t, 1, n)
+
+	// Reconnecting works the same way.
+	_, auth = b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	status, page = callback(t, p, auth["authorize_url"].(string))
+	require.Equal(t, http.StatusOK, status, page)
+
+	resp, listed := b.do(t, http.MethodGet, "/v1/connections", read, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, listed["data"], 1)
+	raw, _ := json.Marshal(listed)
+	require.NotContains(t, string(raw), connClientSecret)
+
+	resp, del := b.do(t, http.MethodDelete, "/v1/connections/"+id, write, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, true, del["revoked"])
+	require.True(t, p.GrantRevoked())
+	resp, _ = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestCallbackPageSaysWhyInPlainWords(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	p := connProvider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
+	write := b.token(t, access.ScopeConnectionsWrite)
+	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
+		"client_id": connClientID, "client_secret": connClientSecret, "client_auth": "client_secret_basic",
+		"authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(),
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	id := c["id"].(string)
+	authorize := func() string {
+		_, a := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+		return a["authorize_url"].(string)
+	}
+
+	p.DenyNext()
+	status, page := callback(t, p, authorize())
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, page, "access_denied")
+	require.Contains(t, page, "denied")
+
+	p.FailNextToken(1, http.StatusInternalServerError, "boom <script>alert(1)</script>")
+	status, page = callback(t, p, authorize())
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, page, "token_error")
+	require.NotContains(t, page, "<script>", "what the provider says is escaped")
+	require.NotContains(t, page, connClientSecret)
+	require.NotContains(t, page, "goroutine")
+
+	resp2, err := http.Get(b.srv.URL + "/oauth/callback?state=forged&code=x")
+	require.NoError(t, err)
+	page2, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp2.StatusCode)
+	require.Contains(t, string(page2), "already used or is not one Liaison made")
+}
+
+func TestConnectionBadInputNamesTheField(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	write := b.token(t, access.ScopeConnectionsWrite)
+	base := func() map[string]any {
+		return map[string]any{
+			"name": "x", "auth_type": "oauth2_authorization_code", "base_url": "https://api.example.com",
+			"client_id": "id", "authorization_url": "https://id.example.com/authorize", "token_url": "https://id.example.com/token",
+		}
+	}
+	tests := []struct {
+		edit  func(map[string]any)
+		field string
+	}{
+		{func(m map[string]any) { delete(m, "client_id") }, "client_id"},
+		{func(m map[string]any) { m["token_url"] = "http://id.example.com/token" }, "token_url"},
+		{func(m map[string]any) { m["auth_type"] = "basic" }, "auth_type"},
+		{func(m map[string]any) { m["scopes"] = []string{"contacts write"} }, "scopes[0]"},
+		{func(m map[string]any) {
+			m["auth_type"] = "api_key"
+			m["api_key"] = map[string]string{"in": "body", "name": "k", "value": "v"}
+		}, "api_key.in"},
+	}
+	for _, tc := range tests {
+		body := base()
+		tc.edit(body)
+		resp, prob := b.do(t, http.MethodPost, "/v1/connections", write, body)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
+		var fields []string
+		for _, e := range prob["errors"].([]any) {
+			fields = append(fields, e.(map[string]any)["field"].(string))
+		}
+		require.Contains(t, fields, tc.field, "%v", prob)
+	}
+	resp, prob := b.do(t, http.MethodPost, "/v1/connections", write, `{"name":"x","auth_type":"bearer","base_url":"https://a.example","token":"t0k3n","status":"connected"}`)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.True(t, strings.Contains(prob["detail"].(string), "not a known field"), "%v", prob)
+}

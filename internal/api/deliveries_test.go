@@ -1,0 +1,829 @@
+package api_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/secret"
+	"github.com/liaison/liaison/jobs"
+)
+
+// deliveryBundle is the whole delivery path in one test: the API, the
+// delivery engine, the connections service as its Sender (loopback allowed)
+// and a real worker on the test's own Redis, with the retry schedule scaled
+// to milliseconds.
+type deliveryBundle struct {
+	*testBundle
+	hooks  *hooks.Service
+	conns  *connections.Service
+	secret string // an access token with every scope this area needs
+	ring   *secret.Ring
+	opts   hooks.Options
+}
+
+// testSchedule is DELIVERY_SCHEDULE scaled down: six attempts, the first at
+// once, the rest 20–60 ms apart (asynq moves due retries every 100 ms).
+var testSchedule = hooks.Schedule{0, 20 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond, 60 * time.Millisecond}
+
+func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
+	t.Helper()
+	b := setup(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	conns, err := connections.New(connections.Options{
+		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: "http://localhost/oauth/callback", Version: "test",
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(conns.Close)
+	client := jobs.NewClient(b.redis)
+	t.Cleanup(func() { client.Close() })
+	opts := hooks.Options{
+		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, Sender: conns, Queue: client,
+		Log: b.api.Log, Schedule: testSchedule, RotationOverlap: time.Hour, RequestTimeout: 5 * time.Second,
+		RetryAfterMax: 1500 * time.Millisecond,
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	svc, err := hooks.New(opts)
+	require.NoError(t, err)
+	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, jobs.Deps{Hooks: svc}, b.api.Log)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,
+		Version: "test", Connections: conns, Hooks: svc})
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	b.srv = srv
+	db := &deliveryBundle{testBundle: b, hooks: svc, conns: conns, ring: ring, opts: opts}
+	db.secret = b.token(t, access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite)
+	return db
+}
+
+// call is b.do with the bundle's token, requiring the status.
+func (b *deliveryBundle) call(t *testing.T, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	resp, out := b.do(t, method, path, b.secret, body)
+	require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
+	return out
+}
+
+// waitDelivery polls a delivery until it has the status.
+func (b *deliveryBundle) waitDelivery(t *testing.T, id, status string) map[string]any {
+	t.Helper()
+	var last map[string]any
+	require.Eventually(t, func() bool {
+		last = b.call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
+		return last["status"] == status
+	}, 10*time.Second, 10*time.Millisecond, "delivery %s never became %s: %v", id, status, func() any { return last })
+	return last
+}
+
+func (b *deliveryBundle) event(t *testing.T, ev map[string]any) (eventID string, deliveries []string) {
+	t.Helper()
+	out := b.call(t, http.MethodPost, "/v1/events", ev, http.StatusAccepted)
+	for _, d := range out["deliveries"].([]any) {
+		deliveries = append(deliveries, d.(string))
+	}
+	return out["id"].(string), deliveries
+}
+
+// received is one request a receiver got.
+type received struct {
+	At     time.Time
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// receiver is an httptest server that records every request and answers
+// with what answer says for the nth request (0-based).
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []received
+	answer func(n int, r *http.Request, w http.ResponseWriter)
+}
+
+func newReceiver(t *testing.T, answer func(n int, r *http.Request, w http.ResponseWriter)) *receiver {
+	t.Helper()
+	rc := &receiver{answer: answer}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		rc.mu.Lock()
+		n := len(rc.got)
+		rc.got = append(rc.got, received{At: time.Now(), Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+		rc.mu.Unlock()
+		if rc.answer == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		rc.answer(n, r, w)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) requests() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+func (rc *receiver) waitFor(t *testing.T, n int) []received {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(rc.requests()) >= n }, 10*time.Second, 5*time.Millisecond,
+		"receiver got %d requests; want %d", len(rc.requests()), n)
+	return rc.requests()
+}
+
+// answerStatuses answers the nth request with statuses[n], and 200 after.
+func answerStatuses(statuses ...int) func(int, *http.Request, http.ResponseWriter) {
+	return func(n int, _ *http.Request, w http.ResponseWriter) {
+		if n < len(statuses) {
+			w.WriteHeader(statuses[n])
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// verifyByHand checks a Standard Webhooks signature without hooks.Verify:
+// HMAC-SHA256 over "id.timestamp.body" with the base64-decoded whsec_ key,
+// base64 in a "v1," entry. It reports which of the space-separated entries
+// matched.
+func verifyByHand(t *testing.T, whsec string, h http.Header, body []byte) bool {
+	t.Helper()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
+	require.NoError(t, err)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
+	mac.Write(body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if sig == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStandardWebhooksSpecVector(t *testing.T) {
+	t.Parallel()
+	const (
+		whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		id    = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+		ts    = "1614265330"
+		body  = `{"test": 2432232314}`
+		want  = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	)
+	h := http.Header{}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", want)
+	require.True(t, verifyByHand(t, whsec, h, []byte(body)), "the hand-made HMAC reproduces the spec's vector")
+	require.NoError(t, hooks.Verify(whsec, h, []byte(body), time.Unix(1614265330, 0), 0))
+
+	signer, err := hooks.NewSigner(whsec)
+	require.NoError(t, err)
+	require.Equal(t, want, signer.Sign(id, time.Unix(1614265330, 0), []byte(body)))
+}
+
+func TestOneEventFansOutToHooksAndWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	crm := newReceiver(t, nil)
+	sms := newReceiver(t, nil)
+	wh1 := newReceiver(t, nil)
+	wh2 := newReceiver(t, nil)
+	other := newReceiver(t, nil)
+
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "CRM contact", "event_types": []string{"email.*"}, "url": crm.URL + "/contacts?src=liaison",
+		"headers": map[string]string{"X-Source": "liaison"},
+		"body": json.RawMessage(`{"email":"{{profile.email}}","age":"{{profile.age}}","vip":"{{profile.vip}}","tags":"{{profile.tags}}",
+			"big":"{{profile.big}}","greeting":"Hi {{profile.name}}, re: {{data.subject}}","missing":"{{profile.nope}}","event":"{{event.type}}"}`),
+	}, http.StatusCreated)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "SMS", "event_types": []string{"email.opened"}, "url": sms.URL, "method": "PUT",
+		"filter": map[string]any{"all": []any{map[string]any{"field": "profile.country", "op": "in", "value": []any{"DE", "FR"}}}},
+		"body":   json.RawMessage(`{"to":"{{profile.phone}}"}`),
+	}, http.StatusCreated)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "Filtered out", "event_types": []string{"email.opened"}, "url": other.URL,
+		"filter": map[string]any{"all": []any{map[string]any{"field": "profile.country", "op": "equals", "value": "US"}}},
+	}, http.StatusCreated)
+	w1 := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": wh1.URL + "/hook", "event_types": []string{"email.opened"}}, http.StatusCreated)
+	w2 := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": wh2.URL, "event_types": []string{"*"}, "description": "everything"}, http.StatusCreated)
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": other.URL, "event_types": []string{"form.submitted"}}, http.StatusCreated)
+	secret1, secret2 := w1["secret"].(string), w2["secret"].(string)
+	require.True(t, strings.HasPrefix(secret1, "whsec_"))
+	// The secret is shown on creation only.
+	shown := b.call(t, http.MethodGet, "/v1/webhooks/"+w1["id"].(string), nil, http.StatusOK)
+	require.NotContains(t, shown, "secret")
+	lst := b.call(t, http.MethodGet, "/v1/webhooks", nil, http.StatusOK)
+	require.NotContains(t, fmt.Sprint(lst), secret1)
+
+	ev := map[string]any{
+		"id": "evt-42", "type": "email.opened", "occurred_at": "2026-11-01T10:00:00Z",
+		"profile": json.RawMessage(`{"email":"ada@example.com","name":"Ada \"the first\" <L>","age":36,"vip":true,"tags":["a","b"],"big":12345678901234567890,"country":"DE","phone":"+4930123"}`),
+		"data":    json.RawMessage(`{"subject":"Ünïcode \u2028 line","campaign":7}`),
+	}
+	eventID, ids := b.event(t, ev)
+	require.Equal(t, "evt-42", eventID)
+	require.Len(t, ids, 4, "two hooks and two webhooks match; the filtered hook and the form webhook do not")
+
+	got := crm.waitFor(t, 1)[0]
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, "/contacts?src=liaison", got.Path)
+	require.Equal(t, "liaison", got.Header.Get("X-Source"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.Contains(t, ids, got.Header.Get("Idempotency-Key"), "the Idempotency-Key is the delivery id")
+	// Types kept, numbers exact, escaping right, missing path null.
+	require.JSONEq(t, `{"email":"ada@example.com","age":36,"vip":true,"tags":["a","b"],"big":12345678901234567890,
+		"greeting":"Hi Ada \"the first\" <L>, re: Ünïcode \u2028 line","missing":null,"event":"email.opened"}`, string(got.Body))
+	require.Contains(t, string(got.Body), `"big":12345678901234567890`)
+
+	sent := sms.waitFor(t, 1)[0]
+	require.Equal(t, http.MethodPut, sent.Method)
+	require.JSONEq(t, `{"to":"+4930123"}`, string(sent.Body))
+
+	for _, c := range []struct {
+		rc     *receiver
+		secret string
+		path   string
+	}{{wh1, secret1, "/hook"}, {wh2, secret2, "/"}} {
+		r := c.rc.waitFor(t, 1)[0]
+		require.Equal(t, http.MethodPost, r.Method)
+		require.Equal(t, c.path, r.Path)
+		require.Contains(t, ids, r.Header.Get("webhook-id"), "webhook-id is the delivery id")
+		require.NoError(t, hooks.Verify(c.secret, r.Header, r.Body, time.Now(), 0))
+		require.True(t, verifyByHand(t, c.secret, r.Header, r.Body))
+		require.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 1, "one secret, one signature")
+		var payload map[string]any
+		require.NoError(t, json.Unmarshal(r.Body, &payload))
+		require.Equal(t, "evt-42", payload["id"])
+		require.Equal(t, "email.opened", payload["type"])
+		require.Equal(t, "2026-11-01T10:00:00Z", payload["timestamp"])
+		require.Equal(t, map[string]any{"subject": "Ünïcode \u2028 line", "campaign": float64(7)}, payload["data"])
+	}
+
+	for _, id := range ids {
+		d := b.waitDelivery(t, id, "succeeded")
+		require.EqualValues(t, 1, d["attempt_count"])
+		at := d["attempts"].([]any)[0].(map[string]any)
+		require.EqualValues(t, 200, at["status"])
+		require.Equal(t, "succeeded", at["outcome"])
+	}
+
+	// The same id again creates nothing.
+	again := b.call(t, http.MethodPost, "/v1/events", ev, http.StatusAccepted)
+	require.Equal(t, true, again["duplicate"])
+	require.Empty(t, again["deliveries"])
+	batch := b.call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": []any{ev}}, http.StatusAccepted)
+	require.Equal(t, true, batch["results"].([]any)[0].(map[string]any)["duplicate"])
+	time.Sleep(300 * time.Millisecond)
+	for _, rc := range []*receiver{crm, sms, wh1, wh2} {
+		require.Len(t, rc.requests(), 1, "a repeated event is not delivered again")
+	}
+	require.Empty(t, other.requests())
+
+	shownEvent := b.call(t, http.MethodGet, "/v1/events/evt-42", nil, http.StatusOK)
+	require.Equal(t, "email.opened", shownEvent["type"])
+	require.Len(t, shownEvent["deliveries"], 4)
+	require.Equal(t, "DE", shownEvent["profile"].(map[string]any)["country"])
+	list := b.call(t, http.MethodGet, "/v1/deliveries?webhook="+w1["id"].(string), nil, http.StatusOK)
+	require.Len(t, list["data"], 1)
+	require.Equal(t, w1["id"], list["data"].([]any)[0].(map[string]any)["webhook_id"])
+}
+
+func TestRotationOverlapSignsWithBothSecrets(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, func(o *hooks.Options) { o.RotationOverlap = 700 * time.Millisecond })
+	rc := newReceiver(t, nil)
+	w := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"profile.updated"}}, http.StatusCreated)
+	id := w["id"].(string)
+	oldSecret := w["secret"].(string)
+
+	rot := b.call(t, http.MethodPost, "/v1/webhooks/"+id+"/secret/rotate", nil, http.StatusOK)
+	newSecret := rot["secret"].(string)
+	require.NotEqual(t, oldSecret, newSecret)
+	require.NotEmpty(t, rot["rotation_ends_at"])
+
+	b.event(t, map[string]any{"type": "profile.updated", "data": map[string]any{"n": 1}})
+	r := rc.waitFor(t, 1)[0]
+	require.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 2, "both secrets sign during the overlap")
+	for _, s := range []string{oldSecret, newSecret} {
+		require.NoError(t, hooks.Verify(s, r.Header, r.Body, time.Now(), 0))
+		require.True(t, verifyByHand(t, s, r.Header, r.Body))
+	}
+
+	time.Sleep(800 * time.Millisecond)
+	b.event(t, map[string]any{"type": "profile.updated", "data": map[string]any{"n": 2}})
+	r = rc.waitFor(t, 2)[1]
+	require.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 1, "after the overlap only the new secret signs")
+	require.NoError(t, hooks.Verify(newSecret, r.Header, r.Body, time.Now(), 0))
+	require.ErrorIs(t, hooks.Verify(oldSecret, r.Header, r.Body, time.Now(), 0), hooks.ErrNoMatchingSignature)
+}
+
+// TestClassification walks every row of the classification table: what an
+// answer (or its absence) makes of the delivery.
+func TestClassification(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	deadURL := closed.URL
+	closed.Close()
+
+	cases := []struct {
+		name      string
+		statuses  []int // answers in order, then 200
+		url       string
+		hook      map[string]any
+		attempts  int
+		status    string
+		lastError string
+	}{
+		{name: "2xx done", statuses: []int{204}, attempts: 1, status: "succeeded"},
+		{name: "3xx retried", statuses: []int{302}, attempts: 2, status: "succeeded"},
+		{name: "408 retried", statuses: []int{408}, attempts: 2, status: "succeeded"},
+		{name: "425 retried", statuses: []int{425}, attempts: 2, status: "succeeded"},
+		{name: "429 retried", statuses: []int{429}, attempts: 2, status: "succeeded"},
+		{name: "500 retried", statuses: []int{500, 502, 503}, attempts: 4, status: "succeeded"},
+		{name: "400 fails at once", statuses: []int{400}, attempts: 1, status: "failed", lastError: "answered 400 Bad Request"},
+		{name: "404 fails at once", statuses: []int{404}, attempts: 1, status: "failed"},
+		{name: "410 fails a hook", statuses: []int{410}, attempts: 1, status: "failed"},
+		{name: "4xx retried when the hook opts in", statuses: []int{404, 422}, hook: map[string]any{"retry_4xx": true}, attempts: 3, status: "succeeded"},
+		{name: "exhausted", statuses: []int{500, 500, 500, 500, 500, 500, 500}, attempts: 6, status: "failed", lastError: "gave up after 6 attempts: answered 500 Internal Server Error"},
+		{name: "max_attempts override", statuses: []int{503, 503, 503}, hook: map[string]any{"max_attempts": 2}, attempts: 2, status: "failed"},
+		{name: "network error retried", url: deadURL, attempts: 6, status: "failed", lastError: "connection was refused"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			url := c.url
+			if url == "" {
+				url = newReceiver(t, answerStatuses(c.statuses...)).URL
+			}
+			typ := "test.case" + strconv.Itoa(i)
+			hook := map[string]any{"name": c.name, "event_types": []string{typ}, "url": url, "body": json.RawMessage(`{"x":1}`)}
+			for k, v := range c.hook {
+				hook[k] = v
+			}
+			b.call(t, http.MethodPost, "/v1/hooks", hook, http.StatusCreated)
+			_, ids := b.event(t, map[string]any{"type": typ})
+			require.Len(t, ids, 1)
+			d := b.waitDelivery(t, ids[0], c.status)
+			require.EqualValues(t, c.attempts, d["attempt_count"])
+			require.Len(t, d["attempts"], c.attempts)
+			if c.lastError != "" {
+				require.Contains(t, d["last_error"], c.lastError)
+			}
+			if c.status == "failed" {
+				require.NotEmpty(t, d["finished_at"])
+			}
+		})
+	}
+
+	t.Run("timeout retried", func(t *testing.T) {
+		t.Parallel()
+		rc := newReceiver(t, func(n int, r *http.Request, w http.ResponseWriter) {
+			if n == 0 {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-r.Context().Done():
+				}
+			}
+			w.WriteHeader(http.StatusOK)
+		})
+		b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "slow", "event_types": []string{"test.slow"}, "url": rc.URL, "timeout_ms": 150}, http.StatusCreated)
+		_, ids := b.event(t, map[string]any{"type": "test.slow"})
+		d := b.waitDelivery(t, ids[0], "succeeded")
+		first := d["attempts"].([]any)[0].(map[string]any)
+		require.Contains(t, first["error"], "no answer within 150ms (timeout)")
+		require.Equal(t, "retry", first["outcome"])
+		require.EqualValues(t, 2, d["attempt_count"])
+	})
+}
+
+func TestGoneDisablesWebhookAndSaysSo(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	gone := newReceiver(t, answerStatuses(410))
+	monitor := newReceiver(t, nil)
+	w := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": gone.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	mon := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": monitor.URL, "event_types": []string{"webhook.disabled", "delivery.failed"}}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"type": "email.opened"})
+	d := b.waitDelivery(t, ids[0], "failed")
+	require.EqualValues(t, 1, d["attempt_count"])
+
+	shown := b.call(t, http.MethodGet, "/v1/webhooks/"+w["id"].(string), nil, http.StatusOK)
+	require.Equal(t, false, shown["enabled"])
+	require.Contains(t, shown["disabled_reason"], "410 Gone")
+
+	got := monitor.waitFor(t, 2)
+	types := map[string]map[string]any{}
+	for _, r := range got {
+		require.NoError(t, hooks.Verify(mon["secret"].(string), r.Header, r.Body, time.Now(), 0))
+		var p map[string]any
+		require.NoError(t, json.Unmarshal(r.Body, &p))
+		types[p["type"].(string)] = p["data"].(map[string]any)
+	}
+	require.Equal(t, w["id"], types["webhook.disabled"]["webhook_id"])
+	require.Equal(t, ids[0], types["delivery.failed"]["delivery_id"])
+
+	// A disabled endpoint gets nothing more.
+	b.event(t, map[string]any{"type": "email.opened"})
+	time.Sleep(200 * time.Millisecond)
+	require.Len(t, gone.requests(), 1)
+
+	// Enabling it again clears the reason.
+	shown = b.call(t, http.MethodPatch, "/v1/webhooks/"+w["id"].(string), map[string]any{"enabled": true}, http.StatusOK)
+	require.Equal(t, true, shown["enabled"])
+	require.Equal(t, "", shown["disabled_reason"])
+}
+
+func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, func(o *hooks.Options) {
+		o.DisableAfter = 250 * time.Millisecond
+		o.Schedule = hooks.Schedule{0, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond,
+			50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}
+	})
+	down := newReceiver(t, func(int, *http.Request, http.ResponseWriter) {}) // 200 never comes: see below
+	down.answer = func(_ int, _ *http.Request, w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) }
+	monitor := newReceiver(t, nil)
+	w := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": down.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": monitor.URL, "event_types": []string{"webhook.disabled"}}, http.StatusCreated)
+	b.event(t, map[string]any{"type": "email.opened"})
+	require.Eventually(t, func() bool {
+		shown := b.call(t, http.MethodGet, "/v1/webhooks/"+w["id"].(string), nil, http.StatusOK)
+		return shown["enabled"] == false
+	}, 10*time.Second, 20*time.Millisecond)
+	shown := b.call(t, http.MethodGet, "/v1/webhooks/"+w["id"].(string), nil, http.StatusOK)
+	require.Contains(t, shown["disabled_reason"], "every attempt failed for 250ms")
+	r := monitor.waitFor(t, 1)[0]
+	require.Contains(t, string(r.Body), `"type":"webhook.disabled"`)
+}
+
+func TestRetryAfterIsHonouredWithinBounds(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 1:
+			w.Header().Set("Retry-After", "86400") // a day: clamped to RetryAfterMax, 1.5 s here
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "ra", "event_types": []string{"email.opened"}, "url": rc.URL}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"type": "email.opened"})
+	got := rc.waitFor(t, 2)
+	require.GreaterOrEqual(t, got[1].At.Sub(got[0].At), 950*time.Millisecond, "Retry-After: 1 waits a second, not the schedule's 20 ms")
+	d := b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
+	if d["status"] == "retrying" {
+		next, err := time.Parse(time.RFC3339Nano, d["next_attempt_at"].(string))
+		require.NoError(t, err)
+		require.Less(t, time.Until(next), 1600*time.Millisecond, "a day of Retry-After is clamped")
+	}
+	got = rc.waitFor(t, 3)
+	wait := got[2].At.Sub(got[1].At)
+	require.GreaterOrEqual(t, wait, 1400*time.Millisecond)
+	require.Less(t, wait, 3*time.Second)
+	b.waitDelivery(t, ids[0], "succeeded")
+}
+
+func TestReplayAndRetrySendAgain(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, answerStatuses(200, 200, 400))
+	h := b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "r", "event_types": []string{"form.submitted"}, "url": rc.URL, "body": json.RawMessage(`{"f":"{{data.form}}"}`)}, http.StatusCreated)
+	hookID := h["id"].(string)
+	since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano)
+	_, a := b.event(t, map[string]any{"type": "form.submitted", "data": map[string]any{"form": "a"}})
+	_, c := b.event(t, map[string]any{"type": "form.submitted", "data": map[string]any{"form": "b"}})
+	b.waitDelivery(t, a[0], "succeeded")
+	b.waitDelivery(t, c[0], "succeeded")
+
+	// Retrying a delivery that is not finished is a conflict; a finished one is sent again.
+	out := b.call(t, http.MethodPost, "/v1/hooks/"+hookID+"/replay", map[string]any{"since": since}, http.StatusAccepted)
+	require.EqualValues(t, 2, out["replayed"])
+	got := rc.waitFor(t, 4)
+	keys := map[string]int{}
+	for _, r := range got {
+		keys[r.Header.Get("Idempotency-Key")]++
+	}
+	require.Equal(t, map[string]int{a[0]: 2, c[0]: 2}, keys, "a replay carries the same Idempotency-Key")
+
+	// One of the replays met a 400: failed, then retried by hand.
+	var failed string
+	require.Eventually(t, func() bool {
+		l := b.call(t, http.MethodGet, "/v1/deliveries?status=failed&hook="+hookID, nil, http.StatusOK)
+		if len(l["data"].([]any)) == 1 {
+			failed = l["data"].([]any)[0].(map[string]any)["id"].(string)
+			return true
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond)
+	d := b.call(t, http.MethodPost, "/v1/deliveries/"+failed+"/retry", nil, http.StatusAccepted)
+	require.Equal(t, "pending", d["status"])
+	d = b.waitDelivery(t, failed, "succeeded")
+	require.EqualValues(t, 3, d["attempt_count"], "attempts of every round are kept")
+
+	resp, _ := b.do(t, http.MethodPost, "/v1/deliveries/dlv_nope/retry", b.secret, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, body := b.do(t, http.MethodPost, "/v1/hooks/"+hookID+"/replay", b.secret, map[string]any{})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", body)
+}
+
+func TestNeedsReauthPostponesThenResumes(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, func(o *hooks.Options) { o.ReauthRecheck = 200 * time.Millisecond })
+	var mu sync.Mutex
+	goodToken := "new-token"
+	api := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer "+goodToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	ctx := context.Background()
+	str := func(s string) *string { return &s }
+	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL + "/api"), Token: str("old-token")})
+	require.NoError(t, err)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID,
+		"url": "contacts", "body": json.RawMessage(`{"e":"{{profile.email}}"}`)}, http.StatusCreated)
+
+	_, ids := b.event(t, map[string]any{"type": "email.opened", "profile": map[string]any{"email": "a@b.c"}})
+	d := b.waitDelivery(t, ids[0], "postponed")
+	require.EqualValues(t, 0, d["attempt_count"], "waiting for a reconnection uses up no attempt")
+	require.Contains(t, d["last_error"], "reconnected")
+	time.Sleep(600 * time.Millisecond) // several rechecks: still no attempt used
+	d = b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
+	require.Equal(t, "postponed", d["status"])
+	require.EqualValues(t, 0, d["attempt_count"])
+
+	// The person reconnects (a new token); the delivery goes through.
+	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: str("new-token")})
+	require.NoError(t, err)
+	d = b.waitDelivery(t, ids[0], "succeeded")
+	require.EqualValues(t, 1, d["attempt_count"])
+	at := d["attempts"].([]any)[0].(map[string]any)
+	require.Equal(t, "contacts", at["url"])
+	require.NotContains(t, fmt.Sprint(at["request_headers"]), "new-token", "credentials are never recorded")
+	last := api.requests()[len(api.requests())-1]
+	require.Equal(t, "/api/contacts", last.Path)
+	require.JSONEq(t, `{"e":"a@b.c"}`, string(last.Body))
+}
+
+func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
+	var mu sync.Mutex
+	ok := false
+	api := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	ctx := context.Background()
+	str := func(s string) *string { return &s }
+	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL), Token: str("t")})
+	require.NoError(t, err)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID, "url": "/x"}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"type": "email.opened"})
+	b.waitDelivery(t, ids[0], "postponed")
+	mu.Lock()
+	ok = true
+	mu.Unlock()
+	// What connections records when a connection is connected again.
+	require.NoError(t, b.hooks.Record(ctx, hooks.EventConnectionConnected, map[string]any{"connection_id": conn.ID}))
+	d := b.waitDelivery(t, ids[0], "succeeded")
+	require.EqualValues(t, 1, d["attempt_count"])
+}
+
+func TestTemplateMissingPathCanFailTheDelivery(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, nil)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "strict", "event_types": []string{"email.opened"}, "url": rc.URL,
+		"missing": "fail", "body": json.RawMessage(`{"email":"{{profile.email}}"}`)}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"type": "email.opened", "profile": map[string]any{"name": "no email"}})
+	d := b.waitDelivery(t, ids[0], "failed")
+	require.EqualValues(t, 1, d["attempt_count"])
+	require.Contains(t, d["last_error"], "profile.email")
+	require.Empty(t, rc.requests(), "nothing is sent when the body cannot be rendered")
+
+	// Bad templates are refused when saved, naming the place.
+	resp, body := b.do(t, http.MethodPost, "/v1/hooks", b.secret, map[string]any{"name": "bad", "event_types": []string{"email.opened"},
+		"url": rc.URL, "body": json.RawMessage(`{"a":"{{profile.}}"}`)})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, fmt.Sprint(body["errors"]), "body.a")
+}
+
+func TestHookTestRendersAndSendsOnce(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		w.Header().Set("Set-Cookie", "session=abc")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	h := b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "t", "event_types": []string{"email.opened"}, "url": rc.URL,
+		"headers": map[string]string{"X-Api-Key": "k3y"}, "body": json.RawMessage(`{"email":"{{profile.email}}","age":"{{profile.age}}"}`)}, http.StatusCreated)
+	out := b.call(t, http.MethodPost, "/v1/hooks/"+h["id"].(string)+"/test", map[string]any{}, http.StatusOK)
+	require.JSONEq(t, `{"email":"ada@example.com","age":36}`, string(mustJSON(t, out["body"])))
+	require.Equal(t, false, out["sent"])
+	require.Empty(t, rc.requests(), "without send nothing goes out")
+
+	out = b.call(t, http.MethodPost, "/v1/hooks/"+h["id"].(string)+"/test", map[string]any{"send": true,
+		"event": map[string]any{"type": "email.opened", "profile": map[string]any{"email": "x@y.z", "age": 3}}}, http.StatusOK)
+	require.Equal(t, true, out["sent"])
+	require.Equal(t, "succeeded", out["outcome"])
+	req := out["request"].(map[string]any)
+	require.EqualValues(t, 202, req["status"])
+	require.Equal(t, `{"ok":true}`, req["response_body"])
+	require.Equal(t, "[removed]", req["request_headers"].(map[string]any)["X-Api-Key"], "secrets are removed from what is shown")
+	require.Equal(t, "[removed]", req["response_headers"].(map[string]any)["Set-Cookie"])
+	got := rc.waitFor(t, 1)
+	require.Len(t, got, 1)
+	require.Equal(t, "k3y", got[0].Header.Get("X-Api-Key"))
+	require.JSONEq(t, `{"email":"x@y.z","age":3}`, string(got[0].Body))
+	l := b.call(t, http.MethodGet, "/v1/deliveries", nil, http.StatusOK)
+	require.Empty(t, l["data"], "a test is no delivery")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
+
+func TestBatchReportsBadEventsByIndex(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, nil)
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.*"}}, http.StatusCreated)
+	deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
+	out := b.call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": []any{
+		map[string]any{"id": "b1", "type": "email.opened"},
+		map[string]any{"id": "b2", "type": "Email Opened"},
+		map[string]any{"id": "b3", "type": "email.clicked", "occurred_at": time.Now().Add(48 * time.Hour)},
+		map[string]any{"id": "b4", "type": "email.clicked", "profile": json.RawMessage(deep)},
+		map[string]any{"id": "b5", "type": "email.clicked", "data": []int{1}},
+		map[string]any{"id": "b6", "type": "email.sent"},
+	}}, http.StatusAccepted)
+	require.EqualValues(t, 2, out["accepted"])
+	require.EqualValues(t, 4, out["rejected"])
+	res := out["results"].([]any)
+	errsOf := func(i int) string { return fmt.Sprint(res[i].(map[string]any)["errors"]) }
+	require.Equal(t, "b1", res[0].(map[string]any)["id"])
+	require.Contains(t, errsOf(1), "events[1].type")
+	require.Contains(t, errsOf(2), "events[2].occurred_at")
+	require.Contains(t, errsOf(3), "events[3].profile")
+	require.Contains(t, errsOf(4), "events[4].data")
+	require.Equal(t, "b6", res[5].(map[string]any)["id"])
+	rc.waitFor(t, 2)
+
+	resp, body := b.do(t, http.MethodPost, "/v1/events", b.secret, map[string]any{"type": "nope"})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, fmt.Sprint(body["errors"]), "type")
+	many := make([]map[string]any, hooks.MaxBatch+1)
+	for i := range many {
+		many[i] = map[string]any{"type": "email.sent"}
+	}
+	resp, _ = b.do(t, http.MethodPost, "/v1/events/batch", b.secret, map[string]any{"events": many})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+
+	// Scopes: intake needs events.write, hooks need hooks.* .
+	onlyEvents := b.token(t, access.ScopeEventsWrite)
+	resp, _ = b.do(t, http.MethodGet, "/v1/hooks", onlyEvents, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	readOnly := b.token(t, access.ScopeHooksRead)
+	resp, _ = b.do(t, http.MethodPost, "/v1/events", readOnly, map[string]any{"type": "email.sent"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+func TestPerTargetLimitsWaitWithoutFailing(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	slow := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(60 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	paced := newReceiver(t, nil)
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "capped", "event_types": []string{"limit.conc"}, "url": slow.URL, "max_concurrency": 2}, http.StatusCreated)
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": paced.URL, "event_types": []string{"limit.rate"}, "rate_limit": 10}, http.StatusCreated)
+
+	var events []any
+	for i := range 8 {
+		events = append(events, map[string]any{"id": "c" + strconv.Itoa(i), "type": "limit.conc"})
+		events = append(events, map[string]any{"id": "r" + strconv.Itoa(i), "type": "limit.rate"})
+	}
+	b.call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": events}, http.StatusAccepted)
+	slow.waitFor(t, 8)
+	got := paced.waitFor(t, 8)
+	mu.Lock()
+	require.LessOrEqual(t, most, 2, "never more than max_concurrency in flight")
+	require.Equal(t, 2, most)
+	mu.Unlock()
+	span := got[7].At.Sub(got[0].At)
+	require.GreaterOrEqual(t, span, 650*time.Millisecond, "10 per second: 8 requests take at least 0.7 s")
+
+	l := b.call(t, http.MethodGet, "/v1/deliveries?limit=200", nil, http.StatusOK)
+	require.Len(t, l["data"], 16)
+	for _, d := range l["data"].([]any) {
+		d := d.(map[string]any)
+		b.waitDelivery(t, d["id"].(string), "succeeded")
+		dd := b.call(t, http.MethodGet, "/v1/deliveries/"+d["id"].(string), nil, http.StatusOK)
+		require.EqualValues(t, 1, dd["attempt_count"], "waiting for a limit uses up no attempt")
+	}
+}
+
+func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, nil)
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"id": "old", "type": "email.opened"})
+	b.waitDelivery(t, ids[0], "succeeded")
+
+	// Now is kept by the service that cleans: one whose clock is a day
+	// ahead sees the delivery as older than a retention of 12 h.
+	opts := b.opts
+	opts.Retention = 12 * time.Hour
+	opts.Now = func() time.Time { return time.Now().Add(24 * time.Hour) }
+	later, err := hooks.New(opts)
+	require.NoError(t, err)
+	// Cleaning with the usual clock removes nothing.
+	nd, ne, err := b.hooks.Clean(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, nd+ne)
+	nd, ne, err = later.Clean(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, nd)
+	require.EqualValues(t, 1, ne)
+	resp, _ := b.do(t, http.MethodGet, "/v1/deliveries/"+ids[0], b.secret, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, _ = b.do(t, http.MethodGet, "/v1/events/old", b.secret, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	// The scheduler runs it every hour, beside the sweep.
+	tasks, err := jobs.DeliveryHousekeeping{}.PeriodicTasks()
+	require.NoError(t, err)
+	var types []string
+	for _, tk := range tasks {
+		types = append(types, tk.Task.Type()+" "+tk.Cronspec)
+	}
+	require.ElementsMatch(t, []string{"delivery:sweep @every 1m", "delivery:clean @every 1h"}, types)
+}

@@ -1,0 +1,16 @@
+package api
+
+// RouteInfo is what tests may know of a route.
+type RouteInfo struct {
+	Pattern, Scope string
+	Public         bool
+}
+
+// Routes exposes the routes table to the api_test package.
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, r := range s.routes() {
+		out = append(out, RouteInfo{Pattern: r.Pattern, Scope: r.Scope, Public: r.Public})
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// healthz says the process is up; it checks nothing else, so that a
+// supervisor does not restart a process for a database outage.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+}
+
+// readyz says whether the process can do its work: the database and Redis
+// answer. With ?worker=1 it also sends a system:ping through the queue and
+// waits for a worker to answer, which shows that work enqueued here is
+// being processed somewhere.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	check := func(name string, f func(context.Context) error) {
+		wg.Go(func() {
+			status := "ok"
+			if err := f(ctx); err != nil {
+				status = "not answering: " + err.Error()
+			}
+			mu.Lock()
+			checks[name] = status
+			mu.Unlock()
+		})
+	}
+	check("database", func(ctx context.Context) error { return s.DB.PingContext(ctx) })
+	check("redis", func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() })
+	wg.Wait()
+
+	var worker any
+	if r.URL.Query().Get("worker") != "" && s.Jobs != nil && checks["redis"] == "ok" {
+		pctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		res, err := s.Jobs.PingWorker(pctx)
+		if err != nil {
+			checks["worker"] = "no worker answered within 5s"
+		} else {
+			checks["worker"] = "ok"
+			worker = res
+		}
+	}
+
+	var failing []string
+	for name, status := range checks {
+		if status != "ok" {
+			failing = append(failing, name)
+		}
+	}
+	body := map[string]any{"status": "ready", "checks": checks}
+	if worker != nil {
+		body["worker"] = worker
+	}
+	if len(failing) > 0 {
+		body["status"] = "not ready"
+		body["failing"] = failing
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}

@@ -1,0 +1,144 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/importer/feedgen"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/secret"
+	"github.com/liaison/liaison/jobs"
+)
+
+// startImportWorker runs a worker with the import handlers on the bundle's
+// Redis and database; plain public feed URLs go through the SSRF guard with
+// loopback opened.
+func startImportWorker(t *testing.T, b *testBundle) {
+	t.Helper()
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	svc, err := connections.New(connections.Options{DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring,
+		RedirectURI: "http://liaison.test/oauth/callback", AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := importer.NewRunner(b.imports, svc, &connections.StoreEvents{DB: b.db.DB}, log)
+	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second},
+		jobs.Deps{Client: b.jobs, Imports: b.imports, ImportRunner: runner}, log)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+}
+
+func TestImportThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	startImportWorker(t, b)
+	writer := b.token(t, access.ScopeImportsWrite, access.ScopeImportsRead)
+	reader := b.token(t, access.ScopeImportsRead)
+
+	var feed bytes.Buffer
+	require.NoError(t, feedgen.Write(&feed, feedgen.Options{Format: "rss", Items: 50, Seed: 1}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed.Bytes()) }))
+	t.Cleanup(srv.Close)
+
+	resp, im := b.do(t, http.MethodPost, "/v1/imports", writer, map[string]any{
+		"name": "Merchant feed", "url": srv.URL + "/feed.xml", "format": "auto", "schedule": "0 3 * * *", "timezone": "Europe/Moscow",
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", im)
+	id := im["id"].(string)
+	require.Equal(t, true, im["enabled"])
+	require.Equal(t, "1h0m0s", im["time_limit"])
+
+	resp, p := b.do(t, http.MethodPost, "/v1/imports", reader, map[string]any{"name": "x", "url": srv.URL})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "%v", p)
+
+	resp, run := b.do(t, http.MethodPost, "/v1/imports/"+id+"/run", writer, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", run)
+	runID := run["id"].(string)
+	require.Equal(t, "/v1/runs/"+runID, resp.Header.Get("Location"))
+
+	require.Eventually(t, func() bool {
+		_, run = b.do(t, http.MethodGet, "/v1/runs/"+runID, reader, nil)
+		return run["status"] == "succeeded"
+	}, 20*time.Second, 20*time.Millisecond, "%v", run)
+	require.EqualValues(t, 50, run["counts"].(map[string]any)["created"])
+	require.EqualValues(t, 50, run["items"])
+	require.EqualValues(t, feed.Len(), run["bytes"])
+
+	resp, runs := b.do(t, http.MethodGet, "/v1/imports/"+id+"/runs", reader, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, runs["data"], 1)
+
+	resp, items := b.do(t, http.MethodGet, "/v1/imports/"+id+"/items?limit=20", reader, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, items["data"], 20)
+	require.NotEmpty(t, items["next_cursor"])
+	first := items["data"].([]any)[0].(map[string]any)
+	require.Equal(t, "active", first["status"])
+	require.Contains(t, first["fields"], "price")
+
+	resp, edited := b.do(t, http.MethodPatch, "/v1/imports/"+id, writer, map[string]any{"enabled": false})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, false, edited["enabled"])
+
+	resp, _ = b.do(t, http.MethodDelete, "/v1/imports/"+id, writer, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, _ = b.do(t, http.MethodGet, "/v1/runs/"+runID, reader, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestImportRunConflictsAndCancel(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // no worker: runs stay queued
+	writer := b.token(t, access.ScopeImportsWrite, access.ScopeImportsRead)
+	_, im := b.do(t, http.MethodPost, "/v1/imports", writer, map[string]any{"name": "x", "url": "https://feeds.example/f.csv"})
+	id := im["id"].(string)
+
+	resp, run := b.do(t, http.MethodPost, "/v1/imports/"+id+"/run", writer, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	resp, p := b.do(t, http.MethodPost, "/v1/imports/"+id+"/run", writer, nil)
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "runs of one import never overlap")
+	require.Contains(t, p["detail"], "already queued or running")
+
+	resp, cancelled := b.do(t, http.MethodPost, "/v1/runs/"+run["id"].(string)+"/cancel", writer, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "cancelled", cancelled["status"])
+	resp, _ = b.do(t, http.MethodPost, "/v1/runs/"+run["id"].(string)+"/cancel", writer, nil)
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	_ = context.Background
+}
+
+func TestBadImportInputGetsFieldErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	writer := b.token(t, access.ScopeImportsWrite)
+	for field, body := range map[string]map[string]any{
+		"schedule":  {"name": "x", "url": "https://f.example/a", "schedule": "nightly"},
+		"format":    {"name": "x", "url": "https://f.example/a", "format": "xls"},
+		"item_path": {"name": "x", "url": "https://f.example/a", "format": "xml"},
+		"url":       {"name": "x", "url": "/relative/without/connection"},
+	} {
+		resp, p := b.do(t, http.MethodPost, "/v1/imports", writer, body)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, field)
+		var fields []string
+		for _, e := range p["errors"].([]any) {
+			fields = append(fields, e.(map[string]any)["field"].(string))
+		}
+		require.Contains(t, fields, field)
+	}
+	resp, _ := b.do(t, http.MethodGet, "/v1/imports", b.token(t, access.ScopeImportsRead), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// openapi serves an OpenAPI 3.1 description built from the routes table,
+// so that it cannot drift from what is served: paths, methods, the scope
+// each route needs, path parameters, and body schemas derived from the Go
+// types the handlers decode and encode.
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	s.openapiOnce.Do(func() { s.openapiDoc, _ = json.Marshal(buildOpenAPI(s.routes(), s.Version)) })
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(s.openapiDoc)
+}
+
+type openapiCache struct {
+	openapiOnce sync.Once
+	openapiDoc  []byte
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+func buildOpenAPI(routes []route, version string) map[string]any {
+	paths := map[string]map[string]any{}
+	schemas := map[string]any{
+		"Problem": map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				"type": map[string]any{"type": "string"}, "title": map[string]any{"type": "string"},
+				"status": map[string]any{"type": "integer"}, "detail": map[string]any{"type": "string"},
+				"request_id": map[string]any{"type": "string"},
+				"errors": map[string]any{"type": "array", "items": map[string]any{
+					"type": "object", "properties": map[string]any{
+						"field": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+					},
+				}},
+			},
+		},
+	}
+	gen := schemaGen{schemas: schemas}
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		op := map[string]any{
+			"summary":     rt.Summary,
+			"operationId": operationID(method, path),
+			"responses": map[string]any{
+				"default": map[string]any{
+					"description": "an error",
+					"content":     map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}},
+				},
+			},
+		}
+		ok := map[string]any{"description": "success"}
+		if rt.Response != nil {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": gen.of(reflect.TypeOf(rt.Response))}}
+		}
+		op["responses"].(map[string]any)[successStatus(method, rt)] = ok
+		if rt.Request != nil {
+			op["requestBody"] = map[string]any{
+				"required": true,
+				"content":  map[string]any{"application/json": map[string]any{"schema": gen.of(reflect.TypeOf(rt.Request))}},
+			}
+		}
+		if rt.Public {
+			op["security"] = []any{}
+		} else {
+			op["security"] = []any{map[string]any{"bearer": []string{rt.Scope}}}
+			op["x-required-scope"] = rt.Scope
+		}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "Liaison API",
+			"version":     version,
+			"description": "Outbound connector and webhook worker. Authenticate with an access token: Authorization: Bearer lsn_…; each operation names the scope it needs.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "An access token (lsn_…) with the operation's scope"},
+			},
+		},
+	}
+}
+
+func successStatus(method string, rt route) string {
+	switch {
+	case method == http.MethodPost && strings.Count(rt.Pattern, "/") <= 2:
+		return "201"
+	case method == http.MethodDelete:
+		return "204"
+	}
+	return "200"
+}
+
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, part := range strings.Split(path, "/") {
+		part = strings.Trim(part, "{}")
+		for _, w := range strings.FieldsFunc(part, func(r rune) bool { return r == '_' || r == '.' || r == '-' }) {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// schemaGen derives JSON Schemas from Go types through their json tags.
+type schemaGen struct{ schemas map[string]any }
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage{})
+)
+
+func (g schemaGen) of(t reflect.Type) map[string]any {
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawType:
+		return map[string]any{}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.of(t.Elem())
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": g.of(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.of(t.Elem())}
+	case reflect.Struct:
+		name := t.Name()
+		if i := strings.IndexByte(name, '['); i >= 0 {
+			name = "List_" + strings.TrimPrefix(name[strings.LastIndexByte(name, '.')+1:], "")
+			name = strings.TrimSuffix(name, "]")
+		}
+		if name == "" {
+			return g.object(t)
+		}
+		if _, done := g.schemas[name]; !done {
+			g.schemas[name] = map[string]any{} // a placeholder stops recursion
+			g.schemas[name] = g.object(t)
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}
+
+func (g schemaGen) object(t reflect.Type) map[string]any {
+	props := map[string]any{}
+	g.fields(t, props)
+	return map[string]any{"type": "object", "properties": props}
+}
+
+func (g schemaGen) fields(t reflect.Type, props map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem() // an embedded *T adds T's fields, as encoding/json does
+			}
+			g.fields(ft, props)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = g.of(f.Type)
+	}
+}

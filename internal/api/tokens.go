@@ -1,0 +1,134 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/liaison/liaison/internal/access"
+)
+
+// page reads ?limit= (1–200, default 50) and ?cursor=.
+func page(r *http.Request) (cursor string, limit int, err error) {
+	limit = 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return "", 0, badRequest("limit", "must be a whole number from 1 to 200")
+		}
+		limit = n
+	}
+	return r.URL.Query().Get("cursor"), limit, nil
+}
+
+// list is a page of a collection.
+type list[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	var in access.Input
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	issued, err := s.Tokens.Create(r.Context(), in, "token:"+caller(r.Context()).ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, issued)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	cursor, limit, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	toks, more, err := s.Tokens.List(r.Context(), cursor, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := list[access.Token]{Data: toks}
+	if out.Data == nil {
+		out.Data = []access.Token{}
+	}
+	if more {
+		out.NextCursor = toks[len(toks)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Tokens.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
+	var in access.Input
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.Tokens.Update(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	if err := s.Tokens.Delete(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type rotateRequest struct {
+	// Expire is "later" or "now".
+	Expire string `json:"expire"`
+}
+
+func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
+	var in rotateRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if in.Expire != "later" && in.Expire != "now" {
+		s.fail(w, r, unprocessable(FieldError{Field: "expire", Message: `must be "later" (old and new secrets both work for the overlap) or "now" (the old secret stops at once)`}))
+		return
+	}
+	issued, err := s.Tokens.Rotate(r.Context(), r.PathValue("id"), in.Expire == "now")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, issued)
+}
+
+func (s *Server) cancelTokenRotation(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Tokens.CancelRotation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) expireTokenRotation(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Tokens.ExpireRotation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
