@@ -1,0 +1,90 @@
+// Package connections owns connections: how Liaison is allowed to talk to
+// another service. A connection is an OAuth2 authorization-code or
+// client-credentials grant, a static bearer token or an API key, bound to a
+// base URL and a list of allowed hosts.
+//
+// The package keeps connections and their store, runs the OAuth2 flows,
+// owns the token lifecycle (refresh before expiry, once per expiry across
+// every process), seals secrets at rest, and builds the one outbound HTTP
+// client that every request leaving Liaison goes through. That client is
+// guarded at dial time against private and internal addresses (guard.go):
+// after DNS resolution, so a public name that resolves to 169.254.169.254 is
+// refused as surely as the address itself.
+//
+// # Files
+//
+//   - connection.go: the model, the input (every field a pointer, so an edit
+//     changes only what it names), validation with invalid.Error naming each
+//     field, and the masked View that answers show.
+//   - store.go: queries. Secrets (client secret, static token, API key,
+//     access and refresh tokens) are sealed with the key ring, bound to
+//     "connection:<id>:<column>". StoreEvents keeps Liaison's own events.
+//   - oauth.go: discovery (OpenID and RFC 8414), the authorization URL with
+//     state and PKCE S256, the callback (Complete), revocation (RFC 7009).
+//   - token.go: the token lifecycle and its once-per-expiry refresh.
+//   - client.go: Do, the outbound client.
+//   - manage.go: create, edit, list, delete, test and refresh on demand.
+//   - sweep.go: the periodic refresh of tokens about to expire.
+//
+// # Sending: Do
+//
+// Other packages (hooks, importer) declare the method set they need and
+// get a *Service:
+//
+//	type Sender interface {
+//		Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
+//	}
+//
+// Do resolves a relative req.URL against base_url (appended to its path),
+// refuses any host outside base_url's host and allowed_hosts before
+// sending, adds the credentials, fixed headers and User-Agent, and on a 401
+// to an OAuth token refreshes once and resends once if the body can be
+// replayed (set req.GetBody, as http.NewRequest does for bytes and strings
+// readers). connectionID "" sends to a public URL with no credentials,
+// through the same guard. The caller's request is never modified.
+//
+// # Errors, for callers that do not import this package
+//
+// Classify with interface assertions through errors.As:
+//
+//   - interface{ NeedsReauth() bool } (a *ReauthError, also errors.Is
+//     ErrNeedsReauth): the connection needs a person to reconnect it.
+//     Postpone the work — do not fail it and do not spend an attempt —
+//     and resume when the connection is connected again (its status leaves
+//     needs_reauth; the event connection.needs_reauth was recorded when it
+//     entered it).
+//   - interface{ Permanent() bool } (a *RefusedError): refused before
+//     anything was sent (host not allowed, blocked address, bad scheme,
+//     unknown connection). Retrying cannot help.
+//   - anything else: a network error, a timeout, or ErrTokenEndpoint (the
+//     token endpoint kept failing with timeouts or 5xx; nothing changed):
+//     retry on the usual schedule.
+//
+// # Once per expiry
+//
+// An in-process singleflight (per connection and token version) sits in
+// front of a Redis lock per connection (SET NX PX with a random value,
+// released by a compare-and-delete script). The holder re-reads the stored
+// token and refreshes only if it is still the stale version; the new
+// access token, a rotated refresh token (or the old one when none came
+// back) and the expiry are stored in one UPDATE guarded by that version.
+// Waiters poll the lock with backoff, then re-read the database. The lock
+// outlives the whole refresh (every retry included), so no second process
+// can send the same refresh token while the first still waits: with
+// providers that revoke the grant on a refresh-token reuse, a double
+// refresh would break the connection for good.
+//
+// Transient token-endpoint failures (network errors, timeouts, 5xx, 429)
+// are retried with backoff (sethvargo/go-retry) and change nothing. A
+// refusal (invalid_grant, invalid_client, a revoked grant) or a static
+// credential answered with 401 moves the connection to needs_reauth with
+// the provider's words in last_error, drops the dead tokens and records
+// connection.needs_reauth through the EventRecorder.
+//
+// # Events
+//
+// EventRecorder is declared here and implemented by whoever delivers
+// Liaison's own events. Until the delivery engine (issue 5) takes it over,
+// cmd/liaison wires StoreEvents, which writes each event into the
+// system_events table (id, type, occurred_at, data).
+package connections

@@ -1,0 +1,374 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrBlocked means an outbound connection was refused because its address
+// is not public. Every refusal by the Guard matches it with errors.Is.
+var ErrBlocked = errors.New("connections: address not allowed")
+
+// ErrTooManyRedirects means a GET followed the most redirects CheckRedirect allows.
+var ErrTooManyRedirects = errors.New("connections: too many redirects")
+
+// BlockedError names the refused address and the range that refused it.
+type BlockedError struct {
+	// Addr is the address as it was dialed (an IPv4-mapped form stays mapped).
+	Addr netip.Addr
+	// Range is the blocked range that holds Addr, or the IPv4 address
+	// embedded in it; zero when Addr is not a valid address at all.
+	Range netip.Prefix
+	// Reason says what the range is, e.g. "loopback".
+	Reason string
+}
+
+func (e *BlockedError) Error() string {
+	if !e.Range.IsValid() {
+		return fmt.Sprintf("address %v refused: %s", e.Addr, e.Reason)
+	}
+	return fmt.Sprintf("address %v is in %v (%s); set ALLOWED_CIDRS to allow it", e.Addr, e.Range, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrBlocked) true for every BlockedError.
+func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
+
+// embed says where a range carries an IPv4 address, so the guard judges the
+// IPv4 destination rather than the IPv6 wrapping.
+type embed int
+
+const (
+	embedNone  embed = iota
+	embedLow32       // the last 32 bits: NAT64 64:ff9b::/96, IPv4-compatible ::/96
+	embed6to4        // bits 16-47: 6to4 2002::/16
+)
+
+type blockedRange struct {
+	prefix netip.Prefix
+	reason string
+	embed  embed
+	// public says an embedded public IPv4 address is fine: NAT64 reaches the
+	// IPv4 internet from IPv6-only networks. Without it the whole range is
+	// refused even when the embedded address is public.
+	public bool
+}
+
+func mustRange(prefix, reason string) blockedRange {
+	return blockedRange{prefix: netip.MustParsePrefix(prefix), reason: reason}
+}
+
+// blockedV4 and blockedV6 are the ranges refused unless ALLOWED_CIDRS opens
+// them (IANA special-purpose registries, RFC 6890 and successors). They are
+// never written after init. Where ranges nest, the narrower one comes first
+// so the error names it.
+var (
+	blockedV4 = []blockedRange{
+		mustRange("0.0.0.0/8", `unspecified, "this network"; 0.0.0.0 reaches the local host`),
+		mustRange("10.0.0.0/8", "private network, RFC 1918"),
+		mustRange("100.64.0.0/10", "carrier-grade NAT, RFC 6598"),
+		mustRange("127.0.0.0/8", "loopback"),
+		mustRange("169.254.0.0/16", "link-local, cloud metadata"),
+		mustRange("172.16.0.0/12", "private network, RFC 1918"),
+		mustRange("192.0.0.0/24", "IETF protocol assignments"),
+		mustRange("192.0.2.0/24", "documentation, TEST-NET-1"),
+		mustRange("192.168.0.0/16", "private network, RFC 1918"),
+		mustRange("198.18.0.0/15", "benchmarking"),
+		mustRange("198.51.100.0/24", "documentation, TEST-NET-2"),
+		mustRange("203.0.113.0/24", "documentation, TEST-NET-3"),
+		mustRange("224.0.0.0/4", "multicast"),
+		mustRange("255.255.255.255/32", "broadcast"),
+		mustRange("240.0.0.0/4", "reserved"),
+	}
+	blockedV6 = []blockedRange{
+		mustRange("::/128", "unspecified"),
+		mustRange("::1/128", "loopback"),
+		{prefix: netip.MustParsePrefix("::/96"), reason: "IPv4-compatible IPv6, deprecated", embed: embedLow32},
+		{prefix: netip.MustParsePrefix("64:ff9b::/96"), reason: "NAT64", embed: embedLow32, public: true},
+		mustRange("64:ff9b:1::/48", "local-use NAT64"),
+		mustRange("100::/64", "discard-only"),
+		mustRange("2001::/32", "Teredo tunnelling"),
+		mustRange("2001:db8::/32", "documentation"),
+		{prefix: netip.MustParsePrefix("2002::/16"), reason: "6to4", embed: embed6to4, public: true},
+		mustRange("3fff::/20", "documentation"),
+		mustRange("fc00::/7", "unique local, private network"),
+		mustRange("fe80::/10", "link-local"),
+		mustRange("fec0::/10", "site-local, deprecated"),
+		mustRange("ff00::/8", "multicast"),
+	}
+)
+
+// Guard refuses connections to addresses that are not public, checked at
+// dial time after DNS resolution, so a hostname that resolves to a private
+// address (or starts to, DNS rebinding) is caught where it matters: at the
+// address actually connected to. Redirect hops dial again and are checked again.
+type Guard struct {
+	allow  []netip.Prefix
+	dialer *net.Dialer
+}
+
+// NewGuard builds a guard that lets through addresses inside allow (from
+// ALLOWED_CIDRS; tests and `liaison dev` allow loopback), even when they
+// are in a blocked range.
+func NewGuard(allow []netip.Prefix) *Guard {
+	g := &Guard{}
+	for _, p := range allow {
+		if !p.IsValid() {
+			continue
+		}
+		// The dialer sees ::ffff:a.b.c.d as a.b.c.d; an IPv4-mapped prefix
+		// must open the IPv4 range for that to match.
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		g.allow = append(g.allow, p.Masked())
+	}
+	g.dialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: g.Control}
+	return g
+}
+
+// Check returns a *BlockedError if ip may not be connected to, nil if it may.
+func (g *Guard) Check(ip netip.Addr) error {
+	if !ip.IsValid() {
+		return &BlockedError{Addr: ip, Reason: "not a valid IP address"}
+	}
+	// Prefix.Contains never matches an address with a zone, so the zone
+	// would otherwise let fe80::1%eth0 through.
+	a := ip.WithZone("")
+	if a.Is4In6() {
+		a = a.Unmap()
+	}
+	v4, rng := embedded(a)
+	if g.allowed(a) || (v4.IsValid() && g.allowed(v4)) {
+		return nil
+	}
+	if a.Is4() {
+		if b, ok := lookup(blockedV4, a); ok {
+			reason := b.reason
+			if ip.Is4In6() {
+				reason += fmt.Sprintf("; IPv4-mapped form of %v", a)
+			}
+			return &BlockedError{Addr: ip, Range: b.prefix, Reason: reason}
+		}
+		return nil
+	}
+	if !v4.IsValid() {
+		if b, ok := lookup(blockedV6, a); ok {
+			return &BlockedError{Addr: ip, Range: b.prefix, Reason: b.reason}
+		}
+		return nil
+	}
+	if b, ok := lookup(blockedV4, v4); ok {
+		return &BlockedError{Addr: ip, Range: b.prefix, Reason: fmt.Sprintf("%s; %s form of %v", b.reason, rng.reason, v4)}
+	}
+	if !rng.public {
+		return &BlockedError{Addr: ip, Range: rng.prefix, Reason: rng.reason}
+	}
+	return nil
+}
+
+// embedded returns the IPv4 address an IPv6 address carries, with the range
+// that says so; the zero Addr when there is none.
+func embedded(a netip.Addr) (netip.Addr, blockedRange) {
+	if !a.Is6() {
+		return netip.Addr{}, blockedRange{}
+	}
+	b, ok := lookup(blockedV6, a)
+	if !ok {
+		return netip.Addr{}, blockedRange{}
+	}
+	s := a.As16()
+	switch b.embed {
+	case embedLow32:
+		return netip.AddrFrom4([4]byte{s[12], s[13], s[14], s[15]}), b
+	case embed6to4:
+		return netip.AddrFrom4([4]byte{s[2], s[3], s[4], s[5]}), b
+	}
+	return netip.Addr{}, blockedRange{}
+}
+
+func lookup(table []blockedRange, a netip.Addr) (blockedRange, bool) {
+	for _, b := range table {
+		if b.prefix.Contains(a) {
+			return b, true
+		}
+	}
+	return blockedRange{}, false
+}
+
+func (g *Guard) allowed(a netip.Addr) bool {
+	for _, p := range g.allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Control is a net.Dialer Control function: it runs after DNS, before
+// connect, with the address about to be connected to.
+func (g *Guard) Control(network, address string, _ syscall.RawConn) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	default:
+		return fmt.Errorf("%w: network %q is not an IP network", ErrBlocked, network)
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		// Refuse what cannot be checked rather than let it through.
+		return fmt.Errorf("%w: cannot read dial address %q: %w", ErrBlocked, address, err)
+	}
+	return g.Check(ap.Addr())
+}
+
+// DialContext dials through the guard: connect timeout 5 s, TCP keep-alive 30 s.
+func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if err := checkNumericHost(host); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+	}
+	return g.dialer.DialContext(ctx, network, addr)
+}
+
+// checkNumericHost refuses hosts such as 2130706433, 0x7f000001,
+// 017700000001, 127.1 or "127.0.0.1." Go's own resolver looks them up as
+// names and finds nothing, but the system resolver (cgo, getaddrinfo) reads
+// them with inet_aton as 127.0.0.1, so whether they reach loopback would
+// depend on the build. No real host name ends in a numeric label (RFC 3696
+// §2), so nothing legitimate is lost.
+func checkNumericHost(host string) error {
+	name := strings.TrimSuffix(host, ".")
+	if _, err := netip.ParseAddr(host); err == nil || name == "" {
+		return nil
+	}
+	labels := strings.Split(name, ".")
+	if !numericLabel(labels[len(labels)-1]) {
+		return nil
+	}
+	msg := fmt.Sprintf("host %q is a numeric address in a non-standard form", host)
+	if a, ok := inetAton(labels); ok {
+		msg += fmt.Sprintf(" (the system resolver reads it as %v)", a)
+	}
+	return fmt.Errorf("%w: %s; write an IPv4 address as four decimal numbers, e.g. 93.184.215.14", ErrBlocked, msg)
+}
+
+func numericLabel(s string) bool {
+	if rest, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strings.Trim(rest, "0123456789abcdef") == ""
+	}
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// inetAton reads labels as inet_aton(3) does: one to four parts, each
+// decimal, 0x hex or 0-led octal; the last part fills the remaining bytes.
+func inetAton(labels []string) (netip.Addr, bool) {
+	if len(labels) > 4 {
+		return netip.Addr{}, false
+	}
+	var ip uint64
+	for i, l := range labels {
+		v, ok := atonPart(l)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		if i < len(labels)-1 {
+			if v > 0xff {
+				return netip.Addr{}, false
+			}
+			ip |= v << (24 - 8*i)
+			continue
+		}
+		if v >= 1<<(8*(4-i)) {
+			return netip.Addr{}, false
+		}
+		ip |= v
+	}
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), true
+}
+
+func atonPart(s string) (uint64, bool) {
+	base, digits := 10, s
+	switch {
+	case strings.HasPrefix(strings.ToLower(s), "0x"):
+		base, digits = 16, s[2:]
+		if digits == "" {
+			return 0, true
+		}
+	case len(s) > 1 && s[0] == '0':
+		base, digits = 8, s[1:]
+	}
+	var v uint64
+	for _, c := range strings.ToLower(digits) {
+		d := strings.IndexRune("0123456789abcdef", c)
+		if d < 0 || d >= base {
+			return 0, false
+		}
+		v = v*uint64(base) + uint64(d)
+		if v > 0xffffffff {
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// Transport is the base transport for every request leaving Liaison: the
+// settings of http.DefaultTransport, dialing through the guard.
+func (g *Guard) Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = g.DialContext
+	// A proxy would make the connection on Liaison's behalf, and the guard
+	// would only see the proxy's address.
+	t.Proxy = nil
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	// Deliveries go to a few receivers many times a second; the default of
+	// 2 idle connections per host would make most of them new connections.
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 512
+	// Needed for HTTP/2 when DialContext is set.
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// CheckRedirect is an http.Client CheckRedirect policy (Liaison uses
+// maxHops 5):
+//   - a request that was not GET or HEAD follows no redirect: the client
+//     returns the 3xx response itself (http.ErrUseLastResponse), so the
+//     caller records it and classifies it like any other answer instead of
+//     replaying a POST somewhere else;
+//   - GET and HEAD follow at most maxHops redirects, then fail with
+//     ErrTooManyRedirects;
+//   - when a hop leaves the original host (host or port) or goes from https
+//     to http, Authorization, Cookie and Proxy-Authorization are removed:
+//     a credential is meant for the host it was given for.
+//
+// Every hop dials again through the Guard, so a redirect to a private
+// address is refused like a direct request.
+//
+// Only headers set on the request are removed here. A RoundTripper that adds
+// Authorization itself (as oauth2.Transport does) runs again on every hop
+// and must check the host on its own.
+func CheckRedirect(maxHops int) func(req *http.Request, via []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		orig := via[0]
+		if orig.Method != http.MethodGet && orig.Method != http.MethodHead {
+			return http.ErrUseLastResponse
+		}
+		if len(via) > maxHops {
+			return fmt.Errorf("%w: stopped after %d", ErrTooManyRedirects, maxHops)
+		}
+		if !strings.EqualFold(req.URL.Host, orig.URL.Host) || (orig.URL.Scheme == "https" && req.URL.Scheme != "https") {
+			req.Header.Del("Authorization")
+			req.Header.Del("Cookie")
+			req.Header.Del("Proxy-Authorization")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,239 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+// Options configure a Service. DB, Redis and Ring are required.
+type Options struct {
+	// DB holds connections, authorization states and system events.
+	DB *db.DB
+	// Redis carries the per-connection refresh lock shared by every process.
+	Redis redis.UniversalClient
+	// Ring seals secrets at rest.
+	Ring *secret.Ring
+	// AllowedCIDRs open address ranges the outbound guard refuses by default
+	// (ALLOWED_CIDRS; liaison dev and tests add loopback).
+	AllowedCIDRs []netip.Prefix
+	// RedirectURI is the OAuth redirect URI (config.Config.RedirectURI).
+	RedirectURI string
+	// Log gets structured lines; never a secret. Default: discard.
+	Log *slog.Logger
+	// Events records Liaison's own events (connection.needs_reauth).
+	// Default: none recorded.
+	Events EventRecorder
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Version goes into User-Agent: liaison/<version>. Default "dev".
+	Version string
+	// RequestTimeout bounds a whole outbound request, body included, unless
+	// the caller's context ends earlier. Default 30 s.
+	RequestTimeout time.Duration
+	// TokenTimeout bounds one request to a token endpoint. Default 10 s.
+	TokenTimeout time.Duration
+	// TokenRetries is how many times a transient token-endpoint failure
+	// (timeout, 5xx, 429) is retried, with exponential backoff from
+	// TokenBackoff. Default 3 retries from 250 ms.
+	TokenRetries int
+	TokenBackoff time.Duration
+	// Skew: a token that expires within it is refreshed before use.
+	// Default 60 s (capped at half the token's lifetime).
+	Skew time.Duration
+	// SweepWindow: Sweep refreshes tokens that expire within it. Default 10 min.
+	SweepWindow time.Duration
+	// StateTTL is how long an authorization (the state parameter) can be
+	// completed. Default 10 min.
+	StateTTL time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.TokenTimeout <= 0 {
+		o.TokenTimeout = 10 * time.Second
+	}
+	if o.TokenRetries == 0 {
+		o.TokenRetries = 3
+	}
+	if o.TokenRetries < 0 {
+		o.TokenRetries = 0
+	}
+	if o.TokenBackoff <= 0 {
+		o.TokenBackoff = 250 * time.Millisecond
+	}
+	if o.Skew <= 0 {
+		o.Skew = 60 * time.Second
+	}
+	if o.SweepWindow <= 0 {
+		o.SweepWindow = 10 * time.Minute
+	}
+	if o.StateTTL <= 0 {
+		o.StateTTL = 10 * time.Minute
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.DB == nil:
+		return errors.New("connections: Options.DB is required")
+	case o.Redis == nil:
+		return errors.New("connections: Options.Redis is required")
+	case o.Ring == nil:
+		return errors.New("connections: Options.Ring is required")
+	}
+	return nil
+}
+
+// Service is connections: their store, OAuth flows, token lifecycle and
+// the outbound client. It is safe for concurrent use and holds no state
+// that other processes would need: tokens live in the database, the refresh
+// lock in Redis.
+type Service struct {
+	opts   Options
+	guard  *Guard
+	base   *http.Transport
+	flight singleflight.Group
+	// refreshBudget bounds one whole refresh (every retry included); the
+	// Redis lock outlives it, so a holder gives up before its lock expires
+	// and no second process can start while the first still waits.
+	refreshBudget time.Duration
+	lockTTL       time.Duration
+}
+
+// New builds the service.
+func New(opts Options) (*Service, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	g := NewGuard(opts.AllowedCIDRs)
+	s := &Service{opts: opts, guard: g, base: g.Transport()}
+	backoff := time.Duration(0)
+	step := opts.TokenBackoff
+	for range opts.TokenRetries {
+		backoff += step
+		step *= 2
+	}
+	s.refreshBudget = time.Duration(opts.TokenRetries+1)*opts.TokenTimeout + backoff + 2*time.Second
+	s.lockTTL = s.refreshBudget + 15*time.Second
+	return s, nil
+}
+
+// Close releases idle outbound connections.
+func (s *Service) Close() { s.base.CloseIdleConnections() }
+
+// Sender is the method set other packages declare to send through
+// connections without importing this package (hooks, importer):
+//
+//	type Sender interface {
+//		Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
+//	}
+type Sender interface {
+	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
+}
+
+var _ Sender = (*Service)(nil)
+
+// Sentinel errors.
+var (
+	// ErrNotFound: no connection with that id.
+	ErrNotFound = errors.New("connections: connection not found")
+	// ErrNeedsReauth: the connection must be reconnected by a person before
+	// it can be used; errors that wrap it also have NeedsReauth() == true.
+	ErrNeedsReauth = errors.New("connections: connection needs reauthorization")
+	// ErrHostNotAllowed: a request named a host outside the connection's
+	// base URL host and allowed hosts; nothing was sent.
+	ErrHostNotAllowed = errors.New("connections: host not allowed for this connection")
+	// ErrTokenEndpoint: the token endpoint failed in a way that may pass
+	// (timeout, 5xx, 429) after every retry; the connection's state is unchanged.
+	ErrTokenEndpoint = errors.New("connections: token endpoint unavailable")
+	// ErrWrongType: the operation does not apply to this auth type
+	// (authorize a bearer connection, refresh an API key).
+	ErrWrongType = errors.New("connections: not possible for this auth type")
+)
+
+// ReauthError says a connection needs a person to reconnect it. Work that
+// gets it should be postponed until the connection is connected again, not
+// failed: it satisfies interface{ NeedsReauth() bool } for packages that do
+// not import connections, and errors.Is(err, ErrNeedsReauth).
+type ReauthError struct {
+	ConnectionID string
+	// Reason is what the provider (or the target) said, for display.
+	Reason string
+}
+
+func (e *ReauthError) Error() string {
+	return fmt.Sprintf("connection %s needs to be reconnected: %s", e.ConnectionID, e.Reason)
+}
+
+// NeedsReauth is always true.
+func (e *ReauthError) NeedsReauth() bool { return true }
+
+// Is makes errors.Is(err, ErrNeedsReauth) true.
+func (e *ReauthError) Is(target error) bool { return target == ErrNeedsReauth }
+
+// RefusedError says a request was refused before anything was sent (a host
+// outside the connection's allowed hosts, a blocked address, a URL that is
+// not http(s), a connection that does not exist). Sending it again cannot
+// succeed: Permanent() is true.
+type RefusedError struct {
+	URL    string // redacted: no credentials in it
+	Reason string
+	Err    error
+}
+
+func (e *RefusedError) Error() string {
+	if e.URL == "" {
+		return "request refused: " + e.Reason
+	}
+	return fmt.Sprintf("request to %s refused: %s", e.URL, e.Reason)
+}
+
+// Unwrap gives ErrHostNotAllowed, ErrBlocked (*BlockedError), ErrNotFound…
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Permanent is always true: retrying cannot help.
+func (e *RefusedError) Permanent() bool { return true }
+
+// EventRecorder records Liaison's own events (connection.needs_reauth).
+// The delivery engine implements it to deliver them to webhooks; until it
+// does, StoreEvents keeps them in the system_events table.
+type EventRecorder interface {
+	Record(ctx context.Context, eventType string, data map[string]any) error
+}
+
+// EventNeedsReauth is recorded when a connection moves to needs_reauth.
+// Its data: connection_id, name, auth_type, reason.
+const EventNeedsReauth = "connection.needs_reauth"
+
+func (s *Service) record(ctx context.Context, eventType string, data map[string]any) {
+	if s.opts.Events == nil {
+		return
+	}
+	if err := s.opts.Events.Record(context.WithoutCancel(ctx), eventType, data); err != nil {
+		s.opts.Log.ErrorContext(ctx, "recording event", "event_type", eventType, "error", err)
+	}
+}

@@ -1,0 +1,36 @@
+// Package oauthfake is a strict OAuth 2.0 / OpenID provider for tests.
+//
+// Liaison talks to providers it does not control, and real providers punish
+// mistakes that a lenient fake would let pass: a refresh token used twice
+// after rotation revokes the whole grant, a code tried with the wrong client
+// authentication method is burnt, a redirect_uri that differs by a slash is
+// refused. This fake does the same, so a test against it fails where
+// production would fail.
+//
+// New starts a provider on an httptest server (NewTLS on an HTTPS one) for
+// one client, described by Options. It serves:
+//
+//   - GET /.well-known/openid-configuration and
+//     GET /.well-known/oauth-authorization-server (RFC 8414);
+//   - GET /authorize: the user approves at once (or denies, after DenyNext)
+//     and the browser is sent back to the redirect URI; Visit plays that
+//     browser;
+//   - POST /token: authorization_code, refresh_token and client_credentials;
+//   - POST /revoke (RFC 7009);
+//   - any method on /api/...: a protected resource that takes a live access
+//     token; /api/me answers who the token belongs to, every other path
+//     echoes the request back as JSON.
+//
+// Every mistake a client makes is answered the way the RFCs say and is also
+// written down as a violation: Violations lists them, so a test that drives
+// Liaison through a flow ends with require.Empty(t, p.Violations()).
+// Answers the test itself caused (FailNextToken, RevokeAll, DenyNext, an
+// access token that ExpireAll made stale) are not violations.
+//
+// The provider keeps all state behind one mutex and in this process; worker
+// processes started by a test reach it over HTTP like any other client, which
+// is what makes "exactly one refresh across all processes" observable:
+// TokenRequestsByGrant("refresh_token") counts what arrived, and with
+// RotateRefreshTokens a second refresh with the same token is a reuse that
+// revokes the grant (GrantRevoked) and lands in Violations.
+package oauthfake
