@@ -1,0 +1,244 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+
+	// want holds the outcome for a hook, a webhook endpoint and an API-call node.
+	tests := []struct {
+		status int
+		want   [3]Outcome
+	}{
+		{200, [3]Outcome{Succeeded, Succeeded, Succeeded}},
+		{201, [3]Outcome{Succeeded, Succeeded, Succeeded}},
+		{204, [3]Outcome{Succeeded, Succeeded, Succeeded}},
+		{299, [3]Outcome{Succeeded, Succeeded, Succeeded}},
+		{301, [3]Outcome{Retry, Retry, Retry}},
+		{302, [3]Outcome{Retry, Retry, Retry}},
+		{304, [3]Outcome{Retry, Retry, Retry}},
+		{400, [3]Outcome{Fail, Fail, Fail}},
+		{401, [3]Outcome{Fail, Fail, Fail}},
+		{403, [3]Outcome{Fail, Fail, Fail}},
+		{404, [3]Outcome{Fail, Fail, Fail}},
+		{408, [3]Outcome{Retry, Retry, Retry}},
+		{409, [3]Outcome{Fail, Fail, Fail}},
+		{410, [3]Outcome{Fail, Disable, Fail}},
+		{413, [3]Outcome{Fail, Fail, Fail}},
+		{422, [3]Outcome{Fail, Fail, Fail}},
+		{425, [3]Outcome{Retry, Retry, Retry}},
+		{429, [3]Outcome{Retry, Retry, Retry}},
+		{500, [3]Outcome{Retry, Retry, Retry}},
+		{502, [3]Outcome{Retry, Retry, Retry}},
+		{503, [3]Outcome{Retry, Retry, Retry}},
+		{504, [3]Outcome{Retry, Retry, Retry}},
+		{599, [3]Outcome{Retry, Retry, Retry}},
+		{100, [3]Outcome{Retry, Retry, Retry}},
+		{999, [3]Outcome{Retry, Retry, Retry}},
+	}
+	kinds := [3]TargetKind{TargetHook, TargetWebhook, TargetCall}
+	for _, tt := range tests {
+		for i, kind := range kinds {
+			require.Equal(t, tt.want[i], Classify(tt.status, nil, kind, false), "%d for %s", tt.status, kind)
+		}
+	}
+}
+
+func TestClassifyRetry4xx(t *testing.T) {
+	t.Parallel()
+
+	require.Equal(t, Retry, Classify(400, nil, TargetHook, true))
+	require.Equal(t, Retry, Classify(404, nil, TargetCall, true))
+	require.Equal(t, Fail, Classify(410, nil, TargetHook, true), "410 Gone stays final")
+	require.Equal(t, Disable, Classify(410, nil, TargetWebhook, true))
+	require.Equal(t, Succeeded, Classify(200, nil, TargetHook, true))
+}
+
+func TestClassifyErrors(t *testing.T) {
+	t.Parallel()
+
+	timeout := fmt.Errorf("posting: %w", context.DeadlineExceeded)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	for _, err := range []error{timeout, refused, errors.New("EOF")} {
+		for _, kind := range []TargetKind{TargetHook, TargetWebhook, TargetCall} {
+			require.Equal(t, Retry, Classify(0, err, kind, false), "%v for %s", err, kind)
+		}
+	}
+
+	blocked := fmt.Errorf("dialing 10.0.0.1: %w", ErrPermanent)
+	require.Equal(t, Fail, Classify(0, blocked, TargetWebhook, false))
+	require.Equal(t, Fail, Classify(0, blocked, TargetHook, true))
+
+	// The receiver answered; losing the rest of its body does not undo that.
+	require.Equal(t, Succeeded, Classify(200, errors.New("reading body: unexpected EOF"), TargetHook, false))
+	require.Equal(t, Retry, Classify(0, nil, TargetHook, false), "no response and no error is not a success")
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in     string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{" 0 ", 0, true},
+		{"Sat, 01 Mar 2025 12:01:30 GMT", 90 * time.Second, true},
+		{"Saturday, 01-Mar-25 12:00:10 GMT", 10 * time.Second, true},
+		{"Sat Mar  1 12:00:05 2025", 5 * time.Second, true},
+		{"Sat, 01 Mar 2025 11:00:00 GMT", 0, true},
+		{"99999999999999999999", time.Duration(1<<63 - 1), true},
+		{"", 0, false},
+		{"-5", 0, false},
+		{"1.5", 0, false},
+		{"soon", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseRetryAfter(tt.in, now)
+		require.Equal(t, tt.wantOK, ok, "%q", tt.in)
+		require.Equal(t, tt.want, got, "%q", tt.in)
+	}
+}
+
+func TestClampRetryAfter(t *testing.T) {
+	t.Parallel()
+
+	lo, hi := time.Second, time.Hour
+	require.Equal(t, time.Second, ClampRetryAfter(0, lo, hi))
+	require.Equal(t, time.Minute, ClampRetryAfter(time.Minute, lo, hi))
+	require.Equal(t, time.Hour, ClampRetryAfter(48*time.Hour, lo, hi))
+
+	// Parsed and clamped together, as a worker does.
+	d, ok := ParseRetryAfter("86400", time.Now())
+	require.True(t, ok)
+	require.Equal(t, time.Hour, ClampRetryAfter(d, lo, hi))
+}
+
+func TestScheduleDelay(t *testing.T) {
+	t.Parallel()
+
+	mid := func() float64 { return 0.5 }
+	require.Equal(t, 10, DefaultSchedule.Attempts())
+	for attempt, want := range DefaultSchedule {
+		got, ok := DefaultSchedule.Delay(attempt, mid)
+		require.True(t, ok)
+		require.Equal(t, want, got, "attempt %d", attempt)
+	}
+	_, ok := DefaultSchedule.Delay(10, mid)
+	require.False(t, ok, "ten attempts made: exhausted")
+
+	d, ok := DefaultSchedule.Delay(0, nil)
+	require.True(t, ok)
+	require.Zero(t, d, "the first attempt goes at once")
+	d, _ = DefaultSchedule.Delay(1, mid)
+	require.Equal(t, 5*time.Second, d)
+}
+
+func TestScheduleJitter(t *testing.T) {
+	t.Parallel()
+
+	lowest := func() float64 { return 0 }
+	highest := func() float64 { return 0.999999 }
+	d, _ := DefaultSchedule.Delay(4, lowest)
+	require.Equal(t, 96*time.Minute, d, "2 h - 20 %")
+	d, _ = DefaultSchedule.Delay(4, highest)
+	require.InDelta(t, float64(144*time.Minute), float64(d), float64(time.Second), "2 h + 20 %")
+
+	for range 1000 {
+		for attempt, base := range DefaultSchedule {
+			d, ok := DefaultSchedule.Delay(attempt, nil)
+			require.True(t, ok)
+			require.GreaterOrEqual(t, d, base*8/10)
+			require.LessOrEqual(t, d, base*12/10)
+		}
+	}
+
+	wild := func() float64 { return 7 }
+	d, _ = DefaultSchedule.Delay(1, wild)
+	require.Equal(t, 6*time.Second, d, "a bad random source cannot exceed +20 %")
+}
+
+func TestCallSchedule(t *testing.T) {
+	t.Parallel()
+
+	var total time.Duration
+	for _, d := range CallSchedule {
+		total += d
+	}
+	require.Zero(t, CallSchedule[0])
+	require.LessOrEqual(t, total, time.Hour)
+	require.Greater(t, total, 45*time.Minute)
+}
+
+func TestWithMaxAttempts(t *testing.T) {
+	t.Parallel()
+
+	s := Schedule{0, time.Second, time.Minute}
+	require.Equal(t, Schedule{0, time.Second}, s.WithMaxAttempts(2))
+	require.Equal(t, Schedule{0, time.Second, time.Minute, time.Minute, time.Minute}, s.WithMaxAttempts(5))
+	require.Equal(t, s, s.WithMaxAttempts(0))
+	require.Equal(t, Schedule{0, 0}, Schedule{}.WithMaxAttempts(2))
+
+	cut := s.WithMaxAttempts(2)
+	cut[0] = time.Hour
+	require.Zero(t, s[0], "the result does not share memory")
+
+	long := DefaultSchedule.WithMaxAttempts(12)
+	_, ok := long.Delay(11, nil)
+	require.True(t, ok)
+	_, ok = long.Delay(12, nil)
+	require.False(t, ok)
+}
+
+func TestParseSchedule(t *testing.T) {
+	t.Parallel()
+
+	s, err := ParseSchedule("0s, 100ms,200ms ,1h30m")
+	require.NoError(t, err)
+	require.Equal(t, Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 90 * time.Minute}, s)
+	require.Equal(t, "0s,100ms,200ms,1h30m0s", s.String())
+
+	back, err := ParseSchedule(DefaultSchedule.String())
+	require.NoError(t, err)
+	require.Equal(t, DefaultSchedule, back)
+
+	for in, want := range map[string]string{
+		"":              "invalid schedule: empty",
+		"0s,,1s":        `invalid schedule: step 2: time: invalid duration ""`,
+		"0s,5":          `invalid schedule: step 2: time: missing unit in duration "5"`,
+		"0s,soon":       `invalid schedule: step 2: time: invalid duration "soon"`,
+		"0s,-1s":        "invalid schedule: step 2: negative delay -1s",
+		"1s" + rep(100): "invalid schedule: 101 steps; at most 100",
+	} {
+		_, err := ParseSchedule(in)
+		require.ErrorIs(t, err, ErrInvalidSchedule, in)
+		require.EqualError(t, err, want, in)
+	}
+}
+
+func rep(n int) string {
+	s := ""
+	for range n {
+		s += ",1s"
+	}
+	return s
+}
+
+func TestKindAndOutcomeNames(t *testing.T) {
+	t.Parallel()
+
+	require.Equal(t, "webhook", TargetWebhook.String())
+	require.Equal(t, "disable", Disable.String())
+	require.Equal(t, "Outcome(0)", Outcome(0).String())
+}

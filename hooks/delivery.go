@@ -1,0 +1,389 @@
+package hooks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/invalid"
+)
+
+// Delivery is one event going to one target.
+//
+// Statuses: pending (waiting for its first attempt, or for a manual retry),
+// retrying (an attempt failed; the next is at next_attempt_at), postponed
+// (waiting without using an attempt: its connection needs reauthorization),
+// succeeded, failed (exhausted, failed at once, or its target is gone).
+type Delivery struct {
+	ID         string `json:"id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	TargetKind string `json:"target_kind"`
+	HookID     string `json:"hook_id,omitempty"`
+	WebhookID  string `json:"webhook_id,omitempty"`
+	Status     string `json:"status"`
+	// AttemptCount is every attempt made so far, manual retries included.
+	AttemptCount  int        `json:"attempt_count"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatus    int        `json:"last_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+	// Attempts are listed by GET /v1/deliveries/{id} only.
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one HTTP request of a delivery, as it was sent (secrets
+// removed) and as it was answered (capped).
+type Attempt struct {
+	Number          int               `json:"number"`
+	StartedAt       time.Time         `json:"started_at"`
+	DurationMS      float64           `json:"duration_ms"`
+	Method          string            `json:"method"`
+	URL             string            `json:"url"`
+	RequestHeaders  map[string]string `json:"request_headers"`
+	RequestBody     string            `json:"request_body"`
+	Status          int               `json:"status,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"`
+	// Truncated says a body excerpt was cut at the storage cap.
+	Truncated bool `json:"truncated"`
+	// Error is what went wrong, in plain words; "" for an answer that was
+	// classified on its status alone.
+	Error string `json:"error,omitempty"`
+	// Outcome is succeeded, retry, fail or disable.
+	Outcome string `json:"outcome"`
+}
+
+// DeliveryFilter narrows a list of deliveries.
+type DeliveryFilter struct {
+	HookID    string
+	WebhookID string
+	EventID   string
+	Status    string
+	Since     time.Time
+	// Cursor is the next_cursor of the previous page.
+	Cursor string
+	Limit  int
+}
+
+const deliveryColumns = `d.id, d.event_id, e.type, d.target_kind, d.target_id, d.status, d.attempts, d.next_attempt_at,
+	d.last_status, d.last_error, d.created_at, d.updated_at, d.finished_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
+	var (
+		d              Delivery
+		targetID       string
+		next, finished sql.NullTime
+	)
+	if err := row.Scan(&d.ID, &d.EventID, &d.EventType, &d.TargetKind, &targetID, &d.Status, &d.AttemptCount, &next,
+		&d.LastStatus, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &finished); err != nil {
+		return Delivery{}, err
+	}
+	switch d.TargetKind {
+	case "hook":
+		d.HookID = targetID
+	case "webhook":
+		d.WebhookID = targetID
+	}
+	if next.Valid && (d.Status == statusRetrying || d.Status == statusPostponed || d.Status == statusPending) {
+		t := next.Time.UTC()
+		d.NextAttemptAt = &t
+	}
+	if finished.Valid {
+		t := finished.Time.UTC()
+		d.FinishedAt = &t
+	}
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return d, nil
+}
+
+// Deliveries lists deliveries, newest first. The cursor is opaque.
+func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) (_ []Delivery, nextCursor string, _ error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.HookID != "" {
+		where = append(where, "d.target_kind = 'hook' AND d.target_id = "+arg(f.HookID))
+	}
+	if f.WebhookID != "" {
+		where = append(where, "d.target_kind = 'webhook' AND d.target_id = "+arg(f.WebhookID))
+	}
+	if f.EventID != "" {
+		where = append(where, "d.event_id = "+arg(f.EventID))
+	}
+	if f.Status != "" {
+		switch f.Status {
+		case statusPending, statusRetrying, statusPostponed, statusSucceeded, statusFailed:
+		default:
+			return nil, "", invalid.New("status", "must be pending, retrying, postponed, succeeded or failed")
+		}
+		where = append(where, "d.status = "+arg(f.Status))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "d.created_at >= "+arg(f.Since.UTC()))
+	}
+	if f.Cursor != "" {
+		at, id, ok := decodeCursor(f.Cursor)
+		if !ok {
+			return nil, "", invalid.New("cursor", "is not a cursor from a previous page")
+		}
+		a, b := arg(at), arg(id)
+		where = append(where, "(d.created_at < "+a+" OR (d.created_at = "+a+" AND d.id < "+b+"))")
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY d.created_at DESC, d.id DESC LIMIT " + arg(f.Limit+1)
+	rows, err := s.opts.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := []Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("listing deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("listing deliveries: %w", err)
+	}
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		nextCursor = last.CreatedAt.Format(time.RFC3339Nano) + "|" + last.ID
+	}
+	return out, nextCursor, nil
+}
+
+func decodeCursor(c string) (time.Time, string, bool) {
+	at, id, ok := strings.Cut(c, "|")
+	if !ok {
+		return time.Time{}, "", false
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	return t.UTC(), id, true
+}
+
+// Delivery returns one delivery with its attempts, oldest first.
+func (s *Service) Delivery(ctx context.Context, id string) (Delivery, error) {
+	d, err := scanDelivery(s.opts.DB.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1`, id))
+	if errors.Is(err, db.ErrNoRows) {
+		return Delivery{}, notFound("delivery", id)
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("reading delivery %s: %w", id, err)
+	}
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT number, started_at, duration_ms, method, url, request_headers, request_body, status,
+		response_headers, response_body, truncated, error, outcome FROM attempts WHERE delivery_id = $1 ORDER BY number`, id)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("reading attempts of %s: %w", id, err)
+	}
+	defer rows.Close()
+	d.Attempts = []Attempt{}
+	for rows.Next() {
+		var (
+			a        Attempt
+			reqH, rH string
+		)
+		if err := rows.Scan(&a.Number, &a.StartedAt, &a.DurationMS, &a.Method, &a.URL, &reqH, &a.RequestBody, &a.Status,
+			&rH, &a.ResponseBody, &a.Truncated, &a.Error, &a.Outcome); err != nil {
+			return Delivery{}, fmt.Errorf("reading attempts of %s: %w", id, err)
+		}
+		_ = json.Unmarshal([]byte(reqH), &a.RequestHeaders)
+		_ = json.Unmarshal([]byte(rH), &a.ResponseHeaders)
+		a.StartedAt = a.StartedAt.UTC()
+		d.Attempts = append(d.Attempts, a)
+	}
+	return d, rows.Err()
+}
+
+// Retry sends a finished delivery again, with a fresh round of the
+// schedule. A delivery that is still on its way is a conflict: it will be
+// tried anyway.
+func (s *Service) Retry(ctx context.Context, id string) (Delivery, error) {
+	now := s.now()
+	res, err := s.opts.DB.ExecContext(ctx, `UPDATE deliveries SET status=$2, retry_base=attempts, next_attempt_at=$3, finished_at=NULL, updated_at=$3
+		WHERE id=$1 AND status IN ($4, $5)`, id, statusPending, now, statusSucceeded, statusFailed)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("retrying delivery %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		d, err := s.Delivery(ctx, id)
+		if err != nil {
+			return Delivery{}, err
+		}
+		return Delivery{}, fmt.Errorf("%w: delivery %s is %s, not finished; it will be tried without a retry", ErrConflict, id, d.Status)
+	}
+	if err := s.opts.Queue.EnqueueDeliveries(ctx, []string{id}); err != nil {
+		return Delivery{}, fmt.Errorf("queueing delivery %s: %w", id, err)
+	}
+	return s.Delivery(ctx, id)
+}
+
+// ReplayResult says how many deliveries a replay sent again.
+type ReplayResult struct {
+	Replayed int `json:"replayed"`
+}
+
+// Replay sends again every finished delivery (succeeded or failed) of a
+// target created since the given time, each with a fresh round of the
+// schedule. Deliveries still on their way are left to finish.
+func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, since time.Time) (ReplayResult, error) {
+	switch kind {
+	case TargetHook:
+		if _, err := s.Hook(ctx, targetID); err != nil {
+			return ReplayResult{}, err
+		}
+	case TargetWebhook:
+		if _, err := s.Webhook(ctx, targetID); err != nil {
+			return ReplayResult{}, err
+		}
+	}
+	if since.IsZero() {
+		return ReplayResult{}, invalid.New("since", "is required: the time from which deliveries are sent again (RFC 3339)")
+	}
+	var ids []string
+	now := s.now()
+	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($4, $5)`,
+			kind.String(), targetID, since.UTC(), statusSucceeded, statusFailed)
+		if err != nil {
+			return fmt.Errorf("finding deliveries to replay: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status=$4, retry_base=attempts, next_attempt_at=$5, finished_at=NULL, updated_at=$5
+			WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($6, $7)`,
+			kind.String(), targetID, since.UTC(), statusPending, now, statusSucceeded, statusFailed)
+		if err != nil {
+			return fmt.Errorf("replaying deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	for start := 0; start < len(ids); start += 500 {
+		if err := s.opts.Queue.EnqueueDeliveries(ctx, ids[start:min(start+500, len(ids))]); err != nil {
+			s.opts.Log.ErrorContext(ctx, "queueing replayed deliveries; the sweep will queue them", "error", err)
+			break
+		}
+	}
+	return ReplayResult{Replayed: len(ids)}, nil
+}
+
+// ResumeConnection wakes the deliveries postponed because the connection
+// needed reauthorization: they run now instead of at their next check.
+func (s *Service) ResumeConnection(ctx context.Context, connectionID string) error {
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
+		WHERE d.status = $1 AND h.connection_id = $2`, statusPostponed, connectionID)
+	if err != nil {
+		return fmt.Errorf("finding deliveries waiting for connection %s: %w", connectionID, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		return rows.Err()
+	}
+	return s.opts.Queue.RunDeliveriesNow(ctx, ids)
+}
+
+// Sweep queues deliveries that should be on the queue and may not be: the
+// web process stopped between storing an event and queueing it, or a
+// replay raced the end of the previous task. Queueing is idempotent (the
+// delivery id is the task id), so sweeping a delivery that is queued costs
+// nothing. It takes those due for longer than grace.
+func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT id FROM deliveries WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
+		statusPending, statusRetrying, statusPostponed, s.now().Add(-grace))
+	if err != nil {
+		return 0, fmt.Errorf("sweeping deliveries: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		return 0, rows.Err()
+	}
+	return len(ids), s.opts.Queue.EnqueueDeliveries(ctx, ids)
+}
+
+// Clean enforces retention: finished deliveries (with their attempts) and
+// events older than Retention are removed, in bounded batches so that a
+// large backlog does not hold long locks. It returns how many deliveries
+// and events went.
+func (s *Service) Clean(ctx context.Context) (deliveries, events int64, _ error) {
+	cutoff := s.now().Add(-s.opts.Retention)
+	for {
+		res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (
+			SELECT id FROM deliveries WHERE created_at < $1 AND status IN ($2, $3) LIMIT 1000)`, cutoff, statusSucceeded, statusFailed)
+		if err != nil {
+			return deliveries, events, fmt.Errorf("removing old deliveries: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		deliveries += n
+		if n < 1000 {
+			break
+		}
+	}
+	for {
+		res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM events WHERE id IN (
+			SELECT e.id FROM events e WHERE e.received_at < $1
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT 1000)`, cutoff)
+		if err != nil {
+			return deliveries, events, fmt.Errorf("removing old events: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		events += n
+		if n < 1000 {
+			break
+		}
+	}
+	return deliveries, events, nil
+}

@@ -1,0 +1,608 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/liaison/liaison/internal/db"
+)
+
+// The delivery engine. jobs calls Deliver once per task run; everything a
+// delivery needs to know about its past (attempts made, where its round of
+// the schedule started) lives in the deliveries table, and asynq is only
+// the timer: Deliver says how long to wait before the next run, jobs hands
+// that to asynq's RetryDelayFunc. So asynq's retry cap never cuts a
+// schedule short, and a postponement (a rate limit, a connection that needs
+// reauthorization) is a wait that uses up no attempt.
+//
+// The hot path of one attempt is: one query that loads the delivery, its
+// event and its target; a compiled template or signer from the cache (keyed
+// by target id and version); the request through Sender on kept-alive
+// connections; one statement (PostgreSQL) or one transaction (SQLite) that
+// records the attempt and updates the delivery.
+
+// Result is what a run of a delivery asks of the queue.
+type Result struct {
+	// Done: nothing more to do (succeeded, failed, gone).
+	Done bool
+	// Again is the wait before the next run when not Done.
+	Again time.Duration
+	// Postponed: the next run is a wait that used up no attempt (a limit,
+	// a connection that needs reauthorization), not a retry after a failure.
+	Postponed bool
+}
+
+// Storage caps of an attempt. The design allows 64 KiB; 16 KiB of each body
+// keeps an attempt row small at thousands of deliveries a second and is
+// more than a person reads in a list of attempts.
+const (
+	maxStoredBody = 16 << 10
+	// maxDrain is how much of a long answer is read (and thrown away) so
+	// the connection can be reused; past it the connection is closed.
+	maxDrain = 256 << 10
+)
+
+// loaded is a delivery with its event and target, read in one query.
+type loaded struct {
+	id, status, kind, targetID string
+	attempts, retryBase        int
+
+	eventID, eventType string
+	occurredAt         time.Time
+	profile, data      sql.NullString
+
+	// hook
+	hVersion                                   sql.NullInt64
+	hConn, hMethod, hURL, hHeaders, hBody, hMi sql.NullString
+	hEnabled, hRetry4xx                        sql.NullBool
+	hMaxAttempts, hTimeout, hMaxConc           sql.NullInt64
+	hRate                                      sql.NullFloat64
+
+	// webhook
+	wVersion                       sql.NullInt64
+	wURL, wSecret, wPrev           sql.NullString
+	wPrevUntil, wFailingSince      sql.NullTime
+	wEnabled                       sql.NullBool
+	wRate                          sql.NullFloat64
+	wMaxConc                       sql.NullInt64
+	wDisabledReason, hName, wDescr sql.NullString
+}
+
+const loadQuery = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base,
+	e.id, e.type, e.occurred_at, e.profile, e.data,
+	h.version, h.connection_id, h.method, h.url, h.headers, h.body, h.missing, h.enabled, h.retry_4xx,
+	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
+	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
+	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description
+FROM deliveries d
+JOIN events e ON e.id = d.event_id
+LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
+LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
+WHERE d.id = $1`
+
+func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
+	var l loaded
+	err := s.opts.DB.QueryRowContext(ctx, loadQuery, id).Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase,
+		&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
+		&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
+		&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
+		&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
+		&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// compiledHook is what a hook costs to prepare, kept per version.
+type compiledHook struct {
+	version  int64
+	tmpl     *Template
+	header   http.Header
+	schedule Schedule
+}
+
+// compiledWebhook is a webhook's signer, kept per version and, during a
+// rotation overlap, until the previous secret stops signing.
+type compiledWebhook struct {
+	version int64
+	signer  *Signer
+	until   time.Time // zero: no expiry
+}
+
+func (s *Service) hookFor(l *loaded) (*compiledHook, error) {
+	if c, ok := s.compiled.Load(l.targetID); ok {
+		if ch, ok := c.(*compiledHook); ok && ch.version == l.hVersion.Int64 {
+			return ch, nil
+		}
+	}
+	miss, _ := ParseMissingPolicy(l.hMi.String)
+	ch := &compiledHook{version: l.hVersion.Int64, header: http.Header{}}
+	if l.hBody.String != "" {
+		t, err := CompileTemplate(json.RawMessage(l.hBody.String), miss)
+		if err != nil {
+			return nil, fmt.Errorf("%w: hook body template: %w", ErrPermanent, err)
+		}
+		ch.tmpl = t
+		ch.header.Set("Content-Type", "application/json")
+	}
+	var hs map[string]string
+	_ = json.Unmarshal([]byte(l.hHeaders.String), &hs)
+	for k, v := range hs {
+		ch.header.Set(k, v)
+	}
+	ch.schedule = s.opts.Schedule.WithMaxAttempts(int(l.hMaxAttempts.Int64))
+	s.compiled.Store(l.targetID, ch)
+	return ch, nil
+}
+
+func (s *Service) signerFor(l *loaded, now time.Time) (*Signer, error) {
+	if c, ok := s.compiled.Load(l.targetID); ok {
+		if cw, ok := c.(*compiledWebhook); ok && cw.version == l.wVersion.Int64 && (cw.until.IsZero() || now.Before(cw.until)) {
+			return cw.signer, nil
+		}
+	}
+	current, err := s.opener().open(l.wSecret.String, l.targetID, "secret")
+	if err != nil {
+		return nil, err
+	}
+	secrets := []string{current}
+	cw := &compiledWebhook{version: l.wVersion.Int64}
+	if l.wPrev.String != "" && l.wPrevUntil.Valid && now.Before(l.wPrevUntil.Time) {
+		prev, err := s.opener().open(l.wPrev.String, l.targetID, "previous_secret")
+		if err != nil {
+			return nil, err
+		}
+		secrets = append(secrets, prev)
+		cw.until = l.wPrevUntil.Time
+	}
+	signer, err := NewSigner(secrets...)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", l.targetID, err)
+	}
+	cw.signer = signer
+	s.compiled.Store(l.targetID, cw)
+	return signer, nil
+}
+
+// outgoing is one request to send.
+type outgoing struct {
+	connectionID string
+	method, url  string
+	header       http.Header
+	body         []byte
+	timeout      time.Duration
+}
+
+// Deliver makes one attempt of a delivery, or finds that none is due, and
+// says what should follow. An error means the attempt could not even be
+// judged (the database is down); the queue should run it again later.
+func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
+	l, err := s.load(ctx, id)
+	if errors.Is(err, db.ErrNoRows) {
+		return Result{Done: true}, nil // removed by retention
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("loading delivery %s: %w", id, err)
+	}
+	if l.status == statusSucceeded || l.status == statusFailed {
+		return Result{Done: true}, nil // a stale duplicate run
+	}
+
+	kind := TargetHook
+	var lim Limits
+	switch l.kind {
+	case "hook":
+		if !l.hVersion.Valid {
+			return s.finishWithoutAttempt(ctx, l, "the hook was deleted")
+		}
+		if !l.hEnabled.Bool {
+			return s.finishWithoutAttempt(ctx, l, "the hook is disabled")
+		}
+		lim = Limits{RateLimit: l.hRate.Float64, MaxConcurrency: int(l.hMaxConc.Int64)}
+	case "webhook":
+		kind = TargetWebhook
+		if !l.wVersion.Valid {
+			return s.finishWithoutAttempt(ctx, l, "the webhook endpoint was deleted")
+		}
+		if !l.wEnabled.Bool {
+			reason := "the webhook endpoint is disabled"
+			if l.wDisabledReason.String != "" {
+				reason += ": " + l.wDisabledReason.String
+			}
+			return s.finishWithoutAttempt(ctx, l, reason)
+		}
+		lim = Limits{RateLimit: l.wRate.Float64, MaxConcurrency: int(l.wMaxConc.Int64)}
+	default:
+		return s.finishWithoutAttempt(ctx, l, "unknown target kind "+l.kind)
+	}
+
+	release, wait, err := s.limiter.acquire(ctx, l.kind+":"+l.targetID, lim)
+	if err != nil {
+		return Result{}, err
+	}
+	if wait > 0 {
+		return Result{Again: wait, Postponed: true}, nil
+	}
+	defer release()
+
+	now := s.now()
+	var (
+		out      outgoing
+		schedule = s.opts.Schedule
+		retry4xx bool
+		prepErr  error
+	)
+	if kind == TargetHook {
+		out, schedule, prepErr = s.hookRequest(l)
+		retry4xx = l.hRetry4xx.Bool
+	} else {
+		out, prepErr = s.webhookRequest(l, now)
+	}
+	if prepErr != nil && !errors.Is(prepErr, ErrPermanent) {
+		return Result{}, prepErr
+	}
+
+	a := Attempt{Number: l.attempts + 1, StartedAt: now, Method: out.method, URL: out.url,
+		RequestHeaders: redactHeaders(out.header), RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}
+	var retryAfter string
+	if prepErr == nil {
+		retryAfter, err = s.send(ctx, out, &a)
+		if err != nil {
+			if nr, ok := errors.AsType[interface {
+				error
+				NeedsReauth() bool
+			}](err); ok && nr.NeedsReauth() {
+				return s.postponeForReauth(ctx, l, err)
+			}
+			if p, ok := errors.AsType[interface {
+				error
+				Permanent() bool
+			}](err); ok && p.Permanent() {
+				err = fmt.Errorf("%w: %w", ErrPermanent, err)
+			}
+			a.Error = plainError(err, out.timeout)
+		}
+	} else {
+		err = prepErr
+		a.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
+	}
+	a.DurationMS = float64(time.Since(now).Microseconds()) / 1000
+
+	outcome := Classify(a.Status, err, kind, retry4xx)
+	a.Outcome = outcome.String()
+	return s.conclude(ctx, l, kind, schedule, a, outcome, retryAfter)
+}
+
+// hookRequest renders an action hook's request for this delivery.
+func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
+	ch, err := s.hookFor(l)
+	if err != nil {
+		return outgoing{method: l.hMethod.String, url: l.hURL.String}, s.opts.Schedule, err
+	}
+	out := outgoing{
+		connectionID: l.hConn.String, method: l.hMethod.String, url: l.hURL.String,
+		header: ch.header.Clone(), timeout: s.opts.RequestTimeout,
+	}
+	if l.hTimeout.Int64 > 0 {
+		out.timeout = time.Duration(l.hTimeout.Int64) * time.Millisecond
+	}
+	// The delivery id is stable across retries, so the receiver can
+	// recognise a repeat.
+	out.header["Idempotency-Key"] = []string{l.id}
+	if ch.tmpl != nil {
+		profile, err := DecodeObject([]byte(l.profile.String))
+		if err != nil {
+			return out, ch.schedule, fmt.Errorf("%w: reading the event's profile: %w", ErrPermanent, err)
+		}
+		data, err := DecodeObject([]byte(l.data.String))
+		if err != nil {
+			return out, ch.schedule, fmt.Errorf("%w: reading the event's data: %w", ErrPermanent, err)
+		}
+		body, err := ch.tmpl.Render(Scope{Event: EventInfo{ID: l.eventID, Type: l.eventType, OccurredAt: l.occurredAt.UTC()}, Profile: profile, Data: data})
+		if err != nil {
+			return out, ch.schedule, fmt.Errorf("%w: rendering the body: %w", ErrPermanent, err)
+		}
+		out.body = body
+	}
+	return out, ch.schedule, nil
+}
+
+// webhookRequest builds a signed Standard Webhooks request: the payload
+// {id, type, timestamp, data}, where id is the event's id, and the headers
+// webhook-id (the delivery id, the same on every attempt), webhook-timestamp
+// (this attempt) and webhook-signature (one v1 per active secret).
+func (s *Service) webhookRequest(l *loaded, now time.Time) (outgoing, error) {
+	out := outgoing{method: http.MethodPost, url: l.wURL.String, header: http.Header{}, timeout: s.opts.RequestTimeout}
+	data := strings.TrimSpace(l.data.String)
+	if data == "" {
+		data = "{}"
+	}
+	body := make([]byte, 0, 96+len(l.eventID)+len(l.eventType)+len(data))
+	body = append(body, `{"id":`...)
+	body = appendString(body, l.eventID)
+	body = append(body, `,"type":`...)
+	body = appendString(body, l.eventType)
+	body = append(body, `,"timestamp":"`...)
+	body = l.occurredAt.UTC().AppendFormat(body, time.RFC3339Nano)
+	body = append(body, `","data":`...)
+	body = append(body, data...)
+	body = append(body, '}')
+	out.body = body
+	signer, err := s.signerFor(l, now)
+	if err != nil {
+		return out, err
+	}
+	out.header["Content-Type"] = []string{"application/json"}
+	signer.Apply(out.header, l.id, now, body)
+	return out, nil
+}
+
+// send makes the request and records its answer in a.
+func (s *Service) send(ctx context.Context, out outgoing, a *Attempt) (retryAfter string, _ error) {
+	ctx, cancel := context.WithTimeout(ctx, out.timeout)
+	defer cancel()
+	var body io.Reader
+	if out.body != nil {
+		body = bytes.NewReader(out.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, out.method, out.url, body)
+	if err != nil {
+		return "", fmt.Errorf("%w: building the request: %w", ErrPermanent, err)
+	}
+	req.Header = out.header
+	resp, err := s.opts.Sender.Do(ctx, out.connectionID, req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	a.Status = resp.StatusCode
+	a.ResponseHeaders = redactHeaders(resp.Header)
+	buf := make([]byte, 0, 512)
+	lr := io.LimitReader(resp.Body, maxStoredBody+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, rerr := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr != nil {
+			if rerr != io.EOF {
+				// The answer's status stands; the body read failing is noted.
+				a.Error = "reading the answer: " + plainError(rerr, out.timeout)
+			}
+			break
+		}
+	}
+	if len(buf) > maxStoredBody {
+		buf, a.Truncated = buf[:maxStoredBody], true
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
+	a.ResponseBody = strings.ToValidUTF8(string(buf), "\uFFFD")
+	return resp.Header.Get("Retry-After"), nil
+}
+
+func excerpt(b []byte) string {
+	if len(b) > maxStoredBody {
+		b = b[:maxStoredBody]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// redactHeaders flattens headers for storage with secrets removed: every
+// credential-carrying header by name, and any whose name says key, token,
+// secret, password or session.
+func redactHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		if secretHeader(k) {
+			v = "[removed]"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func secretHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token":
+		return true
+	}
+	for _, w := range []string{"key", "token", "secret", "password", "session", "auth"} {
+		if strings.Contains(n, w) && n != "idempotency-key" {
+			return true
+		}
+	}
+	return false
+}
+
+// plainError says what went wrong with a request in words a person reads.
+func plainError(err error, timeout time.Duration) string {
+	var (
+		ne   net.Error
+		dnse *net.DNSError
+		oe   *net.OpError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return fmt.Sprintf("no answer within %s (timeout)", timeout)
+	case errors.As(err, &dnse):
+		return fmt.Sprintf("the host name %s could not be resolved", dnse.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused: nothing listens at that address"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return "could not connect: " + oe.Err.Error()
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, ErrPermanent.Error()+": ")
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = ue.Op + " " + ue.URL + ": " + ue.Err.Error()
+	}
+	return msg
+}
+
+// postponeForReauth records why the delivery waits and when it looks again;
+// no attempt is used. Reconnecting wakes it sooner (ResumeConnection).
+func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error) (Result, error) {
+	now := s.now()
+	wait := s.opts.ReauthRecheck
+	msg := "waiting for the connection to be reconnected: " + cause.Error()
+	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, last_error=$4, updated_at=$5 WHERE id=$1`,
+		l.id, statusPostponed, now.Add(wait), msg, now); err != nil {
+		return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
+	}
+	return Result{Again: wait, Postponed: true}, nil
+}
+
+// finishWithoutAttempt fails a delivery whose target is gone or disabled.
+func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason string) (Result, error) {
+	now := s.now()
+	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, last_error=$3, finished_at=$4, updated_at=$4, next_attempt_at=NULL WHERE id=$1`,
+		l.id, statusFailed, reason, now); err != nil {
+		return Result{}, fmt.Errorf("finishing delivery %s: %w", l.id, err)
+	}
+	return Result{Done: true}, nil
+}
+
+// conclude records the attempt, moves the delivery on, and takes care of
+// what follows: the webhook's failure run (and disabling), delivery.failed.
+func (s *Service) conclude(ctx context.Context, l *loaded, kind TargetKind, schedule Schedule, a Attempt, outcome Outcome, retryAfter string) (Result, error) {
+	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
+	now := s.now()
+	var (
+		status   string
+		next     sql.NullTime
+		finished sql.NullTime
+		res      Result
+	)
+	lastError := a.Error
+	if lastError == "" && outcome != Succeeded {
+		lastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
+	}
+	switch outcome {
+	case Succeeded:
+		status, res = statusSucceeded, Result{Done: true}
+		lastError = ""
+	case Retry:
+		round := a.Number - l.retryBase
+		delay, ok := schedule.Delay(round, s.opts.Rand)
+		if !ok {
+			status, res = statusFailed, Result{Done: true}
+			lastError = fmt.Sprintf("gave up after %d attempts: %s", round, lastError)
+			break
+		}
+		if ra, ok := ParseRetryAfter(retryAfter, now); ok {
+			delay = ClampRetryAfter(ra, delay, max(delay, s.opts.RetryAfterMax))
+		}
+		status, res = statusRetrying, Result{Again: delay}
+		next = sql.NullTime{Time: now.Add(delay), Valid: true}
+	case Fail, Disable:
+		status, res = statusFailed, Result{Done: true}
+	}
+	if res.Done {
+		finished = sql.NullTime{Time: now, Valid: true}
+	}
+	if err := s.recordAttempt(ctx, l.id, a, status, next, finished, lastError); err != nil {
+		return Result{}, err
+	}
+
+	if kind == TargetWebhook {
+		if err := s.trackWebhook(ctx, l, outcome, now); err != nil {
+			s.opts.Log.ErrorContext(ctx, "tracking webhook failures", "webhook_id", l.targetID, "error", err)
+		}
+	}
+	if status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
+		data := map[string]any{
+			"delivery_id": l.id, "event_id": l.eventID, "event_type": l.eventType,
+			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": lastError,
+		}
+		data[l.kind+"_id"] = l.targetID
+		if err := s.Record(ctx, EventDeliveryFailed, data); err != nil {
+			s.opts.Log.ErrorContext(ctx, "recording delivery.failed", "delivery_id", l.id, "error", err)
+		}
+	}
+	return res, nil
+}
+
+// recordAttempt writes the attempt and the delivery's new state at once:
+// one statement on PostgreSQL (a data-modifying CTE, one round trip), one
+// transaction on SQLite, which has no such CTE.
+func (s *Service) recordAttempt(ctx context.Context, id string, a Attempt, status string, next, finished sql.NullTime, lastError string) error {
+	args := []any{id, a.Number, a.StartedAt, a.DurationMS, a.Method, a.URL, jsonText(a.RequestHeaders), a.RequestBody,
+		a.Status, jsonText(a.ResponseHeaders), a.ResponseBody, a.Truncated, a.Error, a.Outcome,
+		status, next, finished, lastError, s.now()}
+	const insert = `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, method, url, request_headers, request_body,
+		status, response_headers, response_body, truncated, error, outcome) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
+	const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
+	var err error
+	if s.opts.DB.Dialect == db.Postgres {
+		_, err = s.opts.DB.ExecContext(ctx, `WITH a AS (`+insert+`) `+update, args...)
+	} else {
+		err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, insert, args[:14]...); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status=$2, attempts=$3, next_attempt_at=$4, finished_at=$5, last_status=$6, last_error=$7, updated_at=$8 WHERE id=$1`,
+				id, status, a.Number, next, finished, a.Status, lastError, s.now())
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, id, err)
+	}
+	return nil
+}
+
+// trackWebhook keeps an endpoint's run of failures: a success ends it, a
+// failure starts it, and a run longer than DisableAfter, or a 410, disables
+// the endpoint and says so with webhook.disabled.
+func (s *Service) trackWebhook(ctx context.Context, l *loaded, outcome Outcome, now time.Time) error {
+	switch {
+	case outcome == Succeeded:
+		if l.wFailingSince.Valid {
+			_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=NULL WHERE id=$1`, l.targetID)
+			return err
+		}
+		return nil
+	case outcome == Disable:
+		return s.disableWebhook(ctx, l, "the endpoint answered 410 Gone", now)
+	case !l.wFailingSince.Valid:
+		_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=$2 WHERE id=$1 AND failing_since IS NULL`, l.targetID, now)
+		return err
+	case now.Sub(l.wFailingSince.Time) >= s.opts.DisableAfter:
+		return s.disableWebhook(ctx, l, fmt.Sprintf("every attempt failed for %s (since %s)", s.opts.DisableAfter, l.wFailingSince.Time.UTC().Format(time.RFC3339)), now)
+	}
+	return nil
+}
+
+func (s *Service) disableWebhook(ctx context.Context, l *loaded, reason string, now time.Time) error {
+	res, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET enabled=FALSE, disabled_reason=$2, version=version+1, updated_at=$3 WHERE id=$1 AND enabled`,
+		l.targetID, reason, now)
+	if err != nil {
+		return fmt.Errorf("disabling webhook %s: %w", l.targetID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // disabled already, by a person or another worker
+	}
+	s.targetsChanged(ctx)
+	s.opts.Log.WarnContext(ctx, "webhook endpoint disabled", "webhook_id", l.targetID, "reason", reason)
+	return s.Record(ctx, EventWebhookDisabled, map[string]any{
+		"webhook_id": l.targetID, "url": l.wURL.String, "description": l.wDescr.String, "reason": reason,
+	})
+}

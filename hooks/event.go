@@ -1,0 +1,508 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/invalid"
+)
+
+// EventInput is an event as the platform reports it.
+type EventInput struct {
+	// ID makes intake idempotent: the same id again creates nothing new.
+	// Optional; one is made when it is missing.
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// OccurredAt defaults to the time of intake.
+	OccurredAt *time.Time      `json:"occurred_at,omitempty"`
+	Profile    json.RawMessage `json:"profile,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// Event is a stored event.
+type Event struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	ReceivedAt time.Time       `json:"received_at"`
+	Source     string          `json:"source"`
+	Profile    json.RawMessage `json:"profile"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// Accepted is intake's answer for one event.
+type Accepted struct {
+	ID string `json:"id"`
+	// Duplicate says an event with this id was taken before; nothing new
+	// was created.
+	Duplicate bool `json:"duplicate"`
+	// Deliveries are the ids of the deliveries the event made (none for a
+	// duplicate).
+	Deliveries []string `json:"deliveries"`
+}
+
+// BatchItem is the outcome of one event of a batch: Accepted, or the
+// fields that are wrong.
+type BatchItem struct {
+	Index int `json:"index"`
+	*Accepted
+	Errors []invalid.Field `json:"errors,omitempty"`
+}
+
+// Limits of intake.
+const (
+	MaxBatch        = 1000
+	maxObjectBytes  = 256 << 10
+	maxObjectDepth  = 32
+	maxFutureSkew   = time.Hour
+	sourceAPI       = "api"
+	sourceLiaison   = "liaison"
+	statusPending   = "pending"
+	statusRetrying  = "retrying"
+	statusPostponed = "postponed"
+	statusSucceeded = "succeeded"
+	statusFailed    = "failed"
+)
+
+var validEventID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// prepared is a validated event, ready to store.
+type prepared struct {
+	Event
+	scope Scope
+}
+
+// check validates one event, prefixing field names with prefix.
+func (s *Service) check(in EventInput, now time.Time, errs *invalid.Error, prefix string) *prepared {
+	n := len(errs.Fields)
+	p := &prepared{Event: Event{ID: in.ID, Type: in.Type, ReceivedAt: now, Source: sourceAPI}}
+	if p.ID == "" {
+		p.ID = newID("evt_")
+	} else if !validEventID.MatchString(p.ID) {
+		errs.Add(prefix+"id", "must be 1 to 128 letters, digits or . _ : -")
+	}
+	if !ValidEventType(in.Type) {
+		errs.Add(prefix+"type", `must be lower-case dotted words, e.g. "email.opened" (at most %d characters)`, MaxEventTypeLength)
+	}
+	switch {
+	case in.OccurredAt == nil:
+		p.OccurredAt = now
+	case in.OccurredAt.After(now.Add(maxFutureSkew)):
+		errs.Add(prefix+"occurred_at", "is more than %s in the future", maxFutureSkew)
+	case in.OccurredAt.Before(now.Add(-s.opts.Retention)):
+		errs.Add(prefix+"occurred_at", "is older than the retention of %s", s.opts.Retention)
+	default:
+		p.OccurredAt = in.OccurredAt.UTC().Truncate(time.Microsecond)
+	}
+	var err error
+	if p.Profile, p.scope.Profile, err = checkObject(in.Profile); err != nil {
+		errs.Add(prefix+"profile", "%s", err.Error())
+	}
+	if p.Data, p.scope.Data, err = checkObject(in.Data); err != nil {
+		errs.Add(prefix+"data", "%s", err.Error())
+	}
+	if len(errs.Fields) > n {
+		return nil
+	}
+	p.scope.Event = EventInfo{ID: p.ID, Type: p.Type, OccurredAt: p.OccurredAt}
+	return p
+}
+
+// checkObject accepts a JSON object (or nothing, or null, as {}), within
+// size and depth limits, and decodes it with numbers kept exact.
+func checkObject(raw json.RawMessage) (json.RawMessage, map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage("{}"), map[string]any{}, nil
+	}
+	if len(raw) > maxObjectBytes {
+		return nil, nil, fmt.Errorf("is larger than %d bytes", maxObjectBytes)
+	}
+	if raw[0] != '{' {
+		return nil, nil, errors.New("must be a JSON object")
+	}
+	if d := jsonDepth(raw); d > maxObjectDepth {
+		return nil, nil, fmt.Errorf("is nested %d levels deep; at most %d", d, maxObjectDepth)
+	}
+	m, err := DecodeObject(raw)
+	if err != nil {
+		return nil, nil, errors.New("must be a JSON object")
+	}
+	return raw, m, nil
+}
+
+// jsonDepth is the deepest nesting of objects and arrays in raw, read
+// without decoding (so a hostile depth costs nothing).
+func jsonDepth(raw []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// Ingest takes one event: it stores it with one delivery per matching
+// target in one transaction, then queues the deliveries. The same id again
+// creates nothing (and queues again what the first intake may not have
+// queued, should it have stopped between its commit and the queue).
+func (s *Service) Ingest(ctx context.Context, in EventInput) (Accepted, error) {
+	var errs invalid.Error
+	p := s.check(in, s.now(), &errs, "")
+	if err := errs.Err(); err != nil {
+		return Accepted{}, err
+	}
+	out, err := s.ingest(ctx, []*prepared{p}, false)
+	if err != nil {
+		return Accepted{}, err
+	}
+	return out[0], nil
+}
+
+// IngestBatch takes up to MaxBatch events. A bad event is reported by its
+// index and does not hold up the others.
+func (s *Service) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchItem, error) {
+	if len(ins) == 0 {
+		return nil, invalid.New("events", "must hold at least one event")
+	}
+	if len(ins) > MaxBatch {
+		return nil, invalid.New("events", "holds %d events; at most %d", len(ins), MaxBatch)
+	}
+	now := s.now()
+	items := make([]BatchItem, len(ins))
+	var good []*prepared
+	var goodIdx []int
+	for i, in := range ins {
+		var errs invalid.Error
+		items[i].Index = i
+		if p := s.check(in, now, &errs, "events["+strconv.Itoa(i)+"]."); p != nil {
+			good = append(good, p)
+			goodIdx = append(goodIdx, i)
+		} else {
+			items[i].Errors = errs.Fields
+		}
+	}
+	if len(good) == 0 {
+		return items, nil
+	}
+	acc, err := s.ingest(ctx, good, false)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range goodIdx {
+		a := acc[j]
+		items[i].Accepted = &a
+	}
+	return items, nil
+}
+
+// ingest stores events and their deliveries in one transaction, then
+// queues the deliveries. ownOnly matches webhooks only: Liaison's own
+// events are notifications, not triggers for action hooks.
+func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) ([]Accepted, error) {
+	targets, err := s.targetList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Accepted, len(events))
+	var queue, requeue []string
+	err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		queue, requeue = queue[:0], requeue[:0]
+		seen := make(map[string]int, len(events))
+		for i, p := range events {
+			out[i] = Accepted{ID: p.ID, Deliveries: []string{}}
+			if j, dup := seen[p.ID]; dup {
+				out[i] = Accepted{ID: p.ID, Duplicate: true, Deliveries: out[j].Deliveries}
+				continue
+			}
+			seen[p.ID] = i
+			res, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, occurred_at, received_at, source, profile, data)
+				VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO NOTHING`,
+				p.ID, p.Type, p.OccurredAt, p.ReceivedAt, p.Source, string(p.Profile), string(p.Data))
+			if err != nil {
+				return fmt.Errorf("storing event %s: %w", p.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				out[i].Duplicate = true
+				ids, err := unsentDeliveries(ctx, tx, p.ID)
+				if err != nil {
+					return err
+				}
+				requeue = append(requeue, ids...)
+				continue
+			}
+			matched := targets.match(p, ownOnly)
+			if len(matched) == 0 {
+				continue
+			}
+			ids := make([]string, len(matched))
+			var q strings.Builder
+			q.WriteString(`INSERT INTO deliveries (id, event_id, target_kind, target_id, status, next_attempt_at, created_at, updated_at) VALUES `)
+			args := make([]any, 0, len(matched)*4+3)
+			args = append(args, p.ID, statusPending, p.ReceivedAt)
+			for k, t := range matched {
+				ids[k] = newID("dlv_")
+				if k > 0 {
+					q.WriteByte(',')
+				}
+				n := len(args)
+				fmt.Fprintf(&q, "($%d,$1,$%d,$%d,$2,$3,$3,$3)", n+1, n+2, n+3)
+				args = append(args, ids[k], t.kind.String(), t.id)
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return fmt.Errorf("storing deliveries of event %s: %w", p.ID, err)
+			}
+			out[i].Deliveries = ids
+			queue = append(queue, ids...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	queue = append(queue, requeue...)
+	if len(queue) > 0 {
+		// The event is stored: a queue failure now must not turn into an
+		// error that makes the platform think it was lost. The sweep queues
+		// what was not queued (and a repeat of the event does at once).
+		if err := s.opts.Queue.EnqueueDeliveries(ctx, queue); err != nil {
+			s.opts.Log.ErrorContext(ctx, "queueing deliveries; the sweep will queue them", "count", len(queue), "error", err)
+		}
+	}
+	return out, nil
+}
+
+// unsentDeliveries are an event's deliveries that never had an attempt.
+func unsentDeliveries(ctx context.Context, tx *sql.Tx, eventID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = $2 AND attempts = 0`, eventID, statusPending)
+	if err != nil {
+		return nil, fmt.Errorf("reading deliveries of event %s: %w", eventID, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Record is Liaison's own event recorder (connections.EventRecorder):
+// connection.needs_reauth, delivery.failed, webhook.disabled and, later,
+// import.completed and import.failed go out to subscribed webhooks through
+// the same path as platform events. connection.connected also wakes the
+// deliveries that wait for that connection.
+func (s *Service) Record(ctx context.Context, eventType string, data map[string]any) error {
+	if !ValidEventType(eventType) {
+		return fmt.Errorf("recording event: %q is not an event type", eventType)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encoding event %s: %w", eventType, err)
+	}
+	now := s.now()
+	p := &prepared{Event: Event{ID: newID("evt_"), Type: eventType, OccurredAt: now, ReceivedAt: now, Source: sourceLiaison, Profile: json.RawMessage("{}"), Data: raw}}
+	if _, err := s.ingest(ctx, []*prepared{p}, true); err != nil {
+		return fmt.Errorf("recording event %s: %w", eventType, err)
+	}
+	if eventType == EventConnectionConnected {
+		if id, _ := data["connection_id"].(string); id != "" {
+			return s.ResumeConnection(ctx, id)
+		}
+	}
+	return nil
+}
+
+// Liaison's own event types.
+const (
+	EventDeliveryFailed      = "delivery.failed"
+	EventWebhookDisabled     = "webhook.disabled"
+	EventConnectionConnected = "connection.connected"
+)
+
+// GetEvent returns an event and its deliveries.
+func (s *Service) GetEvent(ctx context.Context, id string) (Event, []Delivery, error) {
+	var (
+		e             Event
+		profile, data sql.NullString
+	)
+	err := s.opts.DB.QueryRowContext(ctx, `SELECT id, type, occurred_at, received_at, source, profile, data FROM events WHERE id = $1`, id).
+		Scan(&e.ID, &e.Type, &e.OccurredAt, &e.ReceivedAt, &e.Source, &profile, &data)
+	if errors.Is(err, db.ErrNoRows) {
+		return Event{}, nil, notFound("event", id)
+	}
+	if err != nil {
+		return Event{}, nil, fmt.Errorf("reading event %s: %w", id, err)
+	}
+	e.OccurredAt, e.ReceivedAt = e.OccurredAt.UTC(), e.ReceivedAt.UTC()
+	e.Profile, e.Data = rawOrEmpty(profile), rawOrEmpty(data)
+	ds, _, err := s.Deliveries(ctx, DeliveryFilter{EventID: id, Limit: 1000})
+	if err != nil {
+		return Event{}, nil, err
+	}
+	return e, ds, nil
+}
+
+func rawOrEmpty(s sql.NullString) json.RawMessage {
+	if !s.Valid || s.String == "" {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(s.String)
+}
+
+// target is an enabled hook or webhook as intake matches it.
+type target struct {
+	kind   TargetKind
+	id     string
+	types  []string
+	filter *Filter
+}
+
+type targets []target
+
+func (ts targets) match(p *prepared, ownOnly bool) []target {
+	var out []target
+	for _, t := range ts {
+		if ownOnly && t.kind != TargetWebhook {
+			continue
+		}
+		if !MatchType(t.types, p.Type) {
+			continue
+		}
+		if t.filter != nil && !t.filter.Match(p.scope) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// targetCache keeps the list of enabled targets for intake. Every change
+// to a hook or webhook bumps a counter in Redis; intake compares it (one
+// GET, cheaper than reading the tables) and reloads when it moved, so a
+// hook created through any web process matches the very next event.
+type targetCache struct {
+	mu       sync.Mutex
+	gen      string
+	loadedAt time.Time
+	list     targets
+}
+
+const targetsGenKey = "liaison:hooks:targets:gen"
+
+func (s *Service) targetsChanged(ctx context.Context) {
+	if err := s.opts.Redis.Incr(ctx, targetsGenKey).Err(); err != nil {
+		// Without the bump other processes still reload within TargetCacheTTL.
+		s.opts.Log.WarnContext(ctx, "announcing a target change", "error", err)
+	}
+	s.targets.mu.Lock()
+	s.targets.gen = ""
+	s.targets.mu.Unlock()
+}
+
+func (s *Service) targetList(ctx context.Context) (targets, error) {
+	gen, err := s.opts.Redis.Get(ctx, targetsGenKey).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		gen = "0"
+	case err != nil:
+		gen = "" // Redis trouble: read the tables
+	}
+	c := &s.targets
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != "" && c.gen == gen && time.Since(c.loadedAt) < s.opts.TargetCacheTTL {
+		return c.list, nil
+	}
+	list, err := s.loadTargets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.gen, c.loadedAt, c.list = gen, time.Now(), list
+	return list, nil
+}
+
+func (s *Service) loadTargets(ctx context.Context) (targets, error) {
+	var out targets
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT id, event_types, filter FROM hooks WHERE enabled ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading hooks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			t      = target{kind: TargetHook}
+			types  string
+			filter sql.NullString
+		)
+		if err := rows.Scan(&t.id, &types, &filter); err != nil {
+			return nil, fmt.Errorf("reading hooks: %w", err)
+		}
+		if err := json.Unmarshal([]byte(types), &t.types); err != nil {
+			return nil, fmt.Errorf("reading hook %s: %w", t.id, err)
+		}
+		if filter.Valid && filter.String != "" && filter.String != "null" {
+			t.filter = &Filter{}
+			dec := json.NewDecoder(strings.NewReader(filter.String))
+			dec.UseNumber()
+			if err := dec.Decode(t.filter); err != nil {
+				return nil, fmt.Errorf("reading hook %s filter: %w", t.id, err)
+			}
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading hooks: %w", err)
+	}
+	rows.Close()
+	wrows, err := s.opts.DB.QueryContext(ctx, `SELECT id, event_types FROM webhooks WHERE enabled ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading webhooks: %w", err)
+	}
+	defer wrows.Close()
+	for wrows.Next() {
+		var (
+			t     = target{kind: TargetWebhook}
+			types string
+		)
+		if err := wrows.Scan(&t.id, &types); err != nil {
+			return nil, fmt.Errorf("reading webhooks: %w", err)
+		}
+		if err := json.Unmarshal([]byte(types), &t.types); err != nil {
+			return nil, fmt.Errorf("reading webhook %s: %w", t.id, err)
+		}
+		out = append(out, t)
+	}
+	return out, wrows.Err()
+}

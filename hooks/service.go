@@ -1,0 +1,187 @@
+package hooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+// Sender sends a request through a connection, or to a public URL when
+// connectionID is "", through the outbound guard. connections.Service
+// satisfies it; hooks never imports connections.
+//
+// Errors that mean "a person must reconnect first" satisfy
+// interface{ NeedsReauth() bool }; errors that no retry can fix (a host
+// outside the connection's allowed hosts, a blocked address) satisfy
+// interface{ Permanent() bool }.
+type Sender interface {
+	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
+}
+
+// Queue puts deliveries on the task queue. jobs.Client satisfies it; hooks
+// never imports asynq. A delivery's id is its task id, so enqueuing one
+// that is already queued does nothing.
+type Queue interface {
+	// EnqueueDeliveries queues deliveries to run now. Ids already queued
+	// (waiting, running or scheduled for a retry) are left as they are.
+	EnqueueDeliveries(ctx context.Context, ids []string) error
+	// RunDeliveriesNow makes queued deliveries that wait (a retry, a
+	// postponement) run now, and queues those that are not queued.
+	RunDeliveriesNow(ctx context.Context, ids []string) error
+}
+
+// Options configure a Service. DB, Redis, Ring, Sender and Queue are required.
+type Options struct {
+	DB *db.DB
+	// Redis carries the per-target rate and concurrency limits (shared by
+	// every worker process) and the generation counter of the target list.
+	Redis redis.UniversalClient
+	// Ring seals webhook secrets at rest.
+	Ring   *secret.Ring
+	Sender Sender
+	Queue  Queue
+	// Log gets structured lines; never a secret. Default: discard.
+	Log *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Rand returns values in [0, 1) for the schedule's jitter. Default
+	// math/rand/v2.
+	Rand func() float64
+
+	// Schedule is the retry schedule of action hooks and event webhooks
+	// (DELIVERY_SCHEDULE). Default DefaultSchedule.
+	Schedule Schedule
+	// CallSchedule is the schedule of API-call nodes (CALL_SCHEDULE).
+	// Default CallSchedule.
+	CallSchedule Schedule
+	// RotationOverlap is how long the previous webhook secret keeps signing
+	// after a rotation (WEBHOOK_ROTATION_OVERLAP). Default 24 h.
+	RotationOverlap time.Duration
+	// DisableAfter disables a webhook endpoint whose attempts have all
+	// failed for this long (WEBHOOK_DISABLE_AFTER). Default 120 h (5 days).
+	DisableAfter time.Duration
+	// Retention is how long finished deliveries, their attempts and their
+	// events are kept (DELIVERY_RETENTION). Default 720 h (30 days).
+	Retention time.Duration
+	// RequestTimeout bounds one attempt unless a hook sets its own.
+	// Default 30 s.
+	RequestTimeout time.Duration
+	// RetryAfterMax is the most a Retry-After answer can push the next
+	// attempt back. Default 24 h, the longest step of the default schedule.
+	RetryAfterMax time.Duration
+	// ReauthRecheck is how long a delivery whose connection needs
+	// reauthorization waits before it looks again (reconnecting also wakes
+	// it at once, see Record). Default 30 s.
+	ReauthRecheck time.Duration
+	// TargetCacheTTL bounds how long intake trusts its cached list of
+	// targets when the change counter in Redis says nothing changed.
+	// Default 10 s.
+	TargetCacheTTL time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.Schedule) == 0 {
+		o.Schedule = DefaultSchedule
+	}
+	if len(o.CallSchedule) == 0 {
+		o.CallSchedule = CallSchedule
+	}
+	if o.RotationOverlap <= 0 {
+		o.RotationOverlap = 24 * time.Hour
+	}
+	if o.DisableAfter <= 0 {
+		o.DisableAfter = 120 * time.Hour
+	}
+	if o.Retention <= 0 {
+		o.Retention = 720 * time.Hour
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.RetryAfterMax <= 0 {
+		o.RetryAfterMax = 24 * time.Hour
+	}
+	if o.ReauthRecheck <= 0 {
+		o.ReauthRecheck = 30 * time.Second
+	}
+	if o.TargetCacheTTL <= 0 {
+		o.TargetCacheTTL = 10 * time.Second
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.DB == nil:
+		return errors.New("hooks: Options.DB is required")
+	case o.Redis == nil:
+		return errors.New("hooks: Options.Redis is required")
+	case o.Ring == nil:
+		return errors.New("hooks: Options.Ring is required")
+	case o.Sender == nil:
+		return errors.New("hooks: Options.Sender is required")
+	case o.Queue == nil:
+		return errors.New("hooks: Options.Queue is required")
+	}
+	return nil
+}
+
+// Service is events in and deliveries out: intake, the hook and webhook
+// stores, the delivery engine, replay and retention. It is safe for
+// concurrent use; what it caches (the target list, compiled templates,
+// signers) is checked against the database, so any number of web and
+// worker processes can run it side by side.
+type Service struct {
+	opts    Options
+	limiter *limiter
+	targets targetCache
+	// compiled caches per-target state that is costly to build (a compiled
+	// template, a signer with its opened secrets), keyed by target id and
+	// checked against the target's version on every use.
+	compiled sync.Map // id → *compiledHook | *compiledWebhook
+}
+
+// New builds the service.
+func New(opts Options) (*Service, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	return &Service{opts: opts, limiter: newLimiter(opts.Redis)}, nil
+}
+
+// Sentinel errors; the API maps them onto statuses.
+var (
+	// ErrNotFound: no hook, webhook, event or delivery with that id.
+	ErrNotFound = errors.New("hooks: not found")
+	// ErrConflict: the request does not fit the current state (retrying a
+	// delivery that is still running).
+	ErrConflict = errors.New("hooks: conflict")
+)
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func notFound(what, id string) error { return fmt.Errorf("%w: %s %s", ErrNotFound, what, id) }
