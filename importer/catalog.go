@@ -1,0 +1,230 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liaison/liaison/internal/db"
+)
+
+// Item statuses in the catalogue.
+const (
+	ItemActive  = "active"
+	ItemRemoved = "removed"
+)
+
+// CatalogItem is one item an import keeps.
+type CatalogItem struct {
+	ExternalID string          `json:"external_id"`
+	Status     string          `json:"status"`
+	Fields     json.RawMessage `json:"fields"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// entry is an item on its way into the catalogue.
+type entry struct {
+	externalID string
+	hash       []byte
+	fields     []byte
+	pos        int64
+	unit       PosUnit
+}
+
+// batchCounts is what one upsert did.
+type batchCounts struct {
+	Created, Updated, Unchanged int64
+	duplicates                  []*RowError
+}
+
+// catalog writes one run's items.
+type catalog struct {
+	store    *Store
+	importID string
+	runID    string
+}
+
+func newCatalog(s *Store, importID, runID string) *catalog {
+	return &catalog{store: s, importID: importID, runID: runID}
+}
+
+// upsert writes a batch in one transaction: one read of the stored hashes,
+// one multi-row insert-or-update for new and changed items, one update that
+// marks unchanged items as seen by this run. An item seen twice in one run
+// is a bad row (a feed with duplicate ids), the first one stays.
+func (c *catalog) upsert(ctx context.Context, batch []entry) (batchCounts, error) {
+	var counts batchCounts
+	seen := make(map[string]int64, len(batch))
+	uniq := batch[:0:0]
+	for _, e := range batch {
+		if first, dup := seen[e.externalID]; dup {
+			counts.duplicates = append(counts.duplicates, &RowError{Pos: e.pos, Unit: e.unit, Field: "external id",
+				Reason: fmt.Sprintf("duplicate external id %q (first at %s %d)", e.externalID, e.unit, first)})
+			continue
+		}
+		seen[e.externalID] = e.pos
+		uniq = append(uniq, e)
+	}
+
+	if len(uniq) == 0 {
+		return counts, nil
+	}
+	err := c.store.db.InTx(ctx, func(tx *sql.Tx) error {
+		if c.store.db.Dialect == db.Postgres {
+			// These statements are prepared once per connection; after five
+			// runs PostgreSQL may switch to a generic plan made while the
+			// table was empty — a sequential scan, which at a million items
+			// turns each batch from milliseconds into seconds. Custom plans
+			// keep the primary-key index.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+				return fmt.Errorf("importer: setting plan cache mode: %w", err)
+			}
+		}
+		type stored struct {
+			hash     []byte
+			status   string
+			lastSeen string
+		}
+		existing := make(map[string]stored, len(uniq))
+		args := make([]any, 0, len(uniq)+1)
+		args = append(args, c.importID)
+		for _, e := range uniq {
+			args = append(args, e.externalID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT external_id, hash, status, last_seen_run FROM catalog_items
+			WHERE import_id = $1 AND external_id IN (`+placeholders(2, len(uniq))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("importer: reading catalogue: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var st stored
+			if err := rows.Scan(&id, &st.hash, &st.status, &st.lastSeen); err != nil {
+				rows.Close()
+				return fmt.Errorf("importer: reading catalogue: %w", err)
+			}
+			existing[id] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("importer: reading catalogue: %w", err)
+		}
+
+		now := c.store.now()
+		var write, touch []entry
+		for _, e := range uniq {
+			st, ok := existing[e.externalID]
+			switch {
+			case !ok:
+				counts.Created++
+				write = append(write, e)
+			case st.lastSeen == c.runID:
+				counts.duplicates = append(counts.duplicates, &RowError{Pos: e.pos, Unit: e.unit, Field: "external id",
+					Reason: fmt.Sprintf("duplicate external id %q (seen earlier in this feed)", e.externalID)})
+			case !bytes.Equal(st.hash, e.hash) || st.status != ItemActive:
+				counts.Updated++
+				write = append(write, e)
+			default:
+				counts.Unchanged++
+				touch = append(touch, e)
+			}
+		}
+		if len(write) > 0 {
+			const cols = 8
+			args := make([]any, 0, len(write)*cols)
+			var values strings.Builder
+			for i, e := range write {
+				if i > 0 {
+					values.WriteByte(',')
+				}
+				values.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+				args = append(args, c.importID, e.externalID, e.hash, string(e.fields), ItemActive, c.runID, now, now)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO catalog_items
+				(import_id, external_id, hash, fields, status, last_seen_run, created_at, updated_at) VALUES `+values.String()+`
+				ON CONFLICT (import_id, external_id) DO UPDATE SET hash = excluded.hash, fields = excluded.fields,
+				status = excluded.status, last_seen_run = excluded.last_seen_run, updated_at = excluded.updated_at`, args...)
+			if err != nil {
+				return fmt.Errorf("importer: writing catalogue: %w", err)
+			}
+		}
+		if len(touch) > 0 {
+			args := make([]any, 0, len(touch)+2)
+			args = append(args, c.runID, c.importID)
+			for _, e := range touch {
+				args = append(args, e.externalID)
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE catalog_items SET last_seen_run = $1
+				WHERE import_id = $2 AND external_id IN (`+placeholders(3, len(touch))+`)`, args...)
+			if err != nil {
+				return fmt.Errorf("importer: marking unchanged items: %w", err)
+			}
+		}
+		return nil
+	})
+	return counts, err
+}
+
+// markRemoved marks the items a complete run did not see as removed.
+func (c *catalog) markRemoved(ctx context.Context) (int64, error) {
+	res, err := c.store.db.ExecContext(ctx, `UPDATE catalog_items SET status = $1, updated_at = $2
+		WHERE import_id = $3 AND status = $4 AND last_seen_run <> $5`, ItemRemoved, c.store.now(), c.importID, ItemActive, c.runID)
+	if err != nil {
+		return 0, fmt.Errorf("importer: marking removed items: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// placeholders returns n comma-separated placeholders $start, $start+1, ….
+func placeholders(start, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(start + i))
+	}
+	return b.String()
+}
+
+// Items pages through an import's catalogue by external id; status ""
+// means every item.
+func (s *Store) Items(ctx context.Context, importID, status, after string, limit int) ([]CatalogItem, bool, error) {
+	if _, err := s.Get(ctx, importID); err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT external_id, status, fields, created_at, updated_at FROM catalog_items
+		WHERE import_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR external_id > $3) ORDER BY external_id LIMIT $4`,
+		importID, status, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("importer: listing items: %w", err)
+	}
+	defer rows.Close()
+	var out []CatalogItem
+	for rows.Next() {
+		var it CatalogItem
+		var fields string
+		if err := rows.Scan(&it.ExternalID, &it.Status, &fields, &it.CreatedAt, &it.UpdatedAt); err != nil {
+			return nil, false, fmt.Errorf("importer: listing items: %w", err)
+		}
+		it.Fields = json.RawMessage(fields)
+		it.CreatedAt, it.UpdatedAt = it.CreatedAt.UTC(), it.UpdatedAt.UTC()
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, errors.Join(errors.New("importer: listing items"), err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}

@@ -1,0 +1,175 @@
+// Command importbench imports a generated feed of N items into the
+// database DATABASE_URL names (an SQLite file in a temporary folder when
+// unset) through the real import path: HTTP fetch through the SSRF guard,
+// streaming parser, mapping, batched catalogue upsert, progress reports.
+// It prints items per second and the process's peak resident memory.
+//
+//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test go run ./importer/cmd/importbench -items 1000000 -format csv
+//
+// The feed is generated while it is served, so no file of that size is
+// stored anywhere; the generator runs in this process and its (constant)
+// memory is part of the peak. Each run uses a fresh schema (PostgreSQL) or
+// file (SQLite) and removes it afterwards.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/importer/feedgen"
+	"github.com/liaison/liaison/internal/db"
+)
+
+func main() {
+	items := flag.Int("items", 1_000_000, "items in the generated feed")
+	format := flag.String("format", "csv", "feed format: "+strings.Join(feedgen.Formats, ", "))
+	runs := flag.Int("runs", 1, "runs of the same feed (the second and later find every item unchanged)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*items, *format, *runs); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "importbench:", err)
+		os.Exit(1)
+	}
+}
+
+// publicSender fetches plain URLs through the guard, loopback opened.
+type publicSender struct{ c *http.Client }
+
+func (p publicSender) Do(ctx context.Context, _ string, req *http.Request) (*http.Response, error) {
+	return p.c.Do(req.WithContext(ctx))
+}
+
+func run(items int, format string, runs int) error {
+	ctx := context.Background()
+	d, dialect, cleanup, err := openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := feedgen.Write(w, feedgen.Options{Format: format, Items: items, Seed: 1}); err != nil {
+			fmt.Fprintln(os.Stderr, "importbench: generating feed:", err)
+		}
+	}))
+	defer srv.Close()
+
+	g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	sender := publicSender{c: &http.Client{Transport: g.Transport()}}
+	store := importer.NewStore(d)
+	runner := importer.NewRunner(store, sender, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	name, f, path := "bench", format, ""
+	if format == "xml" {
+		path = feedgen.XMLItemPath
+	}
+	limit := "24h"
+	im, err := store.Create(ctx, importer.Input{Name: &name, URL: &srv.URL, Format: &f, ItemPath: &path, TimeLimit: &limit}, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("importbench: %d %s items into %s, %s, %d CPU\n", items, format, dialect, runtime.Version(), runtime.NumCPU())
+	for i := range runs {
+		r, err := store.NewRun(ctx, im.ID, "manual")
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := runner.Execute(ctx, r.ID); err != nil {
+			return err
+		}
+		took := time.Since(start)
+		r, err = store.GetRun(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if r.Status != importer.StatusSucceeded {
+			return fmt.Errorf("run %d ended %s: %s", i+1, r.Status, r.Message)
+		}
+		fmt.Printf("run %d: %s in %s: %.0f items/s, %.1f MB read; created %d, updated %d, unchanged %d, removed %d, bad %d\n",
+			i+1, r.Status, took.Round(time.Millisecond), float64(r.Items)/took.Seconds(), float64(r.Bytes)/1e6,
+			r.Counts.Created, r.Counts.Updated, r.Counts.Unchanged, r.Counts.Removed, r.Counts.Bad)
+	}
+	fmt.Printf("peak resident memory (VmHWM): %s\n", peakRSS())
+	return nil
+}
+
+func openDB(ctx context.Context) (*db.DB, string, func(), error) {
+	base := os.Getenv("DATABASE_URL")
+	if base == "" || strings.HasPrefix(base, "sqlite:") {
+		dir, err := os.MkdirTemp("", "importbench")
+		if err != nil {
+			return nil, "", nil, err
+		}
+		d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"))
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if _, err := d.Migrate(ctx); err != nil {
+			return nil, "", nil, err
+		}
+		return d, "SQLite", func() { d.Close(); os.RemoveAll(dir) }, nil
+	}
+	admin, err := db.Open(ctx, base)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	schema := "importbench_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return nil, "", nil, err
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	d, err := db.Open(ctx, u.String())
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		return nil, "", nil, err
+	}
+	return d, "PostgreSQL", func() {
+		d.Close()
+		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		admin.Close()
+	}, nil
+}
+
+func peakRSS() string {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown (no /proc)"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

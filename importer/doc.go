@@ -1,0 +1,35 @@
+// Package importer owns feed imports: fetching a product feed, parsing it as
+// a stream, mapping its items and upserting them into the catalogue, run
+// after run.
+//
+// # Parsing
+//
+// A feed can be hundreds of megabytes and millions of items, so nothing here
+// ever holds a whole feed: NewParser wraps the body in a Parser whose Next
+// returns one Item at a time, and only that item (plus, for YML, the small
+// category and currency tables) stays in memory. One record is bounded too
+// (16 MiB): a broken feed, such as an unclosed quote, fails instead of being
+// buffered.
+//
+// Formats: CSV and TSV with a header row, a JSON array of objects, JSON
+// Lines, and XML in three kinds: YML (Yandex Market), Google Merchant RSS 2.0
+// or Atom, and generic XML whose items are found by an element path. With
+// FormatAuto the first bytes decide, and for XML the root element. An HTML
+// page where a feed was expected fails at once with ErrFeedIsHTML.
+//
+// Errors come in two kinds. A *RowError is one bad record (a CSV row with the
+// wrong number of fields, a JSON line that does not parse): the run counts it,
+// keeps a sample, and goes on. Any other error means the feed cannot be read
+// further (malformed XML, a cut-short JSON array, a failed read) and the run
+// fails.
+//
+// # Mapping
+//
+// A Mapping names the field that identifies an item across runs (its
+// external id, "id" by default) and which fields to keep. ContentHash gives a
+// stable hash of the kept fields, so a run can tell created, updated and
+// unchanged items apart without comparing them field by field.
+//
+// The feedgen subpackage writes realistic feeds of any size for tests and
+// benchmarks, and cmd/feedgen wraps it for the command line.
+package importer

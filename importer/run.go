@@ -1,0 +1,561 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/id"
+)
+
+// Run statuses.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusUnchanged = "unchanged"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Run is one execution of an import.
+type Run struct {
+	ID         string       `json:"id"`
+	ImportID   string       `json:"import_id"`
+	Status     string       `json:"status"`
+	Trigger    string       `json:"trigger"`
+	QueuedAt   time.Time    `json:"queued_at"`
+	StartedAt  *time.Time   `json:"started_at"`
+	FinishedAt *time.Time   `json:"finished_at"`
+	Bytes      int64        `json:"bytes"`
+	BytesTotal *int64       `json:"bytes_total"`
+	Items      int64        `json:"items"`
+	Counts     Counts       `json:"counts"`
+	Errors     []ErrorEntry `json:"errors"`
+	Message    string       `json:"message,omitempty"`
+}
+
+// Counts are what a run did to the catalogue.
+type Counts struct {
+	Created   int64 `json:"created"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+	Removed   int64 `json:"removed"`
+	Bad       int64 `json:"bad"`
+}
+
+// ErrorEntry is one sampled bad row.
+type ErrorEntry struct {
+	Position int64  `json:"position"`
+	Unit     string `json:"unit"`
+	Field    string `json:"field,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Sender sends a request through a connection (connectionID "" for a plain
+// public URL). connections.Service satisfies it; errors that mean the
+// connection must be reauthorized have a NeedsReauth method that answers true.
+type Sender interface {
+	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
+}
+
+// Events records Liaison's own events (import.completed, import.failed).
+type Events interface {
+	Record(ctx context.Context, eventType string, data map[string]any) error
+}
+
+// PostponedError says the run could not start now and should be tried again
+// after Delay, without counting as a failure.
+type PostponedError struct {
+	Delay  time.Duration
+	Reason string
+}
+
+func (e *PostponedError) Error() string { return "import postponed: " + e.Reason }
+
+// RetryAfter tells the queue when to try again.
+func (e *PostponedError) RetryAfter() time.Duration { return e.Delay }
+
+// Postponed tells the queue this is no failure.
+func (e *PostponedError) Postponed() bool { return true }
+
+const runColumns = `id, import_id, status, trigger, queued_at, started_at, finished_at, bytes, bytes_total, items,
+	created, updated, unchanged, removed, bad, errors, message`
+
+func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+	var (
+		r                 Run
+		started, finished sql.NullTime
+		total             sql.NullInt64
+		errs              string
+	)
+	err := row.Scan(&r.ID, &r.ImportID, &r.Status, &r.Trigger, &r.QueuedAt, &started, &finished, &r.Bytes, &total, &r.Items,
+		&r.Counts.Created, &r.Counts.Updated, &r.Counts.Unchanged, &r.Counts.Removed, &r.Counts.Bad, &errs, &r.Message)
+	if err != nil {
+		return Run{}, err
+	}
+	r.QueuedAt = r.QueuedAt.UTC()
+	if started.Valid {
+		t := started.Time.UTC()
+		r.StartedAt = &t
+	}
+	if finished.Valid {
+		t := finished.Time.UTC()
+		r.FinishedAt = &t
+	}
+	if total.Valid {
+		r.BytesTotal = &total.Int64
+	}
+	if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
+		r.Errors = nil
+	}
+	if r.Errors == nil {
+		r.Errors = []ErrorEntry{}
+	}
+	return r, nil
+}
+
+// NewRun queues a run of an import. Only one run of an import may be queued
+// or running at a time; a second gets ErrRunInProgress.
+func (s *Store) NewRun(ctx context.Context, importID, trigger string) (Run, error) {
+	if _, err := s.Get(ctx, importID); err != nil {
+		return Run{}, err
+	}
+	r := Run{ID: id.New("run"), ImportID: importID, Status: StatusQueued, Trigger: trigger, QueuedAt: s.now(), Errors: []ErrorEntry{}}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO import_runs (id, import_id, status, trigger, queued_at) VALUES ($1, $2, $3, $4, $5)`,
+		r.ID, r.ImportID, r.Status, r.Trigger, r.QueuedAt)
+	if err != nil {
+		if db.IsUniqueViolation(err) {
+			return Run{}, ErrRunInProgress
+		}
+		return Run{}, fmt.Errorf("importer: queuing run: %w", err)
+	}
+	return r, nil
+}
+
+// GetRun returns one run.
+func (s *Store) GetRun(ctx context.Context, runID string) (Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM import_runs WHERE id = $1`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("%w: run %s", ErrNotFound, runID)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("importer: reading run: %w", err)
+	}
+	return r, nil
+}
+
+// Runs pages through an import's runs, newest first.
+func (s *Store) Runs(ctx context.Context, importID, before string, limit int) ([]Run, bool, error) {
+	if _, err := s.Get(ctx, importID); err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM import_runs
+		WHERE import_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, importID, before, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// cancelRequested reports whether a person asked to cancel the run.
+func (s *Store) cancelRequested(ctx context.Context, runID string) bool {
+	var c bool
+	err := s.db.QueryRowContext(ctx, `SELECT cancel_requested FROM import_runs WHERE id = $1`, runID).Scan(&c)
+	return err == nil && c
+}
+
+// FailQueued marks a queued run failed (it could not be handed to the queue).
+func (s *Store) FailQueued(ctx context.Context, runID, msg string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4 AND status = $5`,
+		StatusFailed, msg, s.now(), runID, StatusQueued)
+	if err != nil {
+		return fmt.Errorf("importer: failing run: %w", err)
+	}
+	return nil
+}
+
+// CancelRun stops a run: a queued one at once, a running one at its next
+// progress report (within a few seconds).
+func (s *Store) CancelRun(ctx context.Context, runID string) (Run, error) {
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, finished_at = $2, message = 'cancelled before it started'
+		WHERE id = $3 AND status = $4`, StatusCancelled, now, runID, StatusQueued)
+	if err != nil {
+		return Run{}, fmt.Errorf("importer: cancelling run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		res, err = s.db.ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2 AND status = $3`, true, runID, StatusRunning)
+		if err != nil {
+			return Run{}, fmt.Errorf("importer: cancelling run: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			r, err := s.GetRun(ctx, runID)
+			if err != nil {
+				return Run{}, err
+			}
+			return r, fmt.Errorf("%w (status %s)", ErrRunFinished, r.Status)
+		}
+	}
+	return s.GetRun(ctx, runID)
+}
+
+// Runner executes runs.
+type Runner struct {
+	store  *Store
+	sender Sender
+	events Events
+	log    *slog.Logger
+	// ProgressEvery is how often a running run reports progress (and
+	// notices a cancellation). Default 2 s.
+	ProgressEvery time.Duration
+	// BatchSize is how many items are upserted at once. Default 500.
+	BatchSize int
+	// PostponeFor is how long a run waits for a connection to be
+	// reconnected before it looks again. Default 30 s.
+	PostponeFor time.Duration
+}
+
+// NewRunner builds a runner.
+func NewRunner(store *Store, sender Sender, events Events, log *slog.Logger) *Runner {
+	return &Runner{store: store, sender: sender, events: events, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second}
+}
+
+// errCancelled ends a run that a person cancelled.
+var errCancelled = errors.New("cancelled")
+
+// Execute runs a queued run to its end. It returns a *PostponedError when
+// the run must wait (its connection needs reauthorization); every other
+// outcome, failures included, is recorded on the run and returns nil, so the
+// queue does not retry what a person should look at.
+func (rn *Runner) Execute(ctx context.Context, runID string) error {
+	run, err := rn.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if run.Status != StatusQueued && run.Status != StatusRunning {
+		return nil // cancelled while queued, or finished by an earlier delivery of the task
+	}
+	im, err := rn.store.Get(ctx, run.ImportID)
+	if err != nil {
+		return err
+	}
+	started := rn.store.now()
+	// A run found "running" is one whose worker died: the queue hands its
+	// task to another worker only after the first one's lease ran out. It
+	// starts over; upserts are idempotent, so the counts come out right.
+	res, err := rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, started_at = $2, message = '', bytes = 0,
+		items = 0, created = 0, updated = 0, unchanged = 0, removed = 0, bad = 0, errors = '[]'
+		WHERE id = $3 AND status IN ($4, $5)`, StatusRunning, started, runID, StatusQueued, StatusRunning)
+	if err != nil {
+		return fmt.Errorf("importer: starting run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	run.Status, run.StartedAt = StatusRunning, &started
+	log := rn.log.With("import_id", im.ID, "run_id", run.ID)
+
+	rctx, cancel := context.WithTimeout(ctx, im.timeLimit)
+	defer cancel()
+	ex := &execution{rn: rn, im: im, run: &run, log: log, lastFlush: time.Now()}
+	status, msg, err := ex.do(rctx)
+	var post *PostponedError
+	if errors.As(err, &post) {
+		_, uerr := rn.store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2 WHERE id = $3`,
+			StatusQueued, post.Reason, runID)
+		if uerr != nil {
+			return fmt.Errorf("importer: postponing run: %w", uerr)
+		}
+		log.Info("import run postponed", "reason", post.Reason)
+		return post
+	}
+	if err != nil {
+		// The read that failed when a context ended says only "use of closed
+		// network connection"; the contexts say why.
+		switch {
+		case errors.Is(err, errCancelled) || (ctx.Err() != nil && rn.store.cancelRequested(context.WithoutCancel(ctx), runID)):
+			status, msg = StatusCancelled, "cancelled while running"
+		case ctx.Err() != nil:
+			// The worker is stopping: the queue hands the task to another
+			// worker, which starts the run over.
+			return ctx.Err()
+		case errors.Is(rctx.Err(), context.DeadlineExceeded):
+			status, msg = StatusFailed, fmt.Sprintf("the run reached its time limit of %s", im.timeLimit)
+		default:
+			status, msg = StatusFailed, err.Error()
+		}
+	}
+	return ex.finish(context.WithoutCancel(ctx), status, msg)
+}
+
+// execution is the state of one running run.
+type execution struct {
+	rn        *Runner
+	im        Import
+	run       *Run
+	log       *slog.Logger
+	cat       *catalog
+	lastFlush time.Time
+	counter   *countingReader
+}
+
+// do fetches and imports; it returns the final status and message, or an
+// error that decides them.
+func (ex *execution) do(ctx context.Context) (string, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ex.im.URL, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("the feed URL is not usable: %w", err)
+	}
+	if ex.im.etag != "" {
+		req.Header.Set("If-None-Match", ex.im.etag)
+	}
+	if ex.im.lastModified != "" {
+		req.Header.Set("If-Modified-Since", ex.im.lastModified)
+	}
+	// Asked for explicitly, gzip is not undone by the transport: the body is
+	// decompressed below, where the bytes read can be counted.
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Accept", "application/xml, text/xml, application/json, text/csv, */*;q=0.5")
+	resp, err := ex.rn.sender.Do(ctx, ex.im.ConnectionID, req)
+	if err != nil {
+		var nr interface{ NeedsReauth() bool }
+		if errors.As(err, &nr) && nr.NeedsReauth() {
+			return "", "", &PostponedError{Delay: ex.rn.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
+		}
+		return "", "", fmt.Errorf("could not fetch the feed: %w", err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return StatusUnchanged, "the feed has not changed since the last run (HTTP 304)", nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return "", "", fmt.Errorf("the feed answered HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(excerpt)))
+	}
+	if resp.ContentLength > 0 {
+		total := resp.ContentLength
+		ex.run.BytesTotal = &total
+	}
+	ex.counter = &countingReader{r: resp.Body}
+	body, err := decompress(ex.counter, resp.Header.Get("Content-Encoding"))
+	if err != nil {
+		return "", "", err
+	}
+	parser, err := NewParser(body, ex.im.Format, ParseOptions{ItemPath: ex.im.ItemPath})
+	if err != nil {
+		return "", "", fmt.Errorf("the feed cannot be read: %w", err)
+	}
+	ex.cat = newCatalog(ex.rn.store, ex.im.ID, ex.run.ID)
+	batch := make([]entry, 0, ex.rn.BatchSize)
+	var enc bytes.Buffer
+	encoder := json.NewEncoder(&enc)
+	encoder.SetEscapeHTML(false)
+	for {
+		it, err := parser.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *RowError
+		if errors.As(err, &rowErr) {
+			ex.run.Items++
+			ex.bad(rowErr)
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("the feed cannot be read: %w", err)
+		}
+		ex.run.Items++
+		extID, fields, err := ex.im.Mapping.Apply(it)
+		if errors.As(err, &rowErr) {
+			if rowErr.Pos == 0 {
+				rowErr.Pos, rowErr.Unit = it.Pos, it.Unit
+			}
+			ex.bad(rowErr)
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		// One encoding serves as both the stored fields and the content
+		// hash (the same bytes ContentHash hashes).
+		enc.Reset()
+		if err := encoder.Encode(fields); err != nil {
+			ex.bad(&RowError{Pos: it.Pos, Unit: it.Unit, Reason: "fields cannot be stored as JSON: " + err.Error()})
+			continue
+		}
+		sum := sha256.Sum256(enc.Bytes())
+		raw := bytes.TrimSuffix(bytes.Clone(enc.Bytes()), []byte("\n"))
+		batch = append(batch, entry{externalID: extID, hash: sum[:], fields: raw, pos: it.Pos, unit: it.Unit})
+		if len(batch) == cap(batch) {
+			if err := ex.flush(ctx, batch); err != nil {
+				return "", "", err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := ex.flush(ctx, batch); err != nil {
+		return "", "", err
+	}
+	if ex.run.Items == 0 {
+		return StatusFailed, "the feed holds no items", nil
+	}
+	share := float64(ex.run.Counts.Bad) / float64(ex.run.Items)
+	if share > ex.im.BadRowShare {
+		return StatusFailed, fmt.Sprintf("%d of %d rows (%.1f%%) are bad, more than the import's threshold of %.1f%%; items already read were kept, none were marked removed",
+			ex.run.Counts.Bad, ex.run.Items, share*100, ex.im.BadRowShare*100), nil
+	}
+	removed, err := ex.cat.markRemoved(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	ex.run.Counts.Removed = removed
+	if _, err := ex.rn.store.db.ExecContext(ctx, `UPDATE imports SET etag = $1, last_modified = $2 WHERE id = $3`,
+		resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"), ex.im.ID); err != nil {
+		return "", "", fmt.Errorf("importer: keeping the feed's validators: %w", err)
+	}
+	return StatusSucceeded, "", nil
+}
+
+func (ex *execution) bad(e *RowError) {
+	ex.run.Counts.Bad++
+	if len(ex.run.Errors) < maxErrorSamples {
+		ex.run.Errors = append(ex.run.Errors, ErrorEntry{Position: e.Pos, Unit: string(e.Unit), Field: e.Field, Reason: e.Reason})
+	}
+}
+
+// flush upserts a batch and, every ProgressEvery, reports progress and
+// notices a cancellation.
+func (ex *execution) flush(ctx context.Context, batch []entry) error {
+	if len(batch) > 0 {
+		c, err := ex.cat.upsert(ctx, batch)
+		if err != nil {
+			return err
+		}
+		ex.run.Counts.Created += c.Created
+		ex.run.Counts.Updated += c.Updated
+		ex.run.Counts.Unchanged += c.Unchanged
+		for _, d := range c.duplicates {
+			ex.bad(d)
+		}
+	}
+	if time.Since(ex.lastFlush) < ex.rn.ProgressEvery {
+		return nil
+	}
+	ex.lastFlush = time.Now()
+	cancelled, err := ex.progress(ctx)
+	if err != nil {
+		return err
+	}
+	if cancelled {
+		return errCancelled
+	}
+	return nil
+}
+
+// progress writes the run's counters and reads whether it was cancelled.
+func (ex *execution) progress(ctx context.Context) (bool, error) {
+	r := ex.run
+	if ex.counter != nil {
+		r.Bytes = ex.counter.n
+	}
+	errs, _ := json.Marshal(r.Errors)
+	var cancelled bool
+	err := ex.rn.store.db.QueryRowContext(ctx, `UPDATE import_runs SET bytes = $1, bytes_total = $2, items = $3, created = $4,
+		updated = $5, unchanged = $6, removed = $7, bad = $8, errors = $9 WHERE id = $10 RETURNING cancel_requested`,
+		r.Bytes, r.BytesTotal, r.Items, r.Counts.Created, r.Counts.Updated, r.Counts.Unchanged, r.Counts.Removed, r.Counts.Bad,
+		string(errs), r.ID).Scan(&cancelled)
+	if err != nil {
+		return false, fmt.Errorf("importer: reporting progress: %w", err)
+	}
+	return cancelled, nil
+}
+
+// finish records the end of a run and emits import.completed or import.failed.
+func (ex *execution) finish(ctx context.Context, status, msg string) error {
+	r := ex.run
+	r.Status, r.Message = status, msg
+	if _, err := ex.progress(ctx); err != nil {
+		return err
+	}
+	now := ex.rn.store.now()
+	r.FinishedAt = &now
+	if _, err := ex.rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4`,
+		status, msg, now, r.ID); err != nil {
+		return fmt.Errorf("importer: finishing run: %w", err)
+	}
+	ex.log.Info("import run finished", "status", status, "items", r.Items, "created", r.Counts.Created,
+		"updated", r.Counts.Updated, "unchanged", r.Counts.Unchanged, "removed", r.Counts.Removed, "bad", r.Counts.Bad, "message", msg)
+	if status == StatusCancelled || ex.rn.events == nil {
+		return nil
+	}
+	event := "import.completed"
+	if status == StatusFailed {
+		event = "import.failed"
+	}
+	data := map[string]any{
+		"import_id": ex.im.ID, "import_name": ex.im.Name, "run_id": r.ID, "status": status, "message": msg,
+		"items": r.Items, "bytes": r.Bytes, "counts": map[string]any{
+			"created": r.Counts.Created, "updated": r.Counts.Updated, "unchanged": r.Counts.Unchanged,
+			"removed": r.Counts.Removed, "bad": r.Counts.Bad,
+		},
+	}
+	if err := ex.rn.events.Record(ctx, event, data); err != nil {
+		return fmt.Errorf("importer: recording %s: %w", event, err)
+	}
+	return nil
+}
+
+// decompress undoes gzip, announced by Content-Encoding or recognised by
+// its magic bytes (a .gz file served as application/octet-stream).
+func decompress(r io.Reader, contentEncoding string) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(2)
+	if strings.EqualFold(contentEncoding, "gzip") || (len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("the feed is not valid gzip: %w", err)
+		}
+		return zr, nil
+	}
+	return br, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

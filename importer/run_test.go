@@ -1,0 +1,418 @@
+package importer_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/importer/feedgen"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/invalid"
+)
+
+// publicSender sends plain public URLs through the SSRF guard with loopback
+// opened, as Liaison does for an import without a connection.
+type publicSender struct{ c *http.Client }
+
+func (p publicSender) Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error) {
+	if connectionID != "" {
+		return nil, fmt.Errorf("test sender has no connections")
+	}
+	return p.c.Do(req.WithContext(ctx))
+}
+
+type recorded struct {
+	mu     sync.Mutex
+	events []string
+	data   []map[string]any
+}
+
+func (r *recorded) Record(_ context.Context, eventType string, data map[string]any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, eventType)
+	r.data = append(r.data, data)
+	return nil
+}
+
+func (r *recorded) last() (string, map[string]any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.events) == 0 {
+		return "", nil
+	}
+	return r.events[len(r.events)-1], r.data[len(r.data)-1]
+}
+
+type bundle struct {
+	store  *importer.Store
+	runner *importer.Runner
+	events *recorded
+}
+
+func setupRunner(t *testing.T, sender importer.Sender) *bundle {
+	t.Helper()
+	d := dbtest.New(t)
+	store := importer.NewStore(d.DB)
+	if sender == nil {
+		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
+	}
+	ev := &recorded{}
+	r := importer.NewRunner(store, sender, ev, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.ProgressEvery = 20 * time.Millisecond
+	return &bundle{store: store, runner: r, events: ev}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (b *bundle) create(t *testing.T, in importer.Input) importer.Import {
+	t.Helper()
+	im, err := b.store.Create(context.Background(), in, nil)
+	require.NoError(t, err)
+	return im
+}
+
+func (b *bundle) run(t *testing.T, importID string) importer.Run {
+	t.Helper()
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, importID, "manual")
+	require.NoError(t, err)
+	require.NoError(t, b.runner.Execute(ctx, run.ID))
+	run, err = b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	return run
+}
+
+// feedServer serves whatever body() returns, with an ETag when etag is set
+// and 304 for a matching If-None-Match.
+func feedServer(t *testing.T, body func() []byte, etag string, header http.Header) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if etag != "" {
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", etag)
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		_, _ = w.Write(body())
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func generated(t *testing.T, format string, items int, changed float64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, feedgen.Write(&buf, feedgen.Options{Format: format, Items: items, Seed: 7, ChangedPercent: changed}))
+	return buf.Bytes()
+}
+
+func TestImportCountsCreatedUpdatedUnchangedRemoved(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	feed := generated(t, "csv", 300, 0)
+	srv, _ := feedServer(t, func() []byte { return feed }, "", nil)
+	im := b.create(t, importer.Input{Name: ptr("csv"), URL: ptr(srv.URL + "/feed.csv"), Format: ptr("csv")})
+
+	run := b.run(t, im.ID)
+	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+	require.EqualValues(t, 300, run.Items)
+	require.Equal(t, importer.Counts{Created: 300}, run.Counts)
+	require.EqualValues(t, len(feed), run.Bytes)
+	require.NotNil(t, run.StartedAt)
+	require.NotNil(t, run.FinishedAt)
+	ev, data := b.events.last()
+	require.Equal(t, "import.completed", ev)
+	require.Equal(t, run.ID, data["run_id"])
+
+	run = b.run(t, im.ID)
+	require.Equal(t, importer.Counts{Unchanged: 300}, run.Counts)
+
+	feed = generated(t, "csv", 300, 10)
+	run = b.run(t, im.ID)
+	require.Greater(t, run.Counts.Updated, int64(10))
+	require.Equal(t, int64(300), run.Counts.Updated+run.Counts.Unchanged)
+
+	// A shorter feed: the missing items are marked removed.
+	feed = generated(t, "csv", 250, 10)
+	run = b.run(t, im.ID)
+	require.EqualValues(t, 50, run.Counts.Removed)
+
+	items, more, err := b.store.Items(context.Background(), im.ID, importer.ItemRemoved, "", 100)
+	require.NoError(t, err)
+	require.False(t, more)
+	require.Len(t, items, 50)
+	active, more, err := b.store.Items(context.Background(), im.ID, importer.ItemActive, "", 100)
+	require.NoError(t, err)
+	require.True(t, more)
+	require.Len(t, active, 100)
+	require.Contains(t, string(active[0].Fields), "price")
+}
+
+func TestNotModifiedIsAnUnchangedRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	feed := generated(t, "jsonl", 20, 0)
+	srv, hits := feedServer(t, func() []byte { return feed }, `"v1"`, nil)
+	im := b.create(t, importer.Input{Name: ptr("jsonl"), URL: ptr(srv.URL), Format: ptr("auto")})
+
+	require.Equal(t, importer.StatusSucceeded, b.run(t, im.ID).Status)
+	run := b.run(t, im.ID)
+	require.Equal(t, importer.StatusUnchanged, run.Status)
+	require.Contains(t, run.Message, "304")
+	require.EqualValues(t, 0, run.Items)
+	require.EqualValues(t, 2, hits.Load())
+}
+
+func TestGzipByHeaderAndByBody(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(generated(t, "yml", 40, 0))
+	require.NoError(t, zw.Close())
+
+	byHeader, _ := feedServer(t, func() []byte { return zipped.Bytes() }, "", http.Header{"Content-Encoding": {"gzip"}})
+	byBody, _ := feedServer(t, func() []byte { return zipped.Bytes() }, "", http.Header{"Content-Type": {"application/octet-stream"}})
+	for _, u := range []string{byHeader.URL + "/feed.xml", byBody.URL + "/feed.xml.gz"} {
+		im := b.create(t, importer.Input{Name: ptr("yml"), URL: ptr(u), Format: ptr("yml")})
+		run := b.run(t, im.ID)
+		require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+		require.EqualValues(t, 40, run.Counts.Created, u)
+	}
+}
+
+func TestBadRowsAreCountedSampledAndCanFailTheRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	var feed strings.Builder
+	feed.WriteString("id;name;price\n")
+	for i := range 20 {
+		if i%5 == 4 {
+			fmt.Fprintf(&feed, "%d;only two\n", i) // wrong number of fields
+			continue
+		}
+		if i == 7 {
+			feed.WriteString(";no id;1\n") // missing external id
+			continue
+		}
+		fmt.Fprintf(&feed, "%d;item %d;%d.00\n", i, i, i)
+	}
+	srv, _ := feedServer(t, func() []byte { return []byte(feed.String()) }, "", nil)
+
+	lenient := b.create(t, importer.Input{Name: ptr("lenient"), URL: ptr(srv.URL), Format: ptr("csv"), BadRowShare: ptr(0.5)})
+	run := b.run(t, lenient.ID)
+	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+	require.EqualValues(t, 5, run.Counts.Bad)
+	require.EqualValues(t, 15, run.Counts.Created)
+	require.Len(t, run.Errors, 5)
+	require.Equal(t, importer.ErrorEntry{Position: 6, Unit: "line", Reason: run.Errors[0].Reason}, run.Errors[0])
+	var missing bool
+	for _, e := range run.Errors {
+		if e.Position == 9 && e.Field == "id" && strings.Contains(e.Reason, "missing external id") {
+			missing = true
+		}
+	}
+	require.True(t, missing, "%+v", run.Errors)
+
+	strict := b.create(t, importer.Input{Name: ptr("strict"), URL: ptr(srv.URL), Format: ptr("csv"), BadRowShare: ptr(0.1)})
+	run = b.run(t, strict.ID)
+	require.Equal(t, importer.StatusFailed, run.Status)
+	require.Contains(t, run.Message, "5 of 20 rows (25.0%) are bad")
+	ev, _ := b.events.last()
+	require.Equal(t, "import.failed", ev)
+}
+
+func TestFeedsThatCannotBeReadFailWithAReason(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	html, _ := feedServer(t, func() []byte { return []byte("<!DOCTYPE html><html><body>Login</body></html>") }, "", nil)
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	xmlFeed, _ := feedServer(t, func() []byte {
+		return []byte(`<?xml version="1.0"?><catalog><products><product id="1"/></products></catalog>`)
+	}, "", nil)
+
+	cases := []struct {
+		in   importer.Input
+		want string
+	}{
+		{importer.Input{Name: ptr("html"), URL: ptr(html.URL), Format: ptr("yml")}, "HTML"},
+		{importer.Input{Name: ptr("404"), URL: ptr(notFound.URL), Format: ptr("csv")}, "HTTP 404"},
+		{importer.Input{Name: ptr("path"), URL: ptr(xmlFeed.URL), Format: ptr("xml"), ItemPath: ptr("catalog/offers/offer")}, "matched no element"},
+		{importer.Input{Name: ptr("blocked"), URL: ptr("http://169.254.169.254/latest"), Format: ptr("json")}, "169.254.0.0/16"},
+	}
+	for _, c := range cases {
+		im := b.create(t, c.in)
+		run := b.run(t, im.ID)
+		require.Equal(t, importer.StatusFailed, run.Status, *c.in.Name)
+		require.Contains(t, run.Message, c.want, *c.in.Name)
+	}
+}
+
+func TestRunsNeverOverlap(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	im := b.create(t, importer.Input{Name: ptr("x"), URL: ptr("https://example.com/feed.csv")})
+	ctx := context.Background()
+	first, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+	_, err = b.store.NewRun(ctx, im.ID, "schedule")
+	require.ErrorIs(t, err, importer.ErrRunInProgress)
+
+	_, err = b.store.CancelRun(ctx, first.ID)
+	require.NoError(t, err)
+	_, err = b.store.NewRun(ctx, im.ID, "schedule")
+	require.NoError(t, err, "after the first ends, the next may start")
+}
+
+func TestCancelARunningRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fl := w.(http.Flusher)
+		_, _ = io.WriteString(w, "id,name\n")
+		for i := 0; ; i++ {
+			select {
+			case <-release:
+				return
+			case <-r.Context().Done():
+				return
+			default:
+			}
+			fmt.Fprintf(w, "%d,item\n", i)
+			fl.Flush()
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	b.runner.BatchSize = 10
+	im := b.create(t, importer.Input{Name: ptr("endless"), URL: ptr(srv.URL), Format: ptr("csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+
+	require.Eventually(t, func() bool {
+		r, err := b.store.GetRun(ctx, run.ID)
+		return err == nil && r.Status == importer.StatusRunning && r.Items > 20
+	}, 10*time.Second, 10*time.Millisecond, "progress is visible while the run goes")
+	_, err = b.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not stop after cancellation")
+	}
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	_, err = b.store.CancelRun(ctx, run.ID)
+	require.ErrorIs(t, err, importer.ErrRunFinished)
+}
+
+func TestTimeLimit(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "[")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	im := b.create(t, importer.Input{Name: ptr("slow"), URL: ptr(srv.URL), Format: ptr("json"), TimeLimit: ptr("1s")})
+	run := b.run(t, im.ID)
+	require.Equal(t, importer.StatusFailed, run.Status)
+	require.Contains(t, run.Message, "time limit of 1s")
+}
+
+type reauthErr struct{}
+
+func (reauthErr) Error() string     { return "connection needs reauthorization" }
+func (reauthErr) NeedsReauth() bool { return true }
+
+type reauthSender struct{}
+
+func (reauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
+	return nil, reauthErr{}
+}
+
+func TestNeedsReauthPostponesTheRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, reauthSender{})
+	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "schedule")
+	require.NoError(t, err)
+	err = b.runner.Execute(ctx, run.ID)
+	var post *importer.PostponedError
+	require.True(t, errors.As(err, &post), "got %v; want *PostponedError", err)
+	require.Equal(t, 30*time.Second, post.RetryAfter())
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed and not lost")
+	require.Contains(t, r.Message, "waiting for connection conn_1")
+}
+
+func TestBadImportInputNamesTheField(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	cases := []struct {
+		in    importer.Input
+		field string
+	}{
+		{importer.Input{URL: ptr("https://x/f")}, "name"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Schedule: ptr("every day")}, "schedule"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Schedule: ptr("* * * * * *")}, "schedule"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Format: ptr("xlsx")}, "format"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Format: ptr("xml")}, "item_path"},
+		{importer.Input{Name: ptr("x"), URL: ptr("/relative")}, "url"},
+		{importer.Input{Name: ptr("x"), URL: ptr("ftp://x/f")}, "url"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Timezone: ptr("Mars/Olympus")}, "timezone"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), TimeLimit: ptr("forever")}, "time_limit"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), BadRowShare: ptr(1.5)}, "bad_row_threshold"},
+		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Mapping: &importer.Mapping{Fields: map[string]string{"a": ""}}}, "mapping"},
+	}
+	for _, c := range cases {
+		_, err := b.store.Create(context.Background(), c.in, nil)
+		ie, ok := invalid.As(err)
+		require.True(t, ok, "got %v; want field errors", err)
+		var fields []string
+		for _, f := range ie.Fields {
+			fields = append(fields, f.Field)
+		}
+		require.Contains(t, fields, c.field, "%v", err)
+	}
+	im, err := b.store.Create(context.Background(), importer.Input{Name: ptr("ok"), URL: ptr("https://x/f"), Schedule: ptr("@every 1h")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "@every 1h", im.Cronspec())
+	im, err = b.store.Create(context.Background(), importer.Input{Name: ptr("tz"), URL: ptr("https://x/f"), Schedule: ptr("0 3 * * *"), Timezone: ptr("Europe/Moscow")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "CRON_TZ=Europe/Moscow 0 3 * * *", im.Cronspec())
+}
