@@ -304,7 +304,10 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
 
-	p.FailNextToken(2, http.StatusServiceUnavailable, "")
+	// 503 and 429 say the provider did not take the request on: sending
+	// the refresh token again is safe.
+	p.FailNextToken(1, http.StatusServiceUnavailable, "")
+	p.FailNextToken(1, http.StatusTooManyRequests, "")
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
 	resp, err := b.get(t, v.ID, "/me")
@@ -312,20 +315,29 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, 3, p.TokenRequestsByGrant("refresh_token"))
 
-	p.FailNextToken(3, http.StatusBadGateway, "upstream down")
+	// A 502 may come after the provider did the work (and rotated the
+	// refresh token): its outcome is unknown, so it is not sent again at
+	// once, and nothing changes state.
+	p.FailNextToken(1, http.StatusBadGateway, "upstream down")
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
 	_, err = b.get(t, v.ID, "/me")
 	require.ErrorIs(t, err, connections.ErrTokenEndpoint)
 	require.NotErrorIs(t, err, connections.ErrNeedsReauth)
+	require.Equal(t, 4, p.TokenRequestsByGrant("refresh_token"), "an unknown outcome is not retried")
 	got, err := b.svc.Get(t.Context(), v.ID)
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusConnected, got.Status, "a transient failure changes no state")
+	require.Contains(t, got.LastError, "502")
 	require.Empty(t, b.events(t, connections.EventNeedsReauth))
 
 	resp, err = b.get(t, v.ID, "/me")
 	require.NoError(t, err, "the next call refreshes with the same refresh token")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, 5, p.TokenRequestsByGrant("refresh_token"))
+	got, err = b.svc.Get(t.Context(), v.ID)
+	require.NoError(t, err)
+	require.Empty(t, got.LastError, "a refresh that works clears the error")
 }
 
 func TestTokenEndpointTimeoutIsTransient(t *testing.T) {

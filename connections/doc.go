@@ -74,8 +74,17 @@
 // providers that revoke the grant on a refresh-token reuse, a double
 // refresh would break the connection for good.
 //
-// Transient token-endpoint failures (network errors, timeouts, 5xx, 429)
-// are retried with backoff (sethvargo/go-retry) and change nothing. A
+// A client_credentials request is retried with backoff
+// (sethvargo/go-retry) on any failure that may pass (network errors,
+// timeouts, 5xx, 429). A refresh_token request is sent again only when it
+// certainly did not reach the provider (a dial or DNS error) or the
+// provider said it did not act on it (408, 429, 503): after a timeout, a
+// broken connection or another 5xx the provider may have rotated the
+// refresh token already, and a resend would be the reuse that revokes the
+// grant. Such a refresh is left unknown: the connection stays connected
+// with the error in last_error, processes waiting for the lock do not
+// resend it (a short-lived Redis note says the holder got nothing back),
+// and the next use reads the stored token again and tries once more. A
 // refusal (invalid_grant, invalid_client, a revoked grant) or a static
 // credential answered with 401 moves the connection to needs_reauth with
 // the provider's words in last_error, drops the dead tokens and records

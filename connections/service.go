@@ -45,7 +45,9 @@ type Options struct {
 	TokenTimeout time.Duration
 	// TokenRetries is how many times a transient token-endpoint failure
 	// (timeout, 5xx, 429) is retried, with exponential backoff from
-	// TokenBackoff. Default 3 retries from 250 ms.
+	// TokenBackoff. Default 3 retries from 250 ms. A refresh_token request
+	// is retried only when the provider certainly did not act on it (dial
+	// errors, 408, 429, 503); see fetchWithRetry.
 	TokenRetries int
 	TokenBackoff time.Duration
 	// Skew: a token that expires within it is refreshed before use.

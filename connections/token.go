@@ -30,6 +30,10 @@ import (
 //     endpoint only if it is still the stale version; the new tokens (with a
 //     rotated refresh token) are stored in one UPDATE that also checks the
 //     version.
+//  4. A refresh that got no token back may still have been processed (and
+//     the refresh token rotated): neither the holder (fetchWithRetry) nor
+//     the flights that waited for its lock (markRefreshFailed) send it
+//     again; the next use does, after reading the stored token again.
 //
 // The whole refresh, retries included, is bounded by refreshBudget, and the
 // lock lives longer than that, so a lock never expires under a holder that
@@ -120,8 +124,14 @@ func (s *Service) renewShared(ctx context.Context, id string, stale int64) (*Con
 		if c.Status == StatusNeedsReauth {
 			return nil, &ReauthError{ConnectionID: id, Reason: orDefault(c.LastError, "the provider refused the grant")}
 		}
-		// The holder gave up (a transient failure) without a new token:
-		// take the lock and try ourselves.
+		if c.AuthType == AuthOAuth2Code && s.refreshFailed(ctx, id, c.TokenVersion) {
+			// The holder sent this very refresh token and got no token
+			// back; the provider may have processed it, so sending it
+			// again now could be a reuse. Our caller tries again later.
+			return nil, fmt.Errorf("%w: connection %s: %s", ErrTokenEndpoint, id, orDefault(c.LastError, "another refresh of this token got no answer"))
+		}
+		// The holder did not refresh this version (it found another one,
+		// or it gave up before sending): take the lock and try ourselves.
 	}
 }
 
@@ -163,6 +173,9 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 			return nil, &ReauthError{ConnectionID: id, Reason: perm.reason}
 		}
 		s.setLastError(ctx, id, "token endpoint: "+err.Error())
+		if c.AuthType == AuthOAuth2Code {
+			s.markRefreshFailed(ctx, id, c.TokenVersion)
+		}
 		return nil, fmt.Errorf("%w: connection %s: %w", ErrTokenEndpoint, id, err)
 	}
 	wrote, err := s.storeTokens(ctx, id, c.TokenVersion, t, c.RefreshToken)
@@ -184,7 +197,28 @@ type permanentTokenError struct{ reason string }
 func (e *permanentTokenError) Error() string { return e.reason }
 
 // fetchWithRetry asks the token endpoint for a new token, retrying
-// transient failures (network errors, timeouts, 5xx, 429) with backoff.
+// failures that may pass with backoff.
+//
+// A client_credentials grant carries nothing that can be used up, so every
+// transient failure (network errors, timeouts, 5xx, 429) is retried.
+//
+// A refresh_token grant is sent again only when the provider certainly did
+// not act on it. A provider that rotates refresh tokens retires the one we
+// sent as soon as it processes the request, and revokes the whole grant when
+// it sees it again. If the request may have reached the provider and no
+// tokens came back (a timeout, a connection broken after the request was
+// written, an answer that is not a token, a 500/502/504, which a gateway or
+// a provider may send after the work was done), the outcome is unknown and a
+// resend could be that reuse. Only these are certainly harmless:
+//   - the connection was never made (a dial or DNS error): nothing was sent;
+//   - 408, 429 or 503: the provider says it did not take the request on
+//     (timed out reading it, rate limited, unavailable).
+//
+// An unknown outcome is returned as *unknownOutcomeError: the connection
+// stays as it is, and the next use reads the stored token again and, if it is
+// still the stale one, sends the refresh again: if the provider had
+// processed the lost request, that is the only refresh token left anyway,
+// and a provider without rotation (or with a reuse grace period) answers it.
 func (s *Service) fetchWithRetry(ctx context.Context, c *Connection) (tokens, error) {
 	b := retry.WithJitterPercent(20, retry.WithMaxRetries(uint64(s.opts.TokenRetries), retry.NewExponential(s.opts.TokenBackoff)))
 	return retry.DoValue(ctx, b, func(ctx context.Context) (tokens, error) {
@@ -197,9 +231,44 @@ func (s *Service) fetchWithRetry(ctx context.Context, c *Connection) (tokens, er
 		if reason, permanent := classifyTokenError(err); permanent {
 			return tokens{}, &permanentTokenError{reason: reason}
 		}
+		if c.AuthType == AuthOAuth2Code && !notProcessed(err) {
+			return tokens{}, &unknownOutcomeError{err: redactErr(err)}
+		}
 		s.opts.Log.WarnContext(ctx, "token endpoint failed; retrying", "connection_id", c.ID, "error", redactErr(err))
 		return tokens{}, retry.RetryableError(redactErr(err))
 	})
+}
+
+// unknownOutcomeError is a refresh that may or may not have been processed
+// by the provider: it is not sent again at once (see fetchWithRetry).
+type unknownOutcomeError struct{ err error }
+
+func (e *unknownOutcomeError) Error() string {
+	return "no answer to the refresh, which the provider may have processed; it is not sent again now, the next use tries again: " + e.err.Error()
+}
+
+func (e *unknownOutcomeError) Unwrap() error { return e.err }
+
+// notProcessed reports whether a failed token request certainly did not
+// reach the provider, or the provider said it did not act on it.
+func notProcessed(err error) bool {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.Response == nil {
+			return false
+		}
+		switch re.Response.StatusCode {
+		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+			return true
+		}
+		return false
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 // fetch makes one token request: a refresh for authorization-code
@@ -289,6 +358,27 @@ func (s *Service) tokenClient() *http.Client {
 
 // lockKey is the Redis key of a connection's refresh lock.
 func lockKey(id string) string { return "liaison:connections:refresh:" + id }
+
+// failedKey is the Redis key that says which token version of a connection
+// the last lock holder sent a refresh for without getting a token back.
+func failedKey(id string) string { return "liaison:connections:refresh-failed:" + id }
+
+// markRefreshFailed notes, before the lock is released, that a refresh of
+// version got no token, so that the processes waiting for the lock do not
+// send the same refresh token the moment it is free. It lives as long as a
+// lock: later uses are not waiters and try again (fetchWithRetry).
+func (s *Service) markRefreshFailed(ctx context.Context, id string, version int64) {
+	if err := s.opts.Redis.Set(context.WithoutCancel(ctx), failedKey(id), version, s.lockTTL).Err(); err != nil {
+		s.opts.Log.WarnContext(ctx, "noting a failed refresh", "connection_id", id, "error", err)
+	}
+}
+
+// refreshFailed reports whether the last lock holder sent a refresh for
+// version and got no token back.
+func (s *Service) refreshFailed(ctx context.Context, id string, version int64) bool {
+	v, err := s.opts.Redis.Get(ctx, failedKey(id)).Int64()
+	return err == nil && v == version
+}
 
 // unlockScript deletes the lock only if it still holds our value, so a
 // holder never releases a lock that expired and was taken by another.

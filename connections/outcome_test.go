@@ -1,0 +1,77 @@
+package connections_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/oauthfake"
+)
+
+// TestRefreshWithUnknownOutcomeIsNotSentAgain: the provider processes a
+// refresh (and retires the refresh token) but its answer never arrives in
+// time. Sending the same refresh token again would be a reuse, and a
+// rotating provider revokes the whole grant for it; so Liaison sends it
+// once, keeps the connection connected and says what happened.
+func TestRefreshWithUnknownOutcomeIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 100 * time.Millisecond; o.TokenRetries = 3 })
+	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
+	v := b.createConnected(t, p, codeInput(p))
+
+	p.SlowToken(time.Second)
+	p.ExpireAll()
+	b.expireInDB(t, v.ID)
+	_, err := b.get(t, v.ID, "/me")
+	require.ErrorIs(t, err, connections.ErrTokenEndpoint)
+	require.NotErrorIs(t, err, connections.ErrNeedsReauth)
+	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "a refresh whose answer was lost is not sent again")
+	require.False(t, p.GrantRevoked(), "no refresh token was used twice")
+
+	got, err := b.svc.Get(t.Context(), v.ID)
+	require.NoError(t, err)
+	require.Equal(t, connections.StatusConnected, got.Status)
+	require.Contains(t, got.LastError, "token endpoint")
+	require.Empty(t, b.events(t, connections.EventNeedsReauth))
+}
+
+// TestWaitersDoNotResendARefreshWithUnknownOutcome: a second process that
+// waited for the refresh lock while the first one's refresh got no answer
+// must not send the same refresh token once the lock is free.
+func TestWaitersDoNotResendARefreshWithUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 300 * time.Millisecond; o.TokenRetries = 2 })
+	other, err := connections.New(b.opts) // another process on the same database and Redis
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
+	v := b.createConnected(t, p, codeInput(p))
+
+	p.SlowToken(2 * time.Second)
+	p.ExpireAll()
+	b.expireInDB(t, v.ID)
+	send := func(svc *connections.Service) error {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "/me", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := svc.Do(context.Background(), v.ID, req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	first := make(chan error, 1)
+	go func() { first <- send(b.svc) }()
+	require.Eventually(t, func() bool { return p.TokenRequestsByGrant("refresh_token") == 1 }, 5*time.Second, time.Millisecond)
+
+	// The first process now holds the lock and waits for the provider.
+	require.ErrorIs(t, send(other), connections.ErrTokenEndpoint)
+	require.ErrorIs(t, <-first, connections.ErrTokenEndpoint)
+	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "exactly one refresh reached the provider")
+	require.False(t, p.GrantRevoked())
+}
