@@ -190,11 +190,18 @@ func (s *Service) client(c *Connection, req *http.Request) *http.Client {
 			if err := base(r, via); err != nil {
 				return err
 			}
-			// CheckRedirect removes Authorization and cookies on a host
-			// change; an API key in a header of its own name must go too.
-			if c != nil && c.AuthType == AuthAPIKey && c.APIKeyIn == APIKeyInHeader &&
-				!strings.EqualFold(r.URL.Host, via[0].URL.Host) {
+			// CheckRedirect removes Authorization and cookies when the
+			// origin changes (scheme, host or port); an API key, in a
+			// header of its own name or in the query (a redirect may
+			// repeat the query), must go too.
+			if c == nil || c.AuthType != AuthAPIKey || sameOrigin(r.URL, via[0].URL) {
+				return nil
+			}
+			if c.APIKeyIn == APIKeyInHeader {
 				r.Header.Del(c.APIKeyName)
+			} else if q := r.URL.Query(); q.Has(c.APIKeyName) {
+				q.Del(c.APIKeyName)
+				r.URL.RawQuery = q.Encode()
 			}
 			return nil
 		},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -345,9 +346,10 @@ func (g *Guard) Transport() *http.Transport {
 //     replaying a POST somewhere else;
 //   - GET and HEAD follow at most maxHops redirects, then fail with
 //     ErrTooManyRedirects;
-//   - when a hop leaves the original host (host or port) or goes from https
-//     to http, Authorization, Cookie and Proxy-Authorization are removed:
-//     a credential is meant for the host it was given for.
+//   - when a hop leaves the original origin (scheme, host or port),
+//     Authorization, Cookie and Proxy-Authorization are removed: a
+//     credential is meant for the origin it was given for, and an https
+//     credential must not travel over plain http even to the same host.
 //
 // Every hop dials again through the Guard, so a redirect to a private
 // address is refused like a direct request.
@@ -364,11 +366,28 @@ func CheckRedirect(maxHops int) func(req *http.Request, via []*http.Request) err
 		if len(via) > maxHops {
 			return fmt.Errorf("%w: stopped after %d", ErrTooManyRedirects, maxHops)
 		}
-		if !strings.EqualFold(req.URL.Host, orig.URL.Host) || (orig.URL.Scheme == "https" && req.URL.Scheme != "https") {
+		if !sameOrigin(req.URL, orig.URL) {
 			req.Header.Del("Authorization")
 			req.Header.Del("Cookie")
 			req.Header.Del("Proxy-Authorization")
 		}
 		return nil
 	}
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (an origin, RFC 6454), the unit a credential is given for; a missing port
+// is the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	if !strings.EqualFold(a.Scheme, b.Scheme) || !strings.EqualFold(a.Hostname(), b.Hostname()) {
+		return false
+	}
+	pa, pb := a.Port(), b.Port()
+	if pa == "" {
+		pa = defaultPort(strings.ToLower(a.Scheme))
+	}
+	if pb == "" {
+		pb = defaultPort(strings.ToLower(b.Scheme))
+	}
+	return pa == pb
 }

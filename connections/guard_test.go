@@ -400,6 +400,11 @@ func TestCheckRedirectPolicy(t *testing.T) {
 	require.NoError(t, check(next, []*http.Request{req("GET", "https://api.example.com/")}))
 	require.Equal(t, "Bearer t", next.Header.Get("Authorization"))
 
+	// The default port named or not is the same origin.
+	next = req("GET", "https://api.example.com:443/x")
+	require.NoError(t, check(next, []*http.Request{req("GET", "https://api.example.com/")}))
+	require.Equal(t, "Bearer t", next.Header.Get("Authorization"))
+
 	via := make([]*http.Request, 6)
 	for i := range via {
 		via[i] = req("GET", "https://api.example.com/")
