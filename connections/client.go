@@ -21,7 +21,10 @@ import (
 // bearer token or the API key), its fixed headers and User-Agent. When the
 // target answers 401 to an OAuth token, the token is refreshed once (as
 // once as DESIGN.md says: across every process) and the request is sent
-// once more if its body can be replayed (req.GetBody, or no body).
+// once more if its body can be replayed (req.GetBody, or no body). A 401 to
+// a static token or API key moves the connection to needs_reauth, unless
+// the credential was replaced while the request was out: then the request
+// is sent once more with the new one, on the same condition.
 //
 // connectionID "" sends to a public URL (webhook endpoints, public feeds)
 // with no credentials, through the same guard.
@@ -55,28 +58,60 @@ func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
+	// A resend needs a body to send again; each send takes a fresh one
+	// (prepare), so the original is never consumed.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	for sent := 1; ; sent++ {
+		resp, version, err := s.send(ctx, c, req)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			return resp, err
+		}
+		var next *Connection
+		if c.isOAuth() {
+			if sent > 1 {
+				return resp, nil // the refreshed token was refused too: that is the target's answer
+			}
+			// The token was refused (expired early, revoked): replace that
+			// very version once, everywhere, and send again.
+			next, err = s.renew(ctx, c.ID, version)
+		} else {
+			next, err = s.refusedStatic(ctx, c, resp.Request.URL.Host)
+		}
+		if err != nil {
+			drain(resp.Body)
+			return nil, err
+		}
+		if sent > 1 || !replayable {
+			return resp, nil // the next attempt gets the new credentials
+		}
+		drain(resp.Body)
+		c = next
+	}
+}
+
+// send sends req once through c with c's credentials and fixed headers. It
+// returns the token_version of the OAuth token it used.
+func (s *Service) send(ctx context.Context, c *Connection, req *http.Request) (*http.Response, int64, error) {
 	target, err := resolve(c, req.URL)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := allowedHost(c, target); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-
 	out, err := s.prepare(ctx, req, target)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for k, v := range c.Headers {
 		out.Header.Set(k, v)
 	}
-
-	var version int64
+	version := c.TokenVersion
 	switch c.AuthType {
 	case AuthOAuth2Code, AuthOAuth2ClientCredentials:
 		tok, v, err := s.accessToken(ctx, c, false)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		version = v
 		out.Header.Set("Authorization", "Bearer "+tok)
@@ -91,51 +126,31 @@ func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request
 			out.URL.RawQuery = q.Encode()
 		}
 	}
-
-	// A resend needs a body to send again; take it before the first send
-	// consumes the original.
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	resp, err := s.client(c, out).Do(out)
 	if err != nil {
-		return nil, s.sendError(c, out, err)
+		return nil, 0, s.sendError(c, out, err)
 	}
-	if resp.StatusCode != http.StatusUnauthorized {
-		return resp, nil
-	}
+	return resp, version, nil
+}
 
-	switch c.AuthType {
-	case AuthBearer, AuthAPIKey:
-		drain(resp.Body)
-		reason := fmt.Sprintf("%s answered 401 Unauthorized to the connection's %s", target.Host, map[string]string{AuthBearer: "token", AuthAPIKey: "API key"}[c.AuthType])
-		if err := s.markNeedsReauth(ctx, c, reason); err != nil {
-			return nil, err
-		}
+// refusedStatic handles a 401 to c's static token or API key: the
+// connection needs a person (*ReauthError), unless the credential was
+// replaced while the request was out; then the connection as it is now is
+// returned, to send again with the new credential.
+func (s *Service) refusedStatic(ctx context.Context, c *Connection, host string) (*Connection, error) {
+	reason := fmt.Sprintf("%s answered 401 Unauthorized to the connection's %s", host, map[string]string{AuthBearer: "token", AuthAPIKey: "API key"}[c.AuthType])
+	needs, err := s.markNeedsReauth(ctx, c, reason)
+	if err != nil {
+		return nil, err
+	}
+	if needs {
 		return nil, &ReauthError{ConnectionID: c.ID, Reason: reason}
 	}
-
-	// OAuth: the token was refused (expired early, revoked): replace that
-	// very version once, everywhere, and send again.
-	nc, err := s.renew(ctx, c.ID, version)
-	if err != nil {
-		drain(resp.Body)
-		return nil, err
+	nc, err := s.load(ctx, c.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &RefusedError{Reason: "connection " + c.ID + " does not exist", Err: ErrNotFound}
 	}
-	if !replayable {
-		return resp, nil // the next attempt gets the new token
-	}
-	drain(resp.Body)
-	tok := nc.AccessToken
-	again, err := s.prepare(ctx, req, out.URL)
-	if err != nil {
-		return nil, err
-	}
-	again.Header = out.Header.Clone()
-	again.Header.Set("Authorization", "Bearer "+tok)
-	resp, err = s.client(c, again).Do(again)
-	if err != nil {
-		return nil, s.sendError(c, again, err)
-	}
-	return resp, nil
+	return nc, err
 }
 
 func (s *Service) doPublic(ctx context.Context, req *http.Request) (*http.Response, error) {

@@ -159,6 +159,9 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (View, error)
 		case c.AuthType == AuthBearer && c.StaticToken != old.StaticToken,
 			c.AuthType == AuthAPIKey && (c.APIKeyValue != old.APIKeyValue || c.APIKeyName != old.APIKeyName || c.APIKeyIn != old.APIKeyIn):
 			c.Status, c.LastError = StatusConnected, ""
+			// A new version, so that a 401 to the old credential, answered
+			// after this edit, cannot mark the new one (markNeedsReauth).
+			c.TokenVersion++
 		}
 		c.UpdatedAt = s.now()
 		wrote, err := s.update(ctx, c, old.TokenVersion)

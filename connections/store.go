@@ -227,23 +227,35 @@ func (s *Service) storeTokens(ctx context.Context, id string, stale int64, t tok
 // markNeedsReauth moves a connection to needs_reauth, drops its tokens
 // (the provider refused them) and records connection.needs_reauth, once:
 // only the write that changes the state records the event.
-func (s *Service) markNeedsReauth(ctx context.Context, c *Connection, reason string) error {
+//
+// It applies only while the stored credentials are still the ones c was
+// read with (token_version): a refusal of a token that has been replaced
+// since (a reconnection, a new static token, another process's refresh)
+// says nothing about the new one, and must not undo it. It reports whether
+// the connection needs reauthorization now; false means the credentials
+// were replaced, and the caller reads the connection again.
+func (s *Service) markNeedsReauth(ctx context.Context, c *Connection, reason string) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	res, err := s.opts.DB.ExecContext(ctx, `UPDATE connections SET status = $1, last_error = $2,
 		access_token = '', refresh_token = '', token_obtained_at = NULL, token_expires_at = NULL,
 		token_version = token_version + 1, updated_at = $3
-		WHERE id = $4 AND status <> $1`,
-		StatusNeedsReauth, reason, s.now(), c.ID)
+		WHERE id = $4 AND status <> $1 AND token_version = $5`,
+		StatusNeedsReauth, reason, s.now(), c.ID, c.TokenVersion)
 	if err != nil {
-		return fmt.Errorf("marking connection %s for reconnection: %w", c.ID, err)
+		return false, fmt.Errorf("marking connection %s for reconnection: %w", c.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		s.opts.Log.WarnContext(ctx, "connection needs reauthorization", "connection_id", c.ID, "reason", reason)
 		s.record(ctx, EventNeedsReauth, map[string]any{
 			"connection_id": c.ID, "name": c.Name, "auth_type": c.AuthType, "reason": reason,
 		})
+		return true, nil
 	}
-	return nil
+	now, err := s.load(ctx, c.ID)
+	if err != nil {
+		return false, err
+	}
+	return now.Status == StatusNeedsReauth, nil
 }
 
 func (s *Service) setLastError(ctx context.Context, id, msg string) {

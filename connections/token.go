@@ -155,8 +155,12 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 		if c.AccessToken == "" {
 			reason = "not connected yet: authorize it first"
 		}
-		if err := s.markNeedsReauth(ctx, c, reason); err != nil {
+		needs, err := s.markNeedsReauth(ctx, c, reason)
+		if err != nil {
 			return nil, err
+		}
+		if !needs {
+			return s.renewHolding(ctx, id, stale) // replaced meanwhile (a reconnection): look again
 		}
 		return nil, &ReauthError{ConnectionID: id, Reason: reason}
 	}
@@ -167,8 +171,14 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 	if err != nil {
 		var perm *permanentTokenError
 		if errors.As(err, &perm) {
-			if err := s.markNeedsReauth(ctx, c, perm.reason); err != nil {
+			needs, err := s.markNeedsReauth(ctx, c, perm.reason)
+			if err != nil {
 				return nil, err
+			}
+			if !needs {
+				// Reconnected while the refused refresh was out: the
+				// refusal was about the old grant.
+				return s.renewHolding(ctx, id, stale)
 			}
 			return nil, &ReauthError{ConnectionID: id, Reason: perm.reason}
 		}
