@@ -47,7 +47,14 @@ func (s *Service) prepareSettings(ctx context.Context, c *Connection, in Input, 
 		"revocation_url":    in.RevocationURL != nil && *in.RevocationURL != "",
 		"client_auth":       in.ClientAuth != nil && *in.ClientAuth != "",
 	}
-	rediscover := old == nil || old.DiscoveryURL != c.DiscoveryURL || old.AuthType != c.AuthType
+	// On a connection that reads its endpoints from discovery, an endpoint
+	// left or made empty means "the one discovery names": read the
+	// metadata again rather than store an empty endpoint.
+	emptied := (in.AuthorizationURL != nil && *in.AuthorizationURL == "") ||
+		(in.TokenURL != nil && *in.TokenURL == "") ||
+		(in.RevocationURL != nil && *in.RevocationURL == "") ||
+		c.TokenURL == "" || (c.AuthType == AuthOAuth2Code && c.AuthorizationURL == "")
+	rediscover := old == nil || old.DiscoveryURL != c.DiscoveryURL || old.AuthType != c.AuthType || emptied
 	if c.DiscoveryURL != "" && rediscover {
 		if old != nil && old.DiscoveryURL != c.DiscoveryURL {
 			// Endpoints that came from the old provider's metadata go with it.

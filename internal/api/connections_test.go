@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -246,4 +247,44 @@ func TestConnectionBadInputNamesTheField(t *testing.T) {
 	resp, prob := b.do(t, http.MethodPost, "/v1/connections", write, `{"name":"x","auth_type":"bearer","base_url":"https://a.example","token":"t0k3n","status":"connected"}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	require.True(t, strings.Contains(prob["detail"].(string), "not a known field"), "%v", prob)
+}
+
+// TestPatchCannotEmptyDiscoveredEndpoints: on a connection that reads its
+// endpoints from discovery, an empty endpoint in an edit means "the one
+// discovery names": it is read again, never stored empty.
+func TestPatchCannotEmptyDiscoveredEndpoints(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	p := connProvider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
+	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
+		"client_id": connClientID, "client_secret": connClientSecret, "discovery_url": p.Issuer(),
+		"scopes": []string{"contacts.read"},
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	id := c["id"].(string)
+	_, auth := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	status, page := callback(t, p, auth["authorize_url"].(string))
+	require.Equal(t, http.StatusOK, status, page)
+
+	resp, c = b.do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"token_url": "", "authorization_url": ""})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", c)
+	require.Equal(t, p.TokenURL(), c["token_url"], "read from discovery again")
+	require.Equal(t, p.AuthorizeURL(), c["authorization_url"])
+	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, write, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, p.TokenURL(), c["token_url"], "stored, not only shown")
+	require.Equal(t, p.AuthorizeURL(), c["authorization_url"])
+	require.Equal(t, "connected", c["status"], "the same endpoints: the token still matches")
+
+	// Without discovery there is nothing to read them from: refused, by name.
+	resp, c = b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+		"name": "CRM 2", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
+		"client_id": connClientID, "authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(),
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	resp, prob := b.do(t, http.MethodPatch, "/v1/connections/"+c["id"].(string), write, map[string]any{"token_url": ""})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
+	require.Contains(t, fmt.Sprint(prob["errors"]), "token_url")
 }
