@@ -28,10 +28,10 @@ var _ Parser = (*csvParser)(nil)
 func newCSVParser(br *bufio.Reader, f Format) (*csvParser, error) {
 	comma := '\t'
 	if f == FormatCSV {
-		// The header line is in the buffer already: feeds that call
+		// The header line is all it takes: feeds that call
 		// themselves CSV are often separated by semicolons (spreadsheets in
 		// locales with a decimal comma) or tabs.
-		peek, _ := br.Peek(readBufferSize)
+		peek, _ := peekFirstLine(br, readBufferSize)
 		comma = rune(detectDelimiter(peek))
 	}
 	guard := &recordGuard{r: br, max: maxRecordBytes}

@@ -155,8 +155,8 @@ func NewParser(r io.Reader, f Format, opts ParseOptions) (Parser, error) {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(r, readBufferSize)
-	peek, err := br.Peek(sniffSize)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+	peek, err := peekFirstLine(br, sniffSize)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reading the start of the feed: %w", err)
 	}
 	if bytes.HasPrefix(peek, utf8BOM) {
@@ -198,6 +198,30 @@ func NewParser(r io.Reader, f Format, opts ParseOptions) (Parser, error) {
 		return nil, err
 	}
 	return &stickyParser{p: p}, nil
+}
+
+// peekFirstLine returns the buffered start of the feed once it holds a
+// whole first line of content (leading blank lines do not count), or limit
+// bytes, or the feed ends. It never waits for more than that: a feed that
+// trickles in must not stall the run (and its progress reports) until a
+// large sniff buffer fills.
+func peekFirstLine(br *bufio.Reader, limit int) ([]byte, error) {
+	n := 1
+	for {
+		n = min(max(n, br.Buffered()), limit)
+		peek, err := br.Peek(n)
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = nil
+			}
+			return peek, err
+		}
+		content := bytes.TrimLeft(peek, " \t\r\n")
+		if bytes.IndexByte(content, '\n') >= 0 || len(peek) >= limit {
+			return peek, nil
+		}
+		n = len(peek) + 1
+	}
 }
 
 // DetectFormat guesses a feed's format from its first bytes, as NewParser

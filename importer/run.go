@@ -284,8 +284,13 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	run.Status, run.StartedAt = StatusRunning, &started
 	log := rn.log.With("import_id", im.ID, "run_id", run.ID)
 
-	rctx, cancel := context.WithTimeout(ctx, im.timeLimit)
+	tctx, cancel := context.WithTimeout(ctx, im.timeLimit)
 	defer cancel()
+	// A cancellation is noticed with each progress report, and also while
+	// the feed stalls and no report is due: watchCancel ends rctx.
+	rctx, stop := context.WithCancelCause(tctx)
+	defer stop(nil)
+	go rn.watchCancel(rctx, runID, stop)
 	ex := &execution{rn: rn, im: im, run: &run, log: log, lastFlush: time.Now()}
 	status, msg, err := ex.do(rctx)
 	var post *PostponedError
@@ -302,7 +307,8 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 		// The read that failed when a context ended says only "use of closed
 		// network connection"; the contexts say why.
 		switch {
-		case errors.Is(err, errCancelled) || (ctx.Err() != nil && rn.store.cancelRequested(context.WithoutCancel(ctx), runID)):
+		case errors.Is(err, errCancelled) || errors.Is(context.Cause(rctx), errCancelled) ||
+			(ctx.Err() != nil && rn.store.cancelRequested(context.WithoutCancel(ctx), runID)):
 			status, msg = StatusCancelled, "cancelled while running"
 		case ctx.Err() != nil:
 			// The worker is stopping: the queue hands the task to another
@@ -315,6 +321,24 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 		}
 	}
 	return ex.finish(context.WithoutCancel(ctx), status, msg)
+}
+
+// watchCancel ends a run's context with errCancelled when a person asks to
+// cancel it, looking every ProgressEvery until the run ends.
+func (rn *Runner) watchCancel(ctx context.Context, runID string, stop context.CancelCauseFunc) {
+	t := time.NewTicker(rn.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if rn.store.cancelRequested(ctx, runID) {
+				stop(errCancelled)
+				return
+			}
+		}
+	}
 }
 
 // execution is the state of one running run.
@@ -380,6 +404,14 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	encoder := json.NewEncoder(&enc)
 	encoder.SetEscapeHTML(false)
 	for {
+		// A full batch is upserted; a partial one too once ProgressEvery
+		// has passed, so a slow feed still shows progress (flush reports it).
+		if len(batch) == cap(batch) || time.Since(ex.lastFlush) >= ex.rn.ProgressEvery {
+			if err := ex.flush(ctx, batch); err != nil {
+				return "", "", err
+			}
+			batch = batch[:0]
+		}
 		it, err := parser.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -415,12 +447,6 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 		sum := sha256.Sum256(enc.Bytes())
 		raw := bytes.TrimSuffix(bytes.Clone(enc.Bytes()), []byte("\n"))
 		batch = append(batch, entry{externalID: extID, hash: sum[:], fields: raw, pos: it.Pos, unit: it.Unit})
-		if len(batch) == cap(batch) {
-			if err := ex.flush(ctx, batch); err != nil {
-				return "", "", err
-			}
-			batch = batch[:0]
-		}
 	}
 	if err := ex.flush(ctx, batch); err != nil {
 		return "", "", err
@@ -499,12 +525,32 @@ func (ex *execution) progress(ctx context.Context) (bool, error) {
 	return cancelled, nil
 }
 
-// finish records the end of a run and emits import.completed or import.failed.
+// finish records the end of a run and emits import.completed or
+// import.failed. The event is recorded before the run shows as finished, so
+// whoever sees the final status finds the event too, and a worker that dies
+// in between runs the task again: the event may go out twice (deliveries
+// are at least once), but never not at all.
 func (ex *execution) finish(ctx context.Context, status, msg string) error {
 	r := ex.run
 	r.Status, r.Message = status, msg
 	if _, err := ex.progress(ctx); err != nil {
 		return err
+	}
+	if status != StatusCancelled && ex.rn.events != nil {
+		event := "import.completed"
+		if status == StatusFailed {
+			event = "import.failed"
+		}
+		data := map[string]any{
+			"import_id": ex.im.ID, "import_name": ex.im.Name, "run_id": r.ID, "status": status, "message": msg,
+			"items": r.Items, "bytes": r.Bytes, "counts": map[string]any{
+				"created": r.Counts.Created, "updated": r.Counts.Updated, "unchanged": r.Counts.Unchanged,
+				"removed": r.Counts.Removed, "bad": r.Counts.Bad,
+			},
+		}
+		if err := ex.rn.events.Record(ctx, event, data); err != nil {
+			return fmt.Errorf("importer: recording %s: %w", event, err)
+		}
 	}
 	now := ex.rn.store.now()
 	r.FinishedAt = &now
@@ -514,23 +560,6 @@ func (ex *execution) finish(ctx context.Context, status, msg string) error {
 	}
 	ex.log.Info("import run finished", "status", status, "items", r.Items, "created", r.Counts.Created,
 		"updated", r.Counts.Updated, "unchanged", r.Counts.Unchanged, "removed", r.Counts.Removed, "bad", r.Counts.Bad, "message", msg)
-	if status == StatusCancelled || ex.rn.events == nil {
-		return nil
-	}
-	event := "import.completed"
-	if status == StatusFailed {
-		event = "import.failed"
-	}
-	data := map[string]any{
-		"import_id": ex.im.ID, "import_name": ex.im.Name, "run_id": r.ID, "status": status, "message": msg,
-		"items": r.Items, "bytes": r.Bytes, "counts": map[string]any{
-			"created": r.Counts.Created, "updated": r.Counts.Updated, "unchanged": r.Counts.Unchanged,
-			"removed": r.Counts.Removed, "bad": r.Counts.Bad,
-		},
-	}
-	if err := ex.rn.events.Record(ctx, event, data); err != nil {
-		return fmt.Errorf("importer: recording %s: %w", event, err)
-	}
 	return nil
 }
 

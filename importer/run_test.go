@@ -337,6 +337,47 @@ func TestCancelARunningRun(t *testing.T) {
 	require.ErrorIs(t, err, importer.ErrRunFinished)
 }
 
+func TestCancelARunWhoseFeedStalls(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	stalled := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Three rows, far fewer than a batch, then nothing until the
+		// client goes away (or the test ends).
+		_, _ = io.WriteString(w, "id;name\n1;a\n2;b\n3;c\n")
+		w.(http.Flusher).Flush()
+		close(stalled)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	im := b.create(t, importer.Input{Name: ptr("stalls"), URL: ptr(srv.URL), Format: ptr("csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+
+	<-stalled
+	require.Eventually(t, func() bool {
+		r, err := b.store.GetRun(ctx, run.ID)
+		return err == nil && r.Status == importer.StatusRunning
+	}, 10*time.Second, 10*time.Millisecond)
+	_, err = b.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stalled run did not stop after cancellation")
+	}
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+}
+
 func TestTimeLimit(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
