@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -87,12 +88,23 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
+// clientIP is the address failures are counted against: the IPv4
+// address, or the /64 of an IPv6 one, since a single host commonly holds a
+// whole /64 and could otherwise step around the limit.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
 }
 
 // failureLimiter allows each address a burst of failed authentications and

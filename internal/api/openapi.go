@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,8 @@ func buildOpenAPI(routes []route, version string) map[string]any {
 
 func successStatus(method string, rt route) string {
 	switch {
+	case rt.Status != 0:
+		return strconv.Itoa(rt.Status)
 	case method == http.MethodPost && strings.Count(rt.Pattern, "/") <= 2:
 		return "201"
 	case method == http.MethodDelete:
@@ -158,11 +161,7 @@ func (g schemaGen) of(t reflect.Type) map[string]any {
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.of(t.Elem())}
 	case reflect.Struct:
-		name := t.Name()
-		if i := strings.IndexByte(name, '['); i >= 0 {
-			name = "List_" + strings.TrimPrefix(name[strings.LastIndexByte(name, '.')+1:], "")
-			name = strings.TrimSuffix(name, "]")
-		}
+		name := schemaName(t)
 		if name == "" {
 			return g.object(t)
 		}
@@ -173,6 +172,44 @@ func (g schemaGen) of(t reflect.Type) map[string]any {
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	return map[string]any{}
+}
+
+// schemaName names a struct's schema after its package and type, so that
+// access.Input and connections.Input stay apart ("AccessInput",
+// "ConnectionsInput"); the api package's own types keep their bare name, and
+// list[connections.View] becomes "ConnectionsViewList". "" for an anonymous
+// struct.
+func schemaName(t reflect.Type) string {
+	name := t.Name()
+	if name == "" {
+		return ""
+	}
+	if base, arg, ok := strings.Cut(name, "["); ok {
+		// A generic type's name spells its argument with its full package
+		// path: list[github.com/…/connections.View].
+		arg = strings.TrimSuffix(arg, "]")
+		pkg, typ := "", arg
+		if i := strings.LastIndexByte(arg, '.'); i >= 0 {
+			pkg, typ = arg[:i], arg[i+1:]
+		}
+		return qualify(pkg, typ) + exported(base)
+	}
+	return qualify(t.PkgPath(), name)
+}
+
+func qualify(pkgPath, name string) string {
+	pkg := pkgPath[strings.LastIndexByte(pkgPath, '/')+1:]
+	if pkg == "" || pkg == "api" {
+		return exported(name)
+	}
+	return exported(pkg) + exported(name)
+}
+
+func exported(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (g schemaGen) object(t reflect.Type) map[string]any {

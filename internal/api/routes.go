@@ -20,7 +20,10 @@ type route struct {
 	// Request and Response are zero values of the body types, for the
 	// OpenAPI description; nil for none.
 	Request, Response any
-	Handler           http.HandlerFunc
+	// Status is the success status when it is not the usual one: 201 for
+	// a POST to a collection, 204 for a DELETE, 200 otherwise.
+	Status  int
+	Handler http.HandlerFunc
 }
 
 // routes lists every route Liaison serves, each with the one scope it
@@ -48,7 +51,7 @@ func (s *Server) routes() []route {
 		{Pattern: "GET /v1/connections", Scope: access.ScopeConnectionsRead, Summary: "List connections", Response: list[connections.View]{}, Handler: s.listConnections},
 		{Pattern: "GET /v1/connections/{id}", Scope: access.ScopeConnectionsRead, Summary: "Show a connection, secrets masked", Response: connections.View{}, Handler: s.getConnection},
 		{Pattern: "PATCH /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Edit a connection; new credentials or scopes ask for reconnection", Request: connections.Input{}, Response: connections.View{}, Handler: s.updateConnection},
-		{Pattern: "DELETE /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Delete a connection, revoking its tokens at the provider where possible", Response: deletedConnection{}, Handler: s.deleteConnection},
+		{Pattern: "DELETE /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Delete a connection, revoking its tokens at the provider where possible", Response: deletedConnection{}, Status: http.StatusOK, Handler: s.deleteConnection},
 		{Pattern: "POST /v1/connections/{id}/authorize", Scope: access.ScopeConnectionsWrite, Summary: "Start connecting: the URL to send the person to", Response: authorizeAnswer{}, Handler: s.authorizeConnection},
 		{Pattern: "POST /v1/connections/{id}/test", Scope: access.ScopeConnectionsRead, Summary: "Send GET test_path through the connection: status, latency, error", Response: connections.TestResult{}, Handler: s.testConnection},
 		{Pattern: "POST /v1/connections/{id}/refresh", Scope: access.ScopeConnectionsWrite, Summary: "Refresh the connection's OAuth token now", Response: connections.View{}, Handler: s.refreshConnection},
@@ -58,22 +61,22 @@ func (s *Server) routes() []route {
 		{Pattern: "GET /v1/imports/{id}", Scope: access.ScopeImportsRead, Summary: "Show a feed import", Response: importer.Import{}, Handler: s.getImport},
 		{Pattern: "PATCH /v1/imports/{id}", Scope: access.ScopeImportsWrite, Summary: "Edit a feed import; schedule changes apply within a minute", Request: importer.Input{}, Response: importer.Import{}, Handler: s.updateImport},
 		{Pattern: "DELETE /v1/imports/{id}", Scope: access.ScopeImportsWrite, Summary: "Delete a feed import with its runs and items", Handler: s.deleteImport},
-		{Pattern: "POST /v1/imports/{id}/run", Scope: access.ScopeImportsWrite, Summary: "Run an import now (409 while a run is queued or running)", Response: importer.Run{}, Handler: s.runImport},
+		{Pattern: "POST /v1/imports/{id}/run", Scope: access.ScopeImportsWrite, Summary: "Run an import now (409 while a run is queued or running)", Response: importer.Run{}, Status: http.StatusAccepted, Handler: s.runImport},
 		{Pattern: "GET /v1/imports/{id}/runs", Scope: access.ScopeImportsRead, Summary: "List an import's runs, newest first", Response: list[importer.Run]{}, Handler: s.listRuns},
 		{Pattern: "GET /v1/imports/{id}/items", Scope: access.ScopeImportsRead, Summary: "Page through an import's catalogue items (?status=active|removed)", Response: list[importer.CatalogItem]{}, Handler: s.listItems},
 		{Pattern: "GET /v1/runs/{id}", Scope: access.ScopeImportsRead, Summary: "Show a run: status, progress, counts, sampled bad rows", Response: importer.Run{}, Handler: s.getRun},
 		{Pattern: "POST /v1/runs/{id}/cancel", Scope: access.ScopeImportsWrite, Summary: "Cancel a queued or running run", Response: importer.Run{}, Handler: s.cancelRun},
 
 		// Events in; action hooks, event webhooks and their deliveries out.
-		{Pattern: "POST /v1/events", Scope: access.ScopeEventsWrite, Summary: "Take an event; its id makes intake idempotent", Request: hooks.EventInput{}, Response: hooks.Accepted{}, Handler: s.postEvent},
-		{Pattern: "POST /v1/events/batch", Scope: access.ScopeEventsWrite, Summary: "Take up to 1000 events; a bad one is reported by index and does not block the rest", Request: eventBatch{}, Response: batchAnswer{}, Handler: s.postEventBatch},
+		{Pattern: "POST /v1/events", Scope: access.ScopeEventsWrite, Summary: "Take an event; its id makes intake idempotent", Request: hooks.EventInput{}, Response: hooks.Accepted{}, Status: http.StatusAccepted, Handler: s.postEvent},
+		{Pattern: "POST /v1/events/batch", Scope: access.ScopeEventsWrite, Summary: "Take up to 1000 events; a bad one is reported by index and does not block the rest", Request: eventBatch{}, Response: batchAnswer{}, Status: http.StatusAccepted, Handler: s.postEventBatch},
 		{Pattern: "GET /v1/events/{id}", Scope: access.ScopeEventsWrite, Summary: "Show an event and its deliveries", Response: eventAnswer{}, Handler: s.getEvent},
 		{Pattern: "POST /v1/hooks", Scope: access.ScopeHooksWrite, Summary: "Create an action hook", Request: hooks.HookInput{}, Response: hooks.Hook{}, Handler: s.createHook},
 		{Pattern: "GET /v1/hooks", Scope: access.ScopeHooksRead, Summary: "List action hooks", Response: list[hooks.Hook]{}, Handler: s.listHooks},
 		{Pattern: "GET /v1/hooks/{id}", Scope: access.ScopeHooksRead, Summary: "Show an action hook", Response: hooks.Hook{}, Handler: s.getHook},
 		{Pattern: "PATCH /v1/hooks/{id}", Scope: access.ScopeHooksWrite, Summary: "Edit an action hook", Request: hooks.HookInput{}, Response: hooks.Hook{}, Handler: s.updateHook},
 		{Pattern: "DELETE /v1/hooks/{id}", Scope: access.ScopeHooksWrite, Summary: "Delete an action hook; its deliveries stay as history", Handler: s.deleteHook},
-		{Pattern: "POST /v1/hooks/{id}/replay", Scope: access.ScopeHooksWrite, Summary: "Send again every finished delivery of the hook since a time", Request: replayRequest{}, Response: hooks.ReplayResult{}, Handler: s.replayHook},
+		{Pattern: "POST /v1/hooks/{id}/replay", Scope: access.ScopeHooksWrite, Summary: "Send again every finished delivery of the hook since a time", Request: replayRequest{}, Response: hooks.ReplayResult{}, Status: http.StatusAccepted, Handler: s.replayHook},
 		{Pattern: "POST /v1/hooks/{id}/test", Scope: access.ScopeHooksWrite, Summary: "Render the hook against a sample (or given) event; send it once with send: true", Request: hooks.TryInput{}, Response: hooks.TryResult{}, Handler: s.testHook},
 		{Pattern: "POST /v1/webhooks", Scope: access.ScopeHooksWrite, Summary: "Create an event-webhook endpoint; its whsec_ secret is in this answer only", Request: hooks.WebhookInput{}, Response: hooks.WebhookWithSecret{}, Handler: s.createWebhook},
 		{Pattern: "GET /v1/webhooks", Scope: access.ScopeHooksRead, Summary: "List event-webhook endpoints", Response: list[hooks.Webhook]{}, Handler: s.listWebhooks},
@@ -81,10 +84,10 @@ func (s *Server) routes() []route {
 		{Pattern: "PATCH /v1/webhooks/{id}", Scope: access.ScopeHooksWrite, Summary: "Edit an event-webhook endpoint; enabling clears a disabled reason", Request: hooks.WebhookInput{}, Response: hooks.Webhook{}, Handler: s.updateWebhook},
 		{Pattern: "DELETE /v1/webhooks/{id}", Scope: access.ScopeHooksWrite, Summary: "Delete an event-webhook endpoint", Handler: s.deleteWebhook},
 		{Pattern: "POST /v1/webhooks/{id}/secret/rotate", Scope: access.ScopeHooksWrite, Summary: "Issue a new secret; the old one keeps signing during the overlap (24 h)", Response: hooks.WebhookWithSecret{}, Handler: s.rotateWebhookSecret},
-		{Pattern: "POST /v1/webhooks/{id}/replay", Scope: access.ScopeHooksWrite, Summary: "Send again every finished delivery of the endpoint since a time", Request: replayRequest{}, Response: hooks.ReplayResult{}, Handler: s.replayWebhook},
+		{Pattern: "POST /v1/webhooks/{id}/replay", Scope: access.ScopeHooksWrite, Summary: "Send again every finished delivery of the endpoint since a time", Request: replayRequest{}, Response: hooks.ReplayResult{}, Status: http.StatusAccepted, Handler: s.replayWebhook},
 		{Pattern: "GET /v1/deliveries", Scope: access.ScopeHooksRead, Summary: "List deliveries, newest first (?hook=&webhook=&event=&status=&since=)", Response: list[hooks.Delivery]{}, Handler: s.listDeliveries},
 		{Pattern: "GET /v1/deliveries/{id}", Scope: access.ScopeHooksRead, Summary: "Show a delivery with its attempts", Response: hooks.Delivery{}, Handler: s.getDelivery},
-		{Pattern: "POST /v1/deliveries/{id}/retry", Scope: access.ScopeHooksWrite, Summary: "Send a finished delivery again", Response: hooks.Delivery{}, Handler: s.retryDelivery},
+		{Pattern: "POST /v1/deliveries/{id}/retry", Scope: access.ScopeHooksWrite, Summary: "Send a finished delivery again", Response: hooks.Delivery{}, Status: http.StatusAccepted, Handler: s.retryDelivery},
 
 		{Pattern: "GET /oauth/callback", Public: true, Summary: "The OAuth redirect URI: finishes connecting and shows the outcome (HTML)", Handler: s.oauthCallback},
 	}

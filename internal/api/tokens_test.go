@@ -387,8 +387,29 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	require.Contains(t, schemas, "Issued")
-	require.Contains(t, schemas["Token"].(map[string]any)["properties"], "last_used_at")
+	require.Contains(t, schemas, "AccessIssued")
+	require.Contains(t, schemas["AccessToken"].(map[string]any)["properties"], "last_used_at")
+
+	// Types of the same name in different packages keep their own schema:
+	// the connection's request body is not the access token's.
+	schemaOf := func(path, method string) map[string]any {
+		op := paths[path].(map[string]any)[method].(map[string]any)
+		ref := op["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"].(string)
+		return schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)["properties"].(map[string]any)
+	}
+	require.Contains(t, schemaOf("/v1/connections", "post"), "auth_type")
+	require.Contains(t, schemaOf("/v1/imports", "post"), "format")
+	require.Contains(t, schemaOf("/v1/tokens", "post"), "scopes")
+
+	// The documented success status is the one the handler answers.
+	responses := func(path, method string) map[string]any {
+		return paths[path].(map[string]any)[method].(map[string]any)["responses"].(map[string]any)
+	}
+	require.Contains(t, responses("/v1/events", "post"), "202")
+	require.Contains(t, responses("/v1/events/batch", "post"), "202")
+	require.Contains(t, responses("/v1/tokens", "post"), "201")
+	require.Contains(t, responses("/v1/tokens/{id}", "delete"), "204")
+	require.Contains(t, responses("/v1/connections/{id}", "delete"), "200")
 }
 
 var _ = api.New
