@@ -50,9 +50,9 @@
 //   - interface{ NeedsReauth() bool } (a *ReauthError, also errors.Is
 //     ErrNeedsReauth): the connection needs a person to reconnect it.
 //     Postpone the work — do not fail it and do not spend an attempt —
-//     and resume when the connection is connected again (its status leaves
-//     needs_reauth; the event connection.needs_reauth was recorded when it
-//     entered it).
+//     and resume when the connection is connected again (the event
+//     connection.connected is recorded when it leaves needs_reauth;
+//     connection.needs_reauth was recorded when it entered it).
 //   - interface{ Permanent() bool } (a *RefusedError): refused before
 //     anything was sent (host not allowed, blocked address, bad scheme,
 //     unknown connection). Retrying cannot help.
@@ -92,8 +92,15 @@
 //
 // # Events
 //
+// connection.needs_reauth is recorded when a connection enters
+// needs_reauth; connection.connected when it becomes connected from pending
+// or needs_reauth (a completed authorization, a new static token or API
+// key, a first client-credentials token), which the delivery engine takes
+// as the signal to resume the work that waited for it. Each is recorded by
+// the one write that changes the state.
+//
 // EventRecorder is declared here and implemented by whoever delivers
-// Liaison's own events. Until the delivery engine (issue 5) takes it over,
-// cmd/liaison wires StoreEvents, which writes each event into the
-// system_events table (id, type, occurred_at, data).
+// Liaison's own events: cmd/liaison hands them to the delivery engine;
+// StoreEvents, which writes each event into the system_events table (id,
+// type, occurred_at, data), serves tests and tools.
 package connections

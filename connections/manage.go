@@ -184,6 +184,9 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (View, error)
 		if reauth != "" && old.Status != StatusNeedsReauth {
 			s.record(ctx, EventNeedsReauth, map[string]any{"connection_id": c.ID, "name": c.Name, "auth_type": c.AuthType, "reason": reauth})
 		}
+		if c.Status == StatusConnected {
+			s.connected(ctx, c, old.Status) // a new static token or API key
+		}
 		return s.view(c), nil
 	}
 }

@@ -280,30 +280,51 @@ func (s *Service) Complete(ctx context.Context, query url.Values) Outcome {
 		}
 		return fail("token_error", "The provider's token endpoint did not give a token: "+reason+". Check the client id, secret and client authentication, then connect again.")
 	}
-	t := tokensFrom(tok)
-	now := s.now()
-	_, err = s.opts.DB.ExecContext(ctx, `UPDATE connections SET access_token = $1, refresh_token = $2,
-		token_obtained_at = $3, token_expires_at = $4, token_version = token_version + 1,
-		status = $5, last_error = '', updated_at = $3 WHERE id = $6`,
-		mustSeal(s, t.access, aad(c.ID, "access_token")), mustSeal(s, t.refresh, aad(c.ID, "refresh_token")),
-		now, nullTime(t.expiresAt), StatusConnected, c.ID)
+	from, err := s.storeAuthorized(ctx, c, tokensFrom(tok))
 	if err != nil {
 		s.opts.Log.ErrorContext(ctx, "storing tokens", "connection_id", c.ID, "error", err)
 		return fail("internal", "Liaison got the tokens but could not store them. Connect again.")
 	}
 	s.opts.Log.InfoContext(ctx, "connection authorized", "connection_id", c.ID)
+	s.connected(ctx, c, from)
 	out.OK = true
 	out.Message = fmt.Sprintf("Connected: %q can now be used.", c.Name)
 	return out
 }
 
-func mustSeal(s *Service, plain, aad string) string {
-	v, err := s.opts.Ring.SealString(plain, aad)
+// storeAuthorized stores the tokens of a completed authorization, whatever
+// the connection held, and returns the state it replaced. The write is
+// guarded by token_version, so that the state it reports is the one it
+// replaced even when a refresh or a refusal lands meanwhile.
+func (s *Service) storeAuthorized(ctx context.Context, c *Connection, t tokens) (string, error) {
+	access, err := s.opts.Ring.SealString(t.access, aad(c.ID, "access_token"))
 	if err != nil {
-		// Sealing fails only when the system has no randomness left.
-		panic(fmt.Sprintf("connections: sealing: %v", err))
+		return "", fmt.Errorf("sealing access token: %w", err)
 	}
-	return v
+	refresh, err := s.opts.Ring.SealString(t.refresh, aad(c.ID, "refresh_token"))
+	if err != nil {
+		return "", fmt.Errorf("sealing refresh token: %w", err)
+	}
+	cur := c
+	for range 5 {
+		now := s.now()
+		res, err := s.opts.DB.ExecContext(ctx, `UPDATE connections SET access_token = $1, refresh_token = $2,
+			token_obtained_at = $3, token_expires_at = $4, token_version = token_version + 1,
+			status = $5, last_error = '', updated_at = $3 WHERE id = $6 AND token_version = $7`,
+			access, refresh, now, nullTime(t.expiresAt), StatusConnected, c.ID, cur.TokenVersion)
+		if err != nil {
+			return "", fmt.Errorf("storing tokens: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return "", fmt.Errorf("storing tokens: %w", err)
+		} else if n == 1 {
+			return cur.Status, nil
+		}
+		if cur, err = s.load(ctx, c.ID); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("storing tokens: connection %s keeps changing", c.ID)
 }
 
 // revoke asks the provider to revoke the connection's grant (RFC 7009):

@@ -31,8 +31,8 @@ type Options struct {
 	RedirectURI string
 	// Log gets structured lines; never a secret. Default: discard.
 	Log *slog.Logger
-	// Events records Liaison's own events (connection.needs_reauth).
-	// Default: none recorded.
+	// Events records Liaison's own events (connection.needs_reauth,
+	// connection.connected). Default: none recorded.
 	Events EventRecorder
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -220,7 +220,8 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // Permanent is always true: retrying cannot help.
 func (e *RefusedError) Permanent() bool { return true }
 
-// EventRecorder records Liaison's own events (connection.needs_reauth).
+// EventRecorder records Liaison's own events (connection.needs_reauth,
+// connection.connected).
 // The delivery engine implements it to deliver them to webhooks; until it
 // does, StoreEvents keeps them in the system_events table.
 type EventRecorder interface {
@@ -230,6 +231,23 @@ type EventRecorder interface {
 // EventNeedsReauth is recorded when a connection moves to needs_reauth.
 // Its data: connection_id, name, auth_type, reason.
 const EventNeedsReauth = "connection.needs_reauth"
+
+// EventConnected is recorded when a connection becomes connected from
+// pending or needs_reauth: an authorization completed at the callback, a
+// new static token or API key, a first client-credentials token. The
+// delivery engine resumes the work that waited for the connection at once.
+// Its data: connection_id, name, auth_type.
+const EventConnected = "connection.connected"
+
+// connected records EventConnected for c, which was in state from and is
+// connected now.
+func (s *Service) connected(ctx context.Context, c *Connection, from string) {
+	if from == StatusConnected {
+		return
+	}
+	s.opts.Log.InfoContext(ctx, "connection connected", "connection_id", c.ID, "from", from)
+	s.record(ctx, EventConnected, map[string]any{"connection_id": c.ID, "name": c.Name, "auth_type": c.AuthType})
+}
 
 func (s *Service) record(ctx context.Context, eventType string, data map[string]any) {
 	if s.opts.Events == nil {

@@ -196,6 +196,10 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 		// Only an edit of the connection can get here (refreshes hold the
 		// lock): the token we got belongs to settings that changed.
 		s.opts.Log.WarnContext(ctx, "token refreshed but the connection changed meanwhile; new token dropped", "connection_id", id)
+	} else {
+		// The write was guarded by the version c was read with, and every
+		// change of state changes the version: c.Status is what it replaced.
+		s.connected(ctx, c, c.Status)
 	}
 	return s.load(ctx, id)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
 )
@@ -44,6 +45,19 @@ type deliveryBundle struct {
 // once, the rest 20–60 ms apart (asynq moves due retries every 100 ms).
 var testSchedule = hooks.Schedule{0, 20 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond, 60 * time.Millisecond}
 
+// deliveriesRedirectURI is the connections' redirect URI in the delivery
+// tests; the browser's return to it is replayed against the test server.
+const deliveriesRedirectURI = "http://localhost/oauth/callback"
+
+// ownEvents hands the connections service's events (connection.needs_reauth,
+// connection.connected) to the delivery engine, as cmd/liaison wires them:
+// connections is built before the engine that sends through it.
+type ownEvents struct{ hooks *hooks.Service }
+
+func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
+	return o.hooks.Record(ctx, eventType, data)
+}
+
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
 	b := setup(t)
@@ -51,9 +65,11 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	require.NoError(t, err)
 	ring, err := secret.NewRing([][]byte{key})
 	require.NoError(t, err)
+	events := &ownEvents{}
 	conns, err := connections.New(connections.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: "http://localhost/oauth/callback", Version: "test",
+		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: deliveriesRedirectURI, Version: "test",
 		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Events:       events,
 	})
 	require.NoError(t, err)
 	t.Cleanup(conns.Close)
@@ -69,6 +85,7 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	}
 	svc, err := hooks.New(opts)
 	require.NoError(t, err)
+	events.hooks = svc
 	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, jobs.Deps{Hooks: svc}, b.api.Log)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
@@ -639,6 +656,51 @@ func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
 	require.NoError(t, b.hooks.Record(ctx, hooks.EventConnectionConnected, map[string]any{"connection_id": conn.ID}))
 	d := b.waitDelivery(t, ids[0], "succeeded")
 	require.EqualValues(t, 1, d["attempt_count"])
+}
+
+// TestReconnectThroughTheCallbackWakesPostponedDeliveries: a delivery
+// through an OAuth connection whose grant the user revoked waits; when the
+// person reconnects through the real authorize and callback flow, the
+// connections service records connection.connected and the delivery goes
+// out at once, not at the next recheck (an hour here).
+func TestReconnectThroughTheCallbackWakesPostponedDeliveries(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
+	p := connProvider(t, deliveriesRedirectURI, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
+	admin := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	resp, c := b.do(t, http.MethodPost, "/v1/connections", admin, map[string]any{
+		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
+		"client_id": connClientID, "client_secret": connClientSecret, "client_auth": "client_secret_basic",
+		"authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(), "scopes": []string{"contacts.read", "offline_access"},
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	id := c["id"].(string)
+	connect := func() {
+		t.Helper()
+		_, auth := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", admin, nil)
+		back, err := p.Visit(context.Background(), auth["authorize_url"].(string))
+		require.NoError(t, err)
+		resp, err := http.Get(b.srv.URL + "/oauth/callback?" + back.RawQuery) // the browser comes back
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", page)
+	}
+	connect()
+	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": id,
+		"url": "contacts", "body": json.RawMessage(`{"e":"{{profile.email}}"}`)}, http.StatusCreated)
+
+	p.RevokeAll() // the user disconnects the app at the provider
+	_, ids := b.event(t, map[string]any{"type": "email.opened", "profile": map[string]any{"email": "a@b.c"}})
+	d := b.waitDelivery(t, ids[0], "postponed")
+	require.EqualValues(t, 0, d["attempt_count"])
+	_, c = b.do(t, http.MethodGet, "/v1/connections/"+id, admin, nil)
+	require.Equal(t, "needs_reauth", c["status"])
+
+	connect()
+	d = b.waitDelivery(t, ids[0], "succeeded")
+	require.EqualValues(t, 1, d["attempt_count"])
+	require.Equal(t, 2, p.Requests("/api/contacts"), "refused once before the wait, sent once after reconnecting")
 }
 
 func TestTemplateMissingPathCanFailTheDelivery(t *testing.T) {
