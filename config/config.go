@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +84,10 @@ type Config struct {
 	// DeliveryRetention is how long finished deliveries, their attempts and
 	// their events are kept. DELIVERY_RETENTION, default 720h (30 days).
 	DeliveryRetention time.Duration `env:"DELIVERY_RETENTION" validate:"min=1ms,max=87600h"`
+	// CallRetention is how long an API call that ended is kept, with its
+	// attempts and its callback, for GET /v1/calls/{id} and idempotency
+	// keys. CALL_RETENTION, default 24h.
+	CallRetention time.Duration `env:"CALL_RETENTION" validate:"min=1m,max=8760h"`
 }
 
 // Defaults for the variables that have one.
@@ -158,12 +164,17 @@ func Load(getenv func(string) string) (Config, error) {
 	c.WebhookRotationOverlap = duration(get, bad, "WEBHOOK_ROTATION_OVERLAP", "24h")
 	c.WebhookDisableAfter = duration(get, bad, "WEBHOOK_DISABLE_AFTER", "120h")
 	c.DeliveryRetention = duration(get, bad, "DELIVERY_RETENTION", "720h")
+	c.CallRetention = duration(get, bad, "CALL_RETENTION", "24h")
 
 	for i, k := range splitList(getenv("SECRET_KEYS")) {
 		key, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {
 			// Never repeat the value: name the position only.
 			bad("SECRET_KEYS", fmt.Sprintf("key %d is not valid base64; expected 32 random bytes in standard base64 (e.g. from `openssl rand -base64 32`)", i+1))
+			continue
+		}
+		if slices.ContainsFunc(c.SecretKeys, func(o []byte) bool { return bytes.Equal(o, key) }) {
+			bad("SECRET_KEYS", fmt.Sprintf("key %d repeats an earlier key; each key must be given once", i+1))
 			continue
 		}
 		c.SecretKeys = append(c.SecretKeys, key)

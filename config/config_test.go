@@ -94,3 +94,15 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(msg, "configuration has 13 problem(s):"), msg)
 }
+
+func TestARepeatedSecretKeyIsAProblem(t *testing.T) {
+	t.Parallel()
+	const key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8M=" // 32 bytes
+	_, err := config.Load(env(map[string]string{"SECRET_KEYS": key + "," + key}))
+	var cerr *config.Error
+	require.True(t, errors.As(err, &cerr), "got %v; want *config.Error", err)
+	require.Len(t, cerr.Problems, 1)
+	require.Equal(t, "SECRET_KEYS", cerr.Problems[0].Var)
+	require.Contains(t, cerr.Problems[0].Message, "key 2 repeats an earlier key")
+	require.NotContains(t, err.Error(), key)
+}

@@ -1,7 +1,3 @@
-// Command liaison runs Liaison: the web process (serve), the worker, the
-// scheduler, or all three in one process (dev, the default), plus the
-// operator's commands (migrate, tokens, version). Configuration comes from
-// the environment only; see the config package and the README.
 package main
 
 import (
@@ -40,7 +36,7 @@ var commands = []command{
 	{"worker", "run the worker process: every task handler", "", runWorker},
 	{"scheduler", "run the scheduler process: periodic tasks", "", runScheduler},
 	{"migrate", "apply database migrations and exit", "", runMigrate},
-	{"version", "print the version", "", runVersion},
+	{"version", "print the version", "", nil}, // answered before the configuration is read
 }
 
 func main() {
@@ -93,6 +89,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		args = fs.Args()
 	}
 
+	if cmd.name == "version" {
+		// The version is worth knowing most when the configuration is
+		// broken, so it needs none.
+		fmt.Fprintln(stdout, "liaison", version)
+		return 0
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "liaison: %v\n", err)
@@ -118,9 +120,4 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-}
-
-func runVersion(_ context.Context, env *environment, _ []string) error {
-	fmt.Fprintln(env.stdout, "liaison", version)
-	return nil
 }

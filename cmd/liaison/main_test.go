@@ -263,7 +263,7 @@ func TestSeparateProcessesShareTheQueue(t *testing.T) {
 	}
 }
 
-func TestWebIsNotReadyWithoutItsDatabase(t *testing.T) {
+func TestDevUsesTheSQLiteFileItIsGiven(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
 	dir := t.TempDir()
@@ -271,6 +271,20 @@ func TestWebIsNotReadyWithoutItsDatabase(t *testing.T) {
 	p := start(t, map[string]string{"LISTEN_ADDR": addr, "DATABASE_URL": "sqlite:" + dbPath})
 	waitReady(t, p, "http://"+addr+"/readyz", 10*time.Second)
 	require.Equal(t, 0, p.stop(t, 30*time.Second))
+	require.FileExists(t, dbPath)
+	info, err := os.Stat(dbPath + ".keys")
+	require.NoError(t, err, "the key file is made beside the database")
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+}
+
+func TestVersionNeedsNoConfiguration(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	code := run([]string{"version"}, func(k string) string {
+		return map[string]string{"LOG_LEVEL": "loud", "DATABASE_URL": "mysql://x"}[k]
+	}, &out, io.Discard)
+	require.Equal(t, 0, code)
+	require.Equal(t, "liaison "+version+"\n", out.String())
 }
 
 func TestBadConfigurationExitsTwoListingEveryProblem(t *testing.T) {

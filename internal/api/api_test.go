@@ -137,6 +137,8 @@ func TestReadinessNamesWhatIsDown(t *testing.T) {
 	resp, body = get(t, b.srv.URL+"/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.ElementsMatch(t, []any{"redis", "database"}, body["failing"])
+	// The answer is public: it names what is down, not the driver's words.
+	require.Equal(t, "not answering", body["checks"].(map[string]any)["database"])
 }
 
 func TestReadinessWithoutWorker(t *testing.T) {

@@ -1,7 +1,3 @@
-// Package id makes Liaison's resource ids: a short prefix naming the kind
-// ("tok", "conn", "imp"), then base62 of the creation time in milliseconds
-// and 64 random bits. Ids sort by creation time, so cursor pages come
-// oldest first, and they are safe in URLs and file names.
 package id
 
 import (

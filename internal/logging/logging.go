@@ -1,6 +1,3 @@
-// Package logging builds Liaison's slog logger from the configuration and
-// carries the request id through contexts, so that every line logged with a
-// request's context names the request.
 package logging
 
 import (

@@ -1,0 +1,14 @@
+// Package feedgen writes realistic product feeds of any size, for tests,
+// benchmarks and trying imports by hand: YML (Yandex Market), Google
+// Merchant RSS 2.0, CSV, TSV, a JSON array, JSON Lines and a generic XML
+// catalogue (items at XMLItemPath).
+//
+// A feed streams out as it is made, in constant memory, and is the same for
+// the same options. Every item has the field "id" (an attribute, a g:id, a
+// column or a JSON number), so the default mapping finds it.
+//
+// Each item is drawn from its own random source, seeded by the seed and the
+// item's index, so a feed written with ChangedPercent differs from the one
+// without only in the prices of the items picked: a re-import of it must
+// report exactly those as updated.
+package feedgen
