@@ -139,8 +139,10 @@ func (s *Service) hookFor(l *loaded) (*compiledHook, error) {
 		ch.tmpl = t
 		ch.header.Set("Content-Type", "application/json")
 	}
-	var hs map[string]string
-	_ = json.Unmarshal([]byte(l.hHeaders.String), &hs)
+	hs, err := s.hookHeaders(l.targetID, l.hHeaders.String)
+	if err != nil {
+		return nil, err
+	}
 	for k, v := range hs {
 		ch.header.Set(k, v)
 	}

@@ -6,14 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/secret"
 )
 
 // Hook is an action hook: an HTTP call made for every matching event,
@@ -124,7 +127,16 @@ func (in HookInput) apply(h *Hook) {
 		h.URL = strings.TrimSpace(*in.URL)
 	}
 	if in.Headers != nil {
-		h.Headers = *in.Headers
+		// An edit may send back the masked value an answer showed: that
+		// keeps the stored secret rather than replacing it with stars.
+		next := make(map[string]string, len(*in.Headers))
+		for k, v := range *in.Headers {
+			if old, ok := h.Headers[k]; ok && secretHeader(k) && v == secret.Mask(old) {
+				v = old
+			}
+			next[k] = v
+		}
+		h.Headers = next
 	}
 	if in.Body != nil {
 		if string(in.Body) == "null" {
@@ -293,7 +305,63 @@ func addFieldErrors(errs *invalid.Error, err error) {
 const hookColumns = `id, name, event_types, filter, connection_id, method, url, headers, body, missing,
 	enabled, max_attempts, retry_4xx, timeout_ms, rate_limit, max_concurrency, version, created_at, updated_at`
 
-func scanHook(row interface{ Scan(...any) error }) (*Hook, error) {
+// MarshalJSON shows the hook with the values of credential-carrying
+// headers (Authorization, X-Api-Key, …) masked, as every answer must.
+func (h Hook) MarshalJSON() ([]byte, error) {
+	type plain Hook
+	masked := plain(h)
+	masked.Headers = make(map[string]string, len(h.Headers))
+	for k, v := range h.Headers {
+		if secretHeader(k) {
+			v = secret.Mask(v)
+		}
+		masked.Headers[k] = v
+	}
+	return json.Marshal(masked)
+}
+
+// A hook's headers are stored as a JSON object, or, when any of them
+// carries a credential, as a JSON string holding that object sealed with
+// the key ring: the column stays JSON on both dialects, and the two forms
+// cannot be mistaken for each other.
+func headersAAD(hookID string) string { return "hook:" + hookID + ":headers" }
+
+func (s *Service) storedHeaders(h *Hook) (string, error) {
+	plain := jsonText(h.Headers)
+	if !slices.ContainsFunc(slices.Collect(maps.Keys(h.Headers)), secretHeader) {
+		return plain, nil
+	}
+	sealed, err := s.opts.Ring.SealString(plain, headersAAD(h.ID))
+	if err != nil {
+		return "", fmt.Errorf("sealing hook %s headers: %w", h.ID, err)
+	}
+	return jsonText(sealed), nil
+}
+
+// hookHeaders reads a hook's stored headers, either form.
+func (s *Service) hookHeaders(hookID, stored string) (map[string]string, error) {
+	raw := []byte(strings.TrimSpace(stored))
+	if len(raw) > 0 && raw[0] == '"' {
+		var sealed string
+		if err := json.Unmarshal(raw, &sealed); err != nil {
+			return nil, fmt.Errorf("reading hook %s headers: %w", hookID, err)
+		}
+		plain, err := s.opts.Ring.OpenString(sealed, headersAAD(hookID))
+		if err != nil {
+			return nil, fmt.Errorf("opening hook %s headers: %w", hookID, err)
+		}
+		raw = []byte(plain)
+	}
+	h := map[string]string{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return nil, fmt.Errorf("reading hook %s headers: %w", hookID, err)
+		}
+	}
+	return h, nil
+}
+
+func (s *Service) scanHook(row interface{ Scan(...any) error }) (*Hook, error) {
 	var (
 		h                          Hook
 		types, headers, body, miss string
@@ -314,8 +382,9 @@ func scanHook(row interface{ Scan(...any) error }) (*Hook, error) {
 			return nil, fmt.Errorf("reading hook %s filter: %w", h.ID, err)
 		}
 	}
-	if err := json.Unmarshal([]byte(headers), &h.Headers); err != nil {
-		return nil, fmt.Errorf("reading hook %s headers: %w", h.ID, err)
+	var err error
+	if h.Headers, err = s.hookHeaders(h.ID, headers); err != nil {
+		return nil, err
 	}
 	if body != "" {
 		h.Body = json.RawMessage(body)
@@ -349,8 +418,12 @@ func (s *Service) CreateHook(ctx context.Context, in HookInput) (Hook, error) {
 	if err := h.validate(in); err != nil {
 		return Hook{}, err
 	}
-	_, err := s.opts.DB.ExecContext(ctx, `INSERT INTO hooks (`+hookColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
-		h.ID, h.Name, jsonText(h.EventTypes), nullableJSON(h.Filter, h.Filter == nil), h.ConnectionID, h.Method, h.URL, jsonText(h.Headers),
+	headers, err := s.storedHeaders(h)
+	if err != nil {
+		return Hook{}, err
+	}
+	_, err = s.opts.DB.ExecContext(ctx, `INSERT INTO hooks (`+hookColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+		h.ID, h.Name, jsonText(h.EventTypes), nullableJSON(h.Filter, h.Filter == nil), h.ConnectionID, h.Method, h.URL, headers,
 		string(h.Body), h.Missing.String(), h.Enabled, h.MaxAttempts, h.Retry4xx, h.TimeoutMS, h.RateLimit, h.MaxConcurrency, h.version, h.CreatedAt, h.UpdatedAt)
 	if err != nil {
 		return Hook{}, fmt.Errorf("saving hook: %w", err)
@@ -361,7 +434,7 @@ func (s *Service) CreateHook(ctx context.Context, in HookInput) (Hook, error) {
 
 // Hook returns one hook.
 func (s *Service) Hook(ctx context.Context, id string) (Hook, error) {
-	h, err := scanHook(s.opts.DB.QueryRowContext(ctx, `SELECT `+hookColumns+` FROM hooks WHERE id = $1`, id))
+	h, err := s.scanHook(s.opts.DB.QueryRowContext(ctx, `SELECT `+hookColumns+` FROM hooks WHERE id = $1`, id))
 	if errors.Is(err, db.ErrNoRows) {
 		return Hook{}, notFound("hook", id)
 	}
@@ -380,7 +453,7 @@ func (s *Service) Hooks(ctx context.Context, after string, limit int) (_ []Hook,
 	defer rows.Close()
 	out := []Hook{}
 	for rows.Next() {
-		h, err := scanHook(rows)
+		h, err := s.scanHook(rows)
 		if err != nil {
 			return nil, false, fmt.Errorf("listing hooks: %w", err)
 		}
@@ -406,10 +479,14 @@ func (s *Service) UpdateHook(ctx context.Context, id string, in HookInput) (Hook
 		return Hook{}, err
 	}
 	h.UpdatedAt = s.now()
+	headers, err := s.storedHeaders(&h)
+	if err != nil {
+		return Hook{}, err
+	}
 	res, err := s.opts.DB.ExecContext(ctx, `UPDATE hooks SET name=$2, event_types=$3, filter=$4, connection_id=$5, method=$6, url=$7, headers=$8,
 		body=$9, missing=$10, enabled=$11, max_attempts=$12, retry_4xx=$13, timeout_ms=$14, rate_limit=$15, max_concurrency=$16,
 		version=version+1, updated_at=$17 WHERE id=$1`,
-		h.ID, h.Name, jsonText(h.EventTypes), nullableJSON(h.Filter, h.Filter == nil), h.ConnectionID, h.Method, h.URL, jsonText(h.Headers),
+		h.ID, h.Name, jsonText(h.EventTypes), nullableJSON(h.Filter, h.Filter == nil), h.ConnectionID, h.Method, h.URL, headers,
 		string(h.Body), h.Missing.String(), h.Enabled, h.MaxAttempts, h.Retry4xx, h.TimeoutMS, h.RateLimit, h.MaxConcurrency, h.UpdatedAt)
 	if err != nil {
 		return Hook{}, fmt.Errorf("updating hook %s: %w", id, err)
