@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/liaison/liaison/internal/traceparent"
 )
 
 // Do sends req through the connection named connectionID and returns the
@@ -18,10 +20,12 @@ import (
 // appended to base_url's path. An absolute URL must name base_url's host or
 // one of allowed_hosts, or the request is refused before anything is sent.
 // Do adds the connection's credentials (a fresh OAuth access token, the
-// bearer token or the API key), its fixed headers and User-Agent. When the
-// target answers 401 to an OAuth token, the token is refreshed once (as
-// once as DESIGN.md says: across every process) and the request is sent
-// once more if its body can be replayed (req.GetBody, or no body). A 401 to
+// bearer token or the API key), its fixed headers, User-Agent, and the
+// traceparent of the request being served when ctx carries one
+// (internal/traceparent) and req has none. When the target answers 401 to
+// an OAuth token, the token is refreshed once (as once as DESIGN.md says:
+// across every process) and the request is sent once more if its body can
+// be replayed (req.GetBody, or no body). A 401 to
 // a static token or API key moves the connection to needs_reauth, unless
 // the credential was replaced while the request was out: then the request
 // is sent once more with the new one, on the same condition.
@@ -189,6 +193,10 @@ func (s *Service) prepare(ctx context.Context, req *http.Request, target *url.UR
 		out.Header = http.Header{}
 	}
 	out.Header.Set("User-Agent", s.userAgent())
+	// The trace of the request being served, unless the caller set one.
+	if tp := traceparent.From(ctx); tp != "" && out.Header.Get(traceparent.Header) == "" {
+		out.Header.Set(traceparent.Header, tp)
+	}
 	return out, nil
 }
 

@@ -288,3 +288,38 @@ func TestPatchCannotEmptyDiscoveredEndpoints(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
 	require.Contains(t, fmt.Sprint(prob["errors"]), "token_url")
 }
+
+// TestTraceparentIsPassedOn: a request that came in with a W3C traceparent
+// makes the requests Liaison sends while serving it carry the same one.
+func TestTraceparentIsPassedOn(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	seen := make(chan string, 10)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Get("traceparent")
+	}))
+	t.Cleanup(target.Close)
+	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+		"name": "HighLevel", "auth_type": "bearer", "base_url": target.URL, "token": "pit-123", "test_path": "/me",
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	test := func(traceparent string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/connections/"+c["id"].(string)+"/test", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+write)
+		if traceparent != "" {
+			req.Header.Set("traceparent", traceparent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return <-seen
+	}
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	require.Equal(t, tp, test(tp))
+	require.Empty(t, test(""), "none came in, none goes out")
+	require.Empty(t, test("00-not-a-trace"), "one that does not parse is not passed on")
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/logging"
+	"github.com/liaison/liaison/internal/traceparent"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -89,6 +90,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = hex.EncodeToString(b)
 	}
 	ctx := logging.WithRequestID(r.Context(), id)
+	// Requests sent while serving this one carry its trace (DESIGN.md,
+	// "Outbound requests"); one that does not parse is dropped.
+	ctx = traceparent.With(ctx, r.Header.Get(traceparent.Header))
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", id)
 	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
