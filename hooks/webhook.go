@@ -235,7 +235,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, id string) (WebhookWi
 	var out WebhookWithSecret
 	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var current string
-		err := tx.QueryRowContext(ctx, `SELECT secret FROM webhooks WHERE id = $1`, id).Scan(&current)
+		err := tx.QueryRowContext(ctx, `SELECT secret FROM webhooks WHERE id = $1`+s.opts.DB.ForUpdate(), id).Scan(&current)
 		if errors.Is(err, db.ErrNoRows) {
 			return notFound("webhook", id)
 		}

@@ -264,7 +264,7 @@ func (s *Store) Update(ctx context.Context, id string, in Input) (Token, error) 
 		return Token{}, err
 	}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		cur, err := s.scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_tokens WHERE id = $1`, id))
+		cur, err := s.scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM access_tokens WHERE id = $1`+s.db.ForUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -323,7 +323,7 @@ func (s *Store) Rotate(ctx context.Context, id string, expireNow bool) (Issued, 
 			curHint     string
 			previousExp sql.NullTime
 		)
-		err := tx.QueryRowContext(ctx, `SELECT secret_hash, secret_hint, previous_expires_at FROM access_tokens WHERE id = $1`, id).
+		err := tx.QueryRowContext(ctx, `SELECT secret_hash, secret_hint, previous_expires_at FROM access_tokens WHERE id = $1`+s.db.ForUpdate(), id).
 			Scan(&curHash, &curHint, &previousExp)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound

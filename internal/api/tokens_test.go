@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,6 +82,44 @@ func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 	// The new secret works, with exactly its scopes.
 	resp, _ = b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+// Two people pressing "rotate and expire later" at once: one rotation
+// happens, the other is refused, and the secret the winner was shown works.
+func TestConcurrentRotationsLeaveOneWorkingSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.token(t, access.ScopeTokensManage)
+	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
+	id := out["id"].(string)
+
+	const n = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		issued  []string
+		refused int
+	)
+	for range n {
+		wg.Go(func() {
+			resp, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+			mu.Lock()
+			defer mu.Unlock()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				issued = append(issued, rot["secret"].(string))
+			case http.StatusConflict:
+				refused++
+			default:
+				t.Errorf("rotate answered %d: %v", resp.StatusCode, rot)
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, issued, 1, "exactly one rotation happens")
+	require.Equal(t, n-1, refused)
+	resp, _ := b.do(t, http.MethodGet, "/v1/tokens/"+id, issued[0], nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the secret that was shown works")
 }
 
 func TestRotateLaterKeepsBothThenOldExpires(t *testing.T) {

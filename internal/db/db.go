@@ -82,6 +82,17 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return db, nil
 }
 
+// ForUpdate ends a SELECT inside InTx that reads a row the transaction
+// then changes: " FOR UPDATE" on PostgreSQL, so two transactions cannot
+// both act on what they read; nothing on SQLite, whose transactions take
+// the write lock when they begin (_txlock=immediate) and so never overlap.
+func (db *DB) ForUpdate() string {
+	if db.Dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // InTx runs fn in a transaction, committing when it returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
