@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/redistest"
+)
+
+// waitLease makes TestKilledWorkerLosesNoDelivery wait for asynq to notice
+// the dead worker on its own (about a minute) instead of aging its leases.
+//
+//	go test ./cmd/liaison -run TestKilledWorkerLosesNoDelivery -args -wait-lease
+var waitLease = flag.Bool("wait-lease", false, "crash test: wait for the dead worker's leases to expire instead of aging them")
+
+// asynqLeaseKey is where asynq v0.26 keeps the leases of the default
+// queue's running tasks: a sorted set of task ids scored by the unix second
+// their lease ends. Its recoverer re-runs a task whose lease ended more
+// than 30 s ago; leases last 30 s (rdb.LeaseDuration) and are extended
+// every 5 s by the worker that holds them, and the recoverer looks once at
+// start and then once a minute. None of it is configurable, so a killed
+// worker's tasks come back 55 s to two minutes later.
+const asynqLeaseKey = "asynq:{default}:lease"
+
+// crashReceiver is the webhook endpoint of the crash test. It answers
+// after a short while (a slow receiver keeps deliveries in flight), except
+// that from the holdAfter-th request on, until release is closed, it holds
+// every request unanswered: the worker is killed with those in flight.
+type crashReceiver struct {
+	secret    string
+	holdAfter int
+	release   chan struct{}
+
+	mu   sync.Mutex
+	got  []crashRequest
+	errs []string
+}
+
+type crashRequest struct {
+	webhookID, eventID string
+	held               bool
+}
+
+func (c *crashReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var payload struct {
+		ID string `json:"id"`
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &payload)
+	}
+	if err == nil {
+		err = hooks.Verify(c.secret, r.Header, body, time.Now(), 0)
+	}
+	held := false
+	select {
+	case <-c.release:
+	default:
+		held = true
+	}
+	c.mu.Lock()
+	if err != nil {
+		c.errs = append(c.errs, err.Error())
+	}
+	held = held && len(c.got) >= c.holdAfter
+	c.got = append(c.got, crashRequest{webhookID: r.Header.Get("webhook-id"), eventID: payload.ID, held: held})
+	c.mu.Unlock()
+	if held {
+		<-c.release
+		return // the worker that sent it is dead; nobody reads this answer
+	}
+	time.Sleep(20 * time.Millisecond)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (c *crashReceiver) requests() []crashRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]crashRequest(nil), c.got...)
+}
+
+// TestKilledWorkerLosesNoDelivery kills a worker process with SIGKILL in
+// the middle of a batch of webhook deliveries and starts another: every
+// delivery arrives at least once, repeats carry the same webhook-id (the
+// receiver's key for deduplication), and every delivery ends succeeded.
+func TestKilledWorkerLosesNoDelivery(t *testing.T) {
+	t.Parallel()
+	const (
+		events      = 200
+		concurrency = 8
+		holdAfter   = 60
+	)
+	database := dbtest.Empty(t)
+	redisURL := redistest.New(t) // a miniredis on a TCP port without REDIS_URL, so processes share it
+	env := map[string]string{
+		"DATABASE_URL":       database.URL,
+		"REDIS_URL":          redisURL,
+		"SECRET_KEYS":        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"ALLOWED_CIDRS":      "127.0.0.0/8", // the receiver is on loopback
+		"WORKER_CONCURRENCY": fmt.Sprint(concurrency),
+		"LOG_LEVEL":          "warn",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for a, b := range env {
+			m[a] = b
+		}
+		return m
+	}
+
+	// An access token, made the operator's way (this also migrates the
+	// database before the processes start).
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	require.Equal(t, 0, run([]string{"tokens", "create", "--name", "crash", "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
+	token := strings.TrimSpace(out.String())
+
+	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
+	worker := start(t, with("HEALTH_ADDR", workerAddr), "worker")
+	sched := start(t, with("HEALTH_ADDR", schedAddr), "scheduler")
+	waitReady(t, web, "http://"+webAddr+"/readyz", 15*time.Second)
+	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
+	waitReady(t, sched, "http://"+schedAddr+"/readyz", 15*time.Second)
+
+	api := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			raw, err := json.Marshal(body)
+			require.NoError(t, err)
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequest(method, "http://"+webAddr+path, rd)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var got map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
+		return got
+	}
+
+	recv := &crashReceiver{holdAfter: holdAfter, release: make(chan struct{})}
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	released := sync.OnceFunc(func() { close(recv.release) })
+	t.Cleanup(released) // before srv.Close: Close waits for held requests
+	wh := api(http.MethodPost, "/v1/webhooks", map[string]any{"url": srv.URL + "/hook", "event_types": []string{"order.paid"}}, http.StatusCreated)
+	recv.mu.Lock()
+	recv.secret = wh["secret"].(string)
+	recv.mu.Unlock()
+
+	batch := make([]map[string]any, events)
+	for i := range batch {
+		batch[i] = map[string]any{"id": fmt.Sprintf("evt_crash_%03d", i), "type": "order.paid", "data": map[string]any{"n": i}}
+	}
+	res := api(http.MethodPost, "/v1/events/batch", map[string]any{"events": batch}, http.StatusAccepted)
+	require.EqualValues(t, events, res["accepted"])
+	deliveryOf := make(map[string]string, events) // event id → delivery id
+	for _, r := range res["results"].([]any) {
+		ds := r.(map[string]any)["deliveries"].([]any)
+		require.Len(t, ds, 1)
+		deliveryOf[r.(map[string]any)["id"].(string)] = ds[0].(string)
+	}
+
+	// Every worker slot ends up stuck on a held request: the worker is
+	// killed with all of them in flight, and the rest of the batch queued.
+	require.Eventually(t, func() bool { return len(recv.requests()) >= holdAfter+concurrency }, 30*time.Second, 5*time.Millisecond,
+		"the worker never filled its %d slots", concurrency)
+	require.NoError(t, worker.cmd.Process.Kill()) // SIGKILL: no shutdown, no hand-back of tasks
+	<-worker.done
+	released()
+	before := recv.requests()
+	var inFlight []string
+	for _, r := range before {
+		if r.held {
+			inFlight = append(inFlight, r.webhookID)
+		}
+	}
+	require.Less(t, len(before), events, "the worker was killed in the middle of the batch")
+	require.NotEmpty(t, inFlight)
+	t.Logf("killed the worker after %d requests, %d of them in flight", len(before), len(inFlight))
+
+	rdb := redisClient(t, redisURL)
+	leased, err := rdb.ZRange(context.Background(), asynqLeaseKey, 0, -1).Result()
+	require.NoError(t, err)
+	require.Subset(t, leased, inFlight, "asynq still leases the deliveries the dead worker was sending (%s)", asynqLeaseKey)
+	if !*waitLease {
+		// Age the dead worker's leases past asynq's expiry and clock-skew
+		// margin, as a minute's wait would; the new worker's recoverer, which
+		// looks at once when it starts, then re-runs them the way it re-runs
+		// any task of a dead worker.
+		aged := float64(time.Now().Add(-2 * time.Minute).Unix())
+		for _, id := range leased {
+			require.NoError(t, rdb.ZAddXX(context.Background(), asynqLeaseKey, redis.Z{Score: aged, Member: id}).Err())
+		}
+	}
+
+	worker2Addr := freeAddr(t)
+	worker2 := start(t, with("HEALTH_ADDR", worker2Addr), "worker")
+	waitReady(t, worker2, "http://"+worker2Addr+"/readyz", 15*time.Second)
+
+	within := 30 * time.Second
+	if *waitLease {
+		within = 3 * time.Minute
+	}
+	require.Eventually(t, func() bool {
+		count := map[string]int{}
+		for _, r := range recv.requests() {
+			count[r.webhookID]++
+		}
+		for _, d := range inFlight {
+			if count[d] < 2 {
+				return false
+			}
+		}
+		return len(count) >= events
+	}, within, 20*time.Millisecond, "not every delivery reached the receiver")
+
+	// Every delivery arrived, under its own webhook-id, every time; the
+	// ones in flight when the worker died arrived again.
+	got := recv.requests()
+	count := map[string]int{}
+	for _, r := range got {
+		require.Equal(t, deliveryOf[r.eventID], r.webhookID, "event %s came with the webhook-id of its delivery", r.eventID)
+		count[r.webhookID]++
+	}
+	for ev, d := range deliveryOf {
+		require.GreaterOrEqual(t, count[d], 1, "event %s (delivery %s) never arrived", ev, d)
+	}
+	for _, d := range inFlight {
+		require.GreaterOrEqual(t, count[d], 2, "delivery %s, in flight when the worker died, was sent again", d)
+	}
+	recv.mu.Lock()
+	require.Empty(t, recv.errs, "every request was signed and well formed")
+	recv.mu.Unlock()
+	t.Logf("%d requests for %d deliveries: %d repeats", len(got), events, len(got)-events)
+
+	// The API shows every delivery succeeded.
+	require.Eventually(t, func() bool {
+		n, cursor := 0, ""
+		for {
+			page := api(http.MethodGet, "/v1/deliveries?status=succeeded&limit=200&webhook="+wh["id"].(string)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
+			n += len(page["data"].([]any))
+			next, _ := page["next_cursor"].(string)
+			if next == "" {
+				return n == events
+			}
+			cursor = next
+		}
+	}, 15*time.Second, 50*time.Millisecond, "not every delivery is succeeded")
+
+	for name, p := range map[string]*proc{"web": web, "worker": worker2, "scheduler": sched} {
+		require.Equal(t, 0, p.stop(t, 30*time.Second), "%s exit code", name)
+	}
+}
+
+func redisClient(t *testing.T, rawURL string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(rawURL)
+	require.NoError(t, err)
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
