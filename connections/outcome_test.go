@@ -19,14 +19,17 @@ import (
 // once, keeps the connection connected and says what happened.
 func TestRefreshWithUnknownOutcomeIsNotSentAgain(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 100 * time.Millisecond; o.TokenRetries = 3 })
+	b := setup(t)
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
+	svc := b.withTokenTimeout(t, 100*time.Millisecond, 3)
 
 	p.SlowToken(time.Second)
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
-	_, err := b.get(t, v.ID, "/me")
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/me", nil)
+	require.NoError(t, err)
+	_, err = svc.Do(t.Context(), v.ID, req)
 	require.ErrorIs(t, err, connections.ErrTokenEndpoint)
 	require.NotErrorIs(t, err, connections.ErrNeedsReauth)
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "a refresh whose answer was lost is not sent again")
@@ -39,17 +42,30 @@ func TestRefreshWithUnknownOutcomeIsNotSentAgain(t *testing.T) {
 	require.Empty(t, b.events(t, connections.EventNeedsReauth))
 }
 
+// withTokenTimeout is another service on the bundle's database and Redis
+// (another process, as far as refreshes go) whose token requests time out
+// after d and are retried up to retries times. The bundle's own service
+// keeps the default, so that connecting does not race a short timeout.
+func (b *testBundle) withTokenTimeout(t *testing.T, d time.Duration, retries int) *connections.Service {
+	t.Helper()
+	opts := b.opts
+	opts.TokenTimeout, opts.TokenRetries = d, retries
+	svc, err := connections.New(opts)
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	return svc
+}
+
 // TestWaitersDoNotResendARefreshWithUnknownOutcome: a second process that
 // waited for the refresh lock while the first one's refresh got no answer
 // must not send the same refresh token once the lock is free.
 func TestWaitersDoNotResendARefreshWithUnknownOutcome(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 300 * time.Millisecond; o.TokenRetries = 2 })
-	other, err := connections.New(b.opts) // another process on the same database and Redis
-	require.NoError(t, err)
-	t.Cleanup(other.Close)
+	b := setup(t)
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
+	one := b.withTokenTimeout(t, 300*time.Millisecond, 2)
+	other := b.withTokenTimeout(t, 300*time.Millisecond, 2) // another process on the same database and Redis
 
 	p.SlowToken(2 * time.Second)
 	p.ExpireAll()
@@ -66,7 +82,7 @@ func TestWaitersDoNotResendARefreshWithUnknownOutcome(t *testing.T) {
 		return err
 	}
 	first := make(chan error, 1)
-	go func() { first <- send(b.svc) }()
+	go func() { first <- send(one) }()
 	require.Eventually(t, func() bool { return p.TokenRequestsByGrant("refresh_token") == 1 }, 5*time.Second, time.Millisecond)
 
 	// The first process now holds the lock and waits for the provider.
