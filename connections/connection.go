@@ -53,6 +53,8 @@ const (
 const (
 	maxName        = 200
 	maxDescription = 500
+	maxRateLimit   = 10_000
+	maxConcurrency = 10_000
 )
 
 // Connection is a stored connection with its secrets opened. It never leaves
@@ -83,6 +85,10 @@ type Connection struct {
 	APIKeyValue         string
 	TestPath            string
 	LastError           string
+	// RateLimit (requests per second) and MaxConcurrency bound the calls
+	// through the connection, across every worker; 0 is unlimited.
+	RateLimit      float64
+	MaxConcurrency int
 
 	AccessToken     string
 	RefreshToken    string
@@ -122,6 +128,8 @@ type Input struct {
 	Token               *string            `json:"token,omitempty"`
 	APIKey              *APIKeyInput       `json:"api_key,omitempty"`
 	TestPath            *string            `json:"test_path,omitempty"`
+	RateLimit           *float64           `json:"rate_limit,omitempty"`
+	MaxConcurrency      *int               `json:"max_concurrency,omitempty"`
 }
 
 // APIKeyInput is an API key: a header or query parameter named Name
@@ -156,6 +164,8 @@ type View struct {
 	Token               string            `json:"token,omitempty"`
 	APIKey              *APIKeyView       `json:"api_key,omitempty"`
 	TestPath            string            `json:"test_path"`
+	RateLimit           float64           `json:"rate_limit"`
+	MaxConcurrency      int               `json:"max_concurrency"`
 	RedirectURI         string            `json:"redirect_uri,omitempty"`
 	LastError           string            `json:"last_error"`
 	TokenExpiresAt      *time.Time        `json:"token_expires_at,omitempty"`
@@ -176,6 +186,7 @@ func (s *Service) view(c *Connection) View {
 		ID: c.ID, Name: c.Name, Description: c.Description, AuthType: c.AuthType, Status: c.Status,
 		BaseURL: c.BaseURL, AllowedHosts: nonNil(c.AllowedHosts), Headers: c.Headers,
 		TestPath: c.TestPath, LastError: c.LastError, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RateLimit: c.RateLimit, MaxConcurrency: c.MaxConcurrency,
 	}
 	if v.Headers == nil {
 		v.Headers = map[string]string{}
@@ -263,6 +274,12 @@ func (in Input) apply(c *Connection) {
 		}
 	}
 	set(&c.TestPath, in.TestPath)
+	if in.RateLimit != nil {
+		c.RateLimit = *in.RateLimit
+	}
+	if in.MaxConcurrency != nil {
+		c.MaxConcurrency = *in.MaxConcurrency
+	}
 }
 
 // reservedAuthParams are set by Liaison itself; an extra authorization
@@ -320,6 +337,12 @@ func (s *Service) validate(c *Connection, discovering bool) error {
 		if u, err := url.Parse(c.TestPath); err != nil || u.Host != "" || u.Scheme != "" {
 			errs.Add("test_path", "must be a path relative to base_url, e.g. /me")
 		}
+	}
+	if c.RateLimit < 0 || c.RateLimit > maxRateLimit {
+		errs.Add("rate_limit", "must be from 0 (unlimited) to %d requests per second", maxRateLimit)
+	}
+	if c.MaxConcurrency < 0 || c.MaxConcurrency > maxConcurrency {
+		errs.Add("max_concurrency", "must be from 0 (unlimited) to %d requests at once", maxConcurrency)
 	}
 
 	switch c.AuthType {

@@ -17,7 +17,7 @@ const columns = `id, name, description, auth_type, status, base_url, allowed_hos
 	client_id, client_secret, authorization_url, token_url, revocation_url, discovery_url, issuer,
 	scopes, client_auth, pkce, authorization_params, static_token, api_key_in, api_key_name,
 	api_key_value, test_path, last_error, access_token, refresh_token, token_obtained_at,
-	token_expires_at, token_version, created_at, updated_at`
+	token_expires_at, token_version, created_at, updated_at, rate_limit, max_concurrency`
 
 // aad binds a sealed value to its row and column: a sealed client secret
 // copied into another row or column does not open.
@@ -64,7 +64,7 @@ func (s *Service) scan(row rowScanner) (*Connection, error) {
 		&c.ClientID, &secretCS, &c.AuthorizationURL, &c.TokenURL, &c.RevocationURL, &c.DiscoveryURL, &c.Issuer,
 		&scopes, &c.ClientAuth, &c.PKCE, &params, &secretST, &c.APIKeyIn, &c.APIKeyName,
 		&secretAK, &c.TestPath, &c.LastError, &secretAT, &secretRT, &obtained,
-		&expires, &c.TokenVersion, &c.CreatedAt, &c.UpdatedAt)
+		&expires, &c.TokenVersion, &c.CreatedAt, &c.UpdatedAt, &c.RateLimit, &c.MaxConcurrency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -134,12 +134,12 @@ func (s *Service) insert(ctx context.Context, c *Connection) error {
 	}
 	_, err = s.opts.DB.ExecContext(ctx, `INSERT INTO connections (`+columns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
+		 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)`,
 		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), jsonText(mapOrEmpty(c.Headers)),
 		c.ClientID, sc.clientSecret, c.AuthorizationURL, c.TokenURL, c.RevocationURL, c.DiscoveryURL, c.Issuer,
 		jsonText(nonNil(c.Scopes)), c.ClientAuth, c.PKCE, jsonText(mapOrEmpty(c.AuthorizationParams)), sc.staticToken, c.APIKeyIn, c.APIKeyName,
 		sc.apiKeyValue, c.TestPath, c.LastError, sc.accessToken, sc.refreshToken, nullTime(c.TokenObtainedAt),
-		nullTime(c.TokenExpiresAt), c.TokenVersion, c.CreatedAt, c.UpdatedAt)
+		nullTime(c.TokenExpiresAt), c.TokenVersion, c.CreatedAt, c.UpdatedAt, c.RateLimit, c.MaxConcurrency)
 	if err != nil {
 		return fmt.Errorf("storing connection: %w", err)
 	}
@@ -161,14 +161,15 @@ func (s *Service) update(ctx context.Context, c *Connection, wantVersion int64) 
 		discovery_url = $14, issuer = $15, scopes = $16, client_auth = $17, pkce = $18, authorization_params = $19,
 		static_token = $20, api_key_in = $21, api_key_name = $22, api_key_value = $23, test_path = $24,
 		last_error = $25, access_token = $26, refresh_token = $27, token_obtained_at = $28,
-		token_expires_at = $29, token_version = $30, updated_at = $31
+		token_expires_at = $29, token_version = $30, updated_at = $31,
+		rate_limit = $33, max_concurrency = $34
 		WHERE id = $1 AND token_version = $32`,
 		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), jsonText(mapOrEmpty(c.Headers)),
 		c.ClientID, sc.clientSecret, c.AuthorizationURL, c.TokenURL, c.RevocationURL,
 		c.DiscoveryURL, c.Issuer, jsonText(nonNil(c.Scopes)), c.ClientAuth, c.PKCE, jsonText(mapOrEmpty(c.AuthorizationParams)),
 		sc.staticToken, c.APIKeyIn, c.APIKeyName, sc.apiKeyValue, c.TestPath,
 		c.LastError, sc.accessToken, sc.refreshToken, nullTime(c.TokenObtainedAt),
-		nullTime(c.TokenExpiresAt), c.TokenVersion, c.UpdatedAt, wantVersion)
+		nullTime(c.TokenExpiresAt), c.TokenVersion, c.UpdatedAt, wantVersion, c.RateLimit, c.MaxConcurrency)
 	if err != nil {
 		return false, fmt.Errorf("updating connection: %w", err)
 	}
