@@ -190,6 +190,15 @@ func (s Schedule) String() string {
 // Attempts is the number of attempts the schedule allows.
 func (s Schedule) Attempts() int { return len(s) }
 
+// Span is how long the schedule waits in all, before jitter.
+func (s Schedule) Span() time.Duration {
+	var total time.Duration
+	for _, d := range s {
+		total += d
+	}
+	return total
+}
+
 // Delay is the wait before the next attempt once attempt attempts were made, with ±20 %
 // jitter so that deliveries failed together do not return together. rnd returns values in
 // [0, 1) (math/rand/v2's Float64 when nil; tests pass a fixed one). ok is false when the

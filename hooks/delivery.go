@@ -3,7 +3,6 @@ package hooks
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -27,7 +26,9 @@ type Delivery struct {
 	TargetKind string `json:"target_kind"`
 	HookID     string `json:"hook_id,omitempty"`
 	WebhookID  string `json:"webhook_id,omitempty"`
-	Status     string `json:"status"`
+	// CallID is the API call whose result this delivery is (its callback).
+	CallID string `json:"call_id,omitempty"`
+	Status string `json:"status"`
 	// AttemptCount is every attempt made so far, manual retries included.
 	AttemptCount  int        `json:"attempt_count"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
@@ -92,6 +93,8 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		d.HookID = targetID
 	case "webhook":
 		d.WebhookID = targetID
+	case "call":
+		d.CallID = targetID
 	}
 	if next.Valid && (d.Status == statusRetrying || d.Status == statusPostponed || d.Status == statusPending) {
 		t := next.Time.UTC()
@@ -193,28 +196,10 @@ func (s *Service) Delivery(ctx context.Context, id string) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, fmt.Errorf("reading delivery %s: %w", id, err)
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT number, started_at, duration_ms, method, url, request_headers, request_body, status,
-		response_headers, response_body, truncated, error, outcome FROM attempts WHERE delivery_id = $1 ORDER BY number`, id)
-	if err != nil {
-		return Delivery{}, fmt.Errorf("reading attempts of %s: %w", id, err)
+	if d.Attempts, err = s.attempts(ctx, "delivery_id", id); err != nil {
+		return Delivery{}, err
 	}
-	defer rows.Close()
-	d.Attempts = []Attempt{}
-	for rows.Next() {
-		var (
-			a        Attempt
-			reqH, rH string
-		)
-		if err := rows.Scan(&a.Number, &a.StartedAt, &a.DurationMS, &a.Method, &a.URL, &reqH, &a.RequestBody, &a.Status,
-			&rH, &a.ResponseBody, &a.Truncated, &a.Error, &a.Outcome); err != nil {
-			return Delivery{}, fmt.Errorf("reading attempts of %s: %w", id, err)
-		}
-		_ = json.Unmarshal([]byte(reqH), &a.RequestHeaders)
-		_ = json.Unmarshal([]byte(rH), &a.ResponseHeaders)
-		a.StartedAt = a.StartedAt.UTC()
-		d.Attempts = append(d.Attempts, a)
-	}
-	return d, rows.Err()
+	return d, nil
 }
 
 // Retry sends a finished delivery again, with a fresh round of the
@@ -303,9 +288,13 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 	return ReplayResult{Replayed: len(ids)}, nil
 }
 
-// ResumeConnection wakes the deliveries postponed because the connection
-// needed reauthorization: they run now instead of at their next check.
+// ResumeConnection wakes the deliveries and API calls postponed because
+// the connection needed reauthorization: they run now instead of at their
+// next check.
 func (s *Service) ResumeConnection(ctx context.Context, connectionID string) error {
+	if err := s.resumeCalls(ctx, connectionID); err != nil {
+		return fmt.Errorf("waking calls waiting for connection %s: %w", connectionID, err)
+	}
 	rows, err := s.opts.DB.QueryContext(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 		WHERE d.status = $1 AND h.connection_id = $2`, statusPostponed, connectionID)
 	if err != nil {

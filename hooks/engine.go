@@ -79,6 +79,9 @@ type loaded struct {
 	wRate                          sql.NullFloat64
 	wMaxConc                       sql.NullInt64
 	wDisabledReason, hName, wDescr sql.NullString
+
+	// call (the callback of an API call that ended)
+	cURL, cSecret sql.NullString
 }
 
 const loadQuery = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base,
@@ -86,11 +89,13 @@ const loadQuery = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts
 	h.version, h.connection_id, h.method, h.url, h.headers, h.body, h.missing, h.enabled, h.retry_4xx,
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
-	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description
+	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
+	c.callback_url, c.callback_secret
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
+LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
 WHERE d.id = $1`
 
 func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
@@ -100,7 +105,8 @@ func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
 		&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
 		&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
 		&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
-		&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr)
+		&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
+		&l.cURL, &l.cSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +234,11 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 			return s.finishWithoutAttempt(ctx, l, reason)
 		}
 		lim = Limits{RateLimit: l.wRate.Float64, MaxConcurrency: int(l.wMaxConc.Int64)}
+	case "call":
+		kind = TargetCall
+		if !l.cURL.Valid {
+			return s.finishWithoutAttempt(ctx, l, "the call was removed")
+		}
 	default:
 		return s.finishWithoutAttempt(ctx, l, "unknown target kind "+l.kind)
 	}
@@ -248,45 +259,73 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 		retry4xx bool
 		prepErr  error
 	)
-	if kind == TargetHook {
+	switch kind {
+	case TargetHook:
 		out, schedule, prepErr = s.hookRequest(l)
 		retry4xx = l.hRetry4xx.Bool
-	} else {
+	case TargetWebhook:
 		out, prepErr = s.webhookRequest(l, now)
+	case TargetCall:
+		out, prepErr = s.callbackRequest(l, now)
+		schedule = s.opts.CallSchedule
 	}
 	if prepErr != nil && !errors.Is(prepErr, ErrPermanent) {
 		return Result{}, prepErr
 	}
 
-	a := Attempt{Number: l.attempts + 1, StartedAt: now, Method: out.method, URL: out.url,
-		RequestHeaders: redactHeaders(out.header), RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}
-	var retryAfter string
-	if prepErr == nil {
-		retryAfter, err = s.send(ctx, out, &a)
-		if err != nil {
-			if nr, ok := errors.AsType[interface {
-				error
-				NeedsReauth() bool
-			}](err); ok && nr.NeedsReauth() {
-				return s.postponeForReauth(ctx, l, err)
-			}
-			if p, ok := errors.AsType[interface {
-				error
-				Permanent() bool
-			}](err); ok && p.Permanent() {
-				err = fmt.Errorf("%w: %w", ErrPermanent, err)
-			}
-			a.Error = plainError(err, out.timeout)
-		}
-	} else {
-		err = prepErr
-		a.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
+	x := s.exchange(ctx, out, prepErr, l.attempts+1, now, maxStoredBody)
+	if x.reauth != nil {
+		return s.postponeForReauth(ctx, l, x.reauth)
 	}
-	a.DurationMS = float64(time.Since(now).Microseconds()) / 1000
+	outcome := Classify(x.a.Status, x.err, kind, retry4xx)
+	x.a.Outcome = outcome.String()
+	return s.conclude(ctx, l, kind, schedule, x.a, outcome, x.retryAfter)
+}
 
-	outcome := Classify(a.Status, err, kind, retry4xx)
-	a.Outcome = outcome.String()
-	return s.conclude(ctx, l, kind, schedule, a, outcome, retryAfter)
+// exchanged is one request made and answered (or not): what the attempt
+// records, the error Classify judges, and the answer's Retry-After.
+type exchanged struct {
+	a          Attempt
+	err        error
+	retryAfter string
+	// reauth is set when nothing could be sent because the connection needs
+	// a person to reconnect it: that is no attempt, and the work waits.
+	reauth error
+}
+
+// exchange is the request executor that deliveries and API calls share:
+// it sends out (unless preparing it already failed with prepErr, which
+// wraps ErrPermanent) and records the request and its answer as attempt
+// number, keeping at most bodyCap bytes of the answer. A refusal before
+// sending (a host outside the connection's, a blocked address) comes back
+// wrapping ErrPermanent, so Classify fails it without a retry.
+func (s *Service) exchange(ctx context.Context, out outgoing, prepErr error, number int, now time.Time, bodyCap int) exchanged {
+	x := exchanged{a: Attempt{Number: number, StartedAt: now, Method: out.method, URL: out.url,
+		RequestHeaders: redactHeaders(out.header), RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}}
+	if prepErr != nil {
+		x.err = prepErr
+		x.a.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
+	} else if retryAfter, err := s.send(ctx, out, &x.a, bodyCap); err != nil {
+		if nr, ok := errors.AsType[interface {
+			error
+			NeedsReauth() bool
+		}](err); ok && nr.NeedsReauth() {
+			x.reauth = err
+			return x
+		}
+		if p, ok := errors.AsType[interface {
+			error
+			Permanent() bool
+		}](err); ok && p.Permanent() {
+			err = fmt.Errorf("%w: %w", ErrPermanent, err)
+		}
+		x.err = err
+		x.a.Error = plainError(err, out.timeout)
+	} else {
+		x.retryAfter = retryAfter
+	}
+	x.a.DurationMS = float64(time.Since(now).Microseconds()) / 1000
+	return x
 }
 
 // hookRequest renders an action hook's request for this delivery.
@@ -328,7 +367,30 @@ func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
 // webhook-id (the delivery id, the same on every attempt), webhook-timestamp
 // (this attempt) and webhook-signature (one v1 per active secret).
 func (s *Service) webhookRequest(l *loaded, now time.Time) (outgoing, error) {
-	out := outgoing{method: http.MethodPost, url: l.wURL.String, header: http.Header{}, timeout: s.opts.RequestTimeout}
+	signer, err := s.signerFor(l, now)
+	if err != nil {
+		return outgoing{method: http.MethodPost, url: l.wURL.String}, err
+	}
+	return s.signedRequest(l, l.wURL.String, signer, now), nil
+}
+
+// callbackRequest is the callback of an API call that ended: the same
+// signed request as an event webhook's, with the secret the call gave.
+func (s *Service) callbackRequest(l *loaded, now time.Time) (outgoing, error) {
+	plain, err := s.opts.Ring.OpenString(l.cSecret.String, callSecretAAD(l.targetID))
+	if err != nil {
+		return outgoing{method: http.MethodPost, url: l.cURL.String}, fmt.Errorf("opening the callback secret of call %s: %w", l.targetID, err)
+	}
+	signer, err := NewSigner(plain)
+	if err != nil {
+		return outgoing{method: http.MethodPost, url: l.cURL.String}, fmt.Errorf("%w: the callback secret of call %s: %w", ErrPermanent, l.targetID, err)
+	}
+	return s.signedRequest(l, l.cURL.String, signer, now), nil
+}
+
+// signedRequest is a Standard Webhooks POST of the delivery's event to u.
+func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Time) outgoing {
+	out := outgoing{method: http.MethodPost, url: u, header: http.Header{}, timeout: s.opts.RequestTimeout}
 	data := strings.TrimSpace(l.data.String)
 	if data == "" {
 		data = "{}"
@@ -344,17 +406,14 @@ func (s *Service) webhookRequest(l *loaded, now time.Time) (outgoing, error) {
 	body = append(body, data...)
 	body = append(body, '}')
 	out.body = body
-	signer, err := s.signerFor(l, now)
-	if err != nil {
-		return out, err
-	}
 	out.header["Content-Type"] = []string{"application/json"}
 	signer.Apply(out.header, l.id, now, body)
-	return out, nil
+	return out
 }
 
-// send makes the request and records its answer in a.
-func (s *Service) send(ctx context.Context, out outgoing, a *Attempt) (retryAfter string, _ error) {
+// send makes the request and records its answer in a, keeping at most
+// bodyCap bytes of the answer's body.
+func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap int) (retryAfter string, _ error) {
 	ctx, cancel := context.WithTimeout(ctx, out.timeout)
 	defer cancel()
 	var body io.Reader
@@ -374,7 +433,7 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt) (retryAfte
 	a.Status = resp.StatusCode
 	a.ResponseHeaders = redactHeaders(resp.Header)
 	buf := make([]byte, 0, 512)
-	lr := io.LimitReader(resp.Body, maxStoredBody+1)
+	lr := io.LimitReader(resp.Body, int64(bodyCap)+1)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -389,8 +448,8 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt) (retryAfte
 			break
 		}
 	}
-	if len(buf) > maxStoredBody {
-		buf, a.Truncated = buf[:maxStoredBody], true
+	if len(buf) > bodyCap {
+		buf, a.Truncated = buf[:bodyCap], true
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	}
 	a.ResponseBody = strings.ToValidUTF8(string(buf), "\uFFFD")
@@ -487,40 +546,8 @@ func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason st
 func (s *Service) conclude(ctx context.Context, l *loaded, kind TargetKind, schedule Schedule, a Attempt, outcome Outcome, retryAfter string) (Result, error) {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
-	var (
-		status   string
-		next     sql.NullTime
-		finished sql.NullTime
-		res      Result
-	)
-	lastError := a.Error
-	if lastError == "" && outcome != Succeeded {
-		lastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
-	}
-	switch outcome {
-	case Succeeded:
-		status, res = statusSucceeded, Result{Done: true}
-		lastError = ""
-	case Retry:
-		round := a.Number - l.retryBase
-		delay, ok := schedule.Delay(round, s.opts.Rand)
-		if !ok {
-			status, res = statusFailed, Result{Done: true}
-			lastError = fmt.Sprintf("gave up after %d attempts: %s", round, lastError)
-			break
-		}
-		if ra, ok := ParseRetryAfter(retryAfter, now); ok {
-			delay = ClampRetryAfter(ra, delay, max(delay, s.opts.RetryAfterMax))
-		}
-		status, res = statusRetrying, Result{Again: delay}
-		next = sql.NullTime{Time: now.Add(delay), Valid: true}
-	case Fail, Disable:
-		status, res = statusFailed, Result{Done: true}
-	}
-	if res.Done {
-		finished = sql.NullTime{Time: now, Valid: true}
-	}
-	if err := s.recordAttempt(ctx, l.id, a, status, next, finished, lastError); err != nil {
+	st := s.advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now)
+	if err := s.recordAttempt(ctx, l.id, a, st.status, st.next, st.finished, st.lastError); err != nil {
 		return Result{}, err
 	}
 
@@ -529,28 +556,119 @@ func (s *Service) conclude(ctx context.Context, l *loaded, kind TargetKind, sche
 			s.opts.Log.ErrorContext(ctx, "tracking webhook failures", "webhook_id", l.targetID, "error", err)
 		}
 	}
-	if status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
+	if st.status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
 		data := map[string]any{
 			"delivery_id": l.id, "event_id": l.eventID, "event_type": l.eventType,
-			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": lastError,
+			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": st.lastError,
 		}
 		data[l.kind+"_id"] = l.targetID
 		if err := s.Record(ctx, EventDeliveryFailed, data); err != nil {
 			s.opts.Log.ErrorContext(ctx, "recording delivery.failed", "delivery_id", l.id, "error", err)
 		}
 	}
-	return res, nil
+	return st.result, nil
+}
+
+// step is where an attempt leaves its delivery or call: its new status,
+// when the next attempt is due and when it finished (either may be NULL),
+// the error to show, and what the queue should do.
+type step struct {
+	status         string
+	next, finished sql.NullTime
+	lastError      string
+	result         Result
+}
+
+// advance applies the outcome of an attempt, the round-th of the current
+// round of the schedule, shared by deliveries and calls: succeeded; failed;
+// or retrying after the schedule's next delay, which a Retry-After answer
+// may lengthen (up to RetryAfterMax) but never shorten; failed when the
+// schedule is exhausted.
+func (s *Service) advance(schedule Schedule, round int, a Attempt, outcome Outcome, retryAfter string, now time.Time) step {
+	st := step{lastError: a.Error}
+	if st.lastError == "" && outcome != Succeeded {
+		st.lastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
+	}
+	switch outcome {
+	case Succeeded:
+		st.status, st.result = statusSucceeded, Result{Done: true}
+		st.lastError = ""
+	case Retry:
+		delay, ok := schedule.Delay(round, s.opts.Rand)
+		if !ok {
+			st.status, st.result = statusFailed, Result{Done: true}
+			st.lastError = fmt.Sprintf("gave up after %d attempts: %s", round, st.lastError)
+			break
+		}
+		if ra, ok := ParseRetryAfter(retryAfter, now); ok {
+			delay = ClampRetryAfter(ra, delay, max(delay, s.opts.RetryAfterMax))
+		}
+		st.retryIn(delay, now)
+	case Fail, Disable:
+		st.status, st.result = statusFailed, Result{Done: true}
+	}
+	if st.result.Done {
+		st.finished = sql.NullTime{Time: now, Valid: true}
+	}
+	return st
+}
+
+func (st *step) retryIn(delay time.Duration, now time.Time) {
+	st.status, st.result = statusRetrying, Result{Again: delay}
+	st.next = sql.NullTime{Time: now.Add(delay), Valid: true}
+}
+
+// Attempts of deliveries and of calls share one table; an attempt names its
+// owner in delivery_id or in call_id.
+const attemptColumns = `number, started_at, duration_ms, method, url, request_headers, request_body,
+	status, response_headers, response_body, truncated, error, outcome`
+
+func attemptInsert(ownerColumn string) string {
+	return `INSERT INTO attempts (` + ownerColumn + `, ` + attemptColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
+}
+
+var (
+	deliveryAttemptInsert = attemptInsert("delivery_id")
+	callAttemptInsert     = attemptInsert("call_id")
+)
+
+// attemptArgs are the 14 arguments of an attemptInsert.
+func attemptArgs(owner string, a Attempt) []any {
+	return []any{owner, a.Number, a.StartedAt, a.DurationMS, a.Method, a.URL, jsonText(a.RequestHeaders), a.RequestBody,
+		a.Status, jsonText(a.ResponseHeaders), a.ResponseBody, a.Truncated, a.Error, a.Outcome}
+}
+
+// attempts reads the attempts of a delivery or a call, oldest first.
+func (s *Service) attempts(ctx context.Context, ownerColumn, id string) ([]Attempt, error) {
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE `+ownerColumn+` = $1 ORDER BY number`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading attempts of %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []Attempt{}
+	for rows.Next() {
+		var (
+			a        Attempt
+			reqH, rH string
+		)
+		if err := rows.Scan(&a.Number, &a.StartedAt, &a.DurationMS, &a.Method, &a.URL, &reqH, &a.RequestBody, &a.Status,
+			&rH, &a.ResponseBody, &a.Truncated, &a.Error, &a.Outcome); err != nil {
+			return nil, fmt.Errorf("reading attempts of %s: %w", id, err)
+		}
+		_ = json.Unmarshal([]byte(reqH), &a.RequestHeaders)
+		_ = json.Unmarshal([]byte(rH), &a.ResponseHeaders)
+		a.StartedAt = a.StartedAt.UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // recordAttempt writes the attempt and the delivery's new state at once:
 // one statement on PostgreSQL (a data-modifying CTE, one round trip), one
 // transaction on SQLite, which has no such CTE.
 func (s *Service) recordAttempt(ctx context.Context, id string, a Attempt, status string, next, finished sql.NullTime, lastError string) error {
-	args := []any{id, a.Number, a.StartedAt, a.DurationMS, a.Method, a.URL, jsonText(a.RequestHeaders), a.RequestBody,
-		a.Status, jsonText(a.ResponseHeaders), a.ResponseBody, a.Truncated, a.Error, a.Outcome,
-		status, next, finished, lastError, s.now()}
-	const insert = `INSERT INTO attempts (delivery_id, number, started_at, duration_ms, method, url, request_headers, request_body,
-		status, response_headers, response_body, truncated, error, outcome) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
+	args := append(attemptArgs(id, a), status, next, finished, lastError, s.now())
+	insert := deliveryAttemptInsert
 	const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
 	var err error
 	if s.opts.DB.Dialect == db.Postgres {

@@ -29,9 +29,17 @@ type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
 
-// Queue puts deliveries on the task queue. jobs.Client satisfies it; hooks
-// never imports asynq. A delivery's id is its task id, so enqueuing one
-// that is already queued does nothing.
+// Connections tells API calls what they need of a connection before they
+// send through it: whether it exists, and the rate (requests per second)
+// and concurrency limits set on it, 0 for unlimited. connections.Service
+// satisfies it, in plain types so that neither package imports the other.
+type Connections interface {
+	Limits(ctx context.Context, connectionID string) (ratePerSecond float64, maxConcurrency int, found bool, err error)
+}
+
+// Queue puts deliveries and API calls on the task queue. jobs.Client
+// satisfies it; hooks never imports asynq. A delivery's or a call's id is
+// its task id, so enqueuing one that is already queued does nothing.
 type Queue interface {
 	// EnqueueDeliveries queues deliveries to run now. Ids already queued
 	// (waiting, running or scheduled for a retry) are left as they are.
@@ -39,6 +47,9 @@ type Queue interface {
 	// RunDeliveriesNow makes queued deliveries that wait (a retry, a
 	// postponement) run now, and queues those that are not queued.
 	RunDeliveriesNow(ctx context.Context, ids []string) error
+	// EnqueueCalls and RunCallsNow are the same for API calls.
+	EnqueueCalls(ctx context.Context, ids []string) error
+	RunCallsNow(ctx context.Context, ids []string) error
 }
 
 // Options configure a Service. DB, Redis, Ring, Sender and Queue are required.
@@ -51,6 +62,10 @@ type Options struct {
 	Ring   *secret.Ring
 	Sender Sender
 	Queue  Queue
+	// Connections serves API calls (connection limits, unknown connections).
+	// Default: Sender, when it satisfies Connections (connections.Service
+	// does); without it, calls are refused.
+	Connections Connections
 	// Log gets structured lines; never a secret. Default: discard.
 	Log *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -74,6 +89,9 @@ type Options struct {
 	// Retention is how long finished deliveries, their attempts and their
 	// events are kept (DELIVERY_RETENTION). Default 720 h (30 days).
 	Retention time.Duration
+	// CallRetention is how long an API call that ended is kept, with its
+	// attempts and its callback (CALL_RETENTION). Default 24 h.
+	CallRetention time.Duration
 	// RequestTimeout bounds one attempt unless a hook sets its own.
 	// Default 30 s.
 	RequestTimeout time.Duration
@@ -112,6 +130,12 @@ func (o Options) withDefaults() Options {
 	if o.Retention <= 0 {
 		o.Retention = 720 * time.Hour
 	}
+	if o.CallRetention <= 0 {
+		o.CallRetention = 24 * time.Hour
+	}
+	if o.Connections == nil {
+		o.Connections, _ = o.Sender.(Connections)
+	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
@@ -144,7 +168,7 @@ func (o Options) validate() error {
 }
 
 // Service is events in and deliveries out: intake, the hook and webhook
-// stores, the delivery engine, replay and retention. It is safe for
+// stores, the delivery engine, API calls, replay and retention. It is safe for
 // concurrent use; what it caches (the target list, compiled templates,
 // signers) is checked against the database, so any number of web and
 // worker processes can run it side by side.
@@ -156,6 +180,8 @@ type Service struct {
 	// template, a signer with its opened secrets), keyed by target id and
 	// checked against the target's version on every use.
 	compiled sync.Map // id → *compiledHook | *compiledWebhook
+	// waiters are the requests of this process waiting for calls to end.
+	waiters callWaiters
 }
 
 // New builds the service.
@@ -165,6 +191,16 @@ func New(opts Options) (*Service, error) {
 	}
 	opts = opts.withDefaults()
 	return &Service{opts: opts, limiter: newLimiter(opts.Redis)}, nil
+}
+
+// Close ends this process's subscription to ended calls, if any.
+func (s *Service) Close() { s.waiters.close() }
+
+func (s *Service) connections() (Connections, error) {
+	if s.opts.Connections == nil {
+		return nil, errors.New("hooks: API calls need Options.Connections")
+	}
+	return s.opts.Connections, nil
 }
 
 // Sentinel errors; the API maps them onto statuses.

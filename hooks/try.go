@@ -95,7 +95,7 @@ func (s *Service) TryHook(ctx context.Context, id string, in TryInput) (TryResul
 		return res, nil
 	}
 	start := time.Now()
-	_, err = s.send(ctx, out, &res.Request)
+	_, err = s.send(ctx, out, &res.Request, maxStoredBody)
 	res.Request.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	res.Sent = err == nil
 	if err != nil {

@@ -67,9 +67,9 @@ func (e *againError) Postponed() bool { return e.postponed }
 
 func (e *againError) Error() string {
 	if e.postponed {
-		return "delivery postponed for " + e.delay.String()
+		return "postponed for " + e.delay.String()
 	}
-	return "delivery attempt failed; next in " + e.delay.String()
+	return "attempt failed; next in " + e.delay.String()
 }
 
 func handleDelivery(svc *hooks.Service) asynq.HandlerFunc {

@@ -22,7 +22,7 @@ type Deps struct {
 	// Connections refreshes tokens (connections:sweep).
 	Connections *connections.Service
 
-	// Hooks runs deliveries of action hooks and event webhooks.
+	// Hooks runs deliveries of action hooks and event webhooks, and API calls.
 	Hooks *hooks.Service
 }
 
@@ -34,6 +34,9 @@ func NewMux(deps Deps, log *slog.Logger) *asynq.ServeMux {
 		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks))
 		mux.Handle(TypeDeliverySweep, handleDeliverySweep(deps.Hooks))
 		mux.Handle(TypeDeliveryClean, handleDeliveryClean(deps.Hooks))
+		mux.Handle(TypeCallSend, handleCall(deps.Hooks))
+		mux.Handle(TypeCallSweep, handleCallSweep(deps.Hooks))
+		mux.Handle(TypeCallClean, handleCallClean(deps.Hooks))
 	}
 	if deps.Connections != nil {
 		mux.Handle(TypeConnectionsSweep, handleConnectionsSweep(deps.Connections))

@@ -96,7 +96,7 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.As(err, &ra) {
 		return max(ra.RetryAfter(), 0)
 	}
-	if t.Type() == TypeDeliverySend {
+	if t.Type() == TypeDeliverySend || t.Type() == TypeCallSend {
 		return deliveryRetryDelay(n, err, t)
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)

@@ -13,7 +13,10 @@ import (
 
 // connections sends every request of the delivery engine; hooks declares
 // what it needs and never imports connections.
-var _ hooks.Sender = (*connections.Service)(nil)
+var (
+	_ hooks.Sender      = (*connections.Service)(nil)
+	_ hooks.Connections = (*connections.Service)(nil)
+)
 
 // ownEvents records Liaison's own events (connection.needs_reauth,
 // import.completed…) through the delivery engine, so they reach subscribed
@@ -43,5 +46,6 @@ func (e *environment) openHooks(d *db.DB, r *jobs.Redis, ring *secret.Ring, send
 		RotationOverlap: e.cfg.WebhookRotationOverlap,
 		DisableAfter:    e.cfg.WebhookDisableAfter,
 		Retention:       e.cfg.DeliveryRetention,
+		CallRetention:   e.cfg.CallRetention,
 	})
 }

@@ -68,6 +68,7 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	events.hooks = deliveries
+	e.onClose(deliveries.Close)
 	imports := importer.NewStore(d)
 	runner := importer.NewRunner(imports, conns, events, e.log.With("component", "importer"))
 	e.log.Debug("opened database and redis", "took", since(start))
@@ -94,7 +95,7 @@ func (e *environment) startWorker(p *parts) (*jobs.Worker, error) {
 
 func (e *environment) startScheduler(p *parts) (*jobs.Scheduler, error) {
 	s, err := jobs.NewScheduler(p.redis, jobs.SchedulerConfig{}, e.log, jobs.ConnectionsSweepSource{},
-		jobs.ImportSchedules{Store: p.imports, Log: e.log}, jobs.DeliveryHousekeeping{})
+		jobs.ImportSchedules{Store: p.imports, Log: e.log}, jobs.DeliveryHousekeeping{}, jobs.CallHousekeeping{})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/liaison/liaison/hooks"
+)
+
+// API calls. As with deliveries, the task id is the call id and the
+// payload is the id alone; hooks keeps the attempts and the schedule in its
+// store, and asynq is only the timer (againError, retryDelay). Calls go on
+// the critical queue: a scenario step may be waiting for the answer, while
+// deliveries, on the default queue, are notifications.
+const (
+	TypeCallSend  = "call:send"
+	TypeCallSweep = "call:sweep"
+	TypeCallClean = "call:clean"
+)
+
+// NewCallTask makes the task of an API call. MaxRetry and Timeout are the
+// deliveries': the schedule is hooks', and one attempt is bounded by the
+// longest request timeout (120 s) plus bookkeeping.
+func NewCallTask(id string) (*asynq.Task, []asynq.Option) {
+	return asynq.NewTask(TypeCallSend, []byte(id)), []asynq.Option{
+		asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(deliveryMaxRetry), asynq.Timeout(deliveryTimeout),
+	}
+}
+
+func handleCall(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		res, err := svc.RunCall(ctx, string(t.Payload()))
+		if err != nil {
+			return err
+		}
+		if res.Done {
+			return nil
+		}
+		return &againError{delay: res.Again, postponed: res.Postponed}
+	}
+}
+
+// EnqueueCalls queues calls to run now; those already queued are left as
+// they are. It satisfies hooks.Queue.
+func (c *Client) EnqueueCalls(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		t, opts := NewCallTask(id)
+		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
+			return fmt.Errorf("queueing call %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// RunCallsNow makes waiting calls (a retry, a postponement) run now, and
+// queues those that are not queued. It satisfies hooks.Queue.
+func (c *Client) RunCallsNow(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		err := c.ins.RunTask(QueueCritical, id)
+		switch {
+		case err == nil:
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			if err := c.EnqueueCalls(ctx, []string{id}); err != nil {
+				return err
+			}
+		default:
+			// Already pending or running: it runs soon anyway.
+		}
+	}
+	return nil
+}
+
+// CallHousekeeping is the periodic-task source of API calls: a sweep every
+// minute that queues calls that should be queued and are not, and
+// retention (CALL_RETENTION) every hour.
+type CallHousekeeping struct{}
+
+// PeriodicTasks lists the two tasks.
+func (CallHousekeeping) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
+	return []*asynq.PeriodicTaskConfig{
+		{Cronspec: "@every 1m", Task: asynq.NewTask(TypeCallSweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Minute), asynq.MaxRetry(0)}},
+		{Cronspec: "@every 1h", Task: asynq.NewTask(TypeCallClean, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Hour), asynq.MaxRetry(1)}},
+	}, nil
+}
+
+func handleCallSweep(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		_, err := svc.SweepCalls(ctx, time.Minute)
+		return err
+	}
+}
+
+func handleCallClean(svc *hooks.Service) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		_, err := svc.CleanCalls(ctx)
+		return err
+	}
+}
