@@ -106,3 +106,19 @@ func TestARepeatedSecretKeyIsAProblem(t *testing.T) {
 	require.Contains(t, cerr.Problems[0].Message, "key 2 repeats an earlier key")
 	require.NotContains(t, err.Error(), key)
 }
+
+func TestCallRetention(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 24*time.Hour, c.CallRetention, "results are kept a day by default")
+	c, err = config.Load(env(map[string]string{"CALL_RETENTION": "72h"}))
+	require.NoError(t, err)
+	require.Equal(t, 72*time.Hour, c.CallRetention)
+	for _, bad := range []string{"a day", "1s", "9000h"} {
+		_, err := config.Load(env(map[string]string{"CALL_RETENTION": bad}))
+		var cerr *config.Error
+		require.True(t, errors.As(err, &cerr), "%s: got %v; want *config.Error", bad, err)
+		require.Equal(t, "CALL_RETENTION", cerr.Problems[0].Var, bad)
+	}
+}

@@ -89,6 +89,11 @@ func (s *Server) routes() []route {
 		{Pattern: "GET /v1/deliveries/{id}", Scope: access.ScopeHooksRead, Summary: "Show a delivery with its attempts", Response: hooks.Delivery{}, Handler: s.getDelivery},
 		{Pattern: "POST /v1/deliveries/{id}/retry", Scope: access.ScopeHooksWrite, Summary: "Send a finished delivery again", Response: hooks.Delivery{}, Status: http.StatusAccepted, Handler: s.retryDelivery},
 
+		// API-call nodes. Reading a call needs calls.write too: the answer is
+		// what the call's author asked for, and there is no calls.read.
+		{Pattern: "POST /v1/calls", Scope: access.ScopeCallsWrite, Summary: "Make an HTTP call through a connection; with wait (0–30 s) the answer is the result (200), else 202 with the call's id and state", Request: hooks.CallInput{}, Response: hooks.Call{}, Status: http.StatusAccepted, Handler: s.createCall},
+		{Pattern: "GET /v1/calls/{id}", Scope: access.ScopeCallsWrite, Summary: "Show a call: state, every attempt, the final answer", Response: hooks.Call{}, Handler: s.getCall},
+
 		{Pattern: "GET /oauth/callback", Public: true, Summary: "The OAuth redirect URI: finishes connecting and shows the outcome (HTML)", Handler: s.oauthCallback},
 	}
 }

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/liaison/liaison/hooks"
+)
+
+// createCall is POST /v1/calls: the call is stored and queued; with wait,
+// the answer waits for it to end. The answer is 200 with the result when
+// the call has ended by then (a replay of an ended call too), 202 with its
+// id and state otherwise. A replay (same idempotency key, same request)
+// says so in Idempotent-Replayed: true.
+func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	var in hooks.CallInput
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, replayed, err := s.Hooks.CreateCall(r.Context(), in)
+	if errors.Is(err, hooks.ErrIdempotencyConflict) {
+		p := problem(http.StatusConflict, err.Error())
+		p.Errors = []FieldError{{Field: "idempotency_key", Message: "was used for a different request; a new request needs a new key"}}
+		s.fail(w, r, p)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d := in.WaitFor(); d > 0 && !c.Finished() {
+		if c, err = s.Hooks.WaitCall(r.Context(), c.ID, d); err != nil {
+			if r.Context().Err() != nil {
+				return // the client left; nobody reads an answer
+			}
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/calls/"+c.ID)
+	status := http.StatusAccepted
+	if c.Finished() {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, c)
+}
+
+// getCall is GET /v1/calls/{id}: state, every attempt, the final answer.
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Hooks.Call(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
