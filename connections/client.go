@@ -62,6 +62,25 @@ func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
+	resp, err := s.doThrough(ctx, c, req)
+	if resp != nil && resp.Request != nil {
+		// Callers record where a request went; the request that went
+		// carries the connection's credentials, which must not follow.
+		sent := resp.Request.Clone(context.WithoutCancel(ctx))
+		sent.Header = http.Header{}
+		if c.AuthType == AuthAPIKey && c.APIKeyIn != APIKeyInHeader {
+			sent.URL, _ = url.Parse(redactURL(sent.URL, c.APIKeyName))
+		} else {
+			sent.URL, _ = url.Parse(redactURL(sent.URL, ""))
+		}
+		resp.Request = sent
+	}
+	return resp, err
+}
+
+// doThrough is Do once the connection is loaded: send, and on a 401
+// renew the credentials once and send again.
+func (s *Service) doThrough(ctx context.Context, c *Connection, req *http.Request) (*http.Response, error) {
 	// A resend needs a body to send again; each send takes a fresh one
 	// (prepare), so the original is never consumed.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil

@@ -451,6 +451,11 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 		resp, err := b.get(t, k.ID, "/x?keep=1")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode, in)
+		// The request handed back, which callers record, carries no key.
+		require.Equal(t, "/x", resp.Request.URL.Path, in)
+		require.Equal(t, "1", resp.Request.URL.Query().Get("keep"), in)
+		require.NotContains(t, resp.Request.URL.String(), token, in)
+		require.Empty(t, resp.Request.Header, in)
 	}
 
 	// A static token that the target refuses: needs_reauth, with its event.

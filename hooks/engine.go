@@ -430,6 +430,12 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 		return "", err
 	}
 	defer resp.Body.Close()
+	if resp.Request != nil && resp.Request.URL != nil {
+		// What was asked for may be a path relative to the connection's
+		// base URL, or redirected: the attempt shows where it went. Sender
+		// hands back the request with its credentials removed.
+		a.URL = resp.Request.URL.String()
+	}
 	a.Status = resp.StatusCode
 	a.ResponseHeaders = redactHeaders(resp.Header)
 	buf := make([]byte, 0, 512)

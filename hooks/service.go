@@ -19,7 +19,9 @@ import (
 
 // Sender sends a request through a connection, or to a public URL when
 // connectionID is "", through the outbound guard. connections.Service
-// satisfies it; hooks never imports connections.
+// satisfies it; hooks never imports connections. The answer's Request is
+// the request last sent (after redirects) with its credentials removed, so
+// its URL can be recorded.
 //
 // Errors that mean "a person must reconnect first" satisfy
 // interface{ NeedsReauth() bool }; errors that no retry can fix (a host

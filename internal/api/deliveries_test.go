@@ -621,7 +621,7 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	d = b.waitDelivery(t, ids[0], "succeeded")
 	require.EqualValues(t, 1, d["attempt_count"])
 	at := d["attempts"].([]any)[0].(map[string]any)
-	require.Equal(t, "contacts", at["url"])
+	require.Equal(t, api.URL+"/api/contacts", at["url"], "the attempt shows where the request went")
 	require.NotContains(t, fmt.Sprint(at["request_headers"]), "new-token", "credentials are never recorded")
 	last := api.requests()[len(api.requests())-1]
 	require.Equal(t, "/api/contacts", last.Path)
