@@ -59,19 +59,7 @@ func (c *Client) EnqueueCalls(ctx context.Context, ids []string) error {
 // RunCallsNow makes waiting calls (a retry, a postponement) run now, and
 // queues those that are not queued. It satisfies hooks.Queue.
 func (c *Client) RunCallsNow(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		err := c.ins.RunTask(QueueCritical, id)
-		switch {
-		case err == nil:
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			if err := c.EnqueueCalls(ctx, []string{id}); err != nil {
-				return err
-			}
-		default:
-			// Already pending or running: it runs soon anyway.
-		}
-	}
-	return nil
+	return c.runNow(ctx, QueueCritical, ids, c.EnqueueCalls)
 }
 
 // CallHousekeeping is the periodic-task source of API calls: a sweep every

@@ -112,16 +112,49 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, ids []string) error {
 // RunDeliveriesNow makes waiting deliveries (a retry, a postponement) run
 // now, and queues those that are not queued. It satisfies hooks.Queue.
 func (c *Client) RunDeliveriesNow(ctx context.Context, ids []string) error {
+	return c.runNow(ctx, QueueDefault, ids, c.EnqueueDeliveries)
+}
+
+// activeWait bounds how long runNow waits, in all, for running tasks to
+// start waiting.
+const activeWait = 2 * time.Second
+
+// runNow makes waiting tasks run now, and queues (with enqueue) those that
+// are not queued. A pending task runs soon anyway. A running task cannot be
+// moved, and it may be about to wait a long time: a postponement decided
+// just before the wake (a connection found needing reauthorization a moment
+// before it was reconnected). So runNow looks again until the task waits,
+// and moves it then, or until activeWait has passed for the whole batch: a
+// task running for longer is really sending.
+func (c *Client) runNow(ctx context.Context, queue string, ids []string, enqueue func(context.Context, []string) error) error {
+	deadline := time.Now().Add(activeWait)
 	for _, id := range ids {
-		err := c.ins.RunTask(QueueDefault, id)
-		switch {
-		case err == nil:
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			if err := c.EnqueueDeliveries(ctx, []string{id}); err != nil {
-				return err
+		for {
+			err := c.ins.RunTask(queue, id)
+			if err == nil {
+				break
 			}
-		default:
-			// Already pending or running: it runs soon anyway.
+			if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+				if err := enqueue(ctx, []string{id}); err != nil {
+					return err
+				}
+				break
+			}
+			info, ierr := c.ins.GetTaskInfo(queue, id)
+			if ierr == nil && info.State != asynq.TaskStateActive {
+				break // pending: it runs soon anyway
+			}
+			if ierr != nil && !errors.Is(ierr, asynq.ErrTaskNotFound) {
+				return fmt.Errorf("jobs: reading task %s: %w", id, ierr)
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}
 	return nil

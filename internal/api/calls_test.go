@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
@@ -131,10 +132,10 @@ func (b *callBundle) connect(t *testing.T, p *oauthfake.Provider, id string) {
 func (b *callBundle) waitCall(t *testing.T, id, state string) map[string]any {
 	t.Helper()
 	var last map[string]any
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		last = b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
-		return last["state"] == state
-	}, 15*time.Second, 10*time.Millisecond, "call %s never became %s: %v", id, state, func() any { return last })
+		assert.Equal(c, state, last["state"], "call %s: %v", id, last)
+	}, 15*time.Second, 10*time.Millisecond)
 	return last
 }
 
@@ -361,6 +362,36 @@ func TestCallNeedsReauthPostponesThenCompletesAfterReconnect(t *testing.T) {
 	require.EqualValues(t, 1, c["attempt_count"])
 	require.EqualValues(t, 200, c["response"].(map[string]any)["status"])
 	require.Contains(t, c["response"].(map[string]any)["body"], `"sub":"user-1"`)
+}
+
+func TestReconnectingWakesAPostponedCallAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
+	var mu sync.Mutex
+	ok := false
+	api := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	conn := b.bearerConnection(t, api.URL, nil)
+	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
+	id := c["id"].(string)
+	b.waitCall(t, id, "postponed")
+
+	// A new token reconnects the connection (connection.connected): the
+	// call runs now, not in an hour.
+	mu.Lock()
+	ok = true
+	mu.Unlock()
+	b.req(t, http.MethodPatch, "/v1/connections/"+conn, map[string]any{"token": "new-t0ken"}, http.StatusOK)
+	c = b.waitCall(t, id, "succeeded")
+	require.EqualValues(t, 1, c["attempt_count"])
+	require.Equal(t, "Bearer new-t0ken", api.requests()[len(api.requests())-1].Header.Get("Authorization"))
 }
 
 func TestCallCallbackIsDeliveredSignedWithItsOwnRetries(t *testing.T) {
