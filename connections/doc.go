@@ -25,6 +25,9 @@
 //   - client.go: Do, the outbound client.
 //   - manage.go: create, edit, list, delete, test and refresh on demand.
 //   - sweep.go: the periodic refresh of tokens about to expire.
+//   - limits.go: Limits, the rate and concurrency limits set on a connection
+//     (rate_limit, max_concurrency), which the API-call engine in hooks
+//     enforces across every worker.
 //
 // # Sending: Do
 //

@@ -242,3 +242,10 @@ func TestKindAndOutcomeNames(t *testing.T) {
 	require.Equal(t, "disable", Disable.String())
 	require.Equal(t, "Outcome(0)", Outcome(0).String())
 }
+
+func TestScheduleSpan(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 52*time.Minute+35*time.Second, CallSchedule.Span(), "about an hour: a scenario step cannot wait a day")
+	require.Equal(t, 75*time.Hour+35*time.Minute+5*time.Second, DefaultSchedule.Span())
+	require.Zero(t, Schedule(nil).Span())
+}
