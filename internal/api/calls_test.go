@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -676,6 +677,39 @@ func TestCallBadInputNamesTheField(t *testing.T) {
 	require.Empty(t, rc.requests(), "nothing bad was sent")
 	resp, _ = b.do(t, http.MethodGet, "/v1/calls/call_nope", b.secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// lostQueue stores calls but fails to queue them, as a web process that
+// stops between the two would.
+type lostQueue struct{ hooks.Queue }
+
+func (lostQueue) EnqueueCalls(context.Context, []string) error {
+	return errors.New("the process stopped")
+}
+
+func TestSweepQueuesACallThatWasNeverQueued(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, nil)
+	rc := newReceiver(t, nil)
+	conn := b.bearerConnection(t, rc.URL, nil)
+	opts := b.opts
+	opts.Queue = lostQueue{b.opts.Queue}
+	web, err := hooks.New(opts)
+	require.NoError(t, err)
+	c, _, err := web.CreateCall(context.Background(), hooks.CallInput{ConnectionID: conn, Method: "GET", Path: "/lost"})
+	require.NoError(t, err, "the call is stored even if it could not be queued")
+	require.Equal(t, "queued", c.State)
+
+	// The minutely sweep, a little later, queues it.
+	opts = b.opts
+	opts.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	scheduler, err := hooks.New(opts)
+	require.NoError(t, err)
+	n, err := scheduler.SweepCalls(context.Background(), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	b.waitCall(t, c.ID, "succeeded")
+	require.Equal(t, "/lost", rc.waitFor(t, 1)[0].Path)
 }
 
 func TestCallsAreInTheOpenAPIDescription(t *testing.T) {
