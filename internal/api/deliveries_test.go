@@ -461,8 +461,13 @@ func TestGoneDisablesWebhookAndSaysSo(t *testing.T) {
 	d := b.waitDelivery(t, ids[0], "failed")
 	require.EqualValues(t, 1, d["attempt_count"])
 
-	shown := b.call(t, http.MethodGet, "/v1/webhooks/"+w["id"].(string), nil, http.StatusOK)
-	require.Equal(t, false, shown["enabled"])
+	// The endpoint is disabled just after the attempt is recorded, so a
+	// reader can see the failed delivery a moment before it.
+	var shown map[string]any
+	require.Eventually(t, func() bool {
+		shown = b.call(t, http.MethodGet, "/v1/webhooks/"+w["id"].(string), nil, http.StatusOK)
+		return shown["enabled"] == false
+	}, 10*time.Second, 10*time.Millisecond, "the endpoint was never disabled")
 	require.Contains(t, shown["disabled_reason"], "410 Gone")
 
 	got := monitor.waitFor(t, 2)
