@@ -256,6 +256,20 @@ func (c Config) RedirectURI() string { return c.PublicURL + "/oauth/callback" }
 
 var validate = newValidator()
 
+// Variables lists every environment variable Load reads, in the order of
+// Config's fields, for --help and for the test that keeps the README's
+// table complete.
+func Variables() []string {
+	var out []string
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("env"); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // secretVars are the variables whose values never appear in a message.
 var secretVars = func() map[string]bool {
 	m := map[string]bool{}

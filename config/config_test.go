@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,16 @@ func TestCallRetention(t *testing.T) {
 		var cerr *config.Error
 		require.True(t, errors.As(err, &cerr), "%s: got %v; want *config.Error", bad, err)
 		require.Equal(t, "CALL_RETENTION", cerr.Problems[0].Var, bad)
+	}
+}
+
+// The README's configuration table is where operators look: every variable
+// Load reads has its row there.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, v := range config.Variables() {
+		require.Contains(t, string(readme), "| `"+v+"` |", "README.md has no row for %s", v)
 	}
 }

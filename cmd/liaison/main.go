@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/liaison/liaison/config"
@@ -73,7 +74,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "liaison %s: %s\n\nusage: liaison %s %s\n", cmd.name, cmd.summary, cmd.name, cmd.usage)
 		if cmd.name != "version" {
-			fmt.Fprintf(fs.Output(), "\nConfiguration comes from the environment (LISTEN_ADDR, PUBLIC_URL, DATABASE_URL,\nREDIS_URL, SECRET_KEYS, LOG_LEVEL, LOG_FORMAT, WORKER_CONCURRENCY, ALLOWED_CIDRS,\nHEALTH_ADDR, SHUTDOWN_TIMEOUT, MAX_BODY_BYTES, TOKEN_ROTATION_OVERLAP); see the README.\n")
+			fmt.Fprintf(fs.Output(), "\nConfiguration comes from the environment; see the README for each of:\n%s\n", wrap(config.Variables(), 78))
 		}
 		fs.PrintDefaults()
 	}
@@ -120,4 +121,30 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+}
+
+// wrap joins words with ", " into lines of at most width characters,
+// each indented by two spaces.
+func wrap(words []string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, w := range words {
+		if i > 0 {
+			b.WriteString(",")
+			line++
+		}
+		if line == 0 || line+1+len(w) > width {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString("  ")
+			line = 2
+		} else {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String()
 }
