@@ -58,6 +58,13 @@ type Options struct {
 	// StateTTL is how long an authorization (the state parameter) can be
 	// completed. Default 10 min.
 	StateTTL time.Duration
+
+	// ObserveRefresh, if set, is told the result of every refresh that
+	// went to a token endpoint: "ok"; "invalid_grant" when the provider
+	// refused the grant or the client (the connection needs a person); or
+	// "error" for a failure that may pass (retries included, one refresh
+	// is told once). Metrics count with it; connections never imports them.
+	ObserveRefresh func(result string)
 }
 
 func (o Options) withDefaults() Options {

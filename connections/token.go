@@ -168,6 +168,7 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 	fctx, cancel := context.WithTimeout(ctx, s.refreshBudget)
 	t, err := s.fetchWithRetry(fctx, c)
 	cancel()
+	s.observeRefresh(err)
 	if err != nil {
 		var perm *permanentTokenError
 		if errors.As(err, &perm) {
@@ -202,6 +203,21 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 		s.connected(ctx, c, c.Status)
 	}
 	return s.load(ctx, id)
+}
+
+// observeRefresh tells Options.ObserveRefresh how a refresh ended.
+func (s *Service) observeRefresh(err error) {
+	if s.opts.ObserveRefresh == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+		if _, ok := errors.AsType[*permanentTokenError](err); ok {
+			result = "invalid_grant"
+		}
+	}
+	s.opts.ObserveRefresh(result)
 }
 
 // permanentTokenError is a token-endpoint answer that retrying cannot fix

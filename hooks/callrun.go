@@ -128,12 +128,14 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 		c.id, CallRunning, now.Add(out.timeout+time.Minute), now, CallSucceeded, CallFailed, CallPostponed); err != nil {
 		return Result{}, fmt.Errorf("starting call %s: %w", c.id, err)
 	}
+	start := time.Now()
 	x := s.exchange(ctx, out, nil, c.attempts+1, now, maxCallResponse)
 	if x.reauth != nil {
 		return s.postponeCall(ctx, c, x.reauth)
 	}
 	outcome := Classify(x.a.Status, x.err, TargetCall, c.retry4xx)
 	x.a.Outcome = outcome.String()
+	s.observeAttempt(TargetCall.String(), outcome, time.Since(start))
 	return s.concludeCall(ctx, c, x, outcome)
 }
 

@@ -273,13 +273,27 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 		return Result{}, prepErr
 	}
 
+	start := time.Now()
 	x := s.exchange(ctx, out, prepErr, l.attempts+1, now, maxStoredBody)
 	if x.reauth != nil {
 		return s.postponeForReauth(ctx, l, x.reauth)
 	}
 	outcome := Classify(x.a.Status, x.err, kind, retry4xx)
 	x.a.Outcome = outcome.String()
+	observed := kind.String()
+	if kind == TargetCall {
+		observed = "callback" // the call's own requests are "call" (callrun.go)
+	}
+	s.observeAttempt(observed, outcome, time.Since(start))
 	return s.conclude(ctx, l, kind, schedule, x.a, outcome, x.retryAfter)
+}
+
+// observeAttempt tells Options.ObserveAttempt of an attempt. The duration
+// is measured on the wall clock, not s.now, which tests may fix.
+func (s *Service) observeAttempt(targetKind string, outcome Outcome, took time.Duration) {
+	if s.opts.ObserveAttempt != nil {
+		s.opts.ObserveAttempt(targetKind, outcome.String(), took)
+	}
 }
 
 // exchanged is one request made and answered (or not): what the attempt

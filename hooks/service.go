@@ -108,6 +108,13 @@ type Options struct {
 	// targets when the change counter in Redis says nothing changed.
 	// Default 10 s.
 	TargetCacheTTL time.Duration
+
+	// ObserveAttempt, if set, is told of every outbound attempt: the
+	// target's kind (hook, webhook, call, or callback for a call's
+	// callback), the outcome (Outcome's String) and how long the request
+	// took. Metrics count with it; hooks never imports them. Postponements
+	// (no attempt was made) are not told.
+	ObserveAttempt func(targetKind, outcome string, took time.Duration)
 }
 
 func (o Options) withDefaults() Options {

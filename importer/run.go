@@ -242,6 +242,11 @@ type Runner struct {
 	// PostponeFor is how long a run waits for a connection to be
 	// reconnected before it looks again. Default 30 s.
 	PostponeFor time.Duration
+
+	// ObserveRun, if set, is told the status of every run it takes to an
+	// end (succeeded, unchanged, failed, cancelled). Metrics count with it;
+	// importer never imports them.
+	ObserveRun func(status string)
 }
 
 // NewRunner builds a runner.
@@ -557,6 +562,9 @@ func (ex *execution) finish(ctx context.Context, status, msg string) error {
 	if _, err := ex.rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4`,
 		status, msg, now, r.ID); err != nil {
 		return fmt.Errorf("importer: finishing run: %w", err)
+	}
+	if ex.rn.ObserveRun != nil {
+		ex.rn.ObserveRun(status)
 	}
 	ex.log.Info("import run finished", "status", status, "items", r.Items, "created", r.Counts.Created,
 		"updated", r.Counts.Updated, "unchanged", r.Counts.Unchanged, "removed", r.Counts.Removed, "bad", r.Counts.Bad, "message", msg)

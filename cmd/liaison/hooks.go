@@ -7,6 +7,7 @@ import (
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
 )
@@ -37,7 +38,7 @@ func (o *ownEvents) Record(ctx context.Context, eventType string, data map[strin
 }
 
 // openHooks builds the delivery engine on the process's parts.
-func (e *environment) openHooks(d *db.DB, r *jobs.Redis, ring *secret.Ring, sender hooks.Sender, q hooks.Queue) (*hooks.Service, error) {
+func (e *environment) openHooks(d *db.DB, r *jobs.Redis, ring *secret.Ring, sender hooks.Sender, q hooks.Queue, m *metrics.Metrics) (*hooks.Service, error) {
 	return hooks.New(hooks.Options{
 		DB: d, Redis: r.UniversalClient, Ring: ring, Sender: sender, Queue: q,
 		Log:             e.log.With("component", "hooks"),
@@ -47,5 +48,6 @@ func (e *environment) openHooks(d *db.DB, r *jobs.Redis, ring *secret.Ring, send
 		DisableAfter:    e.cfg.WebhookDisableAfter,
 		Retention:       e.cfg.DeliveryRetention,
 		CallRetention:   e.cfg.CallRetention,
+		ObserveAttempt:  m.ObserveAttempt,
 	})
 }

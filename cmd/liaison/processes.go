@@ -15,6 +15,7 @@ import (
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -30,6 +31,9 @@ type parts struct {
 	runner      *importer.Runner
 	// hooks is events in and deliveries out.
 	hooks *hooks.Service
+	// metrics is what GET /metrics serves; the domain packages count into
+	// it through their Observe callbacks.
+	metrics *metrics.Metrics
 }
 
 // open opens the database (migrated), Redis and the key ring.
@@ -52,18 +56,19 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	}
 	c := jobs.NewClient(r)
 	e.onClose(func() { c.Close() })
+	m := metrics.New(e.log.With("component", "metrics"))
 	// Liaison's own events go out through the delivery engine (hooks.go).
 	events := &ownEvents{}
 	conns, err := connections.New(connections.Options{
 		DB: d, Redis: r.UniversalClient, Ring: ring, AllowedCIDRs: e.allowedCIDRs(),
 		RedirectURI: e.cfg.RedirectURI(), Log: e.log.With("component", "connections"), Version: version,
-		Events: events,
+		Events: events, ObserveRefresh: m.ObserveRefresh,
 	})
 	if err != nil {
 		return nil, err
 	}
 	e.onClose(conns.Close)
-	deliveries, err := e.openHooks(d, r, ring, conns, c)
+	deliveries, err := e.openHooks(d, r, ring, conns, c, m)
 	if err != nil {
 		return nil, err
 	}
@@ -71,13 +76,14 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	e.onClose(deliveries.Close)
 	imports := importer.NewStore(d)
 	runner := importer.NewRunner(imports, conns, events, e.log.With("component", "importer"))
+	runner.ObserveRun = m.ObserveRun
 	e.log.Debug("opened database and redis", "took", since(start))
 	return &parts{db: d, redis: r, client: c, tokens: access.NewStore(d, e.cfg.TokenRotationOverlap), connections: conns,
-		imports: imports, runner: runner, hooks: deliveries}, nil
+		imports: imports, runner: runner, hooks: deliveries, metrics: m}, nil
 }
 
 func (e *environment) apiDeps(p *parts) api.Deps {
-	return api.Deps{Log: e.log, DB: p.db, Redis: p.redis, Jobs: p.client, Tokens: p.tokens, Connections: p.connections, Imports: p.imports, Hooks: p.hooks, MaxBodyBytes: e.cfg.MaxBodyBytes, Version: version}
+	return api.Deps{Log: e.log, DB: p.db, Redis: p.redis, Jobs: p.client, Tokens: p.tokens, Connections: p.connections, Imports: p.imports, Hooks: p.hooks, MaxBodyBytes: e.cfg.MaxBodyBytes, Version: version, Metrics: p.metrics}
 }
 
 func (e *environment) jobDeps(p *parts) jobs.Deps {
@@ -127,6 +133,9 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		w.Shutdown()
 		return err
 	}
+	// The web process reports the queues' gauges; the other processes
+	// would read the same Redis.
+	p.metrics.WatchQueues(p.client.QueueTasks)
 	srv := api.HTTPServer(e.cfg.ListenAddr, api.New(e.apiDeps(p)), e.log)
 	err = e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
@@ -146,6 +155,9 @@ func runServe(ctx context.Context, e *environment, _ []string) error {
 	if err != nil {
 		return err
 	}
+	// The web process reports the queues' gauges; the other processes
+	// would read the same Redis.
+	p.metrics.WatchQueues(p.client.QueueTasks)
 	srv := api.HTTPServer(e.cfg.ListenAddr, api.New(e.apiDeps(p)), e.log)
 	return e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
@@ -182,8 +194,8 @@ func runScheduler(ctx context.Context, e *environment, _ []string) error {
 	return err
 }
 
-// serveHealth serves /healthz and /readyz on HEALTH_ADDR when it is set and
-// otherwise just waits for the stop signal.
+// serveHealth serves /healthz, /readyz and /metrics on HEALTH_ADDR when it
+// is set and otherwise just waits for the stop signal.
 func (e *environment) serveHealth(ctx context.Context, p *parts) error {
 	if e.cfg.HealthAddr == "" {
 		e.waitForStop(ctx)

@@ -23,6 +23,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
@@ -39,6 +40,9 @@ type deliveryBundle struct {
 	secret string // an access token with every scope this area needs
 	ring   *secret.Ring
 	opts   hooks.Options
+	// metrics is what the bundle's /metrics serves, wired as cmd/liaison
+	// wires the web process.
+	metrics *metrics.Metrics
 }
 
 // testSchedule is DELIVERY_SCHEDULE scaled down: six attempts, the first at
@@ -75,10 +79,12 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Cleanup(conns.Close)
 	client := jobs.NewClient(b.redis)
 	t.Cleanup(func() { client.Close() })
+	m := metrics.New(b.api.Log)
+	m.WatchQueues(client.QueueTasks)
 	opts := hooks.Options{
 		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, Sender: conns, Queue: client,
 		Log: b.api.Log, Schedule: testSchedule, RotationOverlap: time.Hour, RequestTimeout: 5 * time.Second,
-		RetryAfterMax: 1500 * time.Millisecond,
+		RetryAfterMax: 1500 * time.Millisecond, ObserveAttempt: m.ObserveAttempt,
 	}
 	if tune != nil {
 		tune(&opts)
@@ -90,11 +96,11 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,
-		Version: "test", Connections: conns, Hooks: svc})
+		Version: "test", Connections: conns, Hooks: svc, Metrics: m})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	b.srv = srv
-	db := &deliveryBundle{testBundle: b, hooks: svc, conns: conns, ring: ring, opts: opts}
+	db := &deliveryBundle{testBundle: b, hooks: svc, conns: conns, ring: ring, opts: opts, metrics: m}
 	db.secret = b.token(t, access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite)
 	return db
 }

@@ -75,3 +75,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// metrics serves the process's Prometheus metrics. Like /healthz it needs
+// no token: scrapers seldom carry one, and no label holds an id, a URL or
+// a secret. Keep the port from the public internet if even counts matter.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	s.Metrics.Handler().ServeHTTP(w, r)
+}

@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 		// Operations.
 		{Pattern: "GET /healthz", Public: true, Summary: "The process is up", Handler: s.healthz},
 		{Pattern: "GET /readyz", Public: true, Summary: "The database and Redis answer (?worker=1: and a worker)", Handler: s.readyz},
+		{Pattern: "GET /metrics", Public: true, Summary: "Prometheus metrics", Handler: s.metrics},
 		{Pattern: "GET /openapi.json", Public: true, Summary: "This API's OpenAPI 3.1 description", Handler: s.openapi},
 
 		// Access tokens.

@@ -16,6 +16,7 @@ import (
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/logging"
+	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/traceparent"
 	"github.com/liaison/liaison/jobs"
 )
@@ -40,6 +41,10 @@ type Deps struct {
 	Connections *connections.Service
 	// Hooks serves events, action hooks, event webhooks and deliveries.
 	Hooks *hooks.Service
+
+	// Metrics counts every request and serves GET /metrics. Default: a
+	// registry of the server's own.
+	Metrics *metrics.Metrics
 }
 
 // Server holds the API's dependencies; its methods are the handlers.
@@ -59,12 +64,13 @@ func New(d Deps) *Server {
 	return s
 }
 
-// NewHealth builds a handler with only /healthz and /readyz, for the
-// worker and scheduler processes' probes.
+// NewHealth builds a handler with only /healthz, /readyz and /metrics, for
+// the worker and scheduler processes' probes and scrapes.
 func NewHealth(d Deps) *Server {
 	s := newServer(d)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /metrics", s.metrics)
 	return s
 }
 
@@ -77,6 +83,9 @@ func newServer(d Deps) *Server {
 	}
 	if d.AuthFailureEvery <= 0 {
 		d.AuthFailureEvery = 6 * time.Second
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(d.Log)
 	}
 	return &Server{Deps: d, mux: http.NewServeMux(), authFailures: newFailureLimiter(d.AuthFailureEvery, d.AuthFailureBurst)}
 }
@@ -99,6 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
+	// Handler only finds the route; ServeHTTP also sets the path values.
+	h, pattern := s.mux.Handler(r)
 	defer func() {
 		if v := recover(); v != nil {
 			s.Log.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -107,14 +118,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		lvl := slog.LevelInfo
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			lvl = slog.LevelDebug
 		}
+		took := time.Since(start)
 		s.Log.Log(ctx, lvl, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+			"duration_ms", float64(took.Microseconds())/1000, "remote", r.RemoteAddr)
+		// The pattern, never the path: ids in paths would make a series each.
+		s.Metrics.ObserveRequest(pattern, r.Method, rec.status, took)
 	}()
-	// Handler only finds the route; ServeHTTP also sets the path values.
-	if h, pattern := s.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		s.noRoute(rec, r, h)
 		return
 	}
