@@ -22,9 +22,9 @@ func TestRefreshWithUnknownOutcomeIsNotSentAgain(t *testing.T) {
 	b := setup(t)
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
-	svc := b.withTokenTimeout(t, 100*time.Millisecond, 3)
+	svc := b.withTokenTimeout(t, 500*time.Millisecond, 3)
 
-	p.SlowToken(time.Second)
+	p.SlowToken(3 * time.Second)
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/me", nil)

@@ -219,7 +219,10 @@ func (s *Service) Retry(ctx context.Context, id string) (Delivery, error) {
 		}
 		return Delivery{}, fmt.Errorf("%w: delivery %s is %s, not finished; it will be tried without a retry", ErrConflict, id, d.Status)
 	}
-	if err := s.opts.Queue.EnqueueDeliveries(ctx, []string{id}); err != nil {
+	// The delivery may have finished a moment ago while its task is still
+	// winding up: RunDeliveriesNow waits for that task to end rather than
+	// taking it for this round and queueing nothing.
+	if err := s.opts.Queue.RunDeliveriesNow(ctx, []string{id}); err != nil {
 		return Delivery{}, fmt.Errorf("queueing delivery %s: %w", id, err)
 	}
 	return s.Delivery(ctx, id)
@@ -280,7 +283,9 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 		return ReplayResult{}, err
 	}
 	for start := 0; start < len(ids); start += 500 {
-		if err := s.opts.Queue.EnqueueDeliveries(ctx, ids[start:min(start+500, len(ids))]); err != nil {
+		// As in Retry: a task of a delivery that just finished may still be
+		// winding up.
+		if err := s.opts.Queue.RunDeliveriesNow(ctx, ids[start:min(start+500, len(ids))]); err != nil {
 			s.opts.Log.ErrorContext(ctx, "queueing replayed deliveries; the sweep will queue them", "error", err)
 			break
 		}

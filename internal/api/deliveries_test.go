@@ -117,10 +117,13 @@ func (b *deliveryBundle) call(t *testing.T, method, path string, body any, want 
 func (b *deliveryBundle) waitDelivery(t *testing.T, id, status string) map[string]any {
 	t.Helper()
 	var last map[string]any
-	require.Eventually(t, func() bool {
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		last = b.call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
-		return last["status"] == status
-	}, 10*time.Second, 10*time.Millisecond, "delivery %s never became %s: %v", id, status, func() any { return last })
+		if last["status"] == status || time.Now().After(deadline) {
+			break
+		}
+	}
+	require.Equal(t, status, last["status"], "delivery %s never became %s: %v", id, status, last)
 	return last
 }
 
