@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -275,8 +276,11 @@ func (s *Store) Update(ctx context.Context, id string, in Input, connectionExist
 	if err := in.apply(&im, connectionExists); err != nil {
 		return Import{}, err
 	}
-	if im.URL != before.URL || im.ConnectionID != before.ConnectionID {
-		// Validators of another feed mean nothing for this one.
+	if im.URL != before.URL || im.ConnectionID != before.ConnectionID || im.Format != before.Format ||
+		im.ItemPath != before.ItemPath || !reflect.DeepEqual(im.Mapping, before.Mapping) {
+		// Validators of another feed mean nothing for this one; and a feed
+		// read another way must be read again, even if it has not changed
+		// (a 304 would leave the catalogue as the old mapping made it).
 		im.etag, im.lastModified = "", ""
 	}
 	im.UpdatedAt = s.now()

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,7 +287,10 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	run.Status, run.StartedAt = StatusRunning, &started
+	// What the database was reset to above, in memory too: a run started
+	// over must not count its first try's items again.
+	run.Status, run.StartedAt, run.Message = StatusRunning, &started, ""
+	run.Bytes, run.BytesTotal, run.Items, run.Counts, run.Errors = 0, nil, 0, Counts{}, []ErrorEntry{}
 	log := rn.log.With("import_id", im.ID, "run_id", run.ID)
 
 	tctx, cancel := context.WithTimeout(ctx, im.timeLimit)
@@ -403,7 +407,7 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("the feed cannot be read: %w", err)
 	}
-	ex.cat = newCatalog(ex.rn.store, ex.im.ID, ex.run.ID)
+	ex.cat = newCatalog(ex.rn.store, ex.im.ID, ex.run.ID+"."+strconv.FormatInt(ex.run.StartedAt.UnixNano(), 36))
 	batch := make([]entry, 0, ex.rn.BatchSize)
 	var enc bytes.Buffer
 	encoder := json.NewEncoder(&enc)

@@ -185,6 +185,69 @@ func TestNotModifiedIsAnUnchangedRun(t *testing.T) {
 	require.Contains(t, run.Message, "304")
 	require.EqualValues(t, 0, run.Items)
 	require.EqualValues(t, 2, hits.Load())
+
+	// A new mapping reads the feed again, unchanged or not: a 304 would
+	// leave the catalogue as the old mapping made it.
+	_, err := b.store.Update(context.Background(), im.ID, importer.Input{Mapping: &importer.Mapping{ExternalID: "id", Fields: map[string]string{"price": "cost"}}}, nil)
+	require.NoError(t, err)
+	run = b.run(t, im.ID)
+	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
+	require.EqualValues(t, 20, run.Counts.Updated)
+	require.EqualValues(t, 3, hits.Load())
+}
+
+// A run whose worker stopped halfway is started over by the next worker
+// (same run id): the items its first try wrote are not duplicates, and
+// the counts are this try's alone.
+func TestARunStartedOverCountsOnce(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	feed := generated(t, "csv", 300, 0)
+	var slow atomic.Bool
+	slow.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slow.Load() {
+			_, _ = w.Write(feed)
+			return
+		}
+		for rest := feed; len(rest) > 0 && r.Context().Err() == nil; rest = rest[min(len(rest), 512):] {
+			if _, err := w.Write(rest[:min(len(rest), 512)]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	b.runner.BatchSize = 20
+	im := b.create(t, importer.Input{Name: ptr("restart"), URL: ptr(srv.URL), Format: ptr("csv")})
+	run, err := b.store.NewRun(context.Background(), im.ID, "manual")
+	require.NoError(t, err)
+
+	// The first worker stops (its context ends) once some items are in.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	require.Eventually(t, func() bool {
+		r, err := b.store.GetRun(context.Background(), run.ID)
+		return err == nil && r.Counts.Created >= 40
+	}, 10*time.Second, 5*time.Millisecond)
+	stop()
+	require.Error(t, <-done, "a stopping worker hands the run back")
+	r, err := b.store.GetRun(context.Background(), run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusRunning, r.Status)
+
+	// The next worker runs it again, from the start of the feed.
+	slow.Store(false)
+	require.NoError(t, b.runner.Execute(context.Background(), run.ID))
+	r, err = b.store.GetRun(context.Background(), run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusSucceeded, r.Status, r.Message)
+	require.EqualValues(t, 300, r.Items)
+	require.Zero(t, r.Counts.Bad, "%v", r.Errors)
+	require.EqualValues(t, 300, r.Counts.Created+r.Counts.Unchanged)
+	require.Zero(t, r.Counts.Removed)
 }
 
 func TestGzipByHeaderAndByBody(t *testing.T) {
