@@ -227,30 +227,39 @@ func (s *Service) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchIte
 // ingest stores events and their deliveries in one transaction, then
 // queues the deliveries. ownOnly matches webhooks only: Liaison's own
 // events are notifications, not triggers for action hooks.
+//
+// A batch costs a few statements, not a few per event: one multi-row
+// insert of the events that reports which of them are new (the others are
+// repeats of an earlier intake), one of all their deliveries, each split
+// only to stay under the databases' limits on parameters.
 func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) ([]Accepted, error) {
 	targets, err := s.targetList(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Accepted, len(events))
+	// first is where each id first appears; a repeat within the same call
+	// answers with that one's deliveries.
+	first := make(map[string]int, len(events))
+	unique := make([]*prepared, 0, len(events))
+	for i, p := range events {
+		if _, dup := first[p.ID]; !dup {
+			first[p.ID] = i
+			unique = append(unique, p)
+		}
+	}
 	var queue, requeue []string
 	err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
 		queue, requeue = queue[:0], requeue[:0]
-		seen := make(map[string]int, len(events))
-		for i, p := range events {
+		stored, err := insertEvents(ctx, tx, unique)
+		if err != nil {
+			return err
+		}
+		var rows []deliveryRow
+		for _, p := range unique {
+			i := first[p.ID]
 			out[i] = Accepted{ID: p.ID, Deliveries: []string{}}
-			if j, dup := seen[p.ID]; dup {
-				out[i] = Accepted{ID: p.ID, Duplicate: true, Deliveries: out[j].Deliveries}
-				continue
-			}
-			seen[p.ID] = i
-			res, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, occurred_at, received_at, source, profile, data)
-				VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO NOTHING`,
-				p.ID, p.Type, p.OccurredAt, p.ReceivedAt, p.Source, string(p.Profile), string(p.Data))
-			if err != nil {
-				return fmt.Errorf("storing event %s: %w", p.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			if !stored[p.ID] {
 				out[i].Duplicate = true
 				ids, err := unsentDeliveries(ctx, tx, p.ID)
 				if err != nil {
@@ -259,34 +268,22 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 				requeue = append(requeue, ids...)
 				continue
 			}
-			matched := targets.match(p, ownOnly)
-			if len(matched) == 0 {
-				continue
+			for _, t := range targets.match(p, ownOnly) {
+				id := newID("dlv_")
+				rows = append(rows, deliveryRow{id: id, eventID: p.ID, kind: t.kind.String(), targetID: t.id, at: p.ReceivedAt})
+				out[i].Deliveries = append(out[i].Deliveries, id)
 			}
-			ids := make([]string, len(matched))
-			var q strings.Builder
-			q.WriteString(`INSERT INTO deliveries (id, event_id, target_kind, target_id, status, next_attempt_at, created_at, updated_at) VALUES `)
-			args := make([]any, 0, len(matched)*4+3)
-			args = append(args, p.ID, statusPending, p.ReceivedAt)
-			for k, t := range matched {
-				ids[k] = newID("dlv_")
-				if k > 0 {
-					q.WriteByte(',')
-				}
-				n := len(args)
-				fmt.Fprintf(&q, "($%d,$1,$%d,$%d,$2,$3,$3,$3)", n+1, n+2, n+3)
-				args = append(args, ids[k], t.kind.String(), t.id)
-			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-				return fmt.Errorf("storing deliveries of event %s: %w", p.ID, err)
-			}
-			out[i].Deliveries = ids
-			queue = append(queue, ids...)
+			queue = append(queue, out[i].Deliveries...)
 		}
-		return nil
+		return insertDeliveries(ctx, tx, rows)
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range events {
+		if j := first[p.ID]; j != i {
+			out[i] = Accepted{ID: p.ID, Duplicate: true, Deliveries: out[j].Deliveries}
+		}
 	}
 	queue = append(queue, requeue...)
 	if len(queue) > 0 {
@@ -298,6 +295,82 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 		}
 	}
 	return out, nil
+}
+
+// Rows per multi-row insert: PostgreSQL takes at most 65,535 parameters in
+// a statement and SQLite 32,766; these stay far below both.
+const (
+	eventsPerInsert     = 500 // 7 parameters each
+	deliveriesPerInsert = 1000
+)
+
+// insertEvents stores the events that are not stored yet and returns the
+// ids of those it stored; an id already there is a repeat and is left as
+// it was.
+func insertEvents(ctx context.Context, tx *sql.Tx, events []*prepared) (map[string]bool, error) {
+	stored := make(map[string]bool, len(events))
+	for len(events) > 0 {
+		chunk := events[:min(len(events), eventsPerInsert)]
+		events = events[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO events (id, type, occurred_at, received_at, source, profile, data) VALUES `)
+		args := make([]any, 0, len(chunk)*7)
+		for k, p := range chunk {
+			if k > 0 {
+				q.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			args = append(args, p.ID, p.Type, p.OccurredAt, p.ReceivedAt, p.Source, string(p.Profile), string(p.Data))
+		}
+		q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("storing %d events: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("storing %d events: %w", len(chunk), err)
+			}
+			stored[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("storing %d events: %w", len(chunk), err)
+		}
+	}
+	return stored, nil
+}
+
+// deliveryRow is a new delivery as intake stores it: pending, due now.
+type deliveryRow struct {
+	id, eventID, kind, targetID string
+	at                          time.Time
+}
+
+func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []deliveryRow) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), deliveriesPerInsert)]
+		rows = rows[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO deliveries (id, event_id, target_kind, target_id, status, next_attempt_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, 1+len(chunk)*5)
+		args = append(args, statusPending)
+		for k, r := range chunk {
+			if k > 0 {
+				q.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$1,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+5, n+5)
+			args = append(args, r.id, r.eventID, r.kind, r.targetID, r.at)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("storing %d deliveries: %w", len(chunk), err)
+		}
+	}
+	return nil
 }
 
 // unsentDeliveries are an event's deliveries that never had an attempt.
