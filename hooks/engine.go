@@ -32,7 +32,8 @@ import (
 // event and its target; a compiled template or signer from the cache (keyed
 // by target id and version); the request through Sender on kept-alive
 // connections; one statement (PostgreSQL) or one transaction (SQLite) that
-// records the attempt and updates the delivery.
+// records the attempt and updates the delivery, shared with the attempts
+// of other deliveries that end at the same time (record.go).
 
 // Result is what a run of a delivery asks of the queue.
 type Result struct {
@@ -681,32 +682,6 @@ func (s *Service) attempts(ctx context.Context, ownerColumn, id string) ([]Attem
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// recordAttempt writes the attempt and the delivery's new state at once:
-// one statement on PostgreSQL (a data-modifying CTE, one round trip), one
-// transaction on SQLite, which has no such CTE.
-func (s *Service) recordAttempt(ctx context.Context, id string, a Attempt, status string, next, finished sql.NullTime, lastError string) error {
-	args := append(attemptArgs(id, a), status, next, finished, lastError, s.now())
-	insert := deliveryAttemptInsert
-	const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
-	var err error
-	if s.opts.DB.Dialect == db.Postgres {
-		_, err = s.opts.DB.ExecContext(ctx, `WITH a AS (`+insert+`) `+update, args...)
-	} else {
-		err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, insert, args[:14]...); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status=$2, attempts=$3, next_attempt_at=$4, finished_at=$5, last_status=$6, last_error=$7, updated_at=$8 WHERE id=$1`,
-				id, status, a.Number, next, finished, a.Status, lastError, s.now())
-			return err
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, id, err)
-	}
-	return nil
 }
 
 // trackWebhook keeps an endpoint's run of failures: a success ends it, a

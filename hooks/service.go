@@ -191,6 +191,9 @@ type Service struct {
 	compiled sync.Map // id → *compiledHook | *compiledWebhook
 	// waiters are the requests of this process waiting for calls to end.
 	waiters callWaiters
+	// recorder writes the attempts of this process's deliveries, many
+	// per commit when many end together (record.go).
+	recorder attemptRecorder
 }
 
 // New builds the service.

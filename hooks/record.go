@@ -1,0 +1,215 @@
+package hooks
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/liaison/liaison/internal/db"
+)
+
+// Recording attempts. Every attempt ends with one write: the attempt's row
+// and its delivery's new state, committed together before the queue hears
+// that the run is over. Alone, each write is a round trip and a commit,
+// and a commit waits for the database's log to reach the disk (2–4 ms on
+// a small machine's disk, and a PostgreSQL server flushes for one commit
+// at a time). At thousands of deliveries a second those commits, not the
+// requests, would bound a worker.
+//
+// So the workers of a process write together: an attempt that ends while
+// a write is under way waits for the next one, which takes every attempt
+// waiting by then, up to maxRecordBatch, in one statement and one commit.
+// A write never waits for company: an attempt that ends when nothing is
+// being written is written at once, so a quiet worker records as fast as
+// before, and a busy one makes fewer, larger commits. A batch that fails
+// (one bad row spoils a statement) is written again row by row, so that
+// each attempt gets its own answer.
+
+// maxRecordBatch bounds one write: 19 parameters a row, far under the
+// databases' limits, and a statement short enough to plan at once.
+const maxRecordBatch = 64
+
+// maxRecordWriters is how many writes of one process may be under way at
+// once. More than one keeps a slow commit from holding up the others;
+// each writes what is waiting when it starts.
+const maxRecordWriters = 4
+
+// attemptRecord is one attempt to write with its delivery's new state.
+type attemptRecord struct {
+	deliveryID string
+	a          Attempt
+	status     string
+	next       sql.NullTime
+	finished   sql.NullTime
+	lastError  string
+	updatedAt  time.Time
+	done       chan error
+}
+
+// attemptRecorder gathers the attempts waiting to be written. Its zero
+// value is ready to use.
+type attemptRecorder struct {
+	mu      sync.Mutex
+	waiting []*attemptRecord
+	writers int
+}
+
+// recordAttempt writes the attempt and the delivery's new state at once,
+// together with the attempts of other deliveries that end meanwhile.
+func (s *Service) recordAttempt(ctx context.Context, id string, a Attempt, status string, next, finished sql.NullTime, lastError string) error {
+	r := &attemptRecord{deliveryID: id, a: a, status: status, next: next, finished: finished, lastError: lastError,
+		updatedAt: s.now(), done: make(chan error, 1)}
+	rec := &s.recorder
+	rec.mu.Lock()
+	rec.waiting = append(rec.waiting, r)
+	write := rec.writers < maxRecordWriters
+	if write {
+		rec.writers++
+	}
+	rec.mu.Unlock()
+	if write {
+		// What was sent is recorded even if the worker is stopping.
+		s.writeRecords(context.WithoutCancel(ctx), r)
+	}
+	if err := <-r.done; err != nil {
+		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, id, err)
+	}
+	return nil
+}
+
+// writeRecords writes batches of waiting attempts until own is written;
+// then, if attempts still wait, it leaves a goroutine to go on writing
+// them, so that the caller's delivery is not held up by others'.
+func (s *Service) writeRecords(ctx context.Context, own *attemptRecord) {
+	rec := &s.recorder
+	for {
+		rec.mu.Lock()
+		if len(rec.waiting) == 0 {
+			rec.writers--
+			rec.mu.Unlock()
+			return
+		}
+		if own != nil && len(own.done) > 0 {
+			rec.mu.Unlock()
+			go s.writeRecords(ctx, nil) // in this writer's place
+			return
+		}
+		n := min(len(rec.waiting), maxRecordBatch)
+		batch := rec.waiting[:n:n]
+		if rec.waiting = rec.waiting[n:]; len(rec.waiting) == 0 {
+			rec.waiting = nil
+		}
+		rec.mu.Unlock()
+		s.writeBatch(ctx, batch)
+	}
+}
+
+// writeBatch writes a batch and answers each record; if writing it
+// together fails, it writes the records one by one.
+func (s *Service) writeBatch(ctx context.Context, batch []*attemptRecord) {
+	if len(batch) == 1 {
+		batch[0].done <- s.writeOne(ctx, batch[0])
+		return
+	}
+	if err := s.writeTogether(ctx, batch); err == nil {
+		for _, r := range batch {
+			r.done <- nil
+		}
+		return
+	}
+	for _, r := range batch {
+		r.done <- s.writeOne(ctx, r)
+	}
+}
+
+// writeTogether writes a batch in one statement (PostgreSQL) or one
+// transaction (SQLite): all of it or none.
+func (s *Service) writeTogether(ctx context.Context, batch []*attemptRecord) error {
+	if s.opts.DB.Dialect == db.Postgres {
+		q, args := recordStatement(batch)
+		_, err := s.opts.DB.ExecContext(ctx, q, args...)
+		return err
+	}
+	return s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range batch {
+			if err := writeSQLite(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeOne writes one record: on PostgreSQL one statement (a data-modifying
+// CTE, one round trip), on SQLite, which has no such CTE, one transaction.
+func (s *Service) writeOne(ctx context.Context, r *attemptRecord) error {
+	if s.opts.DB.Dialect == db.Postgres {
+		args := append(attemptArgs(r.deliveryID, r.a), r.status, r.next, r.finished, r.lastError, r.updatedAt)
+		const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
+		_, err := s.opts.DB.ExecContext(ctx, `WITH a AS (`+deliveryAttemptInsert+`) `+update, args...)
+		return err
+	}
+	return s.opts.DB.InTx(ctx, func(tx *sql.Tx) error { return writeSQLite(ctx, tx, r) })
+}
+
+func writeSQLite(ctx context.Context, tx *sql.Tx, r *attemptRecord) error {
+	if _, err := tx.ExecContext(ctx, deliveryAttemptInsert, attemptArgs(r.deliveryID, r.a)...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status=$2, attempts=$3, next_attempt_at=$4, finished_at=$5, last_status=$6, last_error=$7, updated_at=$8 WHERE id=$1`,
+		r.deliveryID, r.status, r.a.Number, r.next, r.finished, r.a.Status, r.lastError, r.updatedAt)
+	return err
+}
+
+// recordColumns are a batch row's values: the attempt (attemptArgs), then
+// the delivery's new state. The casts give the VALUES list its types.
+var recordColumns = [...]struct{ name, cast string }{
+	{"delivery_id", "text"}, {"number", "int"}, {"started_at", "timestamptz"}, {"duration_ms", "float8"},
+	{"method", "text"}, {"url", "text"}, {"request_headers", "jsonb"}, {"request_body", "text"},
+	{"status", "int"}, {"response_headers", "jsonb"}, {"response_body", "text"}, {"truncated", "bool"},
+	{"error", "text"}, {"outcome", "text"},
+	{"d_status", "text"}, {"d_next", "timestamptz"}, {"d_finished", "timestamptz"}, {"d_last_error", "text"}, {"d_updated", "timestamptz"},
+}
+
+// recordStatement is one PostgreSQL statement that inserts every attempt
+// of the batch and updates every delivery.
+func recordStatement(batch []*attemptRecord) (string, []any) {
+	var q strings.Builder
+	args := make([]any, 0, len(batch)*len(recordColumns))
+	q.WriteString(`WITH v (`)
+	for i, c := range recordColumns {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(c.name)
+	}
+	q.WriteString(`) AS (VALUES `)
+	for k, r := range batch {
+		if k > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for i, c := range recordColumns {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			fmt.Fprintf(&q, "$%d::%s", len(args)+i+1, c.cast)
+		}
+		q.WriteByte(')')
+		args = append(args, attemptArgs(r.deliveryID, r.a)...)
+		args = append(args, r.status, r.next, r.finished, r.lastError, r.updatedAt)
+	}
+	q.WriteString(`), a AS (INSERT INTO attempts (delivery_id, ` + attemptColumns + `) SELECT `)
+	for i, c := range recordColumns[:14] {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(c.name)
+	}
+	q.WriteString(` FROM v) UPDATE deliveries d SET status=v.d_status, attempts=v.number, next_attempt_at=v.d_next, finished_at=v.d_finished,
+	last_status=v.status, last_error=v.d_last_error, updated_at=v.d_updated FROM v WHERE d.id = v.delivery_id`)
+	return q.String(), args
+}
