@@ -49,7 +49,8 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL" validate:"oneof=debug info warn error"`
 	// LogFormat is text or json. LOG_FORMAT, default "text".
 	LogFormat string `env:"LOG_FORMAT" validate:"oneof=text json"`
-	// WorkerConcurrency is how many tasks one worker process runs at once.
+	// WorkerConcurrency is how many tasks one worker process runs at once
+	// of each kind: deliveries, and the rest (API calls, imports, sweeps).
 	// WORKER_CONCURRENCY, default 50 (deliveries mostly wait on the network).
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" validate:"min=1,max=10000"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by

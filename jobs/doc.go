@@ -10,7 +10,10 @@
 // handler decodes its payload, calls domain code and maps the error; it never
 // swallows one.
 //
-// Queues and their weights: critical (6) for work a person or a scenario is
-// waiting on, default (3) for deliveries, low (1) for imports and
-// housekeeping. Weights, not strict priority, so low work is never starved.
+// Queues: critical for work a person or a scenario is waiting on (API
+// calls), default for deliveries, low for imports and housekeeping. A
+// worker takes deliveries on an asynq server of their own, so they cost
+// one script a task to dequeue and never take the slots of an API call;
+// its other server weighs critical 6 to low 1, weights rather than strict
+// priority, so low work is never starved (queue.go).
 package jobs
