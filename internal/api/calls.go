@@ -9,8 +9,8 @@ import (
 
 // createCall is POST /v1/calls: the call is stored and queued; with wait,
 // the answer waits for it to end. The answer is 200 with the result when
-// the call has ended by then (a replay of an ended call too), 202 with its
-// id and state otherwise. A replay (same idempotency key, same request)
+// the call has ended within wait (a replay of an ended call too), 202 with
+// its id and state otherwise. A replay (same idempotency key, same request)
 // says so in Idempotent-Replayed: true.
 func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 	var in hooks.CallInput
@@ -42,8 +42,11 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/v1/calls/"+c.ID)
+	// Without wait a new call is always 202, even when a quick worker has
+	// already finished it: the answer a client gets must not depend on a
+	// race it cannot see. With wait, or for a replay, an ended call is 200.
 	status := http.StatusAccepted
-	if c.Finished() {
+	if c.Finished() && (in.WaitFor() > 0 || replayed) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, c)
