@@ -46,9 +46,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -575,55 +573,23 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// openDB opens a fresh schema on DATABASE_URL's PostgreSQL, or an SQLite
-// file in a temporary folder; both are removed afterwards.
+// openDB opens a fresh, migrated database: a new schema on DATABASE_URL's
+// PostgreSQL, or an SQLite file in a temporary folder; both are removed
+// afterwards.
 func openDB(ctx context.Context) (*db.DB, string, func(), error) {
-	base := os.Getenv("DATABASE_URL")
-	if base == "" || strings.HasPrefix(base, "sqlite:") {
-		dir, err := os.MkdirTemp("", "deliverybench")
-		if err != nil {
-			return nil, "", nil, err
-		}
-		d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"))
-		if err != nil {
-			return nil, "", nil, err
-		}
-		if _, err := d.Migrate(ctx); err != nil {
-			return nil, "", nil, err
-		}
-		return d, "SQLite (DATABASE_URL unset)", func() { d.Close(); os.RemoveAll(dir) }, nil
-	}
-	admin, err := db.Open(ctx, base)
+	d, _, cleanup, err := db.OpenScratch(ctx, os.Getenv("DATABASE_URL"), "deliverybench")
 	if err != nil {
-		return nil, "", nil, err
-	}
-	schema := "deliverybench_" + randomHex(4)
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		return nil, "", nil, err
-	}
-	drop := func() {
-		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close()
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		drop()
-		return nil, "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	d, err := db.Open(ctx, u.String())
-	if err != nil {
-		drop()
 		return nil, "", nil, err
 	}
 	if _, err := d.Migrate(ctx); err != nil {
-		d.Close()
-		drop()
+		cleanup()
 		return nil, "", nil, err
 	}
-	return d, "PostgreSQL", func() { d.Close(); drop() }, nil
+	name := "SQLite (DATABASE_URL unset)"
+	if d.Dialect == db.Postgres {
+		name = "PostgreSQL"
+	}
+	return d, name, cleanup, nil
 }
 
 // openRedis opens REDIS_URL, refusing a database that already holds asynq

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -105,48 +101,23 @@ func run(items int, format string, runs int) error {
 	return nil
 }
 
+// openDB opens a fresh, migrated database: a new schema on DATABASE_URL's
+// PostgreSQL, or an SQLite file in a temporary folder; both are removed
+// afterwards.
 func openDB(ctx context.Context) (*db.DB, string, func(), error) {
-	base := os.Getenv("DATABASE_URL")
-	if base == "" || strings.HasPrefix(base, "sqlite:") {
-		dir, err := os.MkdirTemp("", "importbench")
-		if err != nil {
-			return nil, "", nil, err
-		}
-		d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"))
-		if err != nil {
-			return nil, "", nil, err
-		}
-		if _, err := d.Migrate(ctx); err != nil {
-			return nil, "", nil, err
-		}
-		return d, "SQLite", func() { d.Close(); os.RemoveAll(dir) }, nil
-	}
-	admin, err := db.Open(ctx, base)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	schema := "importbench_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		return nil, "", nil, err
-	}
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	d, err := db.Open(ctx, u.String())
+	d, _, cleanup, err := db.OpenScratch(ctx, os.Getenv("DATABASE_URL"), "importbench")
 	if err != nil {
 		return nil, "", nil, err
 	}
 	if _, err := d.Migrate(ctx); err != nil {
+		cleanup()
 		return nil, "", nil, err
 	}
-	return d, "PostgreSQL", func() {
-		d.Close()
-		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close()
-	}, nil
+	name := "SQLite (DATABASE_URL unset)"
+	if d.Dialect == db.Postgres {
+		name = "PostgreSQL"
+	}
+	return d, name, cleanup, nil
 }
 
 func peakRSS() string {

@@ -2,11 +2,7 @@ package dbtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,45 +30,14 @@ func New(t testing.TB) Database {
 // Empty is New without migrating.
 func Empty(t testing.TB) Database {
 	t.Helper()
-	ctx := context.Background()
 	base := os.Getenv("DATABASE_URL")
-	if base == "" || strings.HasPrefix(base, "sqlite:") {
-		u := "sqlite:" + filepath.Join(t.TempDir(), "test.db")
-		d, err := db.Open(ctx, u)
-		if err != nil {
-			t.Fatalf("opening test sqlite: %v", err)
+	d, u, cleanup, err := db.OpenScratch(context.Background(), base, "test")
+	if err != nil {
+		if base != "" && !strings.HasPrefix(base, "sqlite:") {
+			t.Fatalf("DATABASE_URL is set but PostgreSQL does not answer (start it, or unset DATABASE_URL for SQLite): %v", err)
 		}
-		t.Cleanup(func() { d.Close() })
-		return Database{DB: d, URL: u}
+		t.Fatalf("opening test database: %v", err)
 	}
-
-	admin, err := db.Open(ctx, base)
-	if err != nil {
-		t.Fatalf("DATABASE_URL is set but PostgreSQL does not answer (start it, or unset DATABASE_URL for SQLite): %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("creating test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		admin.Close()
-	})
-
-	pu, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parsing DATABASE_URL: %v", err)
-	}
-	q := pu.Query()
-	q.Set("search_path", schema)
-	pu.RawQuery = q.Encode()
-	d, err := db.Open(ctx, pu.String())
-	if err != nil {
-		t.Fatalf("opening test schema: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return Database{DB: d, URL: pu.String()}
+	t.Cleanup(cleanup)
+	return Database{DB: d, URL: u}
 }
