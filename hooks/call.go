@@ -662,18 +662,23 @@ func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
 		if len(ids) == 0 {
 			return removed, nil
 		}
-		args := make([]any, len(ids))
-		marks := make([]string, len(ids))
-		for i, id := range ids {
-			args[i], marks[i] = id, "$"+strconv.Itoa(i+1)
-		}
-		in := strings.Join(marks, ",")
+		args, in := anys(ids), placeholders(1, len(ids))
 		err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-			// The event goes with its delivery (ON DELETE CASCADE), the
-			// delivery's attempts with it; a callback still on its way stays.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (SELECT event_id FROM deliveries
-				WHERE target_kind = 'call' AND target_id IN (`+in+`) AND status IN ('succeeded', 'failed'))`, args...); err != nil {
-				return fmt.Errorf("removing callbacks of old calls: %w", err)
+			// The callback's event goes with its deliveries, their attempts
+			// with them; a callback still on its way stays.
+			callbacks := `SELECT event_id FROM deliveries WHERE target_kind = 'call' AND target_id IN (` + in + `) AND status IN ('succeeded', 'failed')`
+			events, err := queryIDs(ctx, tx, callbacks, args...)
+			if err != nil {
+				return fmt.Errorf("finding callbacks of old calls: %w", err)
+			}
+			if len(events) > 0 {
+				evIn, evArgs := placeholders(1, len(events)), anys(events)
+				if _, err := removeDeliveries(ctx, tx, `event_id IN (`+evIn+`)`, evArgs...); err != nil {
+					return fmt.Errorf("removing callbacks of old calls: %w", err)
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (`+evIn+`)`, evArgs...); err != nil {
+					return fmt.Errorf("removing callbacks of old calls: %w", err)
+				}
 			}
 			res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+in+`)`, args...)
 			if err != nil {
@@ -694,7 +699,15 @@ func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
 
 // ids runs a query that selects one text column.
 func (s *Service) ids(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.opts.DB.QueryContext(ctx, q, args...)
+	return queryIDs(ctx, s.opts.DB, q, args...)
+}
+
+// queryIDs runs, on the database or in a transaction, a query that selects
+// one text column.
+func queryIDs(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -708,4 +721,13 @@ func (s *Service) ids(ctx context.Context, q string, args ...any) ([]string, err
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// anys is ss as query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

@@ -253,23 +253,11 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 	var ids []string
 	now := s.now()
 	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-		ids = ids[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($4, $5)`,
+		var err error
+		ids, err = queryIDs(ctx, tx, `SELECT id FROM deliveries WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($4, $5)`,
 			kind.String(), targetID, since.UTC(), statusSucceeded, statusFailed)
 		if err != nil {
 			return fmt.Errorf("finding deliveries to replay: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status=$4, retry_base=attempts, next_attempt_at=$5, finished_at=NULL, updated_at=$5
 			WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($6, $7)`,
@@ -300,23 +288,13 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 	if err := s.resumeCalls(ctx, connectionID); err != nil {
 		return fmt.Errorf("waking calls waiting for connection %s: %w", connectionID, err)
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
+	ids, err := s.ids(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 		WHERE d.status = $1 AND h.connection_id = $2`, statusPostponed, connectionID)
 	if err != nil {
 		return fmt.Errorf("finding deliveries waiting for connection %s: %w", connectionID, err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	if len(ids) == 0 {
-		return rows.Err()
+		return nil
 	}
 	return s.opts.Queue.RunDeliveriesNow(ctx, ids)
 }
@@ -327,23 +305,13 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 // delivery id is the task id), so sweeping a delivery that is queued costs
 // nothing. It takes those due for longer than grace.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT id FROM deliveries WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
+	ids, err := s.ids(ctx, `SELECT id FROM deliveries WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
 		statusPending, statusRetrying, statusPostponed, s.now().Add(-grace))
 	if err != nil {
 		return 0, fmt.Errorf("sweeping deliveries: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	if len(ids) == 0 {
-		return 0, rows.Err()
+		return 0, nil
 	}
 	return len(ids), s.opts.Queue.EnqueueDeliveries(ctx, ids)
 }
@@ -355,12 +323,16 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 func (s *Service) Clean(ctx context.Context) (deliveries, events int64, _ error) {
 	cutoff := s.now().Add(-s.opts.Retention)
 	for {
-		res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (
-			SELECT id FROM deliveries WHERE created_at < $1 AND status IN ($2, $3) LIMIT 1000)`, cutoff, statusSucceeded, statusFailed)
+		var n int64
+		err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			n, err = removeDeliveries(ctx, tx, `id IN (SELECT id FROM deliveries WHERE created_at < $1 AND status IN ($2, $3) LIMIT 1000)`,
+				cutoff, statusSucceeded, statusFailed)
+			return err
+		})
 		if err != nil {
 			return deliveries, events, fmt.Errorf("removing old deliveries: %w", err)
 		}
-		n, _ := res.RowsAffected()
 		deliveries += n
 		if n < 1000 {
 			break
@@ -380,4 +352,36 @@ func (s *Service) Clean(ctx context.Context) (deliveries, events int64, _ error)
 		}
 	}
 	return deliveries, events, nil
+}
+
+// removeDeliveries removes the deliveries that where selects, with their
+// attempts, and returns how many went. The delivery tables have no
+// cascading foreign keys on PostgreSQL (they made every write of the hot
+// path lock its parent row: migration 0006), so whatever removes
+// deliveries removes through here.
+func removeDeliveries(ctx context.Context, tx *sql.Tx, where string, args ...any) (int64, error) {
+	deleted, err := queryIDs(ctx, tx, `DELETE FROM deliveries WHERE `+where+` RETURNING id`, args...)
+	if err != nil {
+		return 0, err
+	}
+	ids := anys(deleted)
+	for start := 0; start < len(ids); start += 1000 {
+		chunk := ids[start:min(start+1000, len(ids))]
+		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (`+placeholders(1, len(chunk))+`)`, chunk...); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), nil
+}
+
+// placeholders is "$start,…,$(start+n-1)".
+func placeholders(start, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("$" + strconv.Itoa(start+i))
+	}
+	return b.String()
 }

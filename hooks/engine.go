@@ -29,11 +29,12 @@ import (
 // reauthorization) is a wait that uses up no attempt.
 //
 // The hot path of one attempt is: one query that loads the delivery, its
-// event and its target; a compiled template or signer from the cache (keyed
-// by target id and version); the request through Sender on kept-alive
-// connections; one statement (PostgreSQL) or one transaction (SQLite) that
-// records the attempt and updates the delivery, shared with the attempts
-// of other deliveries that end at the same time (record.go).
+// event and its target, shared with the runs of other deliveries that start
+// at the same time (batch.go); a compiled template or signer from the cache
+// (keyed by target id and version); the request through Sender on
+// kept-alive connections; one statement (PostgreSQL) or one transaction
+// (SQLite) that records the attempt and updates the delivery, shared with
+// the attempts of other deliveries that end at the same time (record.go).
 
 // Result is what a run of a delivery asks of the queue.
 type Result struct {
@@ -85,7 +86,9 @@ type loaded struct {
 	cURL, cSecret sql.NullString
 }
 
-const loadQuery = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base,
+// loadColumns are what a delivery's run reads: the delivery, its event and
+// its target, joined.
+const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base,
 	e.id, e.type, e.occurred_at, e.profile, e.data,
 	h.version, h.connection_id, h.method, h.url, h.headers, h.body, h.missing, h.enabled, h.retry_4xx,
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
@@ -97,21 +100,67 @@ JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
 LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
-WHERE d.id = $1`
+WHERE d.id IN `
 
+// loadLimits bound the loads: the runs of a process that start together
+// read their deliveries in one query (batch.go).
+var loadLimits = batchLimits{maxBatch: 64, maxRunners: 2}
+
+// load reads a delivery with its event and its target, together with the
+// deliveries of other runs starting meanwhile. A delivery that is gone is
+// db.ErrNoRows.
 func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
-	var l loaded
-	err := s.opts.DB.QueryRowContext(ctx, loadQuery, id).Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase,
-		&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
-		&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
-		&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
-		&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
-		&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
-		&l.cURL, &l.cSecret)
-	if err != nil {
-		return nil, err
+	return s.loader.do(ctx, id, loadLimits, s.loadBatch)
+}
+
+// loadBatch reads the deliveries of a batch in one query and answers each.
+func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loaded]) {
+	var q strings.Builder
+	args := make([]any, len(batch))
+	q.WriteString(loadColumns + "(")
+	for i, c := range batch {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = c.in
 	}
-	return &l, nil
+	q.WriteByte(')')
+	found := make(map[string]*loaded, len(batch))
+	err := func() error {
+		rows, err := s.opts.DB.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l loaded
+			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase,
+				&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
+				&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
+				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
+				&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
+				&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
+				&l.cURL, &l.cSecret); err != nil {
+				return err
+			}
+			found[l.id] = &l
+		}
+		return rows.Err()
+	}()
+	for _, c := range batch {
+		switch l := found[c.in]; {
+		case err != nil:
+			c.answer(nil, err)
+		case l == nil:
+			c.answer(nil, db.ErrNoRows)
+		default:
+			// Two runs of one delivery in a batch (a stale duplicate) each
+			// get their own copy.
+			cp := *l
+			c.answer(&cp, nil)
+		}
+	}
 }
 
 // compiledHook is what a hook costs to prepare, kept per version.

@@ -375,20 +375,11 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []deliveryRow) error
 
 // unsentDeliveries are an event's deliveries that never had an attempt.
 func unsentDeliveries(ctx context.Context, tx *sql.Tx, eventID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = $2 AND attempts = 0`, eventID, statusPending)
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = $2 AND attempts = 0`, eventID, statusPending)
 	if err != nil {
 		return nil, fmt.Errorf("reading deliveries of event %s: %w", eventID, err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // Record is Liaison's own event recorder (connections.EventRecorder):

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
@@ -13,29 +12,17 @@ import (
 
 // Recording attempts. Every attempt ends with one write: the attempt's row
 // and its delivery's new state, committed together before the queue hears
-// that the run is over. Alone, each write is a round trip and a commit,
-// and a commit waits for the database's log to reach the disk (2–4 ms on
-// a small machine's disk, and a PostgreSQL server flushes for one commit
-// at a time). At thousands of deliveries a second those commits, not the
-// requests, would bound a worker.
-//
-// So the workers of a process write together: an attempt that ends while
-// a write is under way waits for the next one, which takes every attempt
-// waiting by then, up to maxRecordBatch, in one statement and one commit.
-// A write never waits for company: an attempt that ends when nothing is
-// being written is written at once, so a quiet worker records as fast as
-// before, and a busy one makes fewer, larger commits. A batch that fails
-// (one bad row spoils a statement) is written again row by row, so that
-// each attempt gets its own answer.
+// that the run is over. The attempts of a process that end together are
+// written together (batch.go): one statement and one commit for up to
+// recordLimits.maxBatch of them. A batch that fails (one bad row spoils a
+// statement) is written again row by row, so that each attempt gets its own
+// answer.
 
-// maxRecordBatch bounds one write: 19 parameters a row, far under the
-// databases' limits, and a statement short enough to plan at once.
-const maxRecordBatch = 64
-
-// maxRecordWriters is how many writes of one process may be under way at
-// once. More than one keeps a slow commit from holding up the others;
-// each writes what is waiting when it starts.
-const maxRecordWriters = 4
+// recordLimits bound the writes: 19 parameters a row, far under the
+// databases' limits, and a statement short enough to plan at once; two
+// writes under way keep a slow commit from holding up the others while
+// leaving the rest to gather into the next.
+var recordLimits = batchLimits{maxBatch: 64, maxRunners: 2}
 
 // attemptRecord is one attempt to write with its delivery's new state.
 type attemptRecord struct {
@@ -46,82 +33,35 @@ type attemptRecord struct {
 	finished   sql.NullTime
 	lastError  string
 	updatedAt  time.Time
-	done       chan error
-}
-
-// attemptRecorder gathers the attempts waiting to be written. Its zero
-// value is ready to use.
-type attemptRecorder struct {
-	mu      sync.Mutex
-	waiting []*attemptRecord
-	writers int
 }
 
 // recordAttempt writes the attempt and the delivery's new state at once,
 // together with the attempts of other deliveries that end meanwhile.
 func (s *Service) recordAttempt(ctx context.Context, id string, a Attempt, status string, next, finished sql.NullTime, lastError string) error {
-	r := &attemptRecord{deliveryID: id, a: a, status: status, next: next, finished: finished, lastError: lastError,
-		updatedAt: s.now(), done: make(chan error, 1)}
-	rec := &s.recorder
-	rec.mu.Lock()
-	rec.waiting = append(rec.waiting, r)
-	write := rec.writers < maxRecordWriters
-	if write {
-		rec.writers++
-	}
-	rec.mu.Unlock()
-	if write {
-		// What was sent is recorded even if the worker is stopping.
-		s.writeRecords(context.WithoutCancel(ctx), r)
-	}
-	if err := <-r.done; err != nil {
+	r := &attemptRecord{deliveryID: id, a: a, status: status, next: next, finished: finished, lastError: lastError, updatedAt: s.now()}
+	if _, err := s.recorder.do(ctx, r, recordLimits, s.writeBatch); err != nil {
 		return fmt.Errorf("recording attempt %d of delivery %s: %w", a.Number, id, err)
 	}
 	return nil
 }
 
-// writeRecords writes batches of waiting attempts until own is written;
-// then, if attempts still wait, it leaves a goroutine to go on writing
-// them, so that the caller's delivery is not held up by others'.
-func (s *Service) writeRecords(ctx context.Context, own *attemptRecord) {
-	rec := &s.recorder
-	for {
-		rec.mu.Lock()
-		if len(rec.waiting) == 0 {
-			rec.writers--
-			rec.mu.Unlock()
-			return
-		}
-		if own != nil && len(own.done) > 0 {
-			rec.mu.Unlock()
-			go s.writeRecords(ctx, nil) // in this writer's place
-			return
-		}
-		n := min(len(rec.waiting), maxRecordBatch)
-		batch := rec.waiting[:n:n]
-		if rec.waiting = rec.waiting[n:]; len(rec.waiting) == 0 {
-			rec.waiting = nil
-		}
-		rec.mu.Unlock()
-		s.writeBatch(ctx, batch)
-	}
-}
-
 // writeBatch writes a batch and answers each record; if writing it
 // together fails, it writes the records one by one.
-func (s *Service) writeBatch(ctx context.Context, batch []*attemptRecord) {
-	if len(batch) == 1 {
-		batch[0].done <- s.writeOne(ctx, batch[0])
-		return
-	}
-	if err := s.writeTogether(ctx, batch); err == nil {
-		for _, r := range batch {
-			r.done <- nil
+func (s *Service) writeBatch(ctx context.Context, batch []*batchCall[*attemptRecord, struct{}]) {
+	if len(batch) > 1 {
+		records := make([]*attemptRecord, len(batch))
+		for i, c := range batch {
+			records[i] = c.in
 		}
-		return
+		if err := s.writeTogether(ctx, records); err == nil {
+			for _, c := range batch {
+				c.answer(struct{}{}, nil)
+			}
+			return
+		}
 	}
-	for _, r := range batch {
-		r.done <- s.writeOne(ctx, r)
+	for _, c := range batch {
+		c.answer(struct{}{}, s.writeOne(ctx, c.in))
 	}
 }
 

@@ -74,11 +74,8 @@ func TestAttemptsEndingTogetherAreAllRecorded(t *testing.T) {
 	}
 	// A writer may still be on its way out after the last caller returned;
 	// read its counters under its lock.
-	require.Eventually(t, func() bool {
-		s.recorder.mu.Lock()
-		defer s.recorder.mu.Unlock()
-		return s.recorder.writers == 0 && len(s.recorder.waiting) == 0
-	}, 5*time.Second, time.Millisecond, "no writer or attempt is left behind")
+	// A writer may still be on its way out after the last caller returned.
+	require.Eventually(t, s.recorder.idle, 5*time.Second, time.Millisecond, "no writer or attempt is left behind")
 }
 
 func TestABadAttemptDoesNotSpoilItsBatch(t *testing.T) {
@@ -86,22 +83,34 @@ func TestABadAttemptDoesNotSpoilItsBatch(t *testing.T) {
 	s, ids := recordBundle(t, 2)
 	ctx := context.Background()
 	next := sql.NullTime{Time: s.now().Add(time.Minute), Valid: true}
-	batch := []*attemptRecord{
-		{deliveryID: ids[0], a: sentAttempt(ids[0]), status: statusSucceeded, finished: sql.NullTime{Time: s.now(), Valid: true}, updatedAt: s.now(), done: make(chan error, 1)},
-		// No such delivery: its attempt breaks the batch's statement.
-		{deliveryID: "dlv_gone", a: sentAttempt("dlv_gone"), status: statusSucceeded, updatedAt: s.now(), done: make(chan error, 1)},
-		{deliveryID: ids[1], a: sentAttempt(ids[1]), status: statusRetrying, next: next, lastError: "answered 503", updatedAt: s.now(), done: make(chan error, 1)},
+	// ids[0] has its first attempt recorded already: a second attempt 1
+	// breaks the batch's statement (the attempt numbers are unique).
+	require.NoError(t, s.writeOne(ctx, &attemptRecord{deliveryID: ids[0], a: sentAttempt(ids[0]), status: statusRetrying,
+		next: next, lastError: "answered 503", updatedAt: s.now()}))
+	second := sentAttempt(ids[0])
+	second.Number = 2
+	records := []*attemptRecord{
+		{deliveryID: ids[0], a: second, status: statusSucceeded, finished: sql.NullTime{Time: s.now(), Valid: true}, updatedAt: s.now()},
+		{deliveryID: ids[0], a: sentAttempt(ids[0]), status: statusSucceeded, updatedAt: s.now()},
+		{deliveryID: ids[1], a: sentAttempt(ids[1]), status: statusRetrying, next: next, lastError: "answered 503", updatedAt: s.now()},
 	}
-	batch[2].a.Status, batch[2].a.Outcome = 503, Retry.String()
+	records[2].a.Status, records[2].a.Outcome = 503, Retry.String()
+	batch := make([]*batchCall[*attemptRecord, struct{}], len(records))
+	for i, r := range records {
+		batch[i] = &batchCall[*attemptRecord, struct{}]{in: r, done: make(chan struct{})}
+	}
 	s.writeBatch(ctx, batch)
-	require.NoError(t, <-batch[0].done)
-	require.Error(t, <-batch[1].done)
-	require.NoError(t, <-batch[2].done)
+	for _, c := range batch {
+		<-c.done
+	}
+	require.NoError(t, batch[0].err)
+	require.Error(t, batch[1].err)
+	require.NoError(t, batch[2].err)
 
 	d, err := s.Delivery(ctx, ids[0])
 	require.NoError(t, err)
 	require.Equal(t, statusSucceeded, d.Status)
-	require.Len(t, d.Attempts, 1)
+	require.Len(t, d.Attempts, 2)
 	d, err = s.Delivery(ctx, ids[1])
 	require.NoError(t, err)
 	require.Equal(t, statusRetrying, d.Status)

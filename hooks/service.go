@@ -193,7 +193,10 @@ type Service struct {
 	waiters callWaiters
 	// recorder writes the attempts of this process's deliveries, many
 	// per commit when many end together (record.go).
-	recorder attemptRecorder
+	recorder batcher[*attemptRecord, struct{}]
+	// loader reads the deliveries of runs that start together in one
+	// query (engine.go).
+	loader batcher[string, *loaded]
 }
 
 // New builds the service.

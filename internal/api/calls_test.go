@@ -768,8 +768,8 @@ func TestCallRetentionRemovesEndedCalls(t *testing.T) {
 	resp, _ = b.do(t, http.MethodGet, "/v1/deliveries/"+dlv, b.secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	var left int
-	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM attempts WHERE call_id = $1`, id).Scan(&left))
-	require.Zero(t, left)
+	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM attempts WHERE call_id = $1 OR delivery_id = $2`, id, dlv).Scan(&left))
+	require.Zero(t, left, "the call's attempts and its callback's went with it")
 
 	// The key is free again once its call is gone.
 	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/y", "idempotency_key": "kept"}, http.StatusAccepted)

@@ -891,6 +891,9 @@ func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
 	require.EqualValues(t, 1, ne)
 	resp, _ := b.do(t, http.MethodGet, "/v1/deliveries/"+ids[0], b.secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	var attempts int
+	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM attempts WHERE delivery_id = $1`, ids[0]).Scan(&attempts))
+	require.Zero(t, attempts, "the delivery's attempts went with it")
 	resp, _ = b.do(t, http.MethodGet, "/v1/events/old", b.secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
