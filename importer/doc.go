@@ -30,6 +30,18 @@
 // stable hash of the kept fields, so a run can tell created, updated and
 // unchanged items apart without comparing them field by field.
 //
+// # Runs
+//
+// A Run is one execution of an Import, queued by Store.NewRun (never two of
+// one import at once) and taken to its end by a Runner in a worker. Every
+// run ends with exactly one event through the Events the Store was built
+// with: import.completed when it succeeded or found the feed unchanged,
+// import.failed when it failed, was cancelled (queued or running; status
+// "cancelled" in the data) or could not be handed to the queue
+// (Store.FailQueued). The event is recorded before the run shows as ended,
+// so it is never lost; a process that dies in between may tell of the end
+// twice, as deliveries are at least once anyway.
+//
 // The feedgen subpackage writes realistic feeds of any size for tests and
 // benchmarks, and cmd/feedgen wraps it for the command line.
 package importer

@@ -217,12 +217,16 @@ func (im Import) Cronspec() string {
 
 // Store keeps imports, runs and catalogue items.
 type Store struct {
-	db  *db.DB
-	now func() time.Time
+	db     *db.DB
+	events Events
+	now    func() time.Time
 }
 
-// NewStore builds a store.
-func NewStore(d *db.DB) *Store { return &Store{db: d, now: db.Now} }
+// NewStore builds a store. Every end of a run, whoever brings it about (the
+// Runner, a person cancelling, a queue that would not take the run), is
+// told through events as import.completed or import.failed; nil records
+// none.
+func NewStore(d *db.DB, events Events) *Store { return &Store{db: d, events: events, now: db.Now} }
 
 // DB is the store's database.
 func (s *Store) DB() *db.DB { return s.db }

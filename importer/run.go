@@ -77,6 +77,31 @@ type Events interface {
 	Record(ctx context.Context, eventType string, data map[string]any) error
 }
 
+// The events that tell of a run's end. Every run ends with exactly one:
+// import.completed when it succeeded or found the feed unchanged,
+// import.failed otherwise. A cancelled run is an import.failed with status
+// "cancelled": it did not complete, and whoever waits for a run's end must
+// hear of it.
+const (
+	EventCompleted = "import.completed"
+	EventFailed    = "import.failed"
+)
+
+// endEvent is the event that tells of a run's end, and its data.
+func endEvent(im Import, r Run) (string, map[string]any) {
+	event := EventFailed
+	if r.Status == StatusSucceeded || r.Status == StatusUnchanged {
+		event = EventCompleted
+	}
+	return event, map[string]any{
+		"import_id": im.ID, "import_name": im.Name, "run_id": r.ID, "status": r.Status, "message": r.Message,
+		"items": r.Items, "bytes": r.Bytes, "counts": map[string]any{
+			"created": r.Counts.Created, "updated": r.Counts.Updated, "unchanged": r.Counts.Unchanged,
+			"removed": r.Counts.Removed, "bad": r.Counts.Bad,
+		},
+	}
+}
+
 // PostponedError says the run could not start now and should be tried again
 // after Delay, without counting as a failure.
 type PostponedError struct {
@@ -194,46 +219,102 @@ func (s *Store) cancelRequested(ctx context.Context, runID string) bool {
 	return err == nil && c
 }
 
-// FailQueued marks a queued run failed (it could not be handed to the queue).
+// FailQueued ends a queued run as failed (it could not be handed to the
+// queue) and says so with import.failed. A run that has started or ended
+// meanwhile is left to end as it does.
 func (s *Store) FailQueued(ctx context.Context, runID, msg string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4 AND status = $5`,
-		StatusFailed, msg, s.now(), runID, StatusQueued)
+	// The flag keeps a worker from starting the run while it is ended here
+	// (an enqueue that reported an error may still have gone through).
+	res, err := s.db.ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2 AND status = $3`, true, runID, StatusQueued)
 	if err != nil {
 		return fmt.Errorf("importer: failing run: %w", err)
 	}
-	return nil
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	_, err = s.endQueued(ctx, runID, StatusFailed, msg)
+	return err
 }
 
 // CancelRun stops a run: a queued one at once, a running one at its next
-// progress report (within a few seconds).
+// progress report (within a few seconds), and either way its end is told
+// with import.failed, status "cancelled". Cancelling a run whose end is
+// already being told (two cancels at once) may tell of it twice; events
+// are delivered at least once anyway.
 func (s *Store) CancelRun(ctx context.Context, runID string) (Run, error) {
-	now := s.now()
-	res, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, finished_at = $2, message = 'cancelled before it started'
-		WHERE id = $3 AND status = $4`, StatusCancelled, now, runID, StatusQueued)
+	// The flag keeps a queued run from starting and makes a running one
+	// stop; once it is set a run stays queued until ended below, or running
+	// until its Runner ends it, so exactly one of them tells of the end.
+	var status string
+	err := s.db.QueryRowContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2 AND status IN ($3, $4) RETURNING status`,
+		true, runID, StatusQueued, StatusRunning).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		r, err := s.GetRun(ctx, runID)
+		if err != nil {
+			return Run{}, err
+		}
+		return r, fmt.Errorf("%w (status %s)", ErrRunFinished, r.Status)
+	}
 	if err != nil {
 		return Run{}, fmt.Errorf("importer: cancelling run: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		res, err = s.db.ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2 AND status = $3`, true, runID, StatusRunning)
-		if err != nil {
-			return Run{}, fmt.Errorf("importer: cancelling run: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			r, err := s.GetRun(ctx, runID)
-			if err != nil {
-				return Run{}, err
-			}
-			return r, fmt.Errorf("%w (status %s)", ErrRunFinished, r.Status)
-		}
+	if status == StatusQueued {
+		// Flagged, the run starts no more: end it even if the caller has
+		// gone, or it would wait for another cancel.
+		return s.endQueued(context.WithoutCancel(ctx), runID, StatusCancelled, "cancelled before it started")
 	}
 	return s.GetRun(ctx, runID)
 }
 
-// Runner executes runs.
+// endQueued ends a queued run that carries the cancel flag (so no worker
+// starts it) with the given status and message.
+func (s *Store) endQueued(ctx context.Context, runID, status, msg string) (Run, error) {
+	r, err := s.GetRun(ctx, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	if r.Status != StatusQueued {
+		return r, nil // ended meanwhile by whoever else flagged it
+	}
+	im, err := s.Get(ctx, r.ImportID)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := s.end(ctx, im, &r, StatusQueued, status, msg); err != nil {
+		return Run{}, err
+	}
+	return s.GetRun(ctx, runID)
+}
+
+// end tells of a run's end with import.completed or import.failed, then
+// shows the run as ended, if it is still in status from. The event comes
+// first because the recorder cannot join this database transaction (the
+// delivery engine writes through its own connections, and to Redis): so
+// whoever sees the final status finds the event too, and a process that
+// dies in between leaves the run unended for whoever ends it next, which
+// may tell of it twice (deliveries are at least once) but never not at
+// all.
+func (s *Store) end(ctx context.Context, im Import, r *Run, from, status, msg string) error {
+	r.Status, r.Message = status, msg
+	if s.events != nil {
+		event, data := endEvent(im, *r)
+		if err := s.events.Record(ctx, event, data); err != nil {
+			return fmt.Errorf("importer: recording %s: %w", event, err)
+		}
+	}
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4 AND status = $5`,
+		status, msg, now, r.ID, from); err != nil {
+		return fmt.Errorf("importer: finishing run: %w", err)
+	}
+	r.FinishedAt = &now
+	return nil
+}
+
+// Runner executes runs. Their ends are told through the store's Events.
 type Runner struct {
 	store  *Store
 	sender Sender
-	events Events
 	log    *slog.Logger
 	// ProgressEvery is how often a running run reports progress (and
 	// notices a cancellation). Default 2 s.
@@ -251,8 +332,8 @@ type Runner struct {
 }
 
 // NewRunner builds a runner.
-func NewRunner(store *Store, sender Sender, events Events, log *slog.Logger) *Runner {
-	return &Runner{store: store, sender: sender, events: events, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second}
+func NewRunner(store *Store, sender Sender, log *slog.Logger) *Runner {
+	return &Runner{store: store, sender: sender, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second}
 }
 
 // errCancelled ends a run that a person cancelled.
@@ -278,9 +359,11 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	// A run found "running" is one whose worker died: the queue hands its
 	// task to another worker only after the first one's lease ran out. It
 	// starts over; upserts are idempotent, so the counts come out right.
+	// A queued run with the cancel flag is never started: whoever set the
+	// flag ends it (CancelRun, FailQueued).
 	res, err := rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, started_at = $2, message = '', bytes = 0,
 		items = 0, created = 0, updated = 0, unchanged = 0, removed = 0, bad = 0, errors = '[]'
-		WHERE id = $3 AND status IN ($4, $5)`, StatusRunning, started, runID, StatusQueued, StatusRunning)
+		WHERE id = $3 AND (status = $1 OR (status = $4 AND cancel_requested = $5))`, StatusRunning, started, runID, StatusQueued, false)
 	if err != nil {
 		return fmt.Errorf("importer: starting run: %w", err)
 	}
@@ -304,13 +387,18 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	status, msg, err := ex.do(rctx)
 	var post *PostponedError
 	if errors.As(err, &post) {
-		_, uerr := rn.store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2 WHERE id = $3`,
-			StatusQueued, post.Reason, runID)
+		// A run cancelled while it ran is not put back in the queue: no
+		// worker would start it again, and its Runner owns its end.
+		res, uerr := rn.store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2
+			WHERE id = $3 AND cancel_requested = $4`, StatusQueued, post.Reason, runID, false)
 		if uerr != nil {
 			return fmt.Errorf("importer: postponing run: %w", uerr)
 		}
-		log.Info("import run postponed", "reason", post.Reason)
-		return post
+		if n, _ := res.RowsAffected(); n == 1 {
+			log.Info("import run postponed", "reason", post.Reason)
+			return post
+		}
+		err = errCancelled
 	}
 	if err != nil {
 		// The read that failed when a context ended says only "use of closed
@@ -534,39 +622,18 @@ func (ex *execution) progress(ctx context.Context) (bool, error) {
 	return cancelled, nil
 }
 
-// finish records the end of a run and emits import.completed or
-// import.failed. The event is recorded before the run shows as finished, so
-// whoever sees the final status finds the event too, and a worker that dies
-// in between runs the task again: the event may go out twice (deliveries
-// are at least once), but never not at all.
+// finish writes a run's last counters and ends it (Store.end), telling of
+// the end with import.completed or import.failed, cancelled runs included.
+// A worker that dies before the run shows as ended runs the task again: the
+// event may go out twice, but never not at all.
 func (ex *execution) finish(ctx context.Context, status, msg string) error {
-	r := ex.run
-	r.Status, r.Message = status, msg
 	if _, err := ex.progress(ctx); err != nil {
 		return err
 	}
-	if status != StatusCancelled && ex.rn.events != nil {
-		event := "import.completed"
-		if status == StatusFailed {
-			event = "import.failed"
-		}
-		data := map[string]any{
-			"import_id": ex.im.ID, "import_name": ex.im.Name, "run_id": r.ID, "status": status, "message": msg,
-			"items": r.Items, "bytes": r.Bytes, "counts": map[string]any{
-				"created": r.Counts.Created, "updated": r.Counts.Updated, "unchanged": r.Counts.Unchanged,
-				"removed": r.Counts.Removed, "bad": r.Counts.Bad,
-			},
-		}
-		if err := ex.rn.events.Record(ctx, event, data); err != nil {
-			return fmt.Errorf("importer: recording %s: %w", event, err)
-		}
+	if err := ex.rn.store.end(ctx, ex.im, ex.run, StatusRunning, status, msg); err != nil {
+		return err
 	}
-	now := ex.rn.store.now()
-	r.FinishedAt = &now
-	if _, err := ex.rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4`,
-		status, msg, now, r.ID); err != nil {
-		return fmt.Errorf("importer: finishing run: %w", err)
-	}
+	r := ex.run
 	if ex.rn.ObserveRun != nil {
 		ex.rn.ObserveRun(status)
 	}

@@ -51,6 +51,27 @@ func (r *recorded) Record(_ context.Context, eventType string, data map[string]a
 	return nil
 }
 
+// ofRun returns the events recorded about one run, in order.
+func (r *recorded) ofRun(runID string) (types []string, data []map[string]any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, d := range r.data {
+		if d["run_id"] == runID {
+			types, data = append(types, r.events[i]), append(data, d)
+		}
+	}
+	return types, data
+}
+
+// onlyEvent requires that exactly one event told of the run's end and
+// returns it.
+func (r *recorded) onlyEvent(t *testing.T, runID string) (string, map[string]any) {
+	t.Helper()
+	types, data := r.ofRun(runID)
+	require.Len(t, types, 1, "one event per run's end; got %v %v", types, data)
+	return types[0], data[0]
+}
+
 func (r *recorded) last() (string, map[string]any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,13 +90,13 @@ type bundle struct {
 func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	t.Helper()
 	d := dbtest.New(t)
-	store := importer.NewStore(d.DB)
+	ev := &recorded{}
+	store := importer.NewStore(d.DB, ev)
 	if sender == nil {
 		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
 	}
-	ev := &recorded{}
-	r := importer.NewRunner(store, sender, ev, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := importer.NewRunner(store, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.ProgressEvery = 20 * time.Millisecond
 	return &bundle{store: store, runner: r, events: ev}
 }
@@ -398,6 +419,16 @@ func TestCancelARunningRun(t *testing.T) {
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	_, err = b.store.CancelRun(ctx, run.ID)
 	require.ErrorIs(t, err, importer.ErrRunFinished)
+
+	// A cancelled run did not complete: it ends with import.failed, once,
+	// carrying what it had done by then.
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "cancelled", data["status"])
+	require.Equal(t, "cancelled while running", data["message"])
+	require.Equal(t, r.Items, data["items"])
+	require.Greater(t, r.Items, int64(20))
+	require.Equal(t, map[string]any{"created": r.Counts.Created, "updated": int64(0), "unchanged": int64(0), "removed": int64(0), "bad": int64(0)}, data["counts"])
 }
 
 func TestCancelARunWhoseFeedStalls(t *testing.T) {
@@ -439,6 +470,175 @@ func TestCancelARunWhoseFeedStalls(t *testing.T) {
 	r, err := b.store.GetRun(ctx, run.ID)
 	require.NoError(t, err)
 	require.Equal(t, importer.StatusCancelled, r.Status)
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "cancelled", data["status"])
+}
+
+func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	im := b.create(t, importer.Input{Name: ptr("waiting"), URL: ptr("https://feeds.example/f.csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+
+	r, err := b.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	require.NotNil(t, r.FinishedAt)
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, map[string]any{
+		"import_id": im.ID, "import_name": "waiting", "run_id": run.ID, "status": "cancelled",
+		"message": "cancelled before it started", "items": int64(0), "bytes": int64(0),
+		"counts": map[string]any{"created": int64(0), "updated": int64(0), "unchanged": int64(0), "removed": int64(0), "bad": int64(0)},
+	}, data)
+
+	// The queue still hands the run's task to a worker, which finds it
+	// ended; a second cancel is refused. Neither tells of it again.
+	require.NoError(t, b.runner.Execute(ctx, run.ID))
+	_, err = b.store.CancelRun(ctx, run.ID)
+	require.ErrorIs(t, err, importer.ErrRunFinished)
+	r, err = b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	b.events.onlyEvent(t, run.ID)
+}
+
+func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	im := b.create(t, importer.Input{Name: ptr("unqueued"), URL: ptr("https://feeds.example/f.csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+
+	require.NoError(t, b.store.FailQueued(ctx, run.ID, "the run could not be queued: redis is down"))
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusFailed, r.Status)
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "failed", data["status"])
+	require.Equal(t, "the run could not be queued: redis is down", data["message"])
+	require.Equal(t, im.ID, data["import_id"])
+	require.Equal(t, "unqueued", data["import_name"])
+
+	// Once ended, it stays as it ended.
+	require.NoError(t, b.store.FailQueued(ctx, run.ID, "again"))
+	_, err = b.store.CancelRun(ctx, run.ID)
+	require.ErrorIs(t, err, importer.ErrRunFinished)
+	b.events.onlyEvent(t, run.ID)
+}
+
+// A cancel that arrives as a worker takes the run up ends it either
+// before it starts or while it runs, never both: one event, whichever
+// way the race goes.
+func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "id,name\n")
+		for i := 0; r.Context().Err() == nil; i++ {
+			fmt.Fprintf(w, "%d,item\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	b.runner.BatchSize = 10
+	im := b.create(t, importer.Input{Name: ptr("race"), URL: ptr(srv.URL), Format: ptr("csv")})
+	ctx := context.Background()
+	for i := range 20 {
+		run, err := b.store.NewRun(ctx, im.ID, "manual")
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- b.runner.Execute(ctx, run.ID) }()
+		// Spread the cancels over the moments the worker takes the run up.
+		time.Sleep(time.Duration(i) * 50 * time.Microsecond)
+		_, err = b.store.CancelRun(ctx, run.ID)
+		require.NoError(t, err)
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the run did not stop after cancellation")
+		}
+		r, err := b.store.GetRun(ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
+		ev, data := b.events.onlyEvent(t, run.ID)
+		require.Equal(t, "import.failed", ev)
+		require.Equal(t, "cancelled", data["status"])
+	}
+}
+
+// blockingReauthSender holds the request until released, then answers
+// that the connection needs reauthorization.
+type blockingReauthSender struct {
+	asked   chan struct{}
+	release chan struct{}
+}
+
+func (s blockingReauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
+	close(s.asked)
+	<-s.release
+	return nil, reauthErr{}
+}
+
+// A run cancelled while it runs is not postponed when its connection turns
+// out to need reauthorization: it ends, cancelled, and says so.
+func TestACancelledRunIsNotPostponed(t *testing.T) {
+	t.Parallel()
+	sender := blockingReauthSender{asked: make(chan struct{}), release: make(chan struct{})}
+	b := setupRunner(t, sender)
+	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "schedule")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	<-sender.asked
+	r, err := b.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusRunning, r.Status)
+	close(sender.release)
+	select {
+	case err := <-done:
+		require.NoError(t, err, "cancelled, not postponed")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run did not end")
+	}
+	r, err = b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "cancelled", data["status"])
+}
+
+// A postponed run waits in the queue; cancelled there, it ends at once and
+// the worker that comes back for it finds it ended.
+func TestCancellingAPostponedRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, reauthSender{})
+	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "schedule")
+	require.NoError(t, err)
+	var post *importer.PostponedError
+	require.ErrorAs(t, b.runner.Execute(ctx, run.ID), &post)
+	types, _ := b.events.ofRun(run.ID)
+	require.Empty(t, types, "a postponed run has not ended")
+
+	r, err := b.store.CancelRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	require.NoError(t, b.runner.Execute(ctx, run.ID))
+	ev, data := b.events.onlyEvent(t, run.ID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "cancelled", data["status"])
 }
 
 func TestTimeLimit(t *testing.T) {

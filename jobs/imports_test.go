@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/liaison/liaison/importer/feedgen"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/redistest"
 	"github.com/liaison/liaison/internal/secret"
 )
 
@@ -64,9 +66,8 @@ func setupImports(t *testing.T) *importBundle {
 	require.NoError(t, err)
 	require.True(t, svc.Complete(ctx, back.Query()).OK)
 
-	store := importer.NewStore(d.DB)
-	events := &connections.StoreEvents{DB: d.DB}
-	runner := importer.NewRunner(store, svc, events, testLogger(t))
+	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
+	runner := importer.NewRunner(store, svc, testLogger(t))
 	c := NewClient(r)
 	t.Cleanup(func() { c.Close() })
 	w := NewWorker(r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second},
@@ -146,11 +147,55 @@ func TestScheduledRunIsSkippedWhileOneIsInProgress(t *testing.T) {
 	require.ErrorIs(t, err, importer.ErrRunInProgress)
 }
 
+// A run that cannot be handed to the queue ends at once, failed, and says
+// so with import.failed; the import is free for its next run.
+func TestARunThatCannotBeQueuedFailsAndSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, err := OpenRedis(ctx, redistest.New(t), testLogger(t))
+	require.NoError(t, err)
+	d := dbtest.New(t)
+	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	s := func(v string) *string { return &v }
+	im, err := store.Create(ctx, importer.Input{Name: s("x"), URL: s("https://feeds.example/f.csv")}, nil)
+	require.NoError(t, err)
+
+	require.NoError(t, r.Close()) // Redis is gone
+	_, err = c.StartImportRun(ctx, store, im.ID, "manual")
+	require.Error(t, err)
+
+	runs, _, err := store.Runs(ctx, im.ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.Equal(t, importer.StatusFailed, runs[0].Status)
+	require.Contains(t, runs[0].Message, "the run could not be queued")
+	rows, err := d.DB.QueryContext(ctx, `SELECT type, data FROM system_events`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var typ, raw string
+		require.NoError(t, rows.Scan(&typ, &raw))
+		var data map[string]any
+		require.NoError(t, json.Unmarshal([]byte(raw), &data))
+		got = append(got, typ)
+		require.Equal(t, runs[0].ID, data["run_id"])
+		require.Equal(t, "failed", data["status"])
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"import.failed"}, got)
+
+	_, err = store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err, "the failed run does not block the next")
+}
+
 func TestScheduleChangesArePickedUpWithoutRestart(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
 	d := dbtest.New(t)
-	store := importer.NewStore(d.DB)
+	store := importer.NewStore(d.DB, nil)
 	sched, err := NewScheduler(r, SchedulerConfig{SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond}, testLogger(t), ImportSchedules{Store: store})
 	require.NoError(t, err)
 	require.NoError(t, sched.Start())

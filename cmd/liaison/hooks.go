@@ -6,6 +6,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/secret"
@@ -27,6 +28,7 @@ type ownEvents struct{ hooks *hooks.Service }
 
 var (
 	_ connections.EventRecorder = (*ownEvents)(nil)
+	_ importer.Events           = (*ownEvents)(nil)
 	_ hooks.Queue               = (*jobs.Client)(nil)
 )
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
@@ -44,7 +45,7 @@ func setup(t *testing.T) *testBundle {
 	c := jobs.NewClient(r)
 	t.Cleanup(func() { c.Close() })
 	tokens := access.NewStore(d.DB, 0)
-	imports := importer.NewStore(d.DB)
+	imports := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
 	a := api.New(api.Deps{Log: log, DB: d.DB, Redis: r, Jobs: c, Tokens: tokens, Imports: imports, MaxBodyBytes: 1 << 20, Version: "test"})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

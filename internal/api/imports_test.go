@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,7 +36,7 @@ func startImportWorker(t *testing.T, b *testBundle) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	runner := importer.NewRunner(b.imports, svc, &connections.StoreEvents{DB: b.db.DB}, log)
+	runner := importer.NewRunner(b.imports, svc, log)
 	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second},
 		jobs.Deps{Client: b.jobs, Imports: b.imports, ImportRunner: runner}, log)
 	require.NoError(t, w.Start())
@@ -118,7 +119,24 @@ func TestImportRunConflictsAndCancel(t *testing.T) {
 	require.Equal(t, "cancelled", cancelled["status"])
 	resp, _ = b.do(t, http.MethodPost, "/v1/runs/"+run["id"].(string)+"/cancel", writer, nil)
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
-	_ = context.Background
+
+	// The run ended before it started: import.failed says so, once.
+	var types []string
+	rows, err := b.db.DB.QueryContext(context.Background(), `SELECT type, data FROM system_events`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var typ, raw string
+		require.NoError(t, rows.Scan(&typ, &raw))
+		var data map[string]any
+		require.NoError(t, json.Unmarshal([]byte(raw), &data))
+		if data["run_id"] == run["id"] {
+			require.Equal(t, "cancelled", data["status"])
+			types = append(types, typ)
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"import.failed"}, types)
 }
 
 func TestBadImportInputGetsFieldErrors(t *testing.T) {

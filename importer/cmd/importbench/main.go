@@ -64,8 +64,8 @@ func run(items int, format string, runs int) error {
 
 	g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	sender := publicSender{c: &http.Client{Transport: g.Transport()}}
-	store := importer.NewStore(d)
-	runner := importer.NewRunner(store, sender, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	store := importer.NewStore(d, nil)
+	runner := importer.NewRunner(store, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	name, f, path := "bench", format, ""
 	if format == "xml" {
 		path = feedgen.XMLItemPath
