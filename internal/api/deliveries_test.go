@@ -21,6 +21,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/metrics"
@@ -92,11 +93,15 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	svc, err := hooks.New(opts)
 	require.NoError(t, err)
 	events.hooks = svc
-	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, jobs.Deps{Hooks: svc}, b.api.Log)
+	// Feed imports tell of their runs' ends through the engine too.
+	b.imports = importer.NewStore(b.db.DB, events)
+	runner := importer.NewRunner(b.imports, conns, b.api.Log)
+	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second},
+		jobs.Deps{Hooks: svc, Client: client, Imports: b.imports, ImportRunner: runner}, b.api.Log)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,
-		Version: "test", Connections: conns, Hooks: svc, Metrics: m})
+		Version: "test", Connections: conns, Hooks: svc, Imports: b.imports, Metrics: m})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	b.srv = srv

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/importer/feedgen"
 	"github.com/liaison/liaison/internal/access"
@@ -159,4 +161,91 @@ func TestBadImportInputGetsFieldErrors(t *testing.T) {
 	}
 	resp, _ := b.do(t, http.MethodGet, "/v1/imports", b.token(t, access.ScopeImportsRead), nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// A run's end reaches webhooks subscribed to import.completed and
+// import.failed, signed like any event: a run that succeeds, and one that a
+// person cancels while it runs (it did not complete, so import.failed with
+// status "cancelled"). Each run tells of its end once.
+func TestImportRunEndsReachSubscribedWebhooks(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	rc := newReceiver(t, nil)
+	wh := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL + "/imports", "event_types": []string{"import.completed", "import.failed"}}, http.StatusCreated)
+	secret := wh["secret"].(string)
+	writer := b.token(t, access.ScopeImportsWrite, access.ScopeImportsRead)
+
+	var feed bytes.Buffer
+	require.NoError(t, feedgen.Write(&feed, feedgen.Options{Format: "csv", Items: 30, Seed: 5}))
+	feedSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(feed.Bytes()) }))
+	t.Cleanup(feedSrv.Close)
+	resp, im := b.do(t, http.MethodPost, "/v1/imports", writer, map[string]any{"name": "Shop feed", "url": feedSrv.URL + "/feed.csv", "format": "csv"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", im)
+	resp, run := b.do(t, http.MethodPost, "/v1/imports/"+im["id"].(string)+"/run", writer, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", run)
+	runID := run["id"].(string)
+
+	got := rc.waitFor(t, 1)[0]
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, "/imports", got.Path)
+	require.NoError(t, hooks.Verify(secret, got.Header, got.Body, time.Now(), 0))
+	require.True(t, verifyByHand(t, secret, got.Header, got.Body))
+	var completed struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(got.Body, &completed))
+	require.Equal(t, "import.completed", completed.Type)
+	require.Equal(t, runID, completed.Data["run_id"])
+	require.Equal(t, im["id"], completed.Data["import_id"])
+	require.Equal(t, "Shop feed", completed.Data["import_name"])
+	require.Equal(t, "succeeded", completed.Data["status"])
+	require.EqualValues(t, 30, completed.Data["items"])
+	require.EqualValues(t, feed.Len(), completed.Data["bytes"])
+	require.Equal(t, map[string]any{"created": 30.0, "updated": 0.0, "unchanged": 0.0, "removed": 0.0, "bad": 0.0}, completed.Data["counts"])
+
+	// A feed that never ends, cancelled while it runs.
+	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "id,name\n")
+		for i := 0; r.Context().Err() == nil; i++ {
+			fmt.Fprintf(w, "%d,item\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	t.Cleanup(endless.Close)
+	resp, im2 := b.do(t, http.MethodPost, "/v1/imports", writer, map[string]any{"name": "Endless", "url": endless.URL, "format": "csv"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", im2)
+	_, run2 := b.do(t, http.MethodPost, "/v1/imports/"+im2["id"].(string)+"/run", writer, nil)
+	run2ID := run2["id"].(string)
+	require.Eventually(t, func() bool {
+		_, r := b.do(t, http.MethodGet, "/v1/runs/"+run2ID, writer, nil)
+		return r["status"] == "running"
+	}, 20*time.Second, 10*time.Millisecond)
+	resp, cancelled := b.do(t, http.MethodPost, "/v1/runs/"+run2ID+"/cancel", writer, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", cancelled)
+
+	got = rc.waitFor(t, 2)[1]
+	require.NoError(t, hooks.Verify(secret, got.Header, got.Body, time.Now(), 0))
+	var failed struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(got.Body, &failed))
+	require.Equal(t, "import.failed", failed.Type)
+	require.Equal(t, run2ID, failed.Data["run_id"])
+	require.Equal(t, "cancelled", failed.Data["status"])
+	require.Equal(t, "Endless", failed.Data["import_name"])
+
+	// The event is recorded before the run shows as ended: once both runs
+	// have, the webhook's deliveries are all there is, one per run.
+	var status string
+	require.Eventually(t, func() bool {
+		_, r := b.do(t, http.MethodGet, "/v1/runs/"+run2ID, writer, nil)
+		status, _ = r["status"].(string)
+		return status != "running"
+	}, 20*time.Second, 10*time.Millisecond)
+	require.Equal(t, "cancelled", status)
+	list := b.call(t, http.MethodGet, "/v1/deliveries?webhook="+wh["id"].(string), nil, http.StatusOK)
+	require.Len(t, list["data"], 2, "%v", list)
 }
