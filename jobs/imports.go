@@ -43,8 +43,9 @@ func NewImportRunTask(runID string) (*asynq.Task, []asynq.Option) {
 }
 
 // StartImportRun queues a run of an import and the task that executes it.
-// A run that could not be handed to the queue is marked failed at once, so
-// that it does not block the import's next runs.
+// A run that could not be handed to the queue is ended at once, failed
+// (with import.failed, as every run's end), so that it does not block the
+// import's next runs.
 func (c *Client) StartImportRun(ctx context.Context, store *importer.Store, importID, trigger string) (importer.Run, error) {
 	run, err := store.NewRun(ctx, importID, trigger)
 	if err != nil {
