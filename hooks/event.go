@@ -383,7 +383,7 @@ func unsentDeliveries(ctx context.Context, tx *sql.Tx, eventID string) ([]string
 }
 
 // Record is Liaison's own event recorder (connections.EventRecorder):
-// connection.needs_reauth, delivery.failed, webhook.disabled and, later,
+// connection.needs_reauth, delivery.failed, webhook.disabled,
 // import.completed and import.failed go out to subscribed webhooks through
 // the same path as platform events. connection.connected also wakes the
 // deliveries that wait for that connection.
