@@ -17,8 +17,7 @@ import (
 // waiting by then, up to maxBatch, in one statement. Work never waits for
 // company: when nothing of its kind is under way it goes at once, so a
 // quiet worker is as quick as before and a busy one makes fewer, larger
-// statements. Up to maxRunners batches of a kind are under way at once, so
-// one slow statement does not hold up the others.
+// statements. Up to maxRunners batches of a kind are under way at once.
 
 // batchCall is one goroutine's share of a batch: its input, and its answer
 // once done is closed.

@@ -103,8 +103,9 @@ LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
 WHERE d.id IN `
 
 // loadLimits bound the loads: the runs of a process that start together
-// read their deliveries in one query (batch.go).
-var loadLimits = batchLimits{maxBatch: 64, maxRunners: 2}
+// read their deliveries in one query (batch.go), one query under way at a
+// time, as the attempts' writes.
+var loadLimits = batchLimits{maxBatch: 64, maxRunners: 1}
 
 // load reads a delivery with its event and its target, together with the
 // deliveries of other runs starting meanwhile. A delivery that is gone is
