@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
@@ -226,6 +227,17 @@ func verifyByHand(t *testing.T, whsec string, h http.Header, body []byte) bool {
 	return false
 }
 
+// verifyByReference checks a request with the Standard Webhooks project's
+// own Go verifier, the one a new user of Liaison would reach for: it
+// decodes the whsec_ secret, checks the timestamp is within its tolerance
+// and accepts any matching v1 entry.
+func verifyByReference(t *testing.T, whsec string, h http.Header, body []byte) error {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(whsec)
+	require.NoError(t, err)
+	return wh.Verify(body, h)
+}
+
 func TestStandardWebhooksSpecVector(t *testing.T) {
 	t.Parallel()
 	const (
@@ -241,10 +253,16 @@ func TestStandardWebhooksSpecVector(t *testing.T) {
 	h.Set("webhook-signature", want)
 	require.True(t, verifyByHand(t, whsec, h, []byte(body)), "the hand-made HMAC reproduces the spec's vector")
 	require.NoError(t, hooks.Verify(whsec, h, []byte(body), time.Unix(1614265330, 0), 0))
+	ref, err := standardwebhooks.NewWebhook(whsec)
+	require.NoError(t, err)
+	require.NoError(t, ref.VerifyIgnoringTimestamp([]byte(body), h), "the reference verifier accepts the vector")
 
 	signer, err := hooks.NewSigner(whsec)
 	require.NoError(t, err)
 	require.Equal(t, want, signer.Sign(id, time.Unix(1614265330, 0), []byte(body)))
+	refSig, err := ref.Sign(id, time.Unix(1614265330, 0), []byte(body))
+	require.NoError(t, err)
+	require.Equal(t, refSig, signer.Sign(id, time.Unix(1614265330, 0), []byte(body)), "Liaison signs as the reference does")
 }
 
 func TestOneEventFansOutToHooksAndWebhooks(t *testing.T) {
@@ -317,6 +335,7 @@ func TestOneEventFansOutToHooksAndWebhooks(t *testing.T) {
 		require.Contains(t, ids, r.Header.Get("webhook-id"), "webhook-id is the delivery id")
 		require.NoError(t, hooks.Verify(c.secret, r.Header, r.Body, time.Now(), 0))
 		require.True(t, verifyByHand(t, c.secret, r.Header, r.Body))
+		require.NoError(t, verifyByReference(t, c.secret, r.Header, r.Body))
 		require.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 1, "one secret, one signature")
 		var payload map[string]any
 		require.NoError(t, json.Unmarshal(r.Body, &payload))
@@ -374,6 +393,7 @@ func TestRotationOverlapSignsWithBothSecrets(t *testing.T) {
 	for _, s := range []string{oldSecret, newSecret} {
 		require.NoError(t, hooks.Verify(s, r.Header, r.Body, time.Now(), 0))
 		require.True(t, verifyByHand(t, s, r.Header, r.Body))
+		require.NoError(t, verifyByReference(t, s, r.Header, r.Body), "a subscriber on either secret accepts it")
 	}
 
 	time.Sleep(800 * time.Millisecond)
@@ -382,6 +402,8 @@ func TestRotationOverlapSignsWithBothSecrets(t *testing.T) {
 	require.Len(t, strings.Fields(r.Header.Get("webhook-signature")), 1, "after the overlap only the new secret signs")
 	require.NoError(t, hooks.Verify(newSecret, r.Header, r.Body, time.Now(), 0))
 	require.ErrorIs(t, hooks.Verify(oldSecret, r.Header, r.Body, time.Now(), 0), hooks.ErrNoMatchingSignature)
+	require.NoError(t, verifyByReference(t, newSecret, r.Header, r.Body))
+	require.Error(t, verifyByReference(t, oldSecret, r.Header, r.Body), "the old secret no longer verifies")
 }
 
 // TestClassification walks every row of the classification table: what an
