@@ -181,11 +181,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if o.phase != "latency" {
+		b.settle(ctx, dialect)
 		if err := b.throughput(ctx, o, "throughput", true); err != nil {
 			return err
 		}
 	}
 	if o.phase != "throughput" {
+		b.settle(ctx, dialect)
 		if err := b.latency(ctx, o); err != nil {
 			return err
 		}
@@ -194,6 +196,19 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("%d requests failed signature verification", n)
 	}
 	return nil
+}
+
+// settle starts a phase from a checkpointed database: otherwise the
+// checkpoint that the previous phase's writes call for (tens of thousands of
+// rows on a small server's max_wal_size) flushes its pages during the next
+// phase, and the stalls it causes are measured as that phase's.
+func (b *bench) settle(ctx context.Context, dialect string) {
+	if dialect != "PostgreSQL" {
+		return
+	}
+	if _, err := b.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		fmt.Fprintln(os.Stderr, "deliverybench: CHECKPOINT before the phase failed (needs a superuser or pg_checkpoint):", err)
+	}
 }
 
 // throughput sends o.events events as fast as o.senders clients can and
