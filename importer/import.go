@@ -220,6 +220,11 @@ type Store struct {
 	db     *db.DB
 	events Events
 	now    func() time.Time
+
+	// ObserveRun, if set, is told the status of every run the store ends
+	// (succeeded, unchanged, failed, cancelled), whoever brings the end
+	// about. Metrics count with it; importer never imports them.
+	ObserveRun func(status string)
 }
 
 // NewStore builds a store. Every end of a run, whoever brings it about (the

@@ -303,11 +303,15 @@ func (s *Store) end(ctx context.Context, im Import, r *Run, from, status, msg st
 		}
 	}
 	now := s.now()
-	if _, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4 AND status = $5`,
-		status, msg, now, r.ID, from); err != nil {
+	res, err := s.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, message = $2, finished_at = $3 WHERE id = $4 AND status = $5`,
+		status, msg, now, r.ID, from)
+	if err != nil {
 		return fmt.Errorf("importer: finishing run: %w", err)
 	}
 	r.FinishedAt = &now
+	if n, _ := res.RowsAffected(); n > 0 && s.ObserveRun != nil {
+		s.ObserveRun(status)
+	}
 	return nil
 }
 
@@ -324,11 +328,6 @@ type Runner struct {
 	// PostponeFor is how long a run waits for a connection to be
 	// reconnected before it looks again. Default 30 s.
 	PostponeFor time.Duration
-
-	// ObserveRun, if set, is told the status of every run it takes to an
-	// end (succeeded, unchanged, failed, cancelled). Metrics count with it;
-	// importer never imports them.
-	ObserveRun func(status string)
 }
 
 // NewRunner builds a runner.
@@ -634,9 +633,6 @@ func (ex *execution) finish(ctx context.Context, status, msg string) error {
 		return err
 	}
 	r := ex.run
-	if ex.rn.ObserveRun != nil {
-		ex.rn.ObserveRun(status)
-	}
 	ex.log.Info("import run finished", "status", status, "items", r.Items, "created", r.Counts.Created,
 		"updated", r.Counts.Updated, "unchanged", r.Counts.Unchanged, "removed", r.Counts.Removed, "bad", r.Counts.Bad, "message", msg)
 	return nil

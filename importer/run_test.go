@@ -41,6 +41,20 @@ type recorded struct {
 	mu     sync.Mutex
 	events []string
 	data   []map[string]any
+	// observed are the statuses Store.ObserveRun was told of.
+	observed []string
+}
+
+func (r *recorded) observe(status string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.observed = append(r.observed, status)
+}
+
+func (r *recorded) observedRuns() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.observed...)
 }
 
 func (r *recorded) Record(_ context.Context, eventType string, data map[string]any) error {
@@ -92,6 +106,7 @@ func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	d := dbtest.New(t)
 	ev := &recorded{}
 	store := importer.NewStore(d.DB, ev)
+	store.ObserveRun = ev.observe
 	if sender == nil {
 		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
@@ -215,6 +230,7 @@ func TestNotModifiedIsAnUnchangedRun(t *testing.T) {
 	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
 	require.EqualValues(t, 20, run.Counts.Updated)
 	require.EqualValues(t, 3, hits.Load())
+	require.Equal(t, []string{"succeeded", "unchanged", "succeeded"}, b.events.observedRuns(), "every end is counted")
 }
 
 // A run whose worker stopped halfway is started over by the next worker
@@ -504,6 +520,7 @@ func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	b.events.onlyEvent(t, run.ID)
+	require.Equal(t, []string{"cancelled"}, b.events.observedRuns(), "counted once, by the store that ended it")
 }
 
 func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
@@ -524,6 +541,8 @@ func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 	require.Equal(t, "the run could not be queued: redis is down", data["message"])
 	require.Equal(t, im.ID, data["import_id"])
 	require.Equal(t, "unqueued", data["import_name"])
+
+	require.Equal(t, []string{"failed"}, b.events.observedRuns())
 
 	// Once ended, it stays as it ended.
 	require.NoError(t, b.store.FailQueued(ctx, run.ID, "again"))

@@ -75,8 +75,8 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	events.hooks = deliveries
 	e.onClose(deliveries.Close)
 	imports := importer.NewStore(d, events)
+	imports.ObserveRun = m.ObserveRun
 	runner := importer.NewRunner(imports, conns, e.log.With("component", "importer"))
-	runner.ObserveRun = m.ObserveRun
 	e.log.Debug("opened database and redis", "took", since(start))
 	return &parts{db: d, redis: r, client: c, tokens: access.NewStore(d, e.cfg.TokenRotationOverlap), connections: conns,
 		imports: imports, runner: runner, hooks: deliveries, metrics: m}, nil

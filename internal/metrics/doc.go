@@ -19,7 +19,7 @@
 //
 // Domain packages never import this package or Prometheus: each declares
 // a callback in its own options (hooks.Options.ObserveAttempt,
-// connections.Options.ObserveRefresh, importer.Runner.ObserveRun), and
+// connections.Options.ObserveRefresh, importer.Store.ObserveRun), and
 // cmd/liaison wires this package's methods into them. A nil *Metrics
 // observes nothing, so tests that do not care need not build one.
 //

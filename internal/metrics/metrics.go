@@ -162,7 +162,7 @@ func (m *Metrics) ObserveRefresh(result string) {
 }
 
 // ObserveRun counts a feed-import run that ended, by its status. It has
-// the shape of importer.Runner.ObserveRun.
+// the shape of importer.Store.ObserveRun.
 func (m *Metrics) ObserveRun(status string) {
 	if m == nil {
 		return
