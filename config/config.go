@@ -49,9 +49,14 @@ type Config struct {
 	LogLevel string `env:"LOG_LEVEL" validate:"oneof=debug info warn error"`
 	// LogFormat is text or json. LOG_FORMAT, default "text".
 	LogFormat string `env:"LOG_FORMAT" validate:"oneof=text json"`
-	// WorkerConcurrency is how many tasks one worker process runs at once
-	// of each kind: deliveries, and the rest (API calls, imports, sweeps).
-	// WORKER_CONCURRENCY, default 50 (deliveries mostly wait on the network).
+	// DeliveryConcurrency is how many deliveries (action hooks, webhooks,
+	// call callbacks) one worker process runs at once. DELIVERY_CONCURRENCY,
+	// default 200: a delivery mostly waits on a receiver, and the runs that
+	// wait together share their database reads and writes.
+	DeliveryConcurrency int `env:"DELIVERY_CONCURRENCY" validate:"min=1,max=10000"`
+	// WorkerConcurrency is how many of the other tasks (API calls, feed
+	// imports, sweeps) one worker process runs at once. WORKER_CONCURRENCY,
+	// default 50.
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" validate:"min=1,max=10000"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,
@@ -150,6 +155,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	var err error
+	if c.DeliveryConcurrency, err = strconv.Atoi(get("DELIVERY_CONCURRENCY", "200")); err != nil {
+		bad("DELIVERY_CONCURRENCY", "is not a whole number; expected e.g. 200")
+		c.DeliveryConcurrency = 200
+	}
 	if c.WorkerConcurrency, err = strconv.Atoi(get("WORKER_CONCURRENCY", "50")); err != nil {
 		bad("WORKER_CONCURRENCY", "is not a whole number; expected e.g. 50")
 		c.WorkerConcurrency = 50

@@ -28,6 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Empty(t, c.RedisURL)
 	require.Equal(t, "info", c.LogLevel)
 	require.Equal(t, "text", c.LogFormat)
+	require.Equal(t, 200, c.DeliveryConcurrency)
 	require.Equal(t, 50, c.WorkerConcurrency)
 	require.Equal(t, 25*time.Second, c.ShutdownTimeout)
 	require.Equal(t, 7*24*time.Hour, c.TokenRotationOverlap)
@@ -67,6 +68,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"LOG_LEVEL":              "loud",
 		"LOG_FORMAT":             "xml",
 		"WORKER_CONCURRENCY":     "many",
+		"DELIVERY_CONCURRENCY":   "0",
 		"ALLOWED_CIDRS":          "10.0.0.0/33",
 		"SHUTDOWN_TIMEOUT":       "soon",
 		"MAX_BODY_BYTES":         "12",
@@ -80,7 +82,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		got[p.Var] += p.Message + "; "
 	}
 	for _, v := range []string{"LISTEN_ADDR", "PUBLIC_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEYS",
-		"LOG_LEVEL", "LOG_FORMAT", "WORKER_CONCURRENCY", "ALLOWED_CIDRS", "SHUTDOWN_TIMEOUT",
+		"LOG_LEVEL", "LOG_FORMAT", "WORKER_CONCURRENCY", "DELIVERY_CONCURRENCY", "ALLOWED_CIDRS", "SHUTDOWN_TIMEOUT",
 		"MAX_BODY_BYTES", "TOKEN_ROTATION_OVERLAP"} {
 		require.Contains(t, got, v, "problem for %s missing from:\n%s", v, err)
 	}
@@ -93,7 +95,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	for _, secret := range []string{"hunter2", secretish, "not base64!!"} {
 		require.NotContains(t, msg, secret, "a secret leaked into the message")
 	}
-	require.True(t, strings.HasPrefix(msg, "configuration has 13 problem(s):"), msg)
+	require.True(t, strings.HasPrefix(msg, "configuration has 14 problem(s):"), msg)
 }
 
 func TestARepeatedSecretKeyIsAProblem(t *testing.T) {

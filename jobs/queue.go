@@ -41,9 +41,11 @@ var (
 
 // WorkerConfig configures the asynq servers of a worker process.
 type WorkerConfig struct {
-	// Concurrency is how many tasks run at once on each of the worker's
-	// two servers: deliveries on one, API calls, imports and sweeps on the
-	// other. Default 50.
+	// DeliveryConcurrency is how many deliveries run at once (the server of
+	// the default queue). Default 200.
+	DeliveryConcurrency int
+	// Concurrency is how many of the other tasks (API calls, imports,
+	// sweeps) run at once. Default 50.
 	Concurrency int
 	// ShutdownTimeout is how long in-flight tasks get to finish on a stop
 	// before they are handed back to the queue. Default 25 s.
@@ -62,6 +64,9 @@ func NewWorker(r *Redis, cfg WorkerConfig, deps Deps, log *slog.Logger) *Worker 
 }
 
 func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger) *Worker {
+	if cfg.DeliveryConcurrency <= 0 {
+		cfg.DeliveryConcurrency = 200
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 50
 	}
@@ -76,9 +81,9 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 	// target for event→delivery) for about 250 cheap dequeue scripts a
 	// second while idle; the other server's calls, imports and sweeps wait
 	// up to 15 ms for 100.
-	server := func(queues map[string]int, taskCheck time.Duration) *asynq.Server {
+	server := func(queues map[string]int, concurrency int, taskCheck time.Duration) *asynq.Server {
 		return asynq.NewServerFromRedisClient(r.UniversalClient, asynq.Config{
-			Concurrency:       cfg.Concurrency,
+			Concurrency:       concurrency,
 			Queues:            queues,
 			TaskCheckInterval: taskCheck,
 			// Retries and scheduled work (Retry-After, postponed deliveries,
@@ -102,7 +107,11 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 			}),
 		})
 	}
-	return &Worker{deliveries: server(deliveryQueues, 4*time.Millisecond), others: server(otherQueues, 10*time.Millisecond), mux: mux}
+	return &Worker{
+		deliveries: server(deliveryQueues, cfg.DeliveryConcurrency, 4*time.Millisecond),
+		others:     server(otherQueues, cfg.Concurrency, 10*time.Millisecond),
+		mux:        mux,
+	}
 }
 
 // Domain errors steer the queue through two small interfaces, so that

@@ -110,12 +110,12 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 	database := dbtest.Empty(t)
 	redisURL := redistest.New(t) // a miniredis on a TCP port without REDIS_URL, so processes share it
 	env := map[string]string{
-		"DATABASE_URL":       database.URL,
-		"REDIS_URL":          redisURL,
-		"SECRET_KEYS":        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-		"ALLOWED_CIDRS":      "127.0.0.0/8", // the receiver is on loopback
-		"WORKER_CONCURRENCY": fmt.Sprint(concurrency),
-		"LOG_LEVEL":          "warn",
+		"DATABASE_URL":         database.URL,
+		"REDIS_URL":            redisURL,
+		"SECRET_KEYS":          "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"ALLOWED_CIDRS":        "127.0.0.0/8", // the receiver is on loopback
+		"DELIVERY_CONCURRENCY": fmt.Sprint(concurrency),
+		"LOG_LEVEL":            "warn",
 	}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{k: v}

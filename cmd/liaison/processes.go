@@ -91,11 +91,12 @@ func (e *environment) jobDeps(p *parts) jobs.Deps {
 }
 
 func (e *environment) startWorker(p *parts) (*jobs.Worker, error) {
-	w := jobs.NewWorker(p.redis, jobs.WorkerConfig{Concurrency: e.cfg.WorkerConcurrency, ShutdownTimeout: e.cfg.ShutdownTimeout}, e.jobDeps(p), e.log)
+	w := jobs.NewWorker(p.redis, jobs.WorkerConfig{
+		DeliveryConcurrency: e.cfg.DeliveryConcurrency, Concurrency: e.cfg.WorkerConcurrency, ShutdownTimeout: e.cfg.ShutdownTimeout}, e.jobDeps(p), e.log)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
-	e.log.Info("worker ready", "concurrency", e.cfg.WorkerConcurrency)
+	e.log.Info("worker ready", "delivery_concurrency", e.cfg.DeliveryConcurrency, "concurrency", e.cfg.WorkerConcurrency)
 	return w, nil
 }
 

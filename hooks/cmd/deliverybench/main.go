@@ -80,7 +80,7 @@ func main() {
 	flag.IntVar(&o.senders, "senders", 4, "throughput: clients sending at once")
 	flag.Float64Var(&o.rate, "rate", 200, "latency: events per second")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "latency: how long to send at -rate")
-	flag.IntVar(&o.concurrency, "concurrency", 50, "worker concurrency (WORKER_CONCURRENCY)")
+	flag.IntVar(&o.concurrency, "concurrency", 200, "deliveries the worker runs at once (DELIVERY_CONCURRENCY)")
 	flag.StringVar(&o.phase, "phase", "all", "throughput, latency or all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -146,7 +146,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	worker := jobs.NewWorker(r, jobs.WorkerConfig{Concurrency: o.concurrency, ShutdownTimeout: 5 * time.Second}, jobs.Deps{Client: queue, Hooks: svc}, log)
+	worker := jobs.NewWorker(r, jobs.WorkerConfig{DeliveryConcurrency: o.concurrency, ShutdownTimeout: 5 * time.Second}, jobs.Deps{Client: queue, Hooks: svc}, log)
 	if err := worker.Start(); err != nil {
 		return err
 	}
