@@ -45,6 +45,16 @@ type recorded struct {
 	observed []string
 }
 
+// cancelledOnce checks that a run told of its end once, as cancelled
+// (import.failed with status cancelled), and gives the event's data.
+func (r *recorded) cancelledOnce(t *testing.T, runID string) map[string]any {
+	t.Helper()
+	ev, data := r.onlyEvent(t, runID)
+	require.Equal(t, "import.failed", ev)
+	require.Equal(t, "cancelled", data["status"])
+	return data
+}
+
 func (r *recorded) observe(status string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,6 +144,25 @@ func (b *bundle) run(t *testing.T, importID string) importer.Run {
 	run, err = b.store.GetRun(ctx, run.ID)
 	require.NoError(t, err)
 	return run
+}
+
+// cancelRunning cancels a run that Execute (answering on done) runs, waits
+// for Execute to return and gives the run as it ended: cancelled.
+func (b *bundle) cancelRunning(t *testing.T, runID string, done <-chan error) importer.Run {
+	t.Helper()
+	ctx := context.Background()
+	_, err := b.store.CancelRun(ctx, runID)
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run did not stop after cancellation")
+	}
+	r, err := b.store.GetRun(ctx, runID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
+	return r
 }
 
 // feedServer serves whatever body() returns, with an ETag when etag is set
@@ -422,25 +451,13 @@ func TestCancelARunningRun(t *testing.T) {
 		r, err := b.store.GetRun(ctx, run.ID)
 		return err == nil && r.Status == importer.StatusRunning && r.Items > 20
 	}, 10*time.Second, 10*time.Millisecond, "progress is visible while the run goes")
-	_, err = b.store.CancelRun(ctx, run.ID)
-	require.NoError(t, err)
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run did not stop after cancellation")
-	}
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
-	require.Equal(t, importer.StatusCancelled, r.Status)
+	r := b.cancelRunning(t, run.ID, done)
 	_, err = b.store.CancelRun(ctx, run.ID)
 	require.ErrorIs(t, err, importer.ErrRunFinished)
 
 	// A cancelled run did not complete: it ends with import.failed, once,
 	// carrying what it had done by then.
-	ev, data := b.events.onlyEvent(t, run.ID)
-	require.Equal(t, "import.failed", ev)
-	require.Equal(t, "cancelled", data["status"])
+	data := b.events.cancelledOnce(t, run.ID)
 	require.Equal(t, "cancelled while running", data["message"])
 	require.Equal(t, r.Items, data["items"])
 	require.Greater(t, r.Items, int64(20))
@@ -475,20 +492,8 @@ func TestCancelARunWhoseFeedStalls(t *testing.T) {
 		r, err := b.store.GetRun(ctx, run.ID)
 		return err == nil && r.Status == importer.StatusRunning
 	}, 10*time.Second, 10*time.Millisecond)
-	_, err = b.store.CancelRun(ctx, run.ID)
-	require.NoError(t, err)
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("a stalled run did not stop after cancellation")
-	}
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
-	require.Equal(t, importer.StatusCancelled, r.Status)
-	ev, data := b.events.onlyEvent(t, run.ID)
-	require.Equal(t, "import.failed", ev)
-	require.Equal(t, "cancelled", data["status"])
+	b.cancelRunning(t, run.ID, done)
+	b.events.cancelledOnce(t, run.ID)
 }
 
 func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
@@ -576,20 +581,8 @@ func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 		go func() { done <- b.runner.Execute(ctx, run.ID) }()
 		// Spread the cancels over the moments the worker takes the run up.
 		time.Sleep(time.Duration(i) * 50 * time.Microsecond)
-		_, err = b.store.CancelRun(ctx, run.ID)
-		require.NoError(t, err)
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(20 * time.Second):
-			t.Fatal("the run did not stop after cancellation")
-		}
-		r, err := b.store.GetRun(ctx, run.ID)
-		require.NoError(t, err)
-		require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
-		ev, data := b.events.onlyEvent(t, run.ID)
-		require.Equal(t, "import.failed", ev)
-		require.Equal(t, "cancelled", data["status"])
+		b.cancelRunning(t, run.ID, done)
+		b.events.cancelledOnce(t, run.ID)
 	}
 }
 
@@ -632,9 +625,7 @@ func TestACancelledRunIsNotPostponed(t *testing.T) {
 	r, err = b.store.GetRun(ctx, run.ID)
 	require.NoError(t, err)
 	require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
-	ev, data := b.events.onlyEvent(t, run.ID)
-	require.Equal(t, "import.failed", ev)
-	require.Equal(t, "cancelled", data["status"])
+	b.events.cancelledOnce(t, run.ID)
 }
 
 // A postponed run waits in the queue; cancelled there, it ends at once and
@@ -655,9 +646,7 @@ func TestCancellingAPostponedRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	require.NoError(t, b.runner.Execute(ctx, run.ID))
-	ev, data := b.events.onlyEvent(t, run.ID)
-	require.Equal(t, "import.failed", ev)
-	require.Equal(t, "cancelled", data["status"])
+	b.events.cancelledOnce(t, run.ID)
 }
 
 func TestTimeLimit(t *testing.T) {

@@ -117,20 +117,11 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 		"DELIVERY_CONCURRENCY": fmt.Sprint(concurrency),
 		"LOG_LEVEL":            "warn",
 	}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{k: v}
-		for a, b := range env {
-			m[a] = b
-		}
-		return m
-	}
+	with := func(k, v string) map[string]string { return withVar(env, k, v) }
 
 	// An access token, made the operator's way (this also migrates the
 	// database before the processes start).
-	var out, errb bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	require.Equal(t, 0, run([]string{"tokens", "create", "--name", "crash", "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
-	token := strings.TrimSpace(out.String())
+	token := cliToken(t, env, "crash")
 
 	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
@@ -140,26 +131,7 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
 	waitReady(t, sched, "http://"+schedAddr+"/readyz", 15*time.Second)
 
-	api := func(method, path string, body any, want int) map[string]any {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			raw, err := json.Marshal(body)
-			require.NoError(t, err)
-			rd = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequest(method, "http://"+webAddr+path, rd)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var got map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
-		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
-		return got
-	}
+	api := apiCaller(t, webAddr, token)
 
 	recv := &crashReceiver{holdAfter: holdAfter, release: make(chan struct{})}
 	srv := httptest.NewServer(recv)
@@ -283,4 +255,48 @@ func redisClient(t *testing.T, rawURL string) *redis.Client {
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// apiCaller calls a running web process's API with a token and checks the
+// answer's status; the answer is decoded as a JSON object.
+func apiCaller(t *testing.T, addr, token string) func(method, path string, body any, want int) map[string]any {
+	return func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			raw, err := json.Marshal(body)
+			require.NoError(t, err)
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequest(method, "http://"+addr+path, rd)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var got map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
+		return got
+	}
+}
+
+// withVar is env with one more variable.
+func withVar(env map[string]string, k, v string) map[string]string {
+	m := map[string]string{k: v}
+	for a, b := range env {
+		m[a] = b
+	}
+	return m
+}
+
+// cliToken makes an all-scopes access token the operator's way, with
+// `liaison tokens create` (which also migrates the database).
+func cliToken(t *testing.T, env map[string]string, name string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	require.Equal(t, 0, run([]string{"tokens", "create", "--name", name, "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
+	return strings.TrimSpace(out.String())
 }

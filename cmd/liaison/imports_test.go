@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
-	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
 )
@@ -42,17 +39,8 @@ func TestImportEndsReachWebhooksFromEveryProcess(t *testing.T) {
 		"ALLOWED_CIDRS": "127.0.0.0/8", // the feed and the receiver are on loopback
 		"LOG_LEVEL":     "warn",
 	}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{k: v}
-		for a, b := range env {
-			m[a] = b
-		}
-		return m
-	}
-	var out, errb bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	require.Equal(t, 0, run([]string{"tokens", "create", "--name", "imports", "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
-	token := strings.TrimSpace(out.String())
+	with := func(k, v string) map[string]string { return withVar(env, k, v) }
+	token := cliToken(t, env, "imports")
 
 	webAddr, workerAddr := freeAddr(t), freeAddr(t)
 	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
@@ -60,26 +48,7 @@ func TestImportEndsReachWebhooksFromEveryProcess(t *testing.T) {
 	waitReady(t, web, "http://"+webAddr+"/readyz", 15*time.Second)
 	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
 
-	api := func(method, path string, body any, want int) map[string]any {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			raw, err := json.Marshal(body)
-			require.NoError(t, err)
-			rd = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequest(method, "http://"+webAddr+path, rd)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var got map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
-		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
-		return got
-	}
+	api := apiCaller(t, webAddr, token)
 
 	var (
 		mu     sync.Mutex

@@ -190,11 +190,7 @@ func TestImportRunEndsReachSubscribedWebhooks(t *testing.T) {
 	require.Equal(t, "/imports", got.Path)
 	require.NoError(t, hooks.Verify(secret, got.Header, got.Body, time.Now(), 0))
 	require.True(t, verifyByHand(t, secret, got.Header, got.Body))
-	var completed struct {
-		Type string         `json:"type"`
-		Data map[string]any `json:"data"`
-	}
-	require.NoError(t, json.Unmarshal(got.Body, &completed))
+	completed := webhookEvent(t, secret, got)
 	require.Equal(t, "import.completed", completed.Type)
 	require.Equal(t, runID, completed.Data["run_id"])
 	require.Equal(t, im["id"], completed.Data["import_id"])
@@ -225,13 +221,7 @@ func TestImportRunEndsReachSubscribedWebhooks(t *testing.T) {
 	resp, cancelled := b.do(t, http.MethodPost, "/v1/runs/"+run2ID+"/cancel", writer, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", cancelled)
 
-	got = rc.waitFor(t, 2)[1]
-	require.NoError(t, hooks.Verify(secret, got.Header, got.Body, time.Now(), 0))
-	var failed struct {
-		Type string         `json:"type"`
-		Data map[string]any `json:"data"`
-	}
-	require.NoError(t, json.Unmarshal(got.Body, &failed))
+	failed := webhookEvent(t, secret, rc.waitFor(t, 2)[1])
 	require.Equal(t, "import.failed", failed.Type)
 	require.Equal(t, run2ID, failed.Data["run_id"])
 	require.Equal(t, "cancelled", failed.Data["status"])
@@ -248,4 +238,20 @@ func TestImportRunEndsReachSubscribedWebhooks(t *testing.T) {
 	require.Equal(t, "cancelled", status)
 	list := b.call(t, http.MethodGet, "/v1/deliveries?webhook="+wh["id"].(string), nil, http.StatusOK)
 	require.Len(t, list["data"], 2, "%v", list)
+}
+
+// sentEvent is the body of an event webhook.
+type sentEvent struct {
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
+}
+
+// webhookEvent checks a webhook request with the reference verifier and
+// decodes its event.
+func webhookEvent(t *testing.T, secret string, got received) sentEvent {
+	t.Helper()
+	require.NoError(t, verifyByReference(t, secret, got.Header, got.Body))
+	var ev sentEvent
+	require.NoError(t, json.Unmarshal(got.Body, &ev))
+	return ev
 }
