@@ -84,6 +84,10 @@ type loaded struct {
 
 	// call (the callback of an API call that ended)
 	cURL, cSecret sql.NullString
+
+	// the hook's connection's limits, shared with API calls through it
+	cnRate sql.NullFloat64
+	cnConc sql.NullInt64
 }
 
 // loadColumns are what a delivery's run reads: the delivery, its event and
@@ -94,12 +98,13 @@ const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attemp
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
 	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
-	c.callback_url, c.callback_secret
+	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
 LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
+LEFT JOIN connections cn ON d.target_kind = 'hook' AND cn.id = h.connection_id
 WHERE d.id IN `
 
 // loadLimits bound the loads: the runs of a process that start together
@@ -142,7 +147,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
 				&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
 				&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
-				&l.cURL, &l.cSecret); err != nil {
+				&l.cURL, &l.cSecret, &l.cnRate, &l.cnConc); err != nil {
 				return err
 			}
 			found[l.id] = &l
@@ -302,6 +307,19 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 		return Result{Again: wait, Postponed: true}, nil
 	}
 	defer release()
+	if l.cnRate.Float64 > 0 || l.cnConc.Int64 > 0 {
+		// A connection's limits hold for everything sent through it: its
+		// hooks' deliveries share them with its API calls (callrun.go).
+		releaseConn, wait, err := s.limiter.acquire(ctx, "connection:"+l.hConn.String,
+			Limits{RateLimit: l.cnRate.Float64, MaxConcurrency: int(l.cnConc.Int64)})
+		if err != nil {
+			return Result{}, err
+		}
+		if wait > 0 {
+			return Result{Again: wait, Postponed: true}, nil
+		}
+		defer releaseConn()
+	}
 
 	now := s.now()
 	var (

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -553,9 +554,10 @@ func TestCallConnectionLimitsAreRespected(t *testing.T) {
 	slow.waitFor(t, 8)
 	got := paced.waitFor(t, 6)
 	mu.Lock()
-	require.LessOrEqual(t, most, 2, "never more than max_concurrency in flight")
-	require.Equal(t, 2, most)
-	mu.Unlock()
+	seen := most
+	mu.Unlock() // not held across a failing assertion: the receiver would block on it
+	require.LessOrEqual(t, seen, 2, "never more than max_concurrency in flight")
+	require.Equal(t, 2, seen)
 	require.GreaterOrEqual(t, got[5].At.Sub(got[0].At), 450*time.Millisecond, "10 per second: 6 requests take at least 0.5 s")
 	for _, id := range ids {
 		c := b.waitCall(t, id, "succeeded")
@@ -565,6 +567,59 @@ func TestCallConnectionLimitsAreRespected(t *testing.T) {
 	resp, prob := b.do(t, http.MethodPatch, "/v1/connections/"+capped, b.secret, map[string]any{"max_concurrency": -1})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Equal(t, []string{"max_concurrency"}, fieldsOf(prob))
+}
+
+// A connection's limits hold for everything sent through it: the
+// deliveries of its hooks and its API calls share one budget, so a CRM
+// that allows one request at a time never gets two.
+func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
+	t.Parallel()
+	b := setupCalls(t, nil)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	crm := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(40 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	conn := b.bearerConnection(t, crm.URL, map[string]any{"max_concurrency": 1})
+	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
+	for _, name := range []string{"contacts", "deals"} {
+		resp, h := b.do(t, http.MethodPost, "/v1/hooks", writer, map[string]any{
+			"name": name, "event_types": []string{"form.sent"}, "connection_id": conn, "method": "POST", "url": "/" + name})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", h)
+	}
+	var events []any
+	for i := range 4 {
+		events = append(events, map[string]any{"id": "form-" + strconv.Itoa(i), "type": "form.sent"})
+	}
+	resp, accepted := b.do(t, http.MethodPost, "/v1/events/batch", writer, map[string]any{"events": events})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", accepted)
+	var calls []string
+	for range 4 {
+		c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+		calls = append(calls, c["id"].(string))
+	}
+
+	got := crm.waitFor(t, 12) // 4 events × 2 hooks, and 4 calls
+	mu.Lock()
+	seen := most
+	mu.Unlock() // not held across a failing assertion: the receiver would block on it
+	require.Equal(t, 1, seen, "never more than the connection's max_concurrency in flight, hooks and calls together")
+	paths := map[string]int{}
+	for _, r := range got {
+		paths[r.Path]++
+	}
+	require.Equal(t, map[string]int{"/contacts": 4, "/deals": 4, "/lookup": 4}, paths)
+	for _, id := range calls {
+		b.waitCall(t, id, "succeeded")
+	}
 }
 
 func TestCall429WaitsWithoutUsingAnAttempt(t *testing.T) {
