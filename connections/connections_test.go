@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,7 +115,13 @@ func TestDiscovery(t *testing.T) {
 
 func TestCallbackOutcomesInPlainWords(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *connections.Options) { o.StateTTL = 300 * time.Millisecond })
+	// The state's expiry is shown on the service's clock, moved on past
+	// StateTTL, not by sleeping: a slow machine must not expire the other
+	// authorizations of this test.
+	var ahead atomic.Int64
+	b := setup(t, func(o *connections.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
 	p := provider(t, oauthfake.Options{RequirePKCE: true})
 	v, err := b.svc.Create(t.Context(), codeInput(p))
 	require.NoError(t, err)
@@ -135,7 +142,7 @@ func TestCallbackOutcomesInPlainWords(t *testing.T) {
 	require.NoError(t, err)
 	back, err := p.Visit(t.Context(), authURL)
 	require.NoError(t, err)
-	time.Sleep(400 * time.Millisecond)
+	ahead.Store(int64(11 * time.Minute)) // past the default StateTTL of 10 minutes
 	out = b.svc.Complete(t.Context(), back.Query())
 	require.Equal(t, "expired_state", out.Problem)
 	require.Contains(t, out.Message, "expired")
