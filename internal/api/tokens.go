@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/liaison/liaison/internal/access"
 )
@@ -31,6 +33,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if in.Scopes != nil {
+		if err := mayGrant(caller(r.Context()), *in.Scopes); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	issued, err := s.Tokens.Create(r.Context(), in, "token:"+caller(r.Context()).ID)
 	if err != nil {
@@ -76,6 +84,16 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.mayManage(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if in.Scopes != nil {
+		if err := mayGrant(caller(r.Context()), *in.Scopes); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	t, err := s.Tokens.Update(r.Context(), r.PathValue("id"), in)
 	if err != nil {
 		s.fail(w, r, err)
@@ -85,6 +103,10 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	if err := s.mayManage(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.Tokens.Delete(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
@@ -107,6 +129,10 @@ func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, unprocessable(FieldError{Field: "expire", Message: `must be "later" (old and new secrets both work for the overlap) or "now" (the old secret stops at once)`}))
 		return
 	}
+	if err := s.mayManage(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	issued, err := s.Tokens.Rotate(r.Context(), r.PathValue("id"), in.Expire == "now")
 	if err != nil {
 		s.fail(w, r, err)
@@ -116,6 +142,10 @@ func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelTokenRotation(w http.ResponseWriter, r *http.Request) {
+	if err := s.mayManage(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	t, err := s.Tokens.CancelRotation(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -125,10 +155,58 @@ func (s *Server) cancelTokenRotation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) expireTokenRotation(w http.ResponseWriter, r *http.Request) {
+	if err := s.mayManage(r, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	t, err := s.Tokens.ExpireRotation(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// A token cannot raise itself: it grants only scopes it holds, and it
+// changes, rotates or deletes only tokens whose every scope it holds. So a
+// tokens.manage token given to one integration can neither mint a more
+// powerful token nor take over one by rotating it and reading the new
+// secret.
+
+// mayGrant refuses scopes the caller does not hold. Names that are no
+// scope at all are left to the store, which says so field by field.
+func mayGrant(by access.Token, scopes []string) error {
+	if missing := lacking(by, scopes); len(missing) > 0 {
+		p := problem(http.StatusForbidden, "an access token can only grant scopes it holds itself; this one lacks "+strings.Join(missing, ", "))
+		p.Type = "https://liaison.dev/problems/insufficient-scope"
+		p.Errors = []FieldError{{Field: "scopes", Message: "names scopes the calling token does not hold: " + strings.Join(missing, ", ")}}
+		return p
+	}
+	return nil
+}
+
+// mayManage refuses to act on a token that holds scopes the caller does
+// not.
+func (s *Server) mayManage(r *http.Request, id string) error {
+	t, err := s.Tokens.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if missing := lacking(caller(r.Context()), t.Scopes); len(missing) > 0 {
+		p := problem(http.StatusForbidden, "an access token can only manage tokens with no scope it lacks; token "+id+" holds "+strings.Join(missing, ", "))
+		p.Type = "https://liaison.dev/problems/insufficient-scope"
+		return p
+	}
+	return nil
+}
+
+// lacking lists the known scopes in scopes that by does not hold.
+func lacking(by access.Token, scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		if slices.Contains(access.AllScopes, sc) && !by.Has(sc) && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }

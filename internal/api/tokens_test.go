@@ -29,7 +29,7 @@ func createToken(t *testing.T, b *testBundle, admin string, body any) map[string
 func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	admin := b.token(t, access.AllScopes...)
 
 	out := createToken(t, b, admin, map[string]any{"name": "CRM sync", "description": "pushes contacts", "scopes": []string{"hooks.read", "connections.read"}})
 	secret := out["secret"].(string)
@@ -86,6 +86,53 @@ func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 
 // Two people pressing "rotate and expire later" at once: one rotation
 // happens, the other is refused, and the secret the winner was shown works.
+// A tokens.manage token given to one integration cannot raise itself: it
+// grants only scopes it holds, and cannot edit, rotate (and so read the new
+// secret of) or delete a token holding scopes it lacks.
+func TestATokenCannotRaiseItself(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	root := b.token(t, access.AllScopes...)
+	limited := b.token(t, access.ScopeTokensManage, access.ScopeHooksRead)
+
+	// Within its own scopes it manages tokens as any other.
+	mine := createToken(t, b, limited, map[string]any{"name": "reader", "scopes": []string{"hooks.read"}})
+	resp, _ := b.do(t, http.MethodPost, "/v1/tokens/"+mine["id"].(string)+"/rotate", limited, map[string]any{"expire": "now"})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	resp, p := b.do(t, http.MethodPost, "/v1/tokens", limited, map[string]any{"name": "more", "scopes": []string{"hooks.read", "connections.write", "tokens.manage"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "%v", p)
+	require.Equal(t, []string{"scopes"}, fieldsOf(p))
+	require.Contains(t, p["detail"], "connections.write")
+	require.NotContains(t, p["detail"], "tokens.manage", "only what it lacks is named")
+
+	resp, p = b.do(t, http.MethodPatch, "/v1/tokens/"+mine["id"].(string), limited, map[string]any{"scopes": []string{"hooks.write"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "%v", p)
+	require.Equal(t, []string{"scopes"}, fieldsOf(p))
+
+	// A more powerful token is out of its reach, whatever the action.
+	strong := createToken(t, b, root, map[string]any{"name": "ops", "scopes": access.AllScopes})
+	id := strong["id"].(string)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, "/v1/tokens/" + id + "/rotate", map[string]any{"expire": "later"}},
+		{http.MethodPatch, "/v1/tokens/" + id, map[string]any{"name": "mine now"}},
+		{http.MethodDelete, "/v1/tokens/" + id, nil},
+		{http.MethodPost, "/v1/tokens/" + id + "/rotation/cancel", nil},
+		{http.MethodPost, "/v1/tokens/" + id + "/rotation/expire", nil},
+	} {
+		resp, p := b.do(t, c.method, c.path, limited, c.body)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s %s: %v", c.method, c.path, p)
+		require.NotContains(t, p, "secret")
+	}
+	resp, view := b.do(t, http.MethodGet, "/v1/tokens/"+id, strong["secret"].(string), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the strong token still works, unchanged")
+	require.Equal(t, "ops", view["name"])
+	require.NotContains(t, view, "rotation", "no rotation was started")
+}
+
 func TestConcurrentRotationsLeaveOneWorkingSecret(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -223,7 +270,7 @@ func TestRotateNowForALeakedSecret(t *testing.T) {
 func TestEditKeepsTheSecret(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	admin := b.token(t, access.AllScopes...)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"hooks.read"}})
 	id, secret := out["id"].(string), out["secret"].(string)
 
@@ -295,7 +342,7 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	admin := b.token(t, access.AllScopes...)
 	count := func() int {
 		n, err := b.tokens.Count(context.Background())
 		require.NoError(t, err)
