@@ -349,7 +349,10 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 
 func TestTokenEndpointTimeoutIsTransient(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 150 * time.Millisecond; o.TokenRetries = 1 })
+	// Long enough for a request to reach the provider on a loaded machine
+	// under -race (at 150 ms the retry sometimes timed out on the way and
+	// the provider saw one request), short enough to keep the test quick.
+	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 600 * time.Millisecond; o.TokenRetries = 1 })
 	p := provider(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, Scopes: []string{"api"}})
 	v, err := b.svc.Create(t.Context(), connections.Input{
 		Name: ptr("Creatio"), AuthType: ptr(connections.AuthOAuth2ClientCredentials), BaseURL: ptr(p.URL() + "/api"),
@@ -357,7 +360,7 @@ func TestTokenEndpointTimeoutIsTransient(t *testing.T) {
 		ClientAuth: ptr(connections.ClientSecretPost), Scopes: ptr([]string{"api"}),
 	})
 	require.NoError(t, err)
-	p.SlowToken(time.Second)
+	p.SlowToken(3 * time.Second)
 	_, err = b.get(t, v.ID, "/me")
 	require.ErrorIs(t, err, connections.ErrTokenEndpoint)
 	require.Equal(t, 2, p.TokenRequestsByGrant("client_credentials"), "one try and one retry")
