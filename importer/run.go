@@ -328,11 +328,43 @@ type Runner struct {
 	// PostponeFor is how long a run waits for a connection to be
 	// reconnected before it looks again. Default 30 s.
 	PostponeFor time.Duration
+	// AbandonedAfter is how long a worker that finds a queued run flagged
+	// for cancelling waits for whoever flagged it to end it, before ending
+	// it itself. Default 5 s.
+	AbandonedAfter time.Duration
 }
 
 // NewRunner builds a runner.
 func NewRunner(store *Store, sender Sender, log *slog.Logger) *Runner {
-	return &Runner{store: store, sender: sender, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second}
+	return &Runner{store: store, sender: sender, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second,
+		AbandonedAfter: 5 * time.Second}
+}
+
+// endAbandoned deals with a run that could not be started: it ended
+// meanwhile, or it is queued with the cancel flag. Whoever set the flag
+// (CancelRun, FailQueued) ends the run a moment later; a process that died
+// in between would leave it queued for good, and every later run of its
+// import refused as overlapping. So a run still queued after
+// AbandonedAfter is ended here, as cancelled. (Should the flagger only
+// have been slow, the end is told twice; events are at least once.)
+func (rn *Runner) endAbandoned(ctx context.Context, runID string) error {
+	deadline := time.Now().Add(rn.AbandonedAfter)
+	for {
+		r, err := rn.store.GetRun(ctx, runID)
+		if err != nil || r.Status != StatusQueued {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			rn.log.WarnContext(ctx, "ending a run left queued with its cancel flag set", "run_id", runID)
+			_, err := rn.store.endQueued(ctx, runID, StatusCancelled, "cancelled before it started (whoever cancelled it stopped before ending it)")
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(100*time.Millisecond, rn.AbandonedAfter)):
+		}
+	}
 }
 
 // errCancelled ends a run that a person cancelled.
@@ -359,7 +391,8 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	// task to another worker only after the first one's lease ran out. It
 	// starts over; upserts are idempotent, so the counts come out right.
 	// A queued run with the cancel flag is never started: whoever set the
-	// flag ends it (CancelRun, FailQueued).
+	// flag ends it (CancelRun, FailQueued), or, if that process died,
+	// endAbandoned does.
 	res, err := rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, started_at = $2, message = '', bytes = 0,
 		items = 0, created = 0, updated = 0, unchanged = 0, removed = 0, bad = 0, errors = '[]'
 		WHERE id = $3 AND (status = $1 OR (status = $4 AND cancel_requested = $5))`, StatusRunning, started, runID, StatusQueued, false)
@@ -367,7 +400,7 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 		return fmt.Errorf("importer: starting run: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+		return rn.endAbandoned(ctx, runID)
 	}
 	// What the database was reset to above, in memory too: a run started
 	// over must not count its first try's items again.

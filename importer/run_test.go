@@ -528,6 +528,33 @@ func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	require.Equal(t, []string{"cancelled"}, b.events.observedRuns(), "counted once, by the store that ended it")
 }
 
+// A process that set a queued run's cancel flag and died before ending it
+// would leave the run queued for good, and every later run of the import
+// refused as overlapping: the worker that takes the run's task up ends it.
+func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	b.runner.AbandonedAfter = 50 * time.Millisecond
+	im := b.create(t, importer.Input{Name: ptr("orphan"), URL: ptr("https://feeds.example/f.csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+	// What CancelRun does before it ends the run, and nothing after.
+	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2`, true, run.ID)
+	require.NoError(t, err)
+	_, err = b.store.NewRun(ctx, im.ID, "manual")
+	require.ErrorIs(t, err, importer.ErrRunInProgress, "the flagged run still counts as queued")
+
+	require.NoError(t, b.runner.Execute(ctx, run.ID))
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	require.Contains(t, r.Message, "stopped before ending it")
+	b.events.cancelledOnce(t, run.ID)
+	_, err = b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err, "the import runs again")
+}
+
 func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
