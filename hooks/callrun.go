@@ -117,7 +117,7 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	if wait > 0 {
 		return Result{Again: wait, Postponed: true}, nil
 	}
-	defer release()
+	defer release(true)
 
 	now := s.now()
 	out := c.request(s.opts.RequestTimeout)

@@ -306,20 +306,21 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 	if wait > 0 {
 		return Result{Again: wait, Postponed: true}, nil
 	}
-	defer release()
 	if l.cnRate.Float64 > 0 || l.cnConc.Int64 > 0 {
 		// A connection's limits hold for everything sent through it: its
 		// hooks' deliveries share them with its API calls (callrun.go).
 		releaseConn, wait, err := s.limiter.acquire(ctx, "connection:"+l.hConn.String,
 			Limits{RateLimit: l.cnRate.Float64, MaxConcurrency: int(l.cnConc.Int64)})
-		if err != nil {
-			return Result{}, err
-		}
-		if wait > 0 {
+		if err != nil || wait > 0 {
+			release(false) // nothing sent: the hook's own slot goes back whole
+			if err != nil {
+				return Result{}, err
+			}
 			return Result{Again: wait, Postponed: true}, nil
 		}
-		defer releaseConn()
+		defer releaseConn(true)
 	}
+	defer release(true)
 
 	now := s.now()
 	var (

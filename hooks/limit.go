@@ -48,6 +48,16 @@ end
 return 0
 `)
 
+// refundScript gives back a rate slot that was taken for a request never
+// sent: the key goes if it still holds the time this grant set (any time
+// up to now, which it replaced, allows the same as none).
+var refundScript = redis.NewScript(`
+if tonumber(redis.call('GET', KEYS[1]) or '0') == tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
 type limiter struct {
 	rdb redis.UniversalClient
 	// lease bounds how long a concurrency slot is held by a worker that
@@ -60,10 +70,13 @@ func newLimiter(rdb redis.UniversalClient) *limiter {
 }
 
 // acquire takes a slot for one request to the target. wait > 0 means over a
-// limit: come back after wait. release gives back the concurrency slot.
-func (l *limiter) acquire(ctx context.Context, target string, lim Limits) (release func(), wait time.Duration, _ error) {
+// limit: come back after wait. release(true) gives back the concurrency
+// slot once the request is done; release(false) says the request was not
+// sent after all (another limit held it back) and gives back the rate slot
+// too, so that the target's next request need not wait for it.
+func (l *limiter) acquire(ctx context.Context, target string, lim Limits) (release func(sent bool), wait time.Duration, _ error) {
 	if lim.RateLimit <= 0 && lim.MaxConcurrency <= 0 {
-		return func() {}, 0, nil
+		return func(bool) {}, 0, nil
 	}
 	var interval int64
 	if lim.RateLimit > 0 {
@@ -86,11 +99,15 @@ func (l *limiter) acquire(ctx context.Context, target string, lim Limits) (relea
 	case n > 0:
 		return nil, time.Duration(n) * time.Millisecond, nil
 	}
-	if lim.MaxConcurrency <= 0 {
-		return func() {}, 0, nil
-	}
-	return func() {
-		// A lost release costs a slot until the lease ends; never an error.
-		_ = l.rdb.ZRem(context.WithoutCancel(ctx), concKey, token).Err()
+	return func(sent bool) {
+		// A lost release costs a slot until the lease (or the interval)
+		// ends; never an error.
+		ctx := context.WithoutCancel(ctx)
+		if lim.MaxConcurrency > 0 {
+			_ = l.rdb.ZRem(ctx, concKey, token).Err()
+		}
+		if !sent && interval > 0 {
+			_ = refundScript.Run(ctx, l.rdb, []string{rateKey}, now+interval).Err()
+		}
 	}, 0, nil
 }
