@@ -2,7 +2,9 @@ package hooks
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 )
 
 // Doing the database work of many deliveries together. A worker runs
@@ -41,19 +43,23 @@ type batcher[In, Out any] struct {
 	runners int
 }
 
-// batchLimits bound a batcher: how many calls one batch takes and how many
-// batches are under way at once.
+// batchLimits bound a batcher: how many calls one batch takes, how many
+// batches are under way at once and how long one may take. leaveOnCancel
+// lets a caller whose context ends stop waiting (its call is still run);
+// without it a caller waits for its answer whatever its context says, as
+// a write of what was sent must be.
 type batchLimits struct {
 	maxBatch, maxRunners int
+	timeout              time.Duration
+	leaveOnCancel        bool
 }
 
 // batchFunc runs a batch and must answer every call in it.
 type batchFunc[In, Out any] func(ctx context.Context, batch []*batchCall[In, Out])
 
 // do runs in, alone or with others, and returns its answer. run is the same
-// function on every call of a batcher. The batch runs without ctx's
-// cancellation: it is others' work too, and what was sent must be recorded
-// even when the worker is stopping.
+// function on every call of a batcher. A batch runs without its callers'
+// cancellation (it is others' work too), within lim.timeout.
 func (b *batcher[In, Out]) do(ctx context.Context, in In, lim batchLimits, run batchFunc[In, Out]) (Out, error) {
 	c := &batchCall[In, Out]{in: in, done: make(chan struct{})}
 	b.mu.Lock()
@@ -65,6 +71,14 @@ func (b *batcher[In, Out]) do(ctx context.Context, in In, lim batchLimits, run b
 	b.mu.Unlock()
 	if start {
 		b.drain(context.WithoutCancel(ctx), c, lim, run)
+	}
+	if lim.leaveOnCancel {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			var zero Out
+			return zero, ctx.Err()
+		}
 	}
 	<-c.done
 	return c.out, c.err
@@ -92,8 +106,30 @@ func (b *batcher[In, Out]) drain(ctx context.Context, own *batchCall[In, Out], l
 			b.waiting = nil
 		}
 		b.mu.Unlock()
-		run(ctx, batch)
+		runOne(ctx, batch, lim.timeout, run)
 	}
+}
+
+// runOne runs a batch within timeout. A batch that panics answers its
+// unanswered calls with the panic as their error rather than leave them
+// (and every later call of the batcher) waiting for good.
+func runOne[In, Out any](ctx context.Context, batch []*batchCall[In, Out], timeout time.Duration, run batchFunc[In, Out]) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero Out
+			for _, c := range batch {
+				if !isDone(c.done) {
+					c.answer(zero, fmt.Errorf("hooks: a batch of %d failed: %v", len(batch), p))
+				}
+			}
+		}
+	}()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	run(ctx, batch)
 }
 
 // idle reports whether nothing waits and no batch is under way.

@@ -99,3 +99,80 @@ func TestRunsStartingTogetherEachLoadTheirOwnDelivery(t *testing.T) {
 	require.NotSame(t, got[0], got[len(ids)-1], "a delivery asked for twice is two copies")
 	require.Eventually(t, s.loader.idle, 5*time.Second, time.Millisecond)
 }
+
+func TestABatchThatPanicsAnswersItsCallsAndTheBatcherGoesOn(t *testing.T) {
+	t.Parallel()
+	var b batcher[int, int]
+	lim := batchLimits{maxBatch: 8, maxRunners: 1}
+	boom := func(_ context.Context, batch []*batchCall[int, int]) {
+		batch[0].answer(1, nil) // answered before the panic: keeps its answer
+		panic("driver bug")
+	}
+	out, err := b.do(context.Background(), 7, lim, boom)
+	require.NoError(t, err)
+	require.Equal(t, 1, out)
+
+	batch := make([]*batchCall[int, int], 3)
+	for i := range batch {
+		batch[i] = &batchCall[int, int]{in: i, done: make(chan struct{})}
+	}
+	runOne(context.Background(), batch, 0, boom)
+	require.NoError(t, batch[0].err, "answered before the panic")
+	for _, c := range batch[1:] {
+		require.True(t, isDone(c.done))
+		require.ErrorContains(t, c.err, "driver bug", "the calls the panic left unanswered get it as their error")
+	}
+	require.Eventually(t, b.idle, 5*time.Second, time.Millisecond, "the runner was given back")
+
+	out, err = b.do(context.Background(), 3, lim, func(_ context.Context, batch []*batchCall[int, int]) {
+		for _, c := range batch {
+			c.answer(c.in*2, nil)
+		}
+	})
+	require.NoError(t, err)
+	require.Equal(t, 6, out, "later calls run as ever")
+}
+
+func TestACallerThatMayLeaveStopsWaitingWhenItsContextEnds(t *testing.T) {
+	t.Parallel()
+	var b batcher[int, int]
+	lim := batchLimits{maxBatch: 8, maxRunners: 1, leaveOnCancel: true}
+	started, release := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	held := func(_ context.Context, batch []*batchCall[int, int]) {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		for _, c := range batch {
+			c.answer(c.in, nil)
+		}
+	}
+	first := make(chan error, 1)
+	go func() { _, err := b.do(context.Background(), 1, lim, held); first <- err }()
+	<-started
+
+	// A second caller waits for the next batch; its context ends first.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := b.do(ctx, 2, lim, held)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "it leaves rather than wait for the batch under way")
+
+	close(release)
+	require.NoError(t, <-first)
+	require.Eventually(t, b.idle, 5*time.Second, time.Millisecond, "the call that left was still run and answered")
+	require.Equal(t, int32(2), runs.Load())
+}
+
+func TestABatchRunsWithinItsTimeLimit(t *testing.T) {
+	t.Parallel()
+	var b batcher[int, int]
+	stuck := func(ctx context.Context, batch []*batchCall[int, int]) {
+		<-ctx.Done() // a statement that never answers, but for the limit
+		for _, c := range batch {
+			c.answer(0, ctx.Err())
+		}
+	}
+	_, err := b.do(context.Background(), 1, batchLimits{maxBatch: 8, maxRunners: 1, timeout: 50 * time.Millisecond}, stuck)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}

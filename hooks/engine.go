@@ -109,8 +109,9 @@ WHERE d.id IN `
 
 // loadLimits bound the loads: the runs of a process that start together
 // read their deliveries in one query (batch.go), one query under way at a
-// time, as the attempts' writes.
-var loadLimits = batchLimits{maxBatch: 64, maxRunners: 1}
+// time, as the attempts' writes. Nothing is sent yet when a run loads, so
+// a run whose task is given up stops waiting.
+var loadLimits = batchLimits{maxBatch: 64, maxRunners: 1, timeout: 30 * time.Second, leaveOnCancel: true}
 
 // load reads a delivery with its event and its target, together with the
 // deliveries of other runs starting meanwhile. A delivery that is gone is
@@ -154,6 +155,14 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 		}
 		return rows.Err()
 	}()
+	if err != nil && len(batch) > 1 {
+		// One bad row spoils the query for all: each reads alone, so that
+		// it spoils no one else's run.
+		for _, c := range batch {
+			s.loadBatch(ctx, []*batchCall[string, *loaded]{c})
+		}
+		return
+	}
 	for _, c := range batch {
 		switch l := found[c.in]; {
 		case err != nil:

@@ -23,7 +23,7 @@ import (
 // write under way at a time: the attempts that end during it gather into
 // the next (deliverybench: two under way at once made half again as many
 // statements, each smaller, for 20% fewer deliveries a second).
-var recordLimits = batchLimits{maxBatch: 64, maxRunners: 1}
+var recordLimits = batchLimits{maxBatch: 64, maxRunners: 1, timeout: 30 * time.Second}
 
 // attemptRecord is one attempt to write with its delivery's new state.
 type attemptRecord struct {
