@@ -160,16 +160,67 @@ func (s *Store) NewRun(ctx context.Context, importID, trigger string) (Run, erro
 		return Run{}, err
 	}
 	r := Run{ID: id.New("run"), ImportID: importID, Status: StatusQueued, Trigger: trigger, QueuedAt: s.now(), Errors: []ErrorEntry{}}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO import_runs (id, import_id, status, trigger, queued_at) VALUES ($1, $2, $3, $4, $5)`,
-		r.ID, r.ImportID, r.Status, r.Trigger, r.QueuedAt)
-	if err != nil {
-		if db.IsUniqueViolation(err) {
+	insert := func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO import_runs (id, import_id, status, trigger, queued_at) VALUES ($1, $2, $3, $4, $5)`,
+			r.ID, r.ImportID, r.Status, r.Trigger, r.QueuedAt)
+		return err
+	}
+	err := insert()
+	if err != nil && db.IsUniqueViolation(err) {
+		ended, aerr := s.endAbandonedQueued(ctx, importID)
+		if aerr != nil {
+			return Run{}, aerr
+		}
+		if !ended {
 			return Run{}, ErrRunInProgress
 		}
+		if err = insert(); err != nil && db.IsUniqueViolation(err) {
+			return Run{}, ErrRunInProgress
+		}
+	}
+	if err != nil {
 		return Run{}, fmt.Errorf("importer: queuing run: %w", err)
 	}
 	return r, nil
 }
+
+// abandonedQueued is how long a queued run carrying the cancel flag may
+// stand in the way of its import's next run before NewRun ends it.
+const abandonedQueued = time.Minute
+
+// endAbandonedQueued ends, as cancelled, the import's queued runs that
+// carry the cancel flag and were queued longer than abandonedQueued ago:
+// whoever flagged them (CancelRun, FailQueued) stopped before ending them,
+// and a run that could not be queued has no task for a worker to find
+// (Runner.endAbandoned). It reports whether it ended any.
+func (s *Store) endAbandonedQueued(ctx context.Context, importID string) (bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM import_runs WHERE import_id = $1 AND status = $2 AND cancel_requested = $3 AND queued_at < $4`,
+		importID, StatusQueued, true, s.now().Add(-abandonedQueued))
+	if err != nil {
+		return false, fmt.Errorf("importer: finding abandoned runs: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if _, err := s.endQueued(ctx, id, StatusCancelled, abandonedMessage); err != nil {
+			return false, err
+		}
+	}
+	return len(ids) > 0, nil
+}
+
+const abandonedMessage = "cancelled before it started (whoever cancelled it stopped before ending it)"
 
 // GetRun returns one run.
 func (s *Store) GetRun(ctx context.Context, runID string) (Run, error) {
@@ -356,7 +407,7 @@ func (rn *Runner) endAbandoned(ctx context.Context, runID string) error {
 		}
 		if !time.Now().Before(deadline) {
 			rn.log.WarnContext(ctx, "ending a run left queued with its cancel flag set", "run_id", runID)
-			_, err := rn.store.endQueued(ctx, runID, StatusCancelled, "cancelled before it started (whoever cancelled it stopped before ending it)")
+			_, err := rn.store.endQueued(ctx, runID, StatusCancelled, abandonedMessage)
 			return err
 		}
 		select {

@@ -555,6 +555,33 @@ func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	require.NoError(t, err, "the import runs again")
 }
 
+// A run that could not be queued has no task for a worker to find: if the
+// process that was failing it died after setting the flag, the import's
+// next run ends it (once it has stood long enough) instead of being
+// refused for good.
+func TestAFlaggedRunWithoutATaskGivesWayToTheNextRun(t *testing.T) {
+	t.Parallel()
+	b := setupRunner(t, nil)
+	im := b.create(t, importer.Input{Name: ptr("orphan"), URL: ptr("https://feeds.example/f.csv")})
+	ctx := context.Background()
+	run, err := b.store.NewRun(ctx, im.ID, "schedule")
+	require.NoError(t, err)
+	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2`, true, run.ID)
+	require.NoError(t, err)
+	_, err = b.store.NewRun(ctx, im.ID, "manual")
+	require.ErrorIs(t, err, importer.ErrRunInProgress, "flagged a moment ago: its flagger may still end it")
+
+	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET queued_at = $1 WHERE id = $2`, time.Now().Add(-2*time.Minute), run.ID)
+	require.NoError(t, err)
+	next, err := b.store.NewRun(ctx, im.ID, "manual")
+	require.NoError(t, err)
+	require.NotEqual(t, run.ID, next.ID)
+	r, err := b.store.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, importer.StatusCancelled, r.Status)
+	b.events.cancelledOnce(t, run.ID)
+}
+
 func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
