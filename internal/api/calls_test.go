@@ -522,19 +522,7 @@ func TestCallIdempotencyKeyBothWays(t *testing.T) {
 func TestCallConnectionLimitsAreRespected(t *testing.T) {
 	t.Parallel()
 	b := setupCalls(t, nil)
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	slow := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(80 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	})
+	slow, most := slowReceiver(t, 80*time.Millisecond)
 	paced := newReceiver(t, nil)
 	capped := b.bearerConnection(t, slow.URL, map[string]any{"max_concurrency": 2})
 	rated := b.bearerConnection(t, paced.URL, map[string]any{"rate_limit": 10})
@@ -553,9 +541,7 @@ func TestCallConnectionLimitsAreRespected(t *testing.T) {
 	}
 	slow.waitFor(t, 8)
 	got := paced.waitFor(t, 6)
-	mu.Lock()
-	seen := most
-	mu.Unlock() // not held across a failing assertion: the receiver would block on it
+	seen := most()
 	require.LessOrEqual(t, seen, 2, "never more than max_concurrency in flight")
 	require.Equal(t, 2, seen)
 	require.GreaterOrEqual(t, got[5].At.Sub(got[0].At), 450*time.Millisecond, "10 per second: 6 requests take at least 0.5 s")
@@ -575,19 +561,7 @@ func TestCallConnectionLimitsAreRespected(t *testing.T) {
 func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
 	t.Parallel()
 	b := setupCalls(t, nil)
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	crm := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(40 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	})
+	crm, most := slowReceiver(t, 40*time.Millisecond)
 	conn := b.bearerConnection(t, crm.URL, map[string]any{"max_concurrency": 1})
 	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
 	for _, name := range []string{"contacts", "deals"} {
@@ -608,9 +582,7 @@ func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
 	}
 
 	got := crm.waitFor(t, 12) // 4 events × 2 hooks, and 4 calls
-	mu.Lock()
-	seen := most
-	mu.Unlock() // not held across a failing assertion: the receiver would block on it
+	seen := most()
 	require.Equal(t, 1, seen, "never more than the connection's max_concurrency in flight, hooks and calls together")
 	paths := map[string]int{}
 	for _, r := range got {

@@ -851,19 +851,7 @@ func TestPerTargetLimitsWaitWithoutFailing(t *testing.T) {
 	t.Parallel()
 	b := setupDeliveries(t, nil)
 
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	slow := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		time.Sleep(60 * time.Millisecond)
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	})
+	slow, most := slowReceiver(t, 60*time.Millisecond)
 	paced := newReceiver(t, nil)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "capped", "event_types": []string{"limit.conc"}, "url": slow.URL, "max_concurrency": 2}, http.StatusCreated)
 	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": paced.URL, "event_types": []string{"limit.rate"}, "rate_limit": 10}, http.StatusCreated)
@@ -876,9 +864,7 @@ func TestPerTargetLimitsWaitWithoutFailing(t *testing.T) {
 	b.call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": events}, http.StatusAccepted)
 	slow.waitFor(t, 8)
 	got := paced.waitFor(t, 8)
-	mu.Lock()
-	seen := most
-	mu.Unlock() // not held across a failing assertion: the receiver would block on it
+	seen := most()
 	require.LessOrEqual(t, seen, 2, "never more than max_concurrency in flight")
 	require.Equal(t, 2, seen)
 	span := got[7].At.Sub(got[0].At)
@@ -933,4 +919,29 @@ func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
 		types = append(types, tk.Task.Type()+" "+tk.Cronspec)
 	}
 	require.ElementsMatch(t, []string{"delivery:sweep @every 1m", "delivery:clean @every 1h"}, types)
+}
+
+// slowReceiver answers 200 after hold, and most reports the most requests
+// it has had in flight at once (read without holding its lock across an
+// assertion: a failing one would leave the receiver blocked).
+func slowReceiver(t *testing.T, hold time.Duration) (rc *receiver, most func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	rc = newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		time.Sleep(hold)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	return rc, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }
