@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
-	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
 )
@@ -255,48 +252,4 @@ func redisClient(t *testing.T, rawURL string) *redis.Client {
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// apiCaller calls a running web process's API with a token and checks the
-// answer's status; the answer is decoded as a JSON object.
-func apiCaller(t *testing.T, addr, token string) func(method, path string, body any, want int) map[string]any {
-	return func(method, path string, body any, want int) map[string]any {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			raw, err := json.Marshal(body)
-			require.NoError(t, err)
-			rd = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequest(method, "http://"+addr+path, rd)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var got map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
-		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
-		return got
-	}
-}
-
-// withVar is env with one more variable.
-func withVar(env map[string]string, k, v string) map[string]string {
-	m := map[string]string{k: v}
-	for a, b := range env {
-		m[a] = b
-	}
-	return m
-}
-
-// cliToken makes an all-scopes access token the operator's way, with
-// `liaison tokens create` (which also migrates the database).
-func cliToken(t *testing.T, env map[string]string, name string) string {
-	t.Helper()
-	var out, errb bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	require.Equal(t, 0, run([]string{"tokens", "create", "--name", name, "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
-	return strings.TrimSpace(out.String())
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
 )
@@ -119,6 +120,50 @@ func (p *proc) stop(t *testing.T, within time.Duration) int {
 		t.Fatalf("liaison did not stop within %s after SIGTERM", within)
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// apiCaller calls a running web process's API with a token and checks the
+// answer's status; the answer is decoded as a JSON object.
+func apiCaller(t *testing.T, addr, token string) func(method, path string, body any, want int) map[string]any {
+	return func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			raw, err := json.Marshal(body)
+			require.NoError(t, err)
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequest(method, "http://"+addr+path, rd)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var got map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, got)
+		return got
+	}
+}
+
+// withVar is env with one more variable.
+func withVar(env map[string]string, k, v string) map[string]string {
+	m := map[string]string{k: v}
+	for a, b := range env {
+		m[a] = b
+	}
+	return m
+}
+
+// cliToken makes an all-scopes access token the operator's way, with
+// `liaison tokens create` (which also migrates the database).
+func cliToken(t *testing.T, env map[string]string, name string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	require.Equal(t, 0, run([]string{"tokens", "create", "--name", name, "--scopes", strings.Join(access.AllScopes, ",")}, getenv, &out, &errb), errb.String())
+	return strings.TrimSpace(out.String())
 }
 
 func freeAddr(t *testing.T) string {
@@ -236,13 +281,7 @@ func TestSeparateProcessesShareTheQueue(t *testing.T) {
 		"REDIS_URL":    redistest.New(t),
 		"SECRET_KEYS":  "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 	}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{k: v}
-		for a, b := range env {
-			m[a] = b
-		}
-		return m
-	}
+	with := func(k, v string) map[string]string { return withVar(env, k, v) }
 	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
 	worker := start(t, with("HEALTH_ADDR", workerAddr), "worker")

@@ -19,6 +19,7 @@ import (
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/logging"
 	"github.com/liaison/liaison/internal/redistest"
+	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -177,4 +178,14 @@ func TestUnknownRoutesAndMethodsAreProblems(t *testing.T) {
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 	require.Contains(t, resp.Header.Get("Allow"), "GET")
+}
+
+// testRing is a key ring with one fresh key.
+func testRing(t *testing.T) *secret.Ring {
+	t.Helper()
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	return ring
 }

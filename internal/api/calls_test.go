@@ -23,7 +23,6 @@ import (
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/oauthfake"
-	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -40,26 +39,15 @@ type callBundle struct {
 	redirectURI string
 }
 
-// callEvents hands the connections service's own events to the engine, as
-// cmd/liaison wires them.
-type callEvents struct{ hooks *hooks.Service }
-
-func (e *callEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
-	return e.hooks.Record(ctx, eventType, data)
-}
-
 func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 	t.Helper()
 	b := setup(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
+	ring := testRing(t)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	redirect := srv.URL + "/oauth/callback"
-	events := &callEvents{}
+	events := &ownEvents{}
 	conns, err := connections.New(connections.Options{
 		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: redirect, Version: "test",
 		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Events: events,

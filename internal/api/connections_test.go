@@ -17,7 +17,6 @@ import (
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/oauthfake"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 const (
@@ -35,10 +34,7 @@ type connBundle struct {
 func setupConnections(t *testing.T) *connBundle {
 	t.Helper()
 	b := setup(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
+	ring := testRing(t)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

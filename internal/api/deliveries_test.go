@@ -67,10 +67,7 @@ func (o *ownEvents) Record(ctx context.Context, eventType string, data map[strin
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
 	b := setup(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
+	ring := testRing(t)
 	events := &ownEvents{}
 	conns, err := connections.New(connections.Options{
 		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: deliveriesRedirectURI, Version: "test",

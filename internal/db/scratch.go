@@ -62,3 +62,22 @@ func OpenScratch(ctx context.Context, rawURL, prefix string) (_ *DB, scratchURL 
 	}
 	return d, u.String(), func() { d.Close(); drop() }, nil
 }
+
+// OpenBench opens what a benchmark command runs on: a fresh, migrated
+// scratch database (OpenScratch) on rawURL's PostgreSQL, or an SQLite file
+// when rawURL is empty. name says which, for the report; cleanup removes it.
+func OpenBench(ctx context.Context, rawURL, prefix string) (_ *DB, name string, cleanup func(), _ error) {
+	d, _, cleanup, err := OpenScratch(ctx, rawURL, prefix)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		cleanup()
+		return nil, "", nil, err
+	}
+	name = "SQLite (DATABASE_URL unset)"
+	if d.Dialect == Postgres {
+		name = "PostgreSQL"
+	}
+	return d, name, cleanup, nil
+}

@@ -113,7 +113,7 @@ type bench struct {
 
 func run(ctx context.Context, o options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, dialect, closeDB, err := openDB(ctx)
+	d, dialect, closeDB, err := db.OpenBench(ctx, os.Getenv("DATABASE_URL"), "deliverybench")
 	if err != nil {
 		return err
 	}
@@ -181,13 +181,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if o.phase != "latency" {
-		b.settle(ctx, dialect)
+		b.settle(ctx)
 		if err := b.throughput(ctx, o, "throughput", true); err != nil {
 			return err
 		}
 	}
 	if o.phase != "throughput" {
-		b.settle(ctx, dialect)
+		b.settle(ctx)
 		if err := b.latency(ctx, o); err != nil {
 			return err
 		}
@@ -202,8 +202,8 @@ func run(ctx context.Context, o options) error {
 // checkpoint that the previous phase's writes call for (tens of thousands of
 // rows on a small server's max_wal_size) flushes its pages during the next
 // phase, and the stalls it causes are measured as that phase's.
-func (b *bench) settle(ctx context.Context, dialect string) {
-	if dialect != "PostgreSQL" {
+func (b *bench) settle(ctx context.Context) {
+	if b.db.Dialect != db.Postgres {
 		return
 	}
 	if _, err := b.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
@@ -586,25 +586,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// openDB opens a fresh, migrated database: a new schema on DATABASE_URL's
-// PostgreSQL, or an SQLite file in a temporary folder; both are removed
-// afterwards.
-func openDB(ctx context.Context) (*db.DB, string, func(), error) {
-	d, _, cleanup, err := db.OpenScratch(ctx, os.Getenv("DATABASE_URL"), "deliverybench")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if _, err := d.Migrate(ctx); err != nil {
-		cleanup()
-		return nil, "", nil, err
-	}
-	name := "SQLite (DATABASE_URL unset)"
-	if d.Dialect == db.Postgres {
-		name = "PostgreSQL"
-	}
-	return d, name, cleanup, nil
 }
 
 // openRedis opens REDIS_URL, refusing a database that already holds asynq

@@ -49,7 +49,7 @@ func (p publicSender) Do(ctx context.Context, _ string, req *http.Request) (*htt
 
 func run(items int, format string, runs int) error {
 	ctx := context.Background()
-	d, dialect, cleanup, err := openDB(ctx)
+	d, dialect, cleanup, err := db.OpenBench(ctx, os.Getenv("DATABASE_URL"), "importbench")
 	if err != nil {
 		return err
 	}
@@ -99,25 +99,6 @@ func run(items int, format string, runs int) error {
 	}
 	fmt.Printf("peak resident memory (VmHWM): %s\n", peakRSS())
 	return nil
-}
-
-// openDB opens a fresh, migrated database: a new schema on DATABASE_URL's
-// PostgreSQL, or an SQLite file in a temporary folder; both are removed
-// afterwards.
-func openDB(ctx context.Context) (*db.DB, string, func(), error) {
-	d, _, cleanup, err := db.OpenScratch(ctx, os.Getenv("DATABASE_URL"), "importbench")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if _, err := d.Migrate(ctx); err != nil {
-		cleanup()
-		return nil, "", nil, err
-	}
-	name := "SQLite (DATABASE_URL unset)"
-	if d.Dialect == db.Postgres {
-		name = "PostgreSQL"
-	}
-	return d, name, cleanup, nil
 }
 
 func peakRSS() string {
