@@ -329,10 +329,12 @@ func (g *Guard) Transport() *http.Transport {
 	t.Proxy = nil
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.IdleConnTimeout = 90 * time.Second
-	// Deliveries go to a few receivers many times a second; the default of
-	// 2 idle connections per host would make most of them new connections.
-	t.MaxIdleConnsPerHost = 64
-	t.MaxIdleConns = 512
+	// Deliveries go to a few receivers many times a second, up to
+	// DELIVERY_CONCURRENCY (200) at once to one host: fewer idle connections
+	// kept per host than that would close and dial again every connection
+	// above the number kept (Go's default keeps 2).
+	t.MaxIdleConnsPerHost = 256
+	t.MaxIdleConns = 1024
 	// Needed for HTTP/2 when DialContext is set.
 	t.ForceAttemptHTTP2 = true
 	return t
