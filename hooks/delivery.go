@@ -301,14 +301,77 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 
 // Sweep queues deliveries that should be on the queue and may not be: the
 // web process stopped between storing an event and queueing it, or a
-// replay raced the end of the previous task. Queueing is idempotent (the
-// delivery id is the task id), so sweeping a delivery that is queued costs
-// nothing. It takes those due for longer than grace.
+// replay raced the end of the previous task. Queueing alone is idempotent
+// (the delivery id is the task id), so sweeping a delivery that is queued
+// alone costs nothing; one whose first attempt still waits in its batch is
+// left to the batch. It takes those due for longer than grace.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	ids, err := s.ids(ctx, `SELECT id FROM deliveries WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
+	ds, err := queryUnqueued(ctx, s.opts.DB, `SELECT id, batch_id, status, attempts FROM deliveries
+		WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
 		statusPending, statusRetrying, statusPostponed, s.now().Add(-grace))
 	if err != nil {
 		return 0, fmt.Errorf("sweeping deliveries: %w", err)
+	}
+	n, err := s.requeue(ctx, ds)
+	if err != nil {
+		return 0, fmt.Errorf("sweeping deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// unqueued is a delivery that may have lost its task: its id, the batch
+// that carried its first attempt ("" if none) and whether that attempt is
+// still to be made.
+type unqueued struct {
+	id, batch string
+	first     bool
+}
+
+func queryUnqueued(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) ([]unqueued, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []unqueued
+	for rows.Next() {
+		var (
+			d        unqueued
+			status   string
+			attempts int
+		)
+		if err := rows.Scan(&d.id, &d.batch, &status, &attempts); err != nil {
+			return nil, err
+		}
+		d.first = status == statusPending && attempts == 0
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// requeue queues deliveries alone, except those whose first attempt is
+// still on the queue in its batch: queued alone as well, they would be
+// sent twice. It returns how many it queued.
+func (s *Service) requeue(ctx context.Context, ds []unqueued) (int, error) {
+	queued := map[string]bool{}
+	ids := make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.first && d.batch != "" {
+			q, known := queued[d.batch]
+			if !known {
+				var err error
+				if q, err = s.opts.Queue.BatchQueued(ctx, d.batch); err != nil {
+					return 0, err
+				}
+				queued[d.batch] = q
+			}
+			if q {
+				continue
+			}
+		}
+		ids = append(ids, d.id)
 	}
 	if len(ids) == 0 {
 		return 0, nil

@@ -20,11 +20,12 @@ import (
 	"github.com/liaison/liaison/internal/db"
 )
 
-// The delivery engine. jobs calls Deliver once per task run; everything a
-// delivery needs to know about its past (attempts made, where its round of
-// the schedule started) lives in the deliveries table, and asynq is only
-// the timer: Deliver says how long to wait before the next run, jobs hands
-// that to asynq's RetryDelayFunc. So asynq's retry cap never cuts a
+// The delivery engine. jobs calls DeliverFirst for each delivery of a batch
+// of first attempts, and Deliver once per run of a delivery's own task;
+// everything a delivery needs to know about its past (attempts made, where
+// its round of the schedule started) lives in the deliveries table, and
+// asynq is only the timer: Deliver says how long to wait before the next
+// run, jobs hands that to asynq's RetryDelayFunc. So asynq's retry cap never cuts a
 // schedule short, and a postponement (a rate limit, a connection that needs
 // reauthorization) is a wait that uses up no attempt.
 //
@@ -61,6 +62,7 @@ const (
 type loaded struct {
 	id, status, kind, targetID string
 	attempts, retryBase        int
+	next                       sql.NullTime
 
 	eventID, eventType string
 	occurredAt         time.Time
@@ -92,7 +94,7 @@ type loaded struct {
 
 // loadColumns are what a delivery's run reads: the delivery, its event and
 // its target, joined.
-const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base,
+const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base, d.next_attempt_at,
 	e.id, e.type, e.occurred_at, e.profile, e.data,
 	h.version, h.connection_id, h.method, h.url, h.headers, h.body, h.missing, h.enabled, h.retry_4xx,
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
@@ -142,7 +144,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 		defer rows.Close()
 		for rows.Next() {
 			var l loaded
-			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase,
+			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase, &l.next,
 				&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
 				&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
@@ -264,6 +266,22 @@ type outgoing struct {
 // says what should follow. An error means the attempt could not even be
 // judged (the database is down); the queue should run it again later.
 func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
+	return s.deliver(ctx, id, false)
+}
+
+// DeliverFirst is Deliver for a delivery whose first attempt came in a
+// batch: it makes that attempt only if none has been made and the delivery
+// does not wait (a run of the batch before this one may have got that far
+// before its worker stopped); otherwise it answers with Again until the
+// delivery is due. Whatever is not Done goes on as a task of the delivery's
+// own (jobs), which exists already if an earlier run queued it. A delivery
+// that must wait for a limit is marked postponed, so that a later run of
+// the batch leaves it to that task.
+func (s *Service) DeliverFirst(ctx context.Context, id string) (Result, error) {
+	return s.deliver(ctx, id, true)
+}
+
+func (s *Service) deliver(ctx context.Context, id string, first bool) (Result, error) {
 	l, err := s.load(ctx, id)
 	if errors.Is(err, db.ErrNoRows) {
 		return Result{Done: true}, nil // removed by retention
@@ -273,6 +291,13 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 	}
 	if l.status == statusSucceeded || l.status == statusFailed {
 		return Result{Done: true}, nil // a stale duplicate run
+	}
+	if first && (l.status != statusPending || l.attempts > 0) {
+		r := Result{Postponed: l.status == statusPostponed}
+		if l.next.Valid {
+			r.Again = max(l.next.Time.Sub(s.now()), 0)
+		}
+		return r, nil
 	}
 
 	kind := TargetHook
@@ -313,7 +338,7 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 		return Result{}, err
 	}
 	if wait > 0 {
-		return Result{Again: wait, Postponed: true}, nil
+		return s.postponeForLimit(ctx, l, wait, first)
 	}
 	if l.cnRate.Float64 > 0 || l.cnConc.Int64 > 0 {
 		// A connection's limits hold for everything sent through it: its
@@ -325,7 +350,7 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 			if err != nil {
 				return Result{}, err
 			}
-			return Result{Again: wait, Postponed: true}, nil
+			return s.postponeForLimit(ctx, l, wait, first)
 		}
 		defer releaseConn(true)
 	}
@@ -626,6 +651,21 @@ func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error)
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, last_error=$4, updated_at=$5 WHERE id=$1`,
 		l.id, statusPostponed, now.Add(wait), msg, now); err != nil {
 		return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
+	}
+	return Result{Again: wait, Postponed: true}, nil
+}
+
+// postponeForLimit makes a delivery wait for its target's (or its
+// connection's) limit; no attempt is used. A delivery alone just waits for
+// its task's next run; one in a batch (first) is marked postponed and goes
+// on in a task of its own.
+func (s *Service) postponeForLimit(ctx context.Context, l *loaded, wait time.Duration, first bool) (Result, error) {
+	if first {
+		now := s.now()
+		if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, updated_at=$4 WHERE id=$1`,
+			l.id, statusPostponed, now.Add(wait), now); err != nil {
+			return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
+		}
 	}
 	return Result{Again: wait, Postponed: true}, nil
 }

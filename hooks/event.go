@@ -248,24 +248,26 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 			unique = append(unique, p)
 		}
 	}
-	var queue, requeue []string
+	var (
+		rows    []deliveryRow
+		requeue []unqueued
+	)
 	err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-		queue, requeue = queue[:0], requeue[:0]
+		rows, requeue = rows[:0], requeue[:0]
 		stored, err := insertEvents(ctx, tx, unique)
 		if err != nil {
 			return err
 		}
-		var rows []deliveryRow
 		for _, p := range unique {
 			i := first[p.ID]
 			out[i] = Accepted{ID: p.ID, Deliveries: []string{}}
 			if !stored[p.ID] {
 				out[i].Duplicate = true
-				ids, err := unsentDeliveries(ctx, tx, p.ID)
+				ds, err := unsentDeliveries(ctx, tx, p.ID)
 				if err != nil {
 					return err
 				}
-				requeue = append(requeue, ids...)
+				requeue = append(requeue, ds...)
 				continue
 			}
 			for _, t := range targets.match(p, ownOnly) {
@@ -273,7 +275,13 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 				rows = append(rows, deliveryRow{id: id, eventID: p.ID, kind: t.kind.String(), targetID: t.id, at: p.ReceivedAt})
 				out[i].Deliveries = append(out[i].Deliveries, id)
 			}
-			queue = append(queue, out[i].Deliveries...)
+		}
+		batches := inBatches(rows)
+		for _, b := range batches {
+			id := newID("dlb_")
+			for k := range b {
+				b[k].batch = id
+			}
 		}
 		return insertDeliveries(ctx, tx, rows)
 	})
@@ -285,13 +293,21 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 			out[i] = Accepted{ID: p.ID, Duplicate: true, Deliveries: out[j].Deliveries}
 		}
 	}
-	queue = append(queue, requeue...)
-	if len(queue) > 0 {
-		// The event is stored: a queue failure now must not turn into an
-		// error that makes the platform think it was lost. The sweep queues
-		// what was not queued (and a repeat of the event does at once).
-		if err := s.opts.Queue.EnqueueDeliveries(ctx, queue); err != nil {
-			s.opts.Log.ErrorContext(ctx, "queueing deliveries; the sweep will queue them", "count", len(queue), "error", err)
+	// The events are stored: a queue failure now must not turn into an
+	// error that makes the platform think they were lost. The sweep queues
+	// what was not queued (and a repeat of an event does at once).
+	for _, b := range inBatches(rows) {
+		ids := make([]string, len(b))
+		for k, r := range b {
+			ids[k] = r.id
+		}
+		if err := s.opts.Queue.EnqueueBatch(ctx, b[0].batch, ids); err != nil {
+			s.opts.Log.ErrorContext(ctx, "queueing deliveries; the sweep will queue them", "batch_id", b[0].batch, "count", len(ids), "error", err)
+		}
+	}
+	if len(requeue) > 0 {
+		if _, err := s.requeue(ctx, requeue); err != nil {
+			s.opts.Log.ErrorContext(ctx, "queueing deliveries again; the sweep will queue them", "count", len(requeue), "error", err)
 		}
 	}
 	return out, nil
@@ -300,8 +316,8 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 // Rows per multi-row insert: PostgreSQL takes at most 65,535 parameters in
 // a statement and SQLite 32,766; these stay far below both.
 const (
-	eventsPerInsert     = 500 // 7 parameters each
-	deliveriesPerInsert = 1000
+	eventsPerInsert     = 500  // 7 parameters each
+	deliveriesPerInsert = 1000 // 6 parameters each
 )
 
 // insertEvents stores the events that are not stored yet and returns the
@@ -344,10 +360,40 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []*prepared) (map[stri
 	return stored, nil
 }
 
-// deliveryRow is a new delivery as intake stores it: pending, due now.
+// deliveryRow is a new delivery as intake stores it: pending, due now,
+// its first attempt queued in batch.
 type deliveryRow struct {
-	id, eventID, kind, targetID string
-	at                          time.Time
+	id, eventID, kind, targetID, batch string
+	at                                 time.Time
+}
+
+// MaxDeliveryBatch is the most deliveries whose first attempts travel in
+// one task (DeliverFirst). A batch costs the queue what one delivery queued alone costs (a script
+// to enqueue it, one to take it, one to end it: most of a delivery's cost
+// on Redis and a third of the worker's), and the worker runs a batch's
+// deliveries side by side, so their loads and their attempts' writes
+// share statements (batch.go) up to the same 64. Smaller batches spread
+// an intake over more workers; larger ones would save little more.
+const MaxDeliveryBatch = 64
+
+// inBatches splits new deliveries into batches of at most
+// MaxDeliveryBatch, of sizes as even as can be (100 make two of 50, not 64
+// and 36), in order.
+func inBatches(rows []deliveryRow) [][]deliveryRow {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := (len(rows) + MaxDeliveryBatch - 1) / MaxDeliveryBatch
+	size, larger := len(rows)/n, len(rows)%n // the first larger ones take one more
+	out := make([][]deliveryRow, n)
+	for i := range out {
+		k := size
+		if i < larger {
+			k++
+		}
+		out[i], rows = rows[:k:k], rows[k:]
+	}
+	return out
 }
 
 func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []deliveryRow) error {
@@ -355,16 +401,16 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []deliveryRow) error
 		chunk := rows[:min(len(rows), deliveriesPerInsert)]
 		rows = rows[len(chunk):]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO deliveries (id, event_id, target_kind, target_id, status, next_attempt_at, created_at, updated_at) VALUES `)
-		args := make([]any, 0, 1+len(chunk)*5)
+		q.WriteString(`INSERT INTO deliveries (id, event_id, target_kind, target_id, batch_id, status, next_attempt_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, 1+len(chunk)*6)
 		args = append(args, statusPending)
 		for k, r := range chunk {
 			if k > 0 {
 				q.WriteByte(',')
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$1,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+5, n+5)
-			args = append(args, r.id, r.eventID, r.kind, r.targetID, r.at)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$1,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+6, n+6)
+			args = append(args, r.id, r.eventID, r.kind, r.targetID, r.batch, r.at)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("storing %d deliveries: %w", len(chunk), err)
@@ -374,12 +420,12 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, rows []deliveryRow) error
 }
 
 // unsentDeliveries are an event's deliveries that never had an attempt.
-func unsentDeliveries(ctx context.Context, tx *sql.Tx, eventID string) ([]string, error) {
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = $2 AND attempts = 0`, eventID, statusPending)
+func unsentDeliveries(ctx context.Context, tx *sql.Tx, eventID string) ([]unqueued, error) {
+	ds, err := queryUnqueued(ctx, tx, `SELECT id, batch_id, status, attempts FROM deliveries WHERE event_id = $1 AND status = $2 AND attempts = 0`, eventID, statusPending)
 	if err != nil {
 		return nil, fmt.Errorf("reading deliveries of event %s: %w", eventID, err)
 	}
-	return ids, nil
+	return ds, nil
 }
 
 // Record is Liaison's own event recorder (connections.EventRecorder):

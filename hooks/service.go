@@ -40,12 +40,22 @@ type Connections interface {
 }
 
 // Queue puts deliveries and API calls on the task queue. jobs.Client
-// satisfies it; hooks never imports asynq. A delivery's or a call's id is
-// its task id, so enqueuing one that is already queued does nothing.
+// satisfies it; hooks never imports asynq. A delivery queued alone and a
+// call have their id as task id, so enqueuing one that is already queued
+// does nothing. The first attempts of new deliveries travel in batches
+// (DeliverFirst), each batch a task whose id is its batch id.
 type Queue interface {
-	// EnqueueDeliveries queues deliveries to run now. Ids already queued
-	// (waiting, running or scheduled for a retry) are left as they are.
+	// EnqueueDeliveries queues deliveries to run now, each alone. Ids
+	// already queued alone (waiting, running or scheduled for a retry) are
+	// left as they are.
 	EnqueueDeliveries(ctx context.Context, ids []string) error
+	// EnqueueBatch queues the first attempts of new deliveries together,
+	// as one task with the id batch; a batch already queued is left as it
+	// is.
+	EnqueueBatch(ctx context.Context, batch string, ids []string) error
+	// BatchQueued reports whether a batch is still on the queue: waiting,
+	// running, or to run again.
+	BatchQueued(ctx context.Context, batch string) (bool, error)
 	// RunDeliveriesNow makes queued deliveries that wait (a retry, a
 	// postponement) run now, and queues those that are not queued.
 	RunDeliveriesNow(ctx context.Context, ids []string) error

@@ -27,11 +27,15 @@ type Deps struct {
 }
 
 // NewMux registers every task handler. It is the one place that does.
-func NewMux(deps Deps, log *slog.Logger) *asynq.ServeMux {
+// deliveries is how many deliveries the handlers run at once, alone and in
+// batches together.
+func NewMux(deps Deps, deliveries int, log *slog.Logger) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypePing, handlePing)
 	if deps.Hooks != nil {
-		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks))
+		free := make(slots, deliveries)
+		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks, free))
+		mux.Handle(TypeDeliveryBatch, handleDeliveryBatch(deps.Hooks, deps.Client, free))
 		mux.Handle(TypeDeliverySweep, handleDeliverySweep(deps.Hooks))
 		mux.Handle(TypeDeliveryClean, handleDeliveryClean(deps.Hooks))
 		mux.Handle(TypeCallSend, handleCall(deps.Hooks))

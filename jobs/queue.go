@@ -41,8 +41,9 @@ var (
 
 // WorkerConfig configures the asynq servers of a worker process.
 type WorkerConfig struct {
-	// DeliveryConcurrency is how many deliveries run at once (the server of
-	// the default queue). Default 200.
+	// DeliveryConcurrency is how many deliveries run at once, those of
+	// batches and those alone together; it is also how many tasks the
+	// server of the default queue runs at once. Default 200.
 	DeliveryConcurrency int
 	// Concurrency is how many of the other tasks (API calls, imports,
 	// sweeps) run at once. Default 50.
@@ -56,14 +57,24 @@ type WorkerConfig struct {
 type Worker struct {
 	deliveries, others *asynq.Server
 	mux                *asynq.ServeMux
+	client             *Client // made by NewWorker, closed with it
 }
 
 // NewWorker builds the asynq servers on the shared Redis client.
 func NewWorker(r *Redis, cfg WorkerConfig, deps Deps, log *slog.Logger) *Worker {
-	return newWorker(r, cfg, NewMux(deps, log), log)
+	cfg = cfg.withDefaults()
+	var own *Client
+	if deps.Client == nil {
+		// Batches of deliveries hand on what they do not finish.
+		own = NewClient(r)
+		deps.Client = own
+	}
+	w := newWorker(r, cfg, NewMux(deps, cfg.DeliveryConcurrency, log), log)
+	w.client = own
+	return w
 }
 
-func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger) *Worker {
+func (cfg WorkerConfig) withDefaults() WorkerConfig {
 	if cfg.DeliveryConcurrency <= 0 {
 		cfg.DeliveryConcurrency = 200
 	}
@@ -73,6 +84,11 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 25 * time.Second
 	}
+	return cfg
+}
+
+func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger) *Worker {
+	cfg = cfg.withDefaults()
 	log = log.With("component", "worker")
 	// asynq polls Redis when its queues are empty, sleeping between half
 	// and one and a half TaskCheckInterval; its default of 1 s would put up
@@ -130,7 +146,8 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.As(err, &ra) {
 		return max(ra.RetryAfter(), 0)
 	}
-	if t.Type() == TypeDeliverySend || t.Type() == TypeCallSend {
+	switch t.Type() {
+	case TypeDeliverySend, TypeDeliveryBatch, TypeCallSend:
 		return deliveryRetryDelay(n, err, t)
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
@@ -161,6 +178,9 @@ func (w *Worker) Shutdown() {
 	wg.Go(w.deliveries.Shutdown)
 	wg.Go(w.others.Shutdown)
 	wg.Wait()
+	if w.client != nil {
+		_ = w.client.Close()
+	}
 }
 
 // Client enqueues tasks and looks at them.

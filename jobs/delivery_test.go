@@ -1,0 +1,311 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/secret"
+)
+
+// deliveryEnv is the delivery engine on a real database and Redis, with a
+// queue client and no worker yet: a test starts one when it is ready.
+type deliveryEnv struct {
+	r      *Redis
+	db     dbtest.Database
+	client *Client
+	hooks  *hooks.Service
+	recv   *countingReceiver
+}
+
+// countingReceiver answers each request with what answer says for the
+// event, and counts requests by webhook-id and the most in flight at once.
+type countingReceiver struct {
+	*httptest.Server
+	answer func(eventID string) (status int, hold time.Duration)
+
+	mu             sync.Mutex
+	byDelivery     map[string]int
+	inFlight, peak int
+}
+
+func (rc *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var payload struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&payload)
+	status, hold := rc.answer(payload.ID)
+	rc.mu.Lock()
+	rc.byDelivery[r.Header.Get("webhook-id")]++
+	rc.inFlight++
+	rc.peak = max(rc.peak, rc.inFlight)
+	rc.mu.Unlock()
+	time.Sleep(hold)
+	rc.mu.Lock()
+	rc.inFlight--
+	rc.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+func (rc *countingReceiver) counts() (byDelivery map[string]int, peak int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string]int, len(rc.byDelivery))
+	for k, v := range rc.byDelivery {
+		out[k] = v
+	}
+	return out, rc.peak
+}
+
+func newDeliveryEnv(t *testing.T, schedule hooks.Schedule, answer func(eventID string) (int, time.Duration)) *deliveryEnv {
+	t.Helper()
+	r := openRedis(t)
+	d := dbtest.New(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	conns, err := connections.New(connections.Options{
+		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: "http://liaison.test/oauth/callback", Log: testLogger(t),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(conns.Close)
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	svc, err := hooks.New(hooks.Options{DB: d.DB, Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+
+	rc := &countingReceiver{answer: answer, byDelivery: map[string]int{}}
+	rc.Server = httptest.NewServer(rc)
+	t.Cleanup(rc.Close)
+	u, types := rc.URL, []string{"order.*"}
+	_, err = svc.CreateWebhook(context.Background(), hooks.WebhookInput{URL: &u, EventTypes: &types})
+	require.NoError(t, err)
+	return &deliveryEnv{r: r, db: d, client: c, hooks: svc, recv: rc}
+}
+
+// ingest takes n events order.0 … order.n-1 and returns their deliveries
+// in order (one each).
+func (e *deliveryEnv) ingest(t *testing.T, n int) []string {
+	t.Helper()
+	in := make([]hooks.EventInput, n)
+	for i := range in {
+		in[i] = hooks.EventInput{ID: fmt.Sprintf("order.%d", i), Type: "order.paid"}
+	}
+	items, err := e.hooks.IngestBatch(context.Background(), in)
+	require.NoError(t, err)
+	ids := make([]string, n)
+	for i, it := range items {
+		require.NotNil(t, it.Accepted, "event %d: %v", i, it.Errors)
+		require.Len(t, it.Deliveries, 1)
+		ids[i] = it.Deliveries[0]
+	}
+	return ids
+}
+
+// batches are the deliveries' batch ids, each with its deliveries.
+func (e *deliveryEnv) batches(t *testing.T, ids []string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, id := range ids {
+		var batch string
+		require.NoError(t, e.db.QueryRowContext(context.Background(), `SELECT batch_id FROM deliveries WHERE id = $1`, id).Scan(&batch))
+		out[batch] = append(out[batch], id)
+	}
+	return out
+}
+
+func (e *deliveryEnv) startWorker(t *testing.T, deliveries int) {
+	t.Helper()
+	w := NewWorker(e.r, WorkerConfig{DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Hooks: e.hooks, Client: e.client}, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+}
+
+// taskState is the state asynq keeps for a task id on the default queue,
+// "" when there is no such task.
+func (e *deliveryEnv) taskState(t *testing.T, id string) string {
+	t.Helper()
+	info, err := e.client.ins.GetTaskInfo(QueueDefault, id)
+	if err != nil {
+		require.ErrorIs(t, err, asynq.ErrTaskNotFound)
+		return ""
+	}
+	return info.State.String()
+}
+
+func (e *deliveryEnv) waitStatus(t *testing.T, id, status string) hooks.Delivery {
+	t.Helper()
+	var d hooks.Delivery
+	require.Eventually(t, func() bool {
+		var err error
+		d, err = e.hooks.Delivery(context.Background(), id)
+		require.NoError(t, err)
+		return d.Status == status
+	}, 15*time.Second, 10*time.Millisecond, "delivery %s never became %s", id, status)
+	return d
+}
+
+func answerAll(status int) func(string) (int, time.Duration) {
+	return func(string) (int, time.Duration) { return status, 0 }
+}
+
+func TestFirstAttemptsTravelInBatches(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0, time.Hour}, answerAll(http.StatusNoContent))
+	ids := e.ingest(t, 130)
+
+	// 130 new deliveries: three batch tasks of as even a size as can be,
+	// each on the queue under its batch id, none queued alone.
+	batches := e.batches(t, ids)
+	require.Len(t, batches, 3)
+	var sizes []int
+	for batch, members := range batches {
+		require.Regexp(t, `^dlb_[0-9a-f]{24}$`, batch)
+		require.Equal(t, "pending", e.taskState(t, batch))
+		sizes = append(sizes, len(members))
+	}
+	require.ElementsMatch(t, []int{44, 43, 43}, sizes)
+	for _, id := range ids {
+		require.Empty(t, e.taskState(t, id), "delivery %s is not queued alone", id)
+	}
+
+	e.startWorker(t, 20)
+	for _, id := range ids {
+		d := e.waitStatus(t, id, "succeeded")
+		require.Equal(t, 1, d.AttemptCount)
+	}
+	got, _ := e.recv.counts()
+	require.Len(t, got, 130)
+	for _, id := range ids {
+		require.Equal(t, 1, got[id], "delivery %s sent once, under its own webhook-id", id)
+	}
+	require.Eventually(t, func() bool {
+		for batch := range batches {
+			if e.taskState(t, batch) != "" {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 10*time.Millisecond, "a batch that ran leaves the queue")
+}
+
+func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
+	t.Parallel()
+	// order.1 fails and waits an hour for its next attempt.
+	e := newDeliveryEnv(t, hooks.Schedule{0, time.Hour}, func(id string) (int, time.Duration) {
+		if id == "order.1" {
+			return http.StatusServiceUnavailable, 0
+		}
+		return http.StatusNoContent, 0
+	})
+	ids := e.ingest(t, 3)
+	batches := e.batches(t, ids)
+	require.Len(t, batches, 1)
+	e.startWorker(t, 10)
+	e.waitStatus(t, ids[0], "succeeded")
+	e.waitStatus(t, ids[2], "succeeded")
+	retrying := e.waitStatus(t, ids[1], "retrying")
+	require.Equal(t, 1, retrying.AttemptCount)
+	require.Eventually(t, func() bool { return e.taskState(t, ids[1]) == "scheduled" }, 5*time.Second, 10*time.Millisecond,
+		"the batch handed the failed delivery on to a task of its own, due in an hour")
+
+	// The batch runs again, as after a worker died before asynq heard it
+	// end: it finds every delivery past its first attempt and sends none.
+	for batch, members := range batches {
+		require.NoError(t, e.client.EnqueueBatch(context.Background(), batch, members))
+		require.Eventually(t, func() bool {
+			queued, err := e.client.BatchQueued(context.Background(), batch)
+			require.NoError(t, err)
+			return !queued
+		}, 5*time.Second, 10*time.Millisecond)
+	}
+	got, _ := e.recv.counts()
+	require.Equal(t, map[string]int{ids[0]: 1, ids[1]: 1, ids[2]: 1}, got)
+	d, err := e.hooks.Delivery(context.Background(), ids[1])
+	require.NoError(t, err)
+	require.Equal(t, "retrying", d.Status)
+	require.Equal(t, 1, d.AttemptCount, "its next attempt waits for its time")
+	require.Equal(t, "scheduled", e.taskState(t, ids[1]))
+}
+
+func TestSweepLeavesFirstAttemptsToTheirBatch(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0}, answerAll(http.StatusNoContent))
+	ctx := context.Background()
+	ids := e.ingest(t, 3)
+	batches := e.batches(t, ids)
+	require.Len(t, batches, 1)
+	var batch string
+	for b := range batches {
+		batch = b
+	}
+
+	// No worker yet: the batch waits on the queue. Neither the sweep nor
+	// the same events again queue its deliveries alone.
+	n, err := e.hooks.Sweep(ctx, -time.Hour)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	items, err := e.hooks.IngestBatch(ctx, []hooks.EventInput{{ID: "order.0", Type: "order.paid"}, {ID: "order.2", Type: "order.paid"}})
+	require.NoError(t, err)
+	for _, it := range items {
+		require.True(t, it.Duplicate)
+	}
+	for _, id := range ids {
+		require.Empty(t, e.taskState(t, id))
+	}
+
+	// The batch is lost (Redis emptied, say): the sweep queues each
+	// delivery alone, once.
+	require.NoError(t, e.client.ins.DeleteTask(QueueDefault, batch))
+	n, err = e.hooks.Sweep(ctx, -time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	for _, id := range ids {
+		require.Equal(t, "pending", e.taskState(t, id))
+	}
+	e.startWorker(t, 10)
+	for _, id := range ids {
+		e.waitStatus(t, id, "succeeded")
+	}
+	got, _ := e.recv.counts()
+	require.Equal(t, map[string]int{ids[0]: 1, ids[1]: 1, ids[2]: 1}, got)
+}
+
+func TestDeliveryConcurrencyHoldsForBatchesAndSingles(t *testing.T) {
+	t.Parallel()
+	// Every first attempt fails once (a retry, alone), then succeeds.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	e := newDeliveryEnv(t, hooks.Schedule{0, 10 * time.Millisecond}, func(id string) (int, time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[id] {
+			seen[id] = true
+			return http.StatusInternalServerError, 30 * time.Millisecond
+		}
+		return http.StatusNoContent, 30 * time.Millisecond
+	})
+	ids := e.ingest(t, 40) // one batch of 40
+	e.startWorker(t, 3)
+	for _, id := range ids {
+		d := e.waitStatus(t, id, "succeeded")
+		require.Equal(t, 2, d.AttemptCount)
+	}
+	_, peak := e.recv.counts()
+	require.Equal(t, 3, peak, "DELIVERY_CONCURRENCY 3: three requests at once, batch and retries together")
+}
