@@ -465,12 +465,14 @@ func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replaye
 			return Call{}, false, fmt.Errorf("hooks: storing call %s: not stored", id)
 		}
 		if inserted {
+			// Read as stored, before a quick worker can take it: the answer
+			// shows the call as it was accepted, queued.
+			c, readErr := s.Call(ctx, id)
 			if err := s.opts.Queue.EnqueueCalls(ctx, []string{id}); err != nil {
 				// Stored: the sweep queues it. The caller must not think it lost.
 				s.opts.Log.ErrorContext(ctx, "queueing call; the sweep will queue it", "call_id", id, "error", err)
 			}
-			c, err := s.Call(ctx, id)
-			return c, false, err
+			return c, false, readErr
 		}
 		var (
 			existing, hash string
