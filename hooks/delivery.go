@@ -17,8 +17,9 @@ import (
 //
 // Statuses: pending (waiting for its first attempt, or for a manual retry),
 // retrying (an attempt failed; the next is at next_attempt_at), postponed
-// (waiting without using an attempt: its connection needs reauthorization),
-// succeeded, failed (exhausted, failed at once, or its target is gone).
+// (waiting without using an attempt: its connection needs reauthorization,
+// or a limit held back its first attempt), succeeded, failed (exhausted,
+// failed at once, or its target is gone).
 type Delivery struct {
 	ID         string `json:"id"`
 	EventID    string `json:"event_id"`
@@ -207,7 +208,9 @@ func (s *Service) Delivery(ctx context.Context, id string) (Delivery, error) {
 // tried anyway.
 func (s *Service) Retry(ctx context.Context, id string) (Delivery, error) {
 	now := s.now()
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE deliveries SET status=$2, retry_base=attempts, next_attempt_at=$3, finished_at=NULL, updated_at=$3
+	// Out of its batch, if it had one: a run of the batch must not send it
+	// too (a delivery failed without an attempt has none).
+	res, err := s.opts.DB.ExecContext(ctx, `UPDATE deliveries SET status=$2, retry_base=attempts, next_attempt_at=$3, finished_at=NULL, updated_at=$3, batch_id=''
 		WHERE id=$1 AND status IN ($4, $5)`, id, statusPending, now, statusSucceeded, statusFailed)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("retrying delivery %s: %w", id, err)
@@ -259,7 +262,7 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 		if err != nil {
 			return fmt.Errorf("finding deliveries to replay: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status=$4, retry_base=attempts, next_attempt_at=$5, finished_at=NULL, updated_at=$5
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status=$4, retry_base=attempts, next_attempt_at=$5, finished_at=NULL, updated_at=$5, batch_id=''
 			WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($6, $7)`,
 			kind.String(), targetID, since.UTC(), statusPending, now, statusSucceeded, statusFailed)
 		if err != nil {
@@ -353,10 +356,12 @@ func queryUnqueued(ctx context.Context, db interface {
 
 // requeue queues deliveries alone, except those whose first attempt is
 // still on the queue in its batch: queued alone as well, they would be
-// sent twice. It returns how many it queued.
+// sent twice. Those it queues alone leave their batch first, so that a
+// batch queued late (by an intake that is only now getting to it) leaves
+// them to their own tasks. It returns how many it queued.
 func (s *Service) requeue(ctx context.Context, ds []unqueued) (int, error) {
 	queued := map[string]bool{}
-	ids := make([]string, 0, len(ds))
+	var ids, leaving []string
 	for _, d := range ds {
 		if d.first && d.batch != "" {
 			q, known := queued[d.batch]
@@ -370,8 +375,16 @@ func (s *Service) requeue(ctx context.Context, ds []unqueued) (int, error) {
 			if q {
 				continue
 			}
+			leaving = append(leaving, d.id)
 		}
 		ids = append(ids, d.id)
+	}
+	for len(leaving) > 0 {
+		chunk := leaving[:min(len(leaving), 500)]
+		leaving = leaving[len(chunk):]
+		if _, err := s.opts.DB.ExecContext(ctx, `UPDATE deliveries SET batch_id='' WHERE id IN (`+placeholders(1, len(chunk))+`)`, anys(chunk)...); err != nil {
+			return 0, fmt.Errorf("taking deliveries out of their batches: %w", err)
+		}
 	}
 	if len(ids) == 0 {
 		return 0, nil

@@ -25,7 +25,8 @@ import (
 // everything a delivery needs to know about its past (attempts made, where
 // its round of the schedule started) lives in the deliveries table, and
 // asynq is only the timer: Deliver says how long to wait before the next
-// run, jobs hands that to asynq's RetryDelayFunc. So asynq's retry cap never cuts a
+// run, jobs hands that to asynq (RetryDelayFunc for a delivery's own task,
+// ProcessIn when a batch hands a delivery on). So asynq's retry cap never cuts a
 // schedule short, and a postponement (a rate limit, a connection that needs
 // reauthorization) is a wait that uses up no attempt.
 //
@@ -63,6 +64,7 @@ type loaded struct {
 	id, status, kind, targetID string
 	attempts, retryBase        int
 	next                       sql.NullTime
+	batch                      string
 
 	eventID, eventType string
 	occurredAt         time.Time
@@ -94,7 +96,7 @@ type loaded struct {
 
 // loadColumns are what a delivery's run reads: the delivery, its event and
 // its target, joined.
-const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base, d.next_attempt_at,
+const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attempts, d.retry_base, d.next_attempt_at, d.batch_id,
 	e.id, e.type, e.occurred_at, e.profile, e.data,
 	h.version, h.connection_id, h.method, h.url, h.headers, h.body, h.missing, h.enabled, h.retry_4xx,
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
@@ -144,7 +146,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 		defer rows.Close()
 		for rows.Next() {
 			var l loaded
-			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase, &l.next,
+			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase, &l.next, &l.batch,
 				&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
 				&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
@@ -266,22 +268,25 @@ type outgoing struct {
 // says what should follow. An error means the attempt could not even be
 // judged (the database is down); the queue should run it again later.
 func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
-	return s.deliver(ctx, id, false)
+	return s.deliver(ctx, id, "")
 }
 
 // DeliverFirst is Deliver for a delivery whose first attempt came in a
-// batch: it makes that attempt only if none has been made and the delivery
+// batch: it makes that attempt only if none has been made, the delivery
 // does not wait (a run of the batch before this one may have got that far
-// before its worker stopped); otherwise it answers with Again until the
-// delivery is due. Whatever is not Done goes on as a task of the delivery's
+// before its worker stopped) and it is still the batch's (the sweep or a
+// retry takes a delivery out of its batch when it queues it alone);
+// otherwise it answers with Again until the delivery is due. Whatever is not Done goes on as a task of the delivery's
 // own (jobs), which exists already if an earlier run queued it. A delivery
 // that must wait for a limit is marked postponed, so that a later run of
 // the batch leaves it to that task.
-func (s *Service) DeliverFirst(ctx context.Context, id string) (Result, error) {
-	return s.deliver(ctx, id, true)
+func (s *Service) DeliverFirst(ctx context.Context, batch, id string) (Result, error) {
+	return s.deliver(ctx, id, batch)
 }
 
-func (s *Service) deliver(ctx context.Context, id string, first bool) (Result, error) {
+// deliver runs a delivery alone, or in batch when that is not "".
+func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error) {
+	first := batch != ""
 	l, err := s.load(ctx, id)
 	if errors.Is(err, db.ErrNoRows) {
 		return Result{Done: true}, nil // removed by retention
@@ -292,7 +297,7 @@ func (s *Service) deliver(ctx context.Context, id string, first bool) (Result, e
 	if l.status == statusSucceeded || l.status == statusFailed {
 		return Result{Done: true}, nil // a stale duplicate run
 	}
-	if first && (l.status != statusPending || l.attempts > 0) {
+	if first && (l.batch != batch || l.status != statusPending || l.attempts > 0) {
 		r := Result{Postponed: l.status == statusPostponed}
 		if l.next.Valid {
 			r.Again = max(l.next.Time.Sub(s.now()), 0)

@@ -11,7 +11,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 )
 
-// API calls. As with deliveries, the task id is the call id and the
+// API calls. As with a delivery alone, the task id is the call id and the
 // payload is the id alone; hooks keeps the attempts and the schedule in its
 // store, and asynq is only the timer (againError, retryDelay). Calls go on
 // the critical queue: a scenario step may be waiting for the answer, while

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -106,29 +107,53 @@ func (e *againError) Error() string {
 	return "attempt failed; next in " + e.delay.String()
 }
 
-// slots bound the deliveries a worker runs at once, alone and in batches
-// together (WorkerConfig.DeliveryConcurrency).
-type slots chan struct{}
+// deliveryRuns is what a worker's delivery handlers share: the slots that
+// bound how many deliveries run at once, alone and in batches together
+// (WorkerConfig.DeliveryConcurrency), and the signal that the worker is
+// stopping.
+type deliveryRuns struct {
+	free     chan struct{}
+	stopping context.Context // done when the worker stops
+	stop     context.CancelFunc
+}
 
-// take waits for a slot; false if ctx ended first.
-func (s slots) take(ctx context.Context) bool {
+func newDeliveryRuns(concurrency int) *deliveryRuns {
+	r := &deliveryRuns{free: make(chan struct{}, concurrency)}
+	r.stopping, r.stop = context.WithCancel(context.Background())
+	return r
+}
+
+// take waits for a slot; false if ctx ended or the worker began to stop
+// first (a slot that frees up at the same moment is given back).
+func (r *deliveryRuns) take(ctx context.Context) bool {
 	select {
-	case s <- struct{}{}:
+	case r.free <- struct{}{}:
+		if ctx.Err() != nil || r.stopping.Err() != nil {
+			r.give()
+			return false
+		}
 		return true
 	case <-ctx.Done():
+		return false
+	case <-r.stopping.Done():
 		return false
 	}
 }
 
-func (s slots) give() { <-s }
+func (r *deliveryRuns) give() { <-r.free }
 
-func handleDelivery(svc *hooks.Service, free slots) asynq.HandlerFunc {
+func handleDelivery(svc *hooks.Service, runs *deliveryRuns) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		if !free.take(ctx) {
-			return ctx.Err()
+		if !runs.take(ctx) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return &againError{postponed: true} // the worker stops: back to the queue, due now
 		}
-		res, err := svc.Deliver(ctx, string(t.Payload()))
-		free.give()
+		res, err := func() (hooks.Result, error) {
+			defer runs.give()
+			return svc.Deliver(ctx, string(t.Payload()))
+		}()
 		if err != nil {
 			return err
 		}
@@ -139,49 +164,88 @@ func handleDelivery(svc *hooks.Service, free slots) asynq.HandlerFunc {
 	}
 }
 
-// handleDeliveryBatch runs the first attempts of a batch side by side, each
-// in a slot, and hands on every delivery not done to a task of its own,
-// due when the delivery is. A run that could not finish (its worker died,
-// its time ran out) is run again, as any task: the deliveries it got to
-// are past their first attempt by then and only handed on again, which a
-// task already queued ignores.
-func handleDeliveryBatch(svc *hooks.Service, c *Client, free slots) asynq.HandlerFunc {
+// batchStartWithin is how long a run of a batch goes on starting its
+// deliveries, which wait for slots shared with everything else the worker
+// sends; batchTimeout leaves the last ones started time to end.
+const batchStartWithin = 10 * time.Minute
+
+// handleDeliveryBatch makes the first attempts of a batch side by side,
+// each in a slot, and hands every delivery that is not done (a retry, a
+// postponement) on to a task of its own, due when the delivery is, as soon
+// as its attempt ends.
+//
+// A delivery still without an attempt stays with the batch: it is never
+// handed on, so it cannot be sent both by a task of its own and by a later
+// run of the batch. A run that stops starting deliveries (the worker stops,
+// or batchStartWithin passed) ends asking asynq to run the batch again at
+// once, without counting a failure; one that could not judge a delivery
+// (the database is down) ends with that error, and asynq runs the batch
+// again after a while. Either way the next run sends what is left: the
+// deliveries this run got to are past their first attempt by then, and only
+// handed on again, which a task already queued ignores. A run that dies
+// with its worker is run again by asynq when its lease expires, the same.
+func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log *slog.Logger) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		ids := strings.Split(string(t.Payload()), "\n")
+		batch, _ := asynq.GetTaskID(ctx)
+		starting, cancel := context.WithTimeout(ctx, batchStartWithin)
+		defer cancel()
+
 		var (
-			mu    sync.Mutex
-			later []waiting
-			wg    sync.WaitGroup
+			mu       sync.Mutex
+			firstErr error
+			wg       sync.WaitGroup
 		)
-		handOn := func(w ...waiting) {
+		fail := func(err error) {
 			mu.Lock()
-			later = append(later, w...)
+			if firstErr == nil {
+				firstErr = err
+			}
 			mu.Unlock()
 		}
-		for i, id := range ids {
-			if !free.take(ctx) {
-				// Out of time, or the worker stops: the rest go on alone.
-				for _, id := range ids[i:] {
-					handOn(waiting{id: id})
-				}
+		started := 0
+		for _, id := range ids {
+			if !runs.take(starting) {
 				break
 			}
+			started++
 			wg.Go(func() {
-				defer free.give()
-				res, err := svc.DeliverFirst(ctx, id)
+				defer runs.give()
+				res, err := deliverFirst(ctx, svc, batch, id, log)
 				switch {
 				case err != nil:
-					handOn(waiting{id: id}) // its task tries again, on asynq's schedule
+					fail(err) // still without an attempt: the next run tries it
 				case !res.Done:
-					handOn(waiting{id: id, in: res.Again})
+					// Handed on even if the run's context has ended: a retry
+					// must not wait for the batch to run again.
+					if err := c.enqueueAlone(context.WithoutCancel(ctx), []waiting{{id: id, in: res.Again}}); err != nil {
+						fail(err)
+					}
 				}
 			})
 		}
 		wg.Wait()
-		// Handed on even if the run's context has ended: what was sent
-		// must not wait for the batch to run again.
-		return c.enqueueAlone(context.WithoutCancel(ctx), later)
+		if firstErr != nil {
+			return firstErr
+		}
+		if started < len(ids) {
+			return &againError{postponed: true}
+		}
+		return nil
 	}
+}
+
+// deliverFirst is svc.DeliverFirst, with a panic (a bug) turned into the
+// delivery's error, as asynq does for a task: it fails the batch's run,
+// not the worker, and the batch runs again after a while.
+func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log *slog.Logger) (res hooks.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("delivery panicked", "delivery_id", id, "batch_id", batch, "panic", fmt.Sprint(p))
+			res, err = hooks.Result{}, fmt.Errorf("delivery %s panicked: %v", id, p)
+		}
+	}()
+	return svc.DeliverFirst(ctx, batch, id)
 }
 
 // deliveryRetryDelay is the wait of a delivery task that failed without

@@ -129,11 +129,12 @@ func (e *deliveryEnv) batches(t *testing.T, ids []string) map[string][]string {
 	return out
 }
 
-func (e *deliveryEnv) startWorker(t *testing.T, deliveries int) {
+func (e *deliveryEnv) startWorker(t *testing.T, deliveries int) *Worker {
 	t.Helper()
-	w := NewWorker(e.r, WorkerConfig{DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Hooks: e.hooks, Client: e.client}, testLogger(t))
+	w := NewWorker(e.r, WorkerConfig{DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: 5 * time.Second}, Deps{Hooks: e.hooks, Client: e.client}, testLogger(t))
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
+	return w
 }
 
 // taskState is the state asynq keeps for a task id on the default queue,
@@ -278,12 +279,67 @@ func TestSweepLeavesFirstAttemptsToTheirBatch(t *testing.T) {
 	for _, id := range ids {
 		require.Equal(t, "pending", e.taskState(t, id))
 	}
+	require.Equal(t, map[string][]string{"": ids}, e.batches(t, ids), "queued alone, they left their batch")
+	e.startWorker(t, 10)
+	for _, id := range ids {
+		e.waitStatus(t, id, "succeeded")
+	}
+
+	// The batch turns up after all (an intake that queues late): it finds
+	// its deliveries are no longer its own and sends none of them.
+	require.NoError(t, e.client.EnqueueBatch(ctx, batch, ids))
+	require.Eventually(t, func() bool {
+		queued, err := e.client.BatchQueued(ctx, batch)
+		require.NoError(t, err)
+		return !queued
+	}, 5*time.Second, 10*time.Millisecond)
+	got, _ := e.recv.counts()
+	require.Equal(t, map[string]int{ids[0]: 1, ids[1]: 1, ids[2]: 1}, got)
+}
+
+func TestStoppingWorkerHandsTheRestOfABatchBack(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0}, func(string) (int, time.Duration) { return http.StatusNoContent, 50 * time.Millisecond })
+	ids := e.ingest(t, 40) // one batch
+	w := e.startWorker(t, 2)
+	require.Eventually(t, func() bool {
+		got, _ := e.recv.counts()
+		return len(got) >= 4
+	}, 10*time.Second, 5*time.Millisecond)
+
+	// Stopping, the worker starts no more of the batch's deliveries; those
+	// it started end, and the batch goes back to the queue with the rest.
+	stopped := time.Now()
+	w.Shutdown()
+	require.Less(t, time.Since(stopped), 2*time.Second, "a stop does not wait for the whole batch")
+	sent, _ := e.recv.counts()
+	require.Less(t, len(sent), 40)
+	batches := e.batches(t, ids)
+	require.Len(t, batches, 1)
+	for batch := range batches {
+		require.Contains(t, []string{"pending", "retry"}, e.taskState(t, batch), "the batch is on the queue again")
+	}
+	for _, id := range ids {
+		d, err := e.hooks.Delivery(context.Background(), id)
+		require.NoError(t, err)
+		if sent[id] > 0 {
+			require.Equal(t, "succeeded", d.Status)
+		} else {
+			require.Equal(t, "pending", d.Status)
+			require.Empty(t, e.taskState(t, id), "a delivery not yet sent stays with its batch")
+		}
+	}
+
+	// The next worker sends the rest, each once.
 	e.startWorker(t, 10)
 	for _, id := range ids {
 		e.waitStatus(t, id, "succeeded")
 	}
 	got, _ := e.recv.counts()
-	require.Equal(t, map[string]int{ids[0]: 1, ids[1]: 1, ids[2]: 1}, got)
+	require.Len(t, got, 40)
+	for _, id := range ids {
+		require.Equal(t, 1, got[id], "delivery %s sent once", id)
+	}
 }
 
 func TestDeliveryConcurrencyHoldsForBatchesAndSingles(t *testing.T) {

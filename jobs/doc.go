@@ -6,7 +6,7 @@
 // periodic-task provider that the scheduler reads.
 //
 // Task types read "domain:action" (system:ping). Each NewXxxTask constructor
-// sits next to its handler, and every handler is registered in NewMux. A
+// sits next to its handler, and every handler is registered in newMux. A
 // handler decodes its payload, calls domain code and maps the error; it never
 // swallows one.
 //

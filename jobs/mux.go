@@ -26,16 +26,14 @@ type Deps struct {
 	Hooks *hooks.Service
 }
 
-// NewMux registers every task handler. It is the one place that does.
-// deliveries is how many deliveries the handlers run at once, alone and in
-// batches together.
-func NewMux(deps Deps, deliveries int, log *slog.Logger) *asynq.ServeMux {
+// newMux registers every task handler. It is the one place that does.
+// runs is what the delivery handlers share.
+func newMux(deps Deps, runs *deliveryRuns, log *slog.Logger) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypePing, handlePing)
 	if deps.Hooks != nil {
-		free := make(slots, deliveries)
-		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks, free))
-		mux.Handle(TypeDeliveryBatch, handleDeliveryBatch(deps.Hooks, deps.Client, free))
+		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks, runs))
+		mux.Handle(TypeDeliveryBatch, handleDeliveryBatch(deps.Hooks, deps.Client, runs, log))
 		mux.Handle(TypeDeliverySweep, handleDeliverySweep(deps.Hooks))
 		mux.Handle(TypeDeliveryClean, handleDeliveryClean(deps.Hooks))
 		mux.Handle(TypeCallSend, handleCall(deps.Hooks))

@@ -57,20 +57,21 @@ type WorkerConfig struct {
 type Worker struct {
 	deliveries, others *asynq.Server
 	mux                *asynq.ServeMux
-	client             *Client // made by NewWorker, closed with it
+	// stopping tells the delivery handlers the worker stops: batches stop
+	// starting deliveries and go back to the queue.
+	stopping func()
 }
 
 // NewWorker builds the asynq servers on the shared Redis client.
 func NewWorker(r *Redis, cfg WorkerConfig, deps Deps, log *slog.Logger) *Worker {
 	cfg = cfg.withDefaults()
-	var own *Client
 	if deps.Client == nil {
 		// Batches of deliveries hand on what they do not finish.
-		own = NewClient(r)
-		deps.Client = own
+		deps.Client = NewClient(r)
 	}
-	w := newWorker(r, cfg, NewMux(deps, cfg.DeliveryConcurrency, log), log)
-	w.client = own
+	runs := newDeliveryRuns(cfg.DeliveryConcurrency)
+	w := newWorker(r, cfg, newMux(deps, runs, log), log)
+	w.stopping = runs.stop
 	return w
 }
 
@@ -171,16 +172,18 @@ func (w *Worker) Start() error {
 }
 
 // Shutdown stops taking tasks and waits up to ShutdownTimeout for the ones in
-// flight; those still running then are handed back to the queue. The two
-// servers stop side by side, so the bound holds for the worker as a whole.
+// flight; those still running then are handed back to the queue. A batch of
+// deliveries starts no more of its deliveries: it waits for those it
+// started and goes back to the queue with the rest. The two servers stop
+// side by side, so the bound holds for the worker as a whole.
 func (w *Worker) Shutdown() {
+	if w.stopping != nil {
+		w.stopping()
+	}
 	var wg sync.WaitGroup
 	wg.Go(w.deliveries.Shutdown)
 	wg.Go(w.others.Shutdown)
 	wg.Wait()
-	if w.client != nil {
-		_ = w.client.Close()
-	}
 }
 
 // Client enqueues tasks and looks at them.
