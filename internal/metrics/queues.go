@@ -20,7 +20,7 @@ func (m *Metrics) WatchQueues(count QueueTasks) {
 }
 
 var queueTasksDesc = prometheus.NewDesc("liaison_queue_tasks",
-	"Tasks in each queue (critical, default, low) by state (pending, active, scheduled, retry, archived), read at scrape time.",
+	"Tasks in each queue (critical, default, low) by state (pending, active, scheduled, retry, archived), read at scrape time. A batch of deliveries' first attempts (up to 64) is one task.",
 	[]string{"queue", "state"}, nil)
 
 // queueCollector turns queue counts into gauges at scrape time.

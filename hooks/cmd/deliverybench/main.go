@@ -12,7 +12,11 @@
 //   - latency: p50/p95/p99 from an event's POST /v1/events to its delivery
 //     reaching the receiver, at a fixed -rate events per second for
 //     -duration, each event sent on its own at its scheduled time (a late
-//     send counts from when it was due, so a stall is not hidden);
+//     send counts from when it was due, so a stall is not hidden), and for
+//     the slowest events over 25 ms where the time went: leaving this
+//     process, intake (until the 202), or after it; -stall-trace writes a
+//     flight recording (go tool trace) of the seconds around the first
+//     intake that takes over 100 ms;
 //
 // and, for each, the CPU a delivery cost this process, Redis and the whole
 // machine, and how busy the machine was: anything else running on it
@@ -34,6 +38,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -49,6 +54,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +77,7 @@ type options struct {
 	duration               time.Duration
 	concurrency            int
 	phase                  string
+	stallTrace             string
 }
 
 func main() {
@@ -83,6 +90,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 200, "deliveries the worker runs at once (DELIVERY_CONCURRENCY)")
 	flag.StringVar(&o.phase, "phase", "all", "throughput, latency or all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.stallTrace, "stall-trace", "", "latency: keep a flight recording of the last seconds and write it to this file when an event's intake first takes over 100 ms (go tool trace)")
 	flag.Parse()
 	if o.phase != "all" && o.phase != "throughput" && o.phase != "latency" {
 		fmt.Fprintln(os.Stderr, "deliverybench: -phase must be throughput, latency or all")
@@ -316,18 +324,53 @@ func (b *bench) latency(ctx context.Context, o options) error {
 	for i := range due {
 		due[i] = start.Add(time.Duration(i) * interval)
 	}
+	arrived := make([]time.Duration, n) // per event, under the receiver's lock
 	b.receiver.reset(func(p string, i int, at time.Time) (time.Duration, bool) {
 		if p != prefix || i < 0 || i >= n {
 			return 0, false
 		}
-		return at.Sub(due[i]), true
+		arrived[i] = at.Sub(due[i])
+		return arrived[i], true
 	})
 	intake := make([]time.Duration, n)
+	sentAt := make([]time.Duration, n)
+	var (
+		fr      *trace.FlightRecorder
+		dumping sync.Once
+	)
+	if o.stallTrace != "" {
+		fr = trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 3 * time.Second, MaxBytes: 64 << 20})
+		if err := fr.Start(); err != nil {
+			return fmt.Errorf("starting the flight recorder: %w", err)
+		}
+		defer fr.Stop()
+	}
+	stalled := func(i int) {
+		if fr == nil || intake[i] < 100*time.Millisecond {
+			return
+		}
+		dumping.Do(func() {
+			go func() {
+				time.Sleep(time.Second) // the stall's end too
+				f, err := os.Create(o.stallTrace)
+				if err == nil {
+					_, err = fr.WriteTo(f)
+					err = errors.Join(err, f.Close())
+				}
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "deliverybench: writing the flight recording:", err)
+					return
+				}
+				fmt.Fprintf(os.Stderr, "deliverybench: event #%d took %s to be taken; flight recording in %s\n", i, ms(intake[i]), o.stallTrace)
+			}()
+		})
+	}
 	cpu := b.cpuNow(ctx)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	for i := range n {
 		time.Sleep(time.Until(due[i]))
+		sentAt[i] = time.Since(due[i])
 		wg.Go(func() {
 			if err := b.post(ctx, "/v1/events", event(prefix, i), nil); err != nil {
 				if failed.Add(1) == 1 {
@@ -335,6 +378,7 @@ func (b *bench) latency(ctx context.Context, o options) error {
 				}
 			}
 			intake[i] = time.Since(due[i])
+			stalled(i)
 		})
 	}
 	sent := time.Since(start)
@@ -347,13 +391,35 @@ func (b *bench) latency(ctx context.Context, o options) error {
 	}
 	used := b.cpuNow(ctx).since(cpu)
 	lat := b.receiver.latencies()
+	// Where the slowest spent their time: late in leaving this process, in
+	// intake (until the 202), or after it (queue, worker, request).
+	var slow []string
+	got := b.receiver.snapshot(arrived)
+	for _, i := range slowest(got, 5) {
+		if got[i] > 25*time.Millisecond {
+			slow = append(slow, fmt.Sprintf("#%d %s (sent +%s, 202 +%s)", i, ms(got[i]), ms(sentAt[i]), ms(intake[i])))
+		}
+	}
 	slices.Sort(lat)
 	slices.Sort(intake)
 	fmt.Printf("latency: %d events at %.0f/s over %s (sent in %s): event→receiver p50 %s, p95 %s, p99 %s, max %s; intake (202) p50 %s, p99 %s\n",
 		n, o.rate, o.duration, sent.Round(time.Millisecond),
 		ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99)), ms(lat[len(lat)-1]), ms(pct(intake, 50)), ms(pct(intake, 99)))
+	if len(slow) > 0 {
+		fmt.Printf("  over 25 ms: %s\n", strings.Join(slow, ", "))
+	}
 	fmt.Printf("  %s\n", used.per(n, "delivery"))
 	return nil
+}
+
+// slowest are the indexes of the k largest of d, largest first.
+func slowest(d []time.Duration, k int) []int {
+	idx := make([]int, len(d))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(d[b], d[a]) })
+	return idx[:min(k, len(idx))]
 }
 
 // cpuSample is where the machine's, this process's and Redis's CPU
@@ -574,6 +640,14 @@ func (rc *receiver) waitFor(ctx context.Context, prefix string, n int, within ti
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// snapshot copies d under the receiver's lock, which its latency callback
+// writes under.
+func (rc *receiver) snapshot(d []time.Duration) []time.Duration {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(d)
 }
 
 func (rc *receiver) latencies() []time.Duration {
