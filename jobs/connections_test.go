@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -10,30 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
-	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/oauthfake"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 func TestConnectionsSweepTask(t *testing.T) {
 	t.Parallel()
-	r := openRedis(t)
-	d := dbtest.New(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
-	const redirect = "http://liaison.test/oauth/callback"
-	svc, err := connections.New(connections.Options{
-		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: redirect, Log: testLogger(t),
-		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	})
-	require.NoError(t, err)
-	t.Cleanup(svc.Close)
+	r, _, _, svc := openServices(t)
 
 	p := oauthfake.New(t, oauthfake.Options{
 		ClientID: "c", ClientSecret: "client-secret", ClientAuth: oauthfake.ClientSecretBasic,
-		RedirectURIs: []string{redirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: 5 * time.Minute,
+		RedirectURIs: []string{testRedirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: 5 * time.Minute,
 	})
 	ctx := context.Background()
 	s := func(v string) *string { return &v }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -14,10 +13,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/db/dbtest"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 // deliveryEnv is the delivery engine on a real database and Redis, with a
@@ -71,18 +68,7 @@ func (rc *countingReceiver) counts() (byDelivery map[string]int, peak int) {
 
 func newDeliveryEnv(t *testing.T, schedule hooks.Schedule, answer func(eventID string) (int, time.Duration)) *deliveryEnv {
 	t.Helper()
-	r := openRedis(t)
-	d := dbtest.New(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
-	conns, err := connections.New(connections.Options{
-		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: "http://liaison.test/oauth/callback", Log: testLogger(t),
-		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	})
-	require.NoError(t, err)
-	t.Cleanup(conns.Close)
+	r, d, ring, conns := openServices(t)
 	c := NewClient(r)
 	t.Cleanup(func() { c.Close() })
 	svc, err := hooks.New(hooks.Options{DB: d.DB, Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/redistest"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 type importBundle struct {
@@ -35,23 +33,11 @@ type importBundle struct {
 // provider whose /api/feed.xml is a protected YML feed.
 func setupImports(t *testing.T) *importBundle {
 	t.Helper()
-	r := openRedis(t)
-	d := dbtest.New(t)
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
-	const redirect = "http://liaison.test/oauth/callback"
-	svc, err := connections.New(connections.Options{
-		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: redirect, Log: testLogger(t),
-		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	})
-	require.NoError(t, err)
-	t.Cleanup(svc.Close)
+	r, d, _, svc := openServices(t)
 
 	p := oauthfake.New(t, oauthfake.Options{
 		ClientID: "shop", ClientSecret: "s3cret+/=", ClientAuth: oauthfake.ClientSecretPost,
-		RedirectURIs: []string{redirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: time.Hour,
+		RedirectURIs: []string{testRedirect}, RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: time.Hour,
 	})
 	ctx := context.Background()
 	s := func(v string) *string { return &v }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -12,7 +13,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
+	"github.com/liaison/liaison/internal/secret"
 )
 
 // testLogger writes to t.Log.
@@ -23,6 +27,28 @@ func testLogger(t testing.TB) *slog.Logger {
 type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// testRedirect is the connections' redirect URI in these tests.
+const testRedirect = "http://liaison.test/oauth/callback"
+
+// openServices opens the test's Redis and database and a connections
+// service on them (loopback allowed), with its key ring.
+func openServices(t *testing.T) (*Redis, dbtest.Database, *secret.Ring, *connections.Service) {
+	t.Helper()
+	r := openRedis(t)
+	d := dbtest.New(t)
+	key, err := secret.NewKey()
+	require.NoError(t, err)
+	ring, err := secret.NewRing([][]byte{key})
+	require.NoError(t, err)
+	conns, err := connections.New(connections.Options{
+		DB: d.DB, Redis: r.UniversalClient, Ring: ring, RedirectURI: testRedirect, Log: testLogger(t),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(conns.Close)
+	return r, d, ring, conns
+}
 
 func openRedis(t *testing.T) *Redis {
 	t.Helper()
