@@ -18,8 +18,8 @@ import (
 // Statuses: pending (waiting for its first attempt, or for a manual retry),
 // retrying (an attempt failed; the next is at next_attempt_at), postponed
 // (waiting without using an attempt: its connection needs reauthorization,
-// or a limit held back its first attempt), succeeded, failed (exhausted,
-// failed at once, or its target is gone).
+// or a limit held back its first attempt in a batch), succeeded, failed
+// (exhausted, failed at once, or its target is gone).
 type Delivery struct {
 	ID         string `json:"id"`
 	EventID    string `json:"event_id"`
@@ -304,10 +304,10 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 
 // Sweep queues deliveries that should be on the queue and may not be: the
 // web process stopped between storing an event and queueing it, or a
-// replay raced the end of the previous task. Queueing alone is idempotent
-// (the delivery id is the task id), so sweeping a delivery that is queued
-// alone costs nothing; one whose first attempt still waits in its batch is
-// left to the batch. It takes those due for longer than grace.
+// replay raced the end of the previous task. Queueing is idempotent (a
+// delivery alone has its id as task id, a batch its batch id), so sweeping
+// a delivery that is queued costs nothing. It takes those due for longer
+// than grace.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	ds, err := queryUnqueued(ctx, s.opts.DB, `SELECT id, batch_id, status, attempts FROM deliveries
 		WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
@@ -315,11 +315,10 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sweeping deliveries: %w", err)
 	}
-	n, err := s.requeue(ctx, ds)
-	if err != nil {
+	if err := s.requeue(ctx, ds); err != nil {
 		return 0, fmt.Errorf("sweeping deliveries: %w", err)
 	}
-	return n, nil
+	return len(ds), nil
 }
 
 // unqueued is a delivery that may have lost its task: its id, the batch
@@ -354,42 +353,30 @@ func queryUnqueued(ctx context.Context, db interface {
 	return out, rows.Err()
 }
 
-// requeue queues deliveries alone, except those whose first attempt is
-// still on the queue in its batch: queued alone as well, they would be
-// sent twice. Those it queues alone leave their batch first, so that a
-// batch queued late (by an intake that is only now getting to it) leaves
-// them to their own tasks. It returns how many it queued.
-func (s *Service) requeue(ctx context.Context, ds []unqueued) (int, error) {
-	queued := map[string]bool{}
-	var ids, leaving []string
+// requeue queues deliveries again. One still waiting for its first attempt
+// in a batch goes back in that batch, under the batch's id: if the batch is
+// still on the queue (or an intake is only now getting to queue it), asynq
+// refuses the second copy, so no delivery is ever both in a batch and
+// alone. The others are queued alone.
+func (s *Service) requeue(ctx context.Context, ds []unqueued) error {
+	batches := map[string][]string{}
+	var alone []string
 	for _, d := range ds {
 		if d.first && d.batch != "" {
-			q, known := queued[d.batch]
-			if !known {
-				var err error
-				if q, err = s.opts.Queue.BatchQueued(ctx, d.batch); err != nil {
-					return 0, err
-				}
-				queued[d.batch] = q
-			}
-			if q {
-				continue
-			}
-			leaving = append(leaving, d.id)
-		}
-		ids = append(ids, d.id)
-	}
-	for len(leaving) > 0 {
-		chunk := leaving[:min(len(leaving), 500)]
-		leaving = leaving[len(chunk):]
-		if _, err := s.opts.DB.ExecContext(ctx, `UPDATE deliveries SET batch_id='' WHERE id IN (`+placeholders(1, len(chunk))+`)`, anys(chunk)...); err != nil {
-			return 0, fmt.Errorf("taking deliveries out of their batches: %w", err)
+			batches[d.batch] = append(batches[d.batch], d.id)
+		} else {
+			alone = append(alone, d.id)
 		}
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	for batch, ids := range batches {
+		if err := s.opts.Queue.EnqueueBatch(ctx, batch, ids); err != nil {
+			return err
+		}
 	}
-	return len(ids), s.opts.Queue.EnqueueDeliveries(ctx, ids)
+	if len(alone) == 0 {
+		return nil
+	}
+	return s.opts.Queue.EnqueueDeliveries(ctx, alone)
 }
 
 // Clean enforces retention: finished deliveries (with their attempts) and

@@ -284,6 +284,24 @@ func (s *Service) DeliverFirst(ctx context.Context, batch, id string) (Result, e
 	return s.deliver(ctx, id, batch)
 }
 
+// LeaveBatch takes deliveries that still wait for their first attempt out
+// of their batch, so that they go on alone, and returns those it took. Only
+// a run of the batch may call it (no other could be sending them): one that
+// could not judge them run after run, so that they retry on their own
+// instead of holding the batch.
+func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := append([]any{batch, statusPending}, anys(ids)...)
+	left, err := queryIDs(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
+		AND id IN (`+placeholders(3, len(ids))+`) RETURNING id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("taking deliveries out of batch %s: %w", batch, err)
+	}
+	return left, nil
+}
+
 // deliver runs a delivery alone, or in batch when that is not "".
 func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error) {
 	first := batch != ""

@@ -306,7 +306,7 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 		}
 	}
 	if len(requeue) > 0 {
-		if _, err := s.requeue(ctx, requeue); err != nil {
+		if err := s.requeue(ctx, requeue); err != nil {
 			s.opts.Log.ErrorContext(ctx, "queueing deliveries again; the sweep will queue them", "count", len(requeue), "error", err)
 		}
 	}

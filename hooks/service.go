@@ -50,12 +50,9 @@ type Queue interface {
 	// left as they are.
 	EnqueueDeliveries(ctx context.Context, ids []string) error
 	// EnqueueBatch queues the first attempts of new deliveries together,
-	// as one task with the id batch; a batch already queued is left as it
-	// is.
+	// as one task with the id batch; a batch already queued (waiting,
+	// running or to run again) is left as it is.
 	EnqueueBatch(ctx context.Context, batch string, ids []string) error
-	// BatchQueued reports whether a batch is still on the queue: waiting,
-	// running, or to run again.
-	BatchQueued(ctx context.Context, batch string) (bool, error)
 	// RunDeliveriesNow makes queued deliveries that wait (a retry, a
 	// postponement) run now, and queues those that are not queued.
 	RunDeliveriesNow(ctx context.Context, ids []string) error

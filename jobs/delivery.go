@@ -29,8 +29,8 @@ import (
 // Everything after a first attempt is a delivery:send task of the
 // delivery's own, its id the delivery id, so a delivery is never queued
 // alone twice; its payload is the id. A batch hands on to such a task
-// every delivery it does not finish: a retry, a postponement, one that a
-// run of the batch before found past its first attempt. hooks keeps the
+// every delivery whose first attempt is behind it (a retry) or that waits
+// (a postponement); one still without an attempt stays with the batch. hooks keeps the
 // attempt count and the schedule in its store; asynq is only the timer:
 // the handler returns an *againError carrying the wait hooks asked for,
 // and retryDelay hands it to asynq.
@@ -51,10 +51,17 @@ const deliveryMaxRetry = 1_000_000
 // bookkeeping around it.
 const deliveryTimeout = 3 * time.Minute
 
-// batchTimeout bounds one run of a batch: its deliveries share the
-// worker's DELIVERY_CONCURRENCY slots with everything else it sends. A run
-// that reaches it stops starting deliveries and hands the rest on.
+// batchTimeout bounds one run of a batch, as asynq's timeout: its
+// deliveries share the worker's DELIVERY_CONCURRENCY slots with everything
+// else it sends. A run stops starting deliveries after batchStartWithin,
+// which leaves the last ones started time to end within it.
 const batchTimeout = 15 * time.Minute
+
+// batchTries is how many runs of a batch in a row may fail to judge a
+// delivery (the database is down, a bug) before the run takes it out of
+// the batch and queues it alone: it then retries on its own schedule, and
+// the batch ends instead of loading all its deliveries again each time.
+const batchTries = 3
 
 // NewDeliveryTask makes the task of a delivery alone.
 func NewDeliveryTask(id string) (*asynq.Task, []asynq.Option) {
@@ -180,7 +187,8 @@ const batchStartWithin = 10 * time.Minute
 // or batchStartWithin passed) ends asking asynq to run the batch again at
 // once, without counting a failure; one that could not judge a delivery
 // (the database is down) ends with that error, and asynq runs the batch
-// again after a while. Either way the next run sends what is left: the
+// again after a while, up to batchTries times before those deliveries go
+// on alone (LeaveBatch). Either way the next run sends what is left: the
 // deliveries this run got to are past their first attempt by then, and only
 // handed on again, which a task already queued ignores. A run that dies
 // with its worker is run again by asynq when its lease expires, the same.
@@ -194,12 +202,16 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 		var (
 			mu       sync.Mutex
 			firstErr error
+			unjudged []string
 			wg       sync.WaitGroup
 		)
-		fail := func(err error) {
+		fail := func(id string, err error) {
 			mu.Lock()
 			if firstErr == nil {
 				firstErr = err
+			}
+			if id != "" {
+				unjudged = append(unjudged, id)
 			}
 			mu.Unlock()
 		}
@@ -214,17 +226,29 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 				res, err := deliverFirst(ctx, svc, batch, id, log)
 				switch {
 				case err != nil:
-					fail(err) // still without an attempt: the next run tries it
+					fail(id, err) // still without an attempt: the next run tries it
 				case !res.Done:
 					// Handed on even if the run's context has ended: a retry
 					// must not wait for the batch to run again.
 					if err := c.enqueueAlone(context.WithoutCancel(ctx), []waiting{{id: id, in: res.Again}}); err != nil {
-						fail(err)
+						fail("", err)
 					}
 				}
 			})
 		}
 		wg.Wait()
+		if tried, _ := asynq.GetRetryCount(ctx); len(unjudged) > 0 && tried+1 >= batchTries {
+			bg := context.WithoutCancel(ctx)
+			left, err := svc.LeaveBatch(bg, batch, unjudged)
+			if err == nil {
+				err = c.EnqueueDeliveries(bg, left)
+			}
+			if err != nil {
+				return errors.Join(firstErr, err)
+			}
+			log.Warn("deliveries left their batch after failing in every run", "batch_id", batch, "count", len(left), "error", firstErr)
+			firstErr = nil
+		}
 		if firstErr != nil {
 			return firstErr
 		}
@@ -262,10 +286,10 @@ func deliveryRetryDelay(n int, err error, t *asynq.Task) time.Duration {
 
 // enqueueConcurrency bounds the enqueues one EnqueueDeliveries call has in
 // flight. asynq's Client has no batch form: each enqueue is one script run
-// on Redis (its checks for an existing id and its writes, atomic), so a
-// batch's enqueues overlap their round trips instead of taking them one
-// after the other. 16 keeps a 1,000-event batch to about 60 round trips'
-// time and leaves most of the Redis pool (64) to the worker.
+// on Redis (its checks for an existing id and its writes, atomic), so the
+// enqueues of many deliveries alone (a sweep, a replay) overlap their round
+// trips instead of taking them one after the other, while most of the
+// Redis pool (64) stays the worker's.
 const enqueueConcurrency = 16
 
 // EnqueueDeliveries queues deliveries to run now, each alone; those
@@ -319,20 +343,6 @@ func (c *Client) EnqueueBatch(ctx context.Context, batch string, ids []string) e
 		return fmt.Errorf("queueing delivery batch %s: %w", batch, err)
 	}
 	return nil
-}
-
-// BatchQueued reports whether a batch is still on the queue: waiting,
-// running or to run again. A batch that ended is gone (no retention). It
-// satisfies hooks.Queue.
-func (c *Client) BatchQueued(_ context.Context, batch string) (bool, error) {
-	info, err := c.ins.GetTaskInfo(QueueDefault, batch)
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("jobs: reading task %s: %w", batch, err)
-	}
-	return info.State != asynq.TaskStateCompleted && info.State != asynq.TaskStateArchived, nil
 }
 
 // RunDeliveriesNow makes waiting deliveries (a retry, a postponement) run

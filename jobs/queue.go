@@ -172,11 +172,17 @@ func (w *Worker) Start() error {
 }
 
 // Shutdown stops taking tasks and waits up to ShutdownTimeout for the ones in
-// flight; those still running then are handed back to the queue. A batch of
+// flight; those still running then are handed back to the queue (a request
+// under way then may be sent again by the worker that takes its task: keep
+// SHUTDOWN_TIMEOUT above the longest request timeout). A batch of
 // deliveries starts no more of its deliveries: it waits for those it
 // started and goes back to the queue with the rest. The two servers stop
 // side by side, so the bound holds for the worker as a whole.
 func (w *Worker) Shutdown() {
+	// Take no more tasks first: one taken after batches were told to stop
+	// would only go back to the queue.
+	w.deliveries.Stop()
+	w.others.Stop()
 	if w.stopping != nil {
 		w.stopping()
 	}
