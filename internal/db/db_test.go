@@ -98,3 +98,17 @@ func TestReadMigrationsRejectsBadNames(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "share version 1")
 }
+
+func TestWarmLeavesConnectionsOpenInThePool(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Empty(t)
+	require.NoError(t, d.Warm(context.Background(), 5))
+	stats := d.Stats()
+	if d.Dialect != db.Postgres {
+		require.LessOrEqual(t, stats.OpenConnections, 1, "SQLite: nothing to warm")
+		return
+	}
+	require.GreaterOrEqual(t, stats.OpenConnections, 5)
+	require.GreaterOrEqual(t, stats.Idle, 5, "open and idle, ready for the first requests")
+	require.Zero(t, stats.MaxIdleClosed, "none closed on the way back to the pool")
+}
