@@ -149,13 +149,22 @@ func (r *deliveryRuns) take(ctx context.Context) bool {
 
 func (r *deliveryRuns) give() { <-r.free }
 
+// slotWait is how long a delivery alone waits for a slot (all taken by
+// batches of a backlog, say) before it goes back to the queue, due at once,
+// rather than spend its task's time limit waiting and count as a failure.
+var slotWait = time.Minute // a variable for tests
+
 func handleDelivery(svc *hooks.Service, runs *deliveryRuns) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		if !runs.take(ctx) {
+		wait, cancel := context.WithTimeout(ctx, slotWait)
+		took := runs.take(wait)
+		cancel()
+		if !took {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return &againError{postponed: true} // the worker stops: back to the queue, due now
+			// The worker stops, or no slot came free: back to the queue.
+			return &againError{postponed: true}
 		}
 		res, err := func() (hooks.Result, error) {
 			defer runs.give()

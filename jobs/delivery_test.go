@@ -115,6 +115,16 @@ func (e *deliveryEnv) batches(t *testing.T, ids []string) map[string][]string {
 	return out
 }
 
+// batchOf is the batch that carried a delivery's first attempt.
+func (e *deliveryEnv) batchOf(t *testing.T, id string) string {
+	t.Helper()
+	for batch, ids := range e.batches(t, []string{id}) {
+		require.Equal(t, []string{id}, ids)
+		return batch
+	}
+	return ""
+}
+
 func (e *deliveryEnv) startWorker(t *testing.T, deliveries int) *Worker {
 	t.Helper()
 	w := NewWorker(e.r, WorkerConfig{DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: 5 * time.Second}, Deps{Hooks: e.hooks, Client: e.client}, testLogger(t))
@@ -390,4 +400,36 @@ func TestDeliveryConcurrencyHoldsForBatchesAndSingles(t *testing.T) {
 	}
 	_, peak := e.recv.counts()
 	require.Equal(t, 3, peak, "DELIVERY_CONCURRENCY 3: three requests at once, batch and retries together")
+}
+
+func TestDeliveryAloneWaitingForASlotGoesBackToTheQueue(t *testing.T) {
+	// Not parallel: it shortens slotWait for the package.
+	defer func(w time.Duration) { slotWait = w }(slotWait)
+	slotWait = 100 * time.Millisecond
+	e := newDeliveryEnv(t, hooks.Schedule{0}, answerAll(http.StatusNoContent))
+	ids := e.ingest(t, 1)
+	runs := newDeliveryRuns(1)
+	require.True(t, runs.take(context.Background()), "a batch's delivery holds the one slot")
+	handle := handleDelivery(e.hooks, runs)
+	task, _ := NewDeliveryTask(ids[0])
+
+	// With no slot free, the task goes back to the queue, due at once, and
+	// not as a failure, instead of holding its task until its time limit.
+	start := time.Now()
+	err := handle.ProcessTask(context.Background(), task)
+	require.GreaterOrEqual(t, time.Since(start), slotWait)
+	require.Less(t, time.Since(start), 5*slotWait)
+	require.Zero(t, retryDelay(1, err, task), "due at once")
+	require.False(t, isFailure(err), "waiting for a slot is no failure")
+	d, err := e.hooks.Delivery(context.Background(), ids[0])
+	require.NoError(t, err)
+	require.Zero(t, d.AttemptCount, "no attempt used")
+	got, _ := e.recv.counts()
+	require.Empty(t, got)
+
+	// Once the slot is free, it is sent.
+	runs.give()
+	require.NoError(t, handle.ProcessTask(context.Background(), task))
+	got, _ = e.recv.counts()
+	require.Equal(t, map[string]int{ids[0]: 1}, got)
 }
