@@ -126,20 +126,14 @@ func (s *Service) load(ctx context.Context, id string) (*loaded, error) {
 
 // loadBatch reads the deliveries of a batch in one query and answers each.
 func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loaded]) {
-	var q strings.Builder
 	args := make([]any, len(batch))
-	q.WriteString(loadColumns + "(")
 	for i, c := range batch {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("$" + strconv.Itoa(i+1))
 		args[i] = c.in
 	}
-	q.WriteByte(')')
+	query := loadColumns + "(" + placeholders(1, len(batch)) + ")"
 	found := make(map[string]*loaded, len(batch))
 	err := func() error {
-		rows, err := s.opts.DB.QueryContext(ctx, q.String(), args...)
+		rows, err := s.opts.DB.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}

@@ -528,6 +528,14 @@ func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	require.Equal(t, []string{"cancelled"}, b.events.observedRuns(), "counted once, by the store that ended it")
 }
 
+// flagOnly does what CancelRun and FailQueued do to a queued run before
+// they end it, and nothing after: as a process that died in between.
+func flagOnly(t *testing.T, b *bundle, runID string) {
+	t.Helper()
+	_, err := b.store.DB().ExecContext(context.Background(), `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2`, true, runID)
+	require.NoError(t, err)
+}
+
 // A process that set a queued run's cancel flag and died before ending it
 // would leave the run queued for good, and every later run of the import
 // refused as overlapping: the worker that takes the run's task up ends it.
@@ -539,9 +547,7 @@ func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
-	// What CancelRun does before it ends the run, and nothing after.
-	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2`, true, run.ID)
-	require.NoError(t, err)
+	flagOnly(t, b, run.ID)
 	_, err = b.store.NewRun(ctx, im.ID, "manual")
 	require.ErrorIs(t, err, importer.ErrRunInProgress, "the flagged run still counts as queued")
 
@@ -566,8 +572,7 @@ func TestAFlaggedRunWithoutATaskGivesWayToTheNextRun(t *testing.T) {
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.NoError(t, err)
-	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET cancel_requested = $1 WHERE id = $2`, true, run.ID)
-	require.NoError(t, err)
+	flagOnly(t, b, run.ID)
 	_, err = b.store.NewRun(ctx, im.ID, "manual")
 	require.ErrorIs(t, err, importer.ErrRunInProgress, "flagged a moment ago: its flagger may still end it")
 

@@ -30,10 +30,10 @@ import (
 // delivery's own, its id the delivery id, so a delivery is never queued
 // alone twice; its payload is the id. A batch hands on to such a task
 // every delivery whose first attempt is behind it (a retry) or that waits
-// (a postponement); one still without an attempt stays with the batch. hooks keeps the
-// attempt count and the schedule in its store; asynq is only the timer:
-// the handler returns an *againError carrying the wait hooks asked for,
-// and retryDelay hands it to asynq.
+// (a postponement); one still without an attempt stays with the batch.
+// hooks keeps the attempt count and the schedule in its store; asynq is
+// only the timer: the handler returns an *againError carrying the wait
+// hooks asked for, and retryDelay hands it to asynq.
 const (
 	TypeDeliverySend  = "delivery:send"
 	TypeDeliveryBatch = "delivery:batch"
@@ -209,20 +209,17 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 		defer cancel()
 
 		var (
-			mu       sync.Mutex
-			firstErr error
-			unjudged []string
-			wg       sync.WaitGroup
+			mu                sync.Mutex
+			judgeErr, handErr error // the first of each
+			unjudged          []string
+			wg                sync.WaitGroup
 		)
-		fail := func(id string, err error) {
+		first := func(dst *error, err error) {
 			mu.Lock()
-			if firstErr == nil {
-				firstErr = err
+			defer mu.Unlock()
+			if *dst == nil {
+				*dst = err
 			}
-			if id != "" {
-				unjudged = append(unjudged, id)
-			}
-			mu.Unlock()
 		}
 		started := 0
 		for _, id := range ids {
@@ -235,12 +232,16 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 				res, err := deliverFirst(ctx, svc, batch, id, log)
 				switch {
 				case err != nil:
-					fail(id, err) // still without an attempt: the next run tries it
+					// Still without an attempt: the next run tries it.
+					first(&judgeErr, err)
+					mu.Lock()
+					unjudged = append(unjudged, id)
+					mu.Unlock()
 				case !res.Done:
 					// Handed on even if the run's context has ended: a retry
 					// must not wait for the batch to run again.
 					if err := c.enqueueAlone(context.WithoutCancel(ctx), []waiting{{id: id, in: res.Again}}); err != nil {
-						fail("", err)
+						first(&handErr, err)
 					}
 				}
 			})
@@ -253,13 +254,13 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 				err = c.EnqueueDeliveries(bg, left)
 			}
 			if err != nil {
-				return errors.Join(firstErr, err)
+				return errors.Join(judgeErr, handErr, err)
 			}
-			log.Warn("deliveries left their batch after failing in every run", "batch_id", batch, "count", len(left), "error", firstErr)
-			firstErr = nil
+			log.Warn("deliveries left their batch after failing in every run", "batch_id", batch, "count", len(left), "error", judgeErr)
+			judgeErr = nil
 		}
-		if firstErr != nil {
-			return firstErr
+		if err := errors.Join(judgeErr, handErr); err != nil {
+			return err
 		}
 		if started < len(ids) {
 			return &againError{postponed: true}

@@ -36,11 +36,6 @@ type parts struct {
 	metrics *metrics.Metrics
 }
 
-// warmConnections is how many database connections the web and worker
-// processes open before they report ready (db.DB.Warm): about what 200
-// events a second, each a request and a delivery, keep busy at once.
-const warmConnections = 8
-
 // open opens the database (migrated), Redis and the key ring.
 func (e *environment) open(ctx context.Context) (*parts, error) {
 	start := time.Now()
@@ -57,7 +52,7 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	}
 	if e.cmd != "scheduler" {
 		// The first requests and deliveries find their connections open.
-		if err := d.Warm(ctx, warmConnections); err != nil {
+		if err := d.Warm(ctx, db.WarmConnections); err != nil {
 			e.log.Warn("opening database connections ahead of time", "error", err)
 		}
 	}

@@ -34,11 +34,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if in.Scopes != nil {
-		if err := mayGrant(caller(r.Context()), *in.Scopes); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := mayGrant(caller(r.Context()), in.Scopes); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	issued, err := s.Tokens.Create(r.Context(), in, "token:"+caller(r.Context()).ID)
 	if err != nil {
@@ -88,11 +86,9 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if in.Scopes != nil {
-		if err := mayGrant(caller(r.Context()), *in.Scopes); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := mayGrant(caller(r.Context()), in.Scopes); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	t, err := s.Tokens.Update(r.Context(), r.PathValue("id"), in)
 	if err != nil {
@@ -175,8 +171,11 @@ func (s *Server) expireTokenRotation(w http.ResponseWriter, r *http.Request) {
 
 // mayGrant refuses scopes the caller does not hold. Names that are no
 // scope at all are left to the store, which says so field by field.
-func mayGrant(by access.Token, scopes []string) error {
-	if missing := lacking(by, scopes); len(missing) > 0 {
+func mayGrant(by access.Token, scopes *[]string) error {
+	if scopes == nil {
+		return nil // an edit that leaves the scopes as they are
+	}
+	if missing := lacking(by, *scopes); len(missing) > 0 {
 		p := problem(http.StatusForbidden, "an access token can only grant scopes it holds itself; this one lacks "+strings.Join(missing, ", "))
 		p.Type = "https://liaison.dev/problems/insufficient-scope"
 		p.Errors = []FieldError{{Field: "scopes", Message: "names scopes the calling token does not hold: " + strings.Join(missing, ", ")}}

@@ -83,6 +83,11 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return db, nil
 }
 
+// WarmConnections is how many connections the web and worker processes
+// open before they report ready (Warm): about what 200 events a second,
+// each a request and a delivery, keep busy at once.
+const WarmConnections = 8
+
 // Warm opens n connections to PostgreSQL at once and leaves them idle in
 // the pool, so that a process's first bursts do not wait, request by
 // request, for PostgreSQL to start a backend per new connection (seen at

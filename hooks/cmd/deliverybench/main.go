@@ -127,7 +127,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer closeDB()
 	// As liaison dev does before it reports ready.
-	if err := d.Warm(ctx, 8); err != nil {
+	if err := d.Warm(ctx, db.WarmConnections); err != nil {
 		return err
 	}
 	r, redisKind, closeRedis, err := openRedis(ctx, log)
