@@ -222,13 +222,19 @@ func (s *Service) Retry(ctx context.Context, id string) (Delivery, error) {
 		}
 		return Delivery{}, fmt.Errorf("%w: delivery %s is %s, not finished; it will be tried without a retry", ErrConflict, id, d.Status)
 	}
+	// Read as stored, before a quick worker can send it: the answer shows
+	// the retry as it was accepted, pending.
+	d, err := s.Delivery(ctx, id)
+	if err != nil {
+		return Delivery{}, err
+	}
 	// The delivery may have finished a moment ago while its task is still
 	// winding up: RunDeliveriesNow waits for that task to end rather than
 	// taking it for this round and queueing nothing.
 	if err := s.opts.Queue.RunDeliveriesNow(ctx, []string{id}); err != nil {
 		return Delivery{}, fmt.Errorf("queueing delivery %s: %w", id, err)
 	}
-	return s.Delivery(ctx, id)
+	return d, nil
 }
 
 // ReplayResult says how many deliveries a replay sent again.
