@@ -71,10 +71,12 @@ func (s *Service) writeBatch(ctx context.Context, batch []*batchCall[*attemptRec
 func (s *Service) writeTogether(ctx context.Context, batch []*attemptRecord) error {
 	if s.opts.DB.Dialect == db.Postgres {
 		q, args := recordStatement(batch)
-		_, err := s.opts.DB.ExecContext(ctx, q, args...)
-		return err
+		return s.opts.DB.InTxUnflushed(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
+		})
 	}
-	return s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+	return s.opts.DB.InTxUnflushed(ctx, func(tx *sql.Tx) error {
 		for _, r := range batch {
 			if err := writeSQLite(ctx, tx, r); err != nil {
 				return err
@@ -90,10 +92,12 @@ func (s *Service) writeOne(ctx context.Context, r *attemptRecord) error {
 	if s.opts.DB.Dialect == db.Postgres {
 		args := append(attemptArgs(r.deliveryID, r.a), r.status, r.next, r.finished, r.lastError, r.updatedAt)
 		const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
-		_, err := s.opts.DB.ExecContext(ctx, `WITH a AS (`+deliveryAttemptInsert+`) `+update, args...)
-		return err
+		return s.opts.DB.InTxUnflushed(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `WITH a AS (`+deliveryAttemptInsert+`) `+update, args...)
+			return err
+		})
 	}
-	return s.opts.DB.InTx(ctx, func(tx *sql.Tx) error { return writeSQLite(ctx, tx, r) })
+	return s.opts.DB.InTxUnflushed(ctx, func(tx *sql.Tx) error { return writeSQLite(ctx, tx, r) })
 }
 
 func writeSQLite(ctx context.Context, tx *sql.Tx, r *attemptRecord) error {

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -111,4 +112,50 @@ func TestWarmLeavesConnectionsOpenInThePool(t *testing.T) {
 	require.GreaterOrEqual(t, stats.OpenConnections, 5)
 	require.GreaterOrEqual(t, stats.Idle, 5, "open and idle, ready for the first requests")
 	require.Zero(t, stats.MaxIdleClosed, "none closed on the way back to the pool")
+}
+
+func TestUnflushedTransactionCommitsWithoutWaitingForTheDisk(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Empty(t)
+	ctx := context.Background()
+	_, err := d.ExecContext(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
+	require.NoError(t, err)
+	if d.Dialect == db.Postgres {
+		// Pin one connection, so that "after" is read where the
+		// transaction ran.
+		d.SetMaxOpenConns(1)
+	}
+	setting := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) string {
+		if d.Dialect != db.Postgres {
+			return "" // SQLite: no such setting; no commit waits for the disk
+		}
+		var v string
+		require.NoError(t, q.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&v))
+		return v
+	}
+	before := setting(d)
+	require.NoError(t, d.InTxUnflushed(ctx, func(tx *sql.Tx) error {
+		if d.Dialect == db.Postgres {
+			require.Equal(t, "off", setting(tx), "this transaction alone does not wait for the flush")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO notes (id, body) VALUES (1, 'kept')`)
+		return err
+	}))
+	require.Equal(t, before, setting(d), "the connection goes back to the pool as it was")
+	var body string
+	require.NoError(t, d.QueryRowContext(ctx, `SELECT body FROM notes WHERE id = 1`).Scan(&body))
+	require.Equal(t, "kept", body, "committed and seen at once")
+
+	// A failing function rolls the transaction back, as InTx does.
+	require.Error(t, d.InTxUnflushed(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO notes (id, body) VALUES (2, 'dropped')`)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `INSERT INTO notes (id, body) VALUES (1, 'again')`)
+		return err
+	}))
+	var n int
+	require.NoError(t, d.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&n))
+	require.Equal(t, 1, n)
 }
