@@ -593,7 +593,7 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 		buf, a.Truncated = buf[:bodyCap], true
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	}
-	a.ResponseBody = strings.ToValidUTF8(string(buf), "\uFFFD")
+	a.ResponseBody = storedText(buf)
 	return resp.Header.Get("Retry-After"), nil
 }
 
@@ -601,7 +601,15 @@ func excerpt(b []byte) string {
 	if len(b) > maxStoredBody {
 		b = b[:maxStoredBody]
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return storedText(b)
+}
+
+// storedText is a body as an attempt keeps it: text, with what is not
+// UTF-8 and U+0000 (which PostgreSQL's text cannot hold: the attempt
+// could not be recorded, and the delivery would be sent again and again)
+// shown as U+FFFD.
+func storedText(b []byte) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // redactHeaders flattens headers for storage with secrets removed: every

@@ -525,6 +525,27 @@ func TestGoneDisablesWebhookAndSaysSo(t *testing.T) {
 	require.Equal(t, "", shown["disabled_reason"])
 }
 
+func TestBinaryAnswerIsRecordedAsText(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	// A receiver that answers with bytes PostgreSQL's text cannot hold
+	// (U+0000) or that are not UTF-8 at all: the delivery succeeds and its
+	// attempt is recorded once, with those bytes shown as U+FFFD.
+	rc := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\x00\xff\x1f\x8b"))
+	})
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	_, ids := b.event(t, map[string]any{"type": "email.opened"})
+	d := b.waitDelivery(t, ids[0], "succeeded")
+	require.EqualValues(t, 1, d["attempt_count"])
+	attempts := d["attempts"].([]any)
+	require.Len(t, attempts, 1)
+	require.Equal(t, "ok\uFFFD\uFFFD\x1f\uFFFD", attempts[0].(map[string]any)["response_body"])
+	require.Len(t, rc.requests(), 1, "sent once: the attempt was recorded the first time")
+}
+
 func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
 	t.Parallel()
 	b := setupDeliveries(t, func(o *hooks.Options) {
@@ -812,9 +833,18 @@ func TestBatchReportsBadEventsByIndex(t *testing.T) {
 		map[string]any{"id": "b4", "type": "email.clicked", "profile": json.RawMessage(deep)},
 		map[string]any{"id": "b5", "type": "email.clicked", "data": []int{1}},
 		map[string]any{"id": "b6", "type": "email.sent"},
+		// PostgreSQL cannot store U+0000 in JSON: refused for what it is,
+		// on either database, rather than failing the whole intake.
+		map[string]any{"id": "b7", "type": "email.sent", "profile": map[string]any{"name": "a\x00b"}},
+		map[string]any{"id": "b8", "type": "email.sent", "data": map[string]any{"tags": []any{map[string]any{"k\x00": 1}}}},
+		map[string]any{"id": "b9", "type": "email.sent", "data": json.RawMessage(`{"note":"a\\u0000 is fine written out","max":1.5e308}`)},
+		// jsonb keeps numbers in full: 1e131071 would be stored as 131,072
+		// characters, and 0e-20000 is refused.
+		map[string]any{"id": "b10", "type": "email.sent", "data": json.RawMessage(`{"n":[1,{"big":1e131071}]}`)},
+		map[string]any{"id": "b11", "type": "email.sent", "profile": json.RawMessage(`{"n":0e-20000}`)},
 	}}, http.StatusAccepted)
-	require.EqualValues(t, 2, out["accepted"])
-	require.EqualValues(t, 4, out["rejected"])
+	require.EqualValues(t, 3, out["accepted"])
+	require.EqualValues(t, 8, out["rejected"])
 	res := out["results"].([]any)
 	errsOf := func(i int) string { return fmt.Sprint(res[i].(map[string]any)["errors"]) }
 	require.Equal(t, "b1", res[0].(map[string]any)["id"])
@@ -823,7 +853,15 @@ func TestBatchReportsBadEventsByIndex(t *testing.T) {
 	require.Contains(t, errsOf(3), "events[3].profile")
 	require.Contains(t, errsOf(4), "events[4].data")
 	require.Equal(t, "b6", res[5].(map[string]any)["id"])
-	rc.waitFor(t, 2)
+	require.Contains(t, errsOf(6), "events[6].profile")
+	require.Contains(t, errsOf(6), "U+0000")
+	require.Contains(t, errsOf(7), "events[7].data")
+	require.Equal(t, "b9", res[8].(map[string]any)["id"])
+	require.Contains(t, errsOf(9), "events[9].data")
+	require.Contains(t, errsOf(9), "at n[1].big")
+	require.Contains(t, errsOf(9), "exponent")
+	require.Contains(t, errsOf(10), "events[10].profile")
+	rc.waitFor(t, 3)
 
 	resp, body := b.do(t, http.MethodPost, "/v1/events", b.secret, map[string]any{"type": "nope"})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
