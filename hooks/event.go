@@ -280,27 +280,105 @@ func (s *Service) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchIte
 	return items, nil
 }
 
-// ingest stores events and their deliveries in one transaction, then
-// queues the deliveries. ownOnly matches webhooks only: Liaison's own
-// events are notifications, not triggers for action hooks.
+// ingest stores events and their deliveries, then queues the deliveries.
+// ownOnly matches webhooks only: Liaison's own events are notifications,
+// not triggers for action hooks.
 //
-// A batch costs a few statements, not a few per event: one multi-row
-// insert of the events that reports which of them are new (the others are
-// repeats of an earlier intake), one of all their deliveries, each split
-// only to stay under the databases' limits on parameters.
+// The events of requests that arrive together share a transaction
+// (intakeLimits): a commit waits for PostgreSQL to flush it to disk, and
+// when the disk is slow for a moment, the requests arriving meanwhile
+// then wait for one flush, on one connection, instead of each taking a
+// connection (and the pool opening new ones) to queue for the disk
+// behind the others. A request goes at once when no intake is under way,
+// so a quiet process is as quick as before. A request of intakeAlone
+// events or more is a batch by itself and has its own transaction.
 func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) ([]Accepted, error) {
+	call := intakeCall{events: events, ownOnly: ownOnly}
+	if len(events) >= intakeAlone {
+		out, err := s.store(ctx, []intakeCall{call})
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
+	}
+	return s.intake.do(ctx, call, intakeLimits, s.storeBatch)
+}
+
+// intakeCall is one request's events.
+type intakeCall struct {
+	events  []*prepared
+	ownOnly bool
+}
+
+// intakeLimits bound the shared intake transactions: up to 32 requests of
+// fewer than intakeAlone events each, two transactions under way at once.
+var intakeLimits = batchLimits{maxBatch: 32, maxRunners: 2, timeout: 30 * time.Second}
+
+// intakeAlone is the size from which a request's events are stored in a
+// transaction of their own.
+const intakeAlone = 64
+
+// storeBatch stores the events of several requests together; should that
+// fail (one bad event spoils the transaction), each request's alone, so
+// that it spoils no one else's.
+func (s *Service) storeBatch(ctx context.Context, batch []*batchCall[intakeCall, []Accepted]) {
+	if len(batch) > 1 {
+		calls := make([]intakeCall, len(batch))
+		for i, c := range batch {
+			calls[i] = c.in
+		}
+		if out, err := s.store(ctx, calls); err == nil {
+			for i, c := range batch {
+				c.answer(out[i], nil)
+			}
+			return
+		}
+	}
+	for _, c := range batch {
+		out, err := s.store(ctx, []intakeCall{c.in})
+		if err != nil {
+			c.answer(nil, err)
+			continue
+		}
+		c.answer(out[0], nil)
+	}
+}
+
+// store stores the events of calls and their deliveries in one
+// transaction, then queues the deliveries, and answers each call.
+//
+// It costs a few statements, not a few per event: one multi-row insert of
+// the events that reports which of them are new (the others are repeats
+// of an earlier intake), one of all their deliveries, each split only to
+// stay under the databases' limits on parameters.
+func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, error) {
 	targets, err := s.targetList(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Accepted, len(events))
-	// first is where each id first appears; a repeat within the same call
-	// answers with that one's deliveries.
+	type at struct{ call, index int }
+	var (
+		events []*prepared
+		where  []at
+	)
+	for c, call := range calls {
+		for i, p := range call.events {
+			events = append(events, p)
+			where = append(where, at{c, i})
+		}
+	}
+	out := make([][]Accepted, len(calls))
+	for c, call := range calls {
+		out[c] = make([]Accepted, len(call.events))
+	}
+	accepted := func(k int) *Accepted { return &out[where[k].call][where[k].index] }
+	// first is where each id first appears; a repeat within the same
+	// transaction answers with that one's deliveries.
 	first := make(map[string]int, len(events))
 	unique := make([]*prepared, 0, len(events))
-	for i, p := range events {
+	for k, p := range events {
 		if _, dup := first[p.ID]; !dup {
-			first[p.ID] = i
+			first[p.ID] = k
 			unique = append(unique, p)
 		}
 	}
@@ -315,10 +393,11 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 			return err
 		}
 		for _, p := range unique {
-			i := first[p.ID]
-			out[i] = Accepted{ID: p.ID, Deliveries: []string{}}
+			k := first[p.ID]
+			a := accepted(k)
+			*a = Accepted{ID: p.ID, Deliveries: []string{}}
 			if !stored[p.ID] {
-				out[i].Duplicate = true
+				a.Duplicate = true
 				ds, err := unsentDeliveries(ctx, tx, p.ID)
 				if err != nil {
 					return err
@@ -326,10 +405,10 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 				requeue = append(requeue, ds...)
 				continue
 			}
-			for _, t := range targets.match(p, ownOnly) {
+			for _, t := range targets.match(p, calls[where[k].call].ownOnly) {
 				id := newID("dlv_")
 				rows = append(rows, deliveryRow{id: id, eventID: p.ID, kind: t.kind.String(), targetID: t.id, at: p.ReceivedAt})
-				out[i].Deliveries = append(out[i].Deliveries, id)
+				a.Deliveries = append(a.Deliveries, id)
 			}
 		}
 		batches := inBatches(rows)
@@ -344,9 +423,9 @@ func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) 
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range events {
-		if j := first[p.ID]; j != i {
-			out[i] = Accepted{ID: p.ID, Duplicate: true, Deliveries: out[j].Deliveries}
+	for k, p := range events {
+		if j := first[p.ID]; j != k {
+			*accepted(k) = Accepted{ID: p.ID, Duplicate: true, Deliveries: accepted(j).Deliveries}
 		}
 	}
 	// The events are stored: a queue failure now must not turn into an

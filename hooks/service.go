@@ -204,6 +204,9 @@ type Service struct {
 	// loader reads the deliveries of runs that start together in one
 	// query (engine.go).
 	loader batcher[string, *loaded]
+	// intake stores the events of requests that arrive together in one
+	// transaction (event.go).
+	intake batcher[intakeCall, []Accepted]
 }
 
 // New builds the service.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/db/dbtest"
 )
 
@@ -205,6 +206,70 @@ func TestFirstAttemptsTravelInBatches(t *testing.T) {
 		}
 		return true
 	}, 5*time.Second, 10*time.Millisecond, "a batch that ran leaves the queue")
+}
+
+func TestEventsArrivingTogetherShareATransaction(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0, time.Hour}, answerAll(http.StatusNoContent))
+	ctx := context.Background()
+
+	// Hold the database back, as a slow disk would, while 150 requests of
+	// one event each and 30 repeats arrive: the first intakes wait for it,
+	// and the rest gather behind them into shared transactions.
+	hold, err := e.db.BeginTx(ctx, nil) // SQLite: takes the write lock
+	require.NoError(t, err)
+	if e.db.Dialect == db.Postgres {
+		_, err = hold.ExecContext(ctx, `LOCK TABLE events IN EXCLUSIVE MODE`)
+		require.NoError(t, err)
+	}
+	const n, repeats = 150, 30
+	answers := make([]hooks.Accepted, n+repeats)
+	errs := make([]error, n+repeats)
+	var wg sync.WaitGroup
+	for i := range n + repeats {
+		wg.Go(func() {
+			answers[i], errs[i] = e.hooks.Ingest(ctx, hooks.EventInput{ID: fmt.Sprintf("order.%d", i%n), Type: "order.paid"})
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, hold.Rollback())
+	wg.Wait()
+
+	// Each event is taken once: one answer per id has its delivery, every
+	// other says it is a repeat (with the same delivery, when it came in
+	// the same transaction).
+	delivery := map[string]string{}
+	for i, a := range answers {
+		require.NoError(t, errs[i])
+		if !a.Duplicate {
+			require.Len(t, a.Deliveries, 1)
+			require.Empty(t, delivery[a.ID], "event %s taken twice", a.ID)
+			delivery[a.ID] = a.Deliveries[0]
+		}
+	}
+	require.Len(t, delivery, n)
+	ids := make([]string, 0, n)
+	for _, a := range answers {
+		if a.Duplicate && len(a.Deliveries) > 0 {
+			require.Equal(t, []string{delivery[a.ID]}, a.Deliveries)
+		}
+	}
+	for _, id := range delivery {
+		ids = append(ids, id)
+	}
+	// Stored together, queued together: far fewer batches than requests
+	// (each request alone would have made a batch of one).
+	require.Less(t, len(e.batches(t, ids)), 40)
+
+	e.startWorker(t, 20)
+	for _, id := range ids {
+		e.waitStatus(t, id, "succeeded")
+	}
+	got, _ := e.recv.counts()
+	require.Len(t, got, n)
+	for _, id := range ids {
+		require.Equal(t, 1, got[id], "delivery %s sent once", id)
+	}
 }
 
 func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
