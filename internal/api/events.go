@@ -40,7 +40,7 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
 	var in eventBatch
-	if err := decodeJSON(r, &in); err != nil {
+	if err := decodeJSONAsIs(r, &in); err != nil { // a bad event is reported by its index
 		s.fail(w, r, err)
 		return
 	}

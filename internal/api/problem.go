@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
+	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/logging"
 )
 
@@ -99,8 +102,89 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads a JSON object body into v, strictly: unknown fields,
-// trailing data and over-long bodies are errors naming what is wrong.
+// trailing data and over-long bodies are errors naming what is wrong, and
+// so is a string holding U+0000 ("\u0000"), which PostgreSQL's text
+// cannot store (it would fail the request with a 500) and no name, URL or
+// header needs. Free-form JSON (json.RawMessage: an event's profile, a
+// call's body) is the domain's to check.
 func decodeJSON(r *http.Request, v any) error {
+	if err := decodeJSONAsIs(r, v); err != nil {
+		return err
+	}
+	if field := nulField(reflect.ValueOf(v), ""); field != "" {
+		return invalid.New(field, `must not hold the character U+0000 ("\u0000")`)
+	}
+	return nil
+}
+
+// nulField is the first string field in v that holds U+0000, named as the
+// request names it ("headers.X-Token", "scopes[2]"), or "".
+func nulField(v reflect.Value, path string) string {
+	join := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return nulField(v.Elem(), path)
+		}
+	case reflect.String:
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			return path
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-":
+				continue
+			case f.Anonymous && name == "":
+				name = path // embedded: its fields are the outer's
+			case name == "":
+				name = join(f.Name)
+			default:
+				name = join(name)
+			}
+			if found := nulField(v.Field(i), name); found != "" {
+				return found
+			}
+		}
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return ""
+		}
+		for it := v.MapRange(); it.Next(); {
+			if k := it.Key().String(); strings.IndexByte(k, 0) >= 0 {
+				return join(k)
+			}
+			if found := nulField(it.Value(), join(it.Key().String())); found != "" {
+				return found
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "" // json.RawMessage, []byte: free-form, checked by the domain
+		}
+		for i := range v.Len() {
+			if found := nulField(v.Index(i), path+"["+strconv.Itoa(i)+"]"); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
+}
+
+// decodeJSONAsIs is decodeJSON without the check for U+0000, for bodies
+// whose domain reports it per item (a batch of events, by index).
+func decodeJSONAsIs(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		p := problem(http.StatusUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)")
 		p.Errors = []FieldError{{Field: "body", Message: "Content-Type " + ct + " is not application/json"}}
