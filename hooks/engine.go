@@ -681,14 +681,19 @@ func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error)
 }
 
 // postponeForLimit makes a delivery wait for its target's (or its
-// connection's) limit; no attempt is used. A delivery alone just waits for
-// its task's next run; one in a batch (first) is marked postponed and goes
-// on in a task of its own.
+// connection's) limit; no attempt is used. The delivery is marked
+// postponed, due when it looks again, so that the API says why it waits
+// and the sweep leaves it be; one in a batch (first) goes on in a task of
+// its own. Waits under a limit are often a few milliseconds, one after
+// another: a delivery already marked postponed is written again only once
+// what the API shows is more than a second behind.
 func (s *Service) postponeForLimit(ctx context.Context, l *loaded, wait time.Duration, first bool) (Result, error) {
-	if first {
-		now := s.now()
+	now := s.now()
+	next := now.Add(wait)
+	shown := l.status == statusPostponed && l.next.Valid && next.Sub(l.next.Time) <= time.Second
+	if first || !shown {
 		if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, updated_at=$4 WHERE id=$1`,
-			l.id, statusPostponed, now.Add(wait), now); err != nil {
+			l.id, statusPostponed, next, now); err != nil {
 			return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
 		}
 	}

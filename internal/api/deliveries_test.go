@@ -949,6 +949,42 @@ func TestPerTargetLimitsWaitWithoutFailing(t *testing.T) {
 	}
 }
 
+func TestDeliveryAloneWaitingForALimitSaysSo(t *testing.T) {
+	t.Parallel()
+	b := setupDeliveries(t, nil)
+	// The endpoint takes one request at a time. The first delivery fails
+	// (400); while a second holds the one place, the first is retried by
+	// hand and must wait: the API shows it postponed, due after the retry.
+	rc := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+		switch n {
+		case 0:
+			w.WriteHeader(http.StatusBadRequest)
+		case 1:
+			time.Sleep(1500 * time.Millisecond)
+			w.WriteHeader(http.StatusOK)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}, "max_concurrency": 1}, http.StatusCreated)
+	_, first := b.event(t, map[string]any{"type": "email.opened"})
+	b.waitDelivery(t, first[0], "failed")
+	b.event(t, map[string]any{"type": "email.opened"})
+	rc.waitFor(t, 2) // the second is under way, holding the place
+
+	retried := time.Now()
+	b.call(t, http.MethodPost, "/v1/deliveries/"+first[0]+"/retry", nil, http.StatusAccepted)
+	d := b.waitDelivery(t, first[0], "postponed")
+	next, err := time.Parse(time.RFC3339Nano, d["next_attempt_at"].(string))
+	require.NoError(t, err)
+	require.True(t, next.After(retried), "due after the retry, not at %s", next)
+	require.EqualValues(t, 1, d["attempt_count"], "waiting uses up no attempt")
+
+	d = b.waitDelivery(t, first[0], "succeeded")
+	require.EqualValues(t, 2, d["attempt_count"])
+	require.Len(t, rc.requests(), 3)
+}
+
 func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
 	t.Parallel()
 	b := setupDeliveries(t, nil)
