@@ -58,6 +58,11 @@ type Config struct {
 	// imports, sweeps) one worker process runs at once. WORKER_CONCURRENCY,
 	// default 50.
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" validate:"min=1,max=10000"`
+	// DeliveryPollInterval is how often an idle worker looks for new
+	// deliveries in Redis. DELIVERY_POLL_INTERVAL, default 2ms: it is most
+	// of the wait between an event's 202 and its delivery (0.5–1.5 of it,
+	// at random), and costs an idle worker about 15% of a core (10% at 4ms).
+	DeliveryPollInterval time.Duration `env:"DELIVERY_POLL_INTERVAL" validate:"min=1ms,max=5s"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,
 	// default none; liaison dev adds loopback.
@@ -168,6 +173,7 @@ func Load(getenv func(string) string) (Config, error) {
 		c.MaxBodyBytes = 1 << 20
 	}
 	c.ShutdownTimeout = duration(get, bad, "SHUTDOWN_TIMEOUT", "25s")
+	c.DeliveryPollInterval = duration(get, bad, "DELIVERY_POLL_INTERVAL", "2ms")
 	c.TokenRotationOverlap = duration(get, bad, "TOKEN_ROTATION_OVERLAP", "168h")
 	c.DeliverySchedule = schedule(get, bad, "DELIVERY_SCHEDULE", DefaultDeliverySchedule)
 	c.CallSchedule = schedule(get, bad, "CALL_SCHEDULE", DefaultCallSchedule)

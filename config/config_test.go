@@ -31,6 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, 200, c.DeliveryConcurrency)
 	require.Equal(t, 50, c.WorkerConcurrency)
 	require.Equal(t, 25*time.Second, c.ShutdownTimeout)
+	require.Equal(t, 2*time.Millisecond, c.DeliveryPollInterval)
 	require.Equal(t, 7*24*time.Hour, c.TokenRotationOverlap)
 	require.EqualValues(t, 1<<20, c.MaxBodyBytes)
 }
@@ -73,6 +74,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"SHUTDOWN_TIMEOUT":       "soon",
 		"MAX_BODY_BYTES":         "12",
 		"TOKEN_ROTATION_OVERLAP": "1s",
+		"DELIVERY_POLL_INTERVAL": "100us",
 	}))
 	var cerr *config.Error
 	require.True(t, errors.As(err, &cerr), "got %v; want *config.Error", err)
@@ -83,7 +85,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	for _, v := range []string{"LISTEN_ADDR", "PUBLIC_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEYS",
 		"LOG_LEVEL", "LOG_FORMAT", "WORKER_CONCURRENCY", "DELIVERY_CONCURRENCY", "ALLOWED_CIDRS", "SHUTDOWN_TIMEOUT",
-		"MAX_BODY_BYTES", "TOKEN_ROTATION_OVERLAP"} {
+		"MAX_BODY_BYTES", "TOKEN_ROTATION_OVERLAP", "DELIVERY_POLL_INTERVAL"} {
 		require.Contains(t, got, v, "problem for %s missing from:\n%s", v, err)
 	}
 	require.Contains(t, got["SECRET_KEYS"], "key 1 is 16 bytes long; expected exactly 32 bytes")
@@ -95,7 +97,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	for _, secret := range []string{"hunter2", secretish, "not base64!!"} {
 		require.NotContains(t, msg, secret, "a secret leaked into the message")
 	}
-	require.True(t, strings.HasPrefix(msg, "configuration has 14 problem(s):"), msg)
+	require.True(t, strings.HasPrefix(msg, "configuration has 15 problem(s):"), msg)
 }
 
 func TestARepeatedSecretKeyIsAProblem(t *testing.T) {

@@ -98,7 +98,8 @@ func (e *environment) jobDeps(p *parts) jobs.Deps {
 
 func (e *environment) startWorker(p *parts) (*jobs.Worker, error) {
 	w := jobs.NewWorker(p.redis, jobs.WorkerConfig{
-		DeliveryConcurrency: e.cfg.DeliveryConcurrency, Concurrency: e.cfg.WorkerConcurrency, ShutdownTimeout: e.cfg.ShutdownTimeout}, e.jobDeps(p), e.log)
+		DeliveryConcurrency: e.cfg.DeliveryConcurrency, Concurrency: e.cfg.WorkerConcurrency, ShutdownTimeout: e.cfg.ShutdownTimeout,
+		DeliveryPoll: e.cfg.DeliveryPollInterval}, e.jobDeps(p), e.log)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
