@@ -12,7 +12,10 @@
 //   - latency: p50/p95/p99 from an event's POST /v1/events to its delivery
 //     reaching the receiver, at a fixed -rate events per second for
 //     -duration, each event sent on its own at its scheduled time (a late
-//     send counts from when it was due, so a stall is not hidden), and for
+//     send counts from when it was due, so a stall is not hidden), after
+//     -lead-in at the same rate that is not counted (the phase starts on a
+//     checkpointed and analyzed database: the first seconds replan every
+//     statement and write a full page image of every page they touch), and for
 //     the slowest events over 25 ms where the time went: leaving this
 //     process, intake (until the 202), or after it; -stall-trace writes a
 //     flight recording (go tool trace) of the seconds around the first
@@ -78,6 +81,7 @@ type options struct {
 	concurrency            int
 	phase                  string
 	stallTrace             string
+	leadIn                 time.Duration
 }
 
 func main() {
@@ -87,6 +91,7 @@ func main() {
 	flag.IntVar(&o.senders, "senders", 4, "throughput: clients sending at once")
 	flag.Float64Var(&o.rate, "rate", 200, "latency: events per second")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "latency: how long to send at -rate")
+	flag.DurationVar(&o.leadIn, "lead-in", time.Second, "latency: how long to send at -rate before the events measured, which these are not")
 	flag.IntVar(&o.concurrency, "concurrency", 200, "deliveries the worker runs at once (DELIVERY_CONCURRENCY)")
 	flag.StringVar(&o.phase, "phase", "all", "throughput, latency or all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -330,7 +335,21 @@ func (b *bench) latency(ctx context.Context, o options) error {
 	n := int(o.rate * o.duration.Seconds())
 	due := make([]time.Time, n)
 	interval := time.Duration(float64(time.Second) / o.rate)
-	start := time.Now().Add(10 * time.Millisecond)
+	// The lead-in goes at the same rate, and the measured events follow
+	// it without a gap; its deliveries reach the receiver under a prefix
+	// it does not count.
+	var leading sync.WaitGroup
+	defer leading.Wait()
+	leadPrefix, lead := "leadin_"+randomHex(4)+"_", int(o.rate*o.leadIn.Seconds())
+	begin := time.Now()
+	for i := range lead {
+		time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
+		leading.Go(func() { _ = b.post(ctx, "/v1/events", event(leadPrefix, i), nil) })
+	}
+	start := begin.Add(time.Duration(lead) * interval)
+	if lead == 0 {
+		start = time.Now().Add(10 * time.Millisecond)
+	}
 	for i := range due {
 		due[i] = start.Add(time.Duration(i) * interval)
 	}
@@ -412,8 +431,8 @@ func (b *bench) latency(ctx context.Context, o options) error {
 	}
 	slices.Sort(lat)
 	slices.Sort(intake)
-	fmt.Printf("latency: %d events at %.0f/s over %s (sent in %s): event→receiver p50 %s, p95 %s, p99 %s, max %s; intake (202) p50 %s, p99 %s\n",
-		n, o.rate, o.duration, sent.Round(time.Millisecond),
+	fmt.Printf("latency: %d events at %.0f/s over %s after a %s lead-in (sent in %s): event→receiver p50 %s, p95 %s, p99 %s, max %s; intake (202) p50 %s, p99 %s\n",
+		n, o.rate, o.duration, o.leadIn, sent.Round(time.Millisecond),
 		ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99)), ms(lat[len(lat)-1]), ms(pct(intake, 50)), ms(pct(intake, 99)))
 	if len(slow) > 0 {
 		fmt.Printf("  over 25 ms: %s\n", strings.Join(slow, ", "))
