@@ -275,11 +275,7 @@ func TestCallRetriesA503ThenSucceeds(t *testing.T) {
 func TestCall400FailsAtOnceKeepingTheBody(t *testing.T) {
 	t.Parallel()
 	b := setupCalls(t, nil)
-	rc := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":"email is invalid"}`))
-	})
+	rc := newReceiver(t, answerWith(http.StatusBadRequest, http.Header{"Content-Type": {"application/problem+json"}}, `{"error":"email is invalid"}`))
 	conn := b.bearerConnection(t, rc.URL, nil)
 	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/contacts", "body": map[string]any{"email": "nope"}, "wait": 10}, http.StatusOK)
 	require.Equal(t, "failed", c["state"])

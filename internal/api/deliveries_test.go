@@ -194,6 +194,17 @@ func (rc *receiver) waitFor(t *testing.T, n int) []received {
 }
 
 // answerStatuses answers the nth request with statuses[n], and 200 after.
+// answerWith answers every request with status, header and body.
+func answerWith(status int, header http.Header, body string) func(int, *http.Request, http.ResponseWriter) {
+	return func(_ int, _ *http.Request, w http.ResponseWriter) {
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
 func answerStatuses(statuses ...int) func(int, *http.Request, http.ResponseWriter) {
 	return func(n int, _ *http.Request, w http.ResponseWriter) {
 		if n < len(statuses) {
@@ -531,11 +542,7 @@ func TestBinaryAnswerIsRecordedAsText(t *testing.T) {
 	// A receiver that answers with bytes PostgreSQL's text cannot hold
 	// (U+0000) or that are not UTF-8 at all: the delivery succeeds and its
 	// attempt is recorded once, with those bytes shown as U+FFFD.
-	rc := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("ok\x00\xff\x1f\x8b"))
-	})
+	rc := newReceiver(t, answerWith(http.StatusOK, http.Header{"Content-Type": {"application/octet-stream"}}, "ok\x00\xff\x1f\x8b"))
 	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
 	_, ids := b.event(t, map[string]any{"type": "email.opened"})
 	d := b.waitDelivery(t, ids[0], "succeeded")
@@ -784,11 +791,7 @@ func TestTemplateMissingPathCanFailTheDelivery(t *testing.T) {
 func TestHookTestRendersAndSendsOnce(t *testing.T) {
 	t.Parallel()
 	b := setupDeliveries(t, nil)
-	rc := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		w.Header().Set("Set-Cookie", "session=abc")
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = w.Write([]byte(`{"ok":true}`))
-	})
+	rc := newReceiver(t, answerWith(http.StatusAccepted, http.Header{"Set-Cookie": {"session=abc"}}, `{"ok":true}`))
 	h := b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "t", "event_types": []string{"email.opened"}, "url": rc.URL,
 		"headers": map[string]string{"X-Api-Key": "k3y"}, "body": json.RawMessage(`{"email":"{{profile.email}}","age":"{{profile.age}}"}`)}, http.StatusCreated)
 	out := b.call(t, http.MethodPost, "/v1/hooks/"+h["id"].(string)+"/test", map[string]any{}, http.StatusOK)
