@@ -18,7 +18,7 @@ import (
 // Statuses: pending (waiting for its first attempt, or for a manual retry),
 // retrying (an attempt failed; the next is at next_attempt_at), postponed
 // (waiting without using an attempt: its connection needs reauthorization,
-// or a limit held back its first attempt in a batch), succeeded, failed
+// or a rate or concurrency limit holds it back), succeeded, failed
 // (exhausted, failed at once, or its target is gone).
 type Delivery struct {
 	ID         string `json:"id"`

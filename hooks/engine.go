@@ -270,10 +270,11 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 // does not wait (a run of the batch before this one may have got that far
 // before its worker stopped) and it is still the batch's (the sweep or a
 // retry takes a delivery out of its batch when it queues it alone);
-// otherwise it answers with Again until the delivery is due. Whatever is not Done goes on as a task of the delivery's
-// own (jobs), which exists already if an earlier run queued it. A delivery
-// that must wait for a limit is marked postponed, so that a later run of
-// the batch leaves it to that task.
+// otherwise it answers with Again until the delivery is due. Whatever is
+// not Done goes on as a task of the delivery's own (jobs), which exists
+// already if an earlier run queued it. A delivery that must wait for a
+// limit is marked postponed, so that a later run of the batch leaves it to
+// that task.
 func (s *Service) DeliverFirst(ctx context.Context, batch, id string) (Result, error) {
 	return s.deliver(ctx, id, batch)
 }

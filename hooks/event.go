@@ -384,6 +384,7 @@ func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, 
 	}
 	var (
 		rows    []deliveryRow
+		batches [][]deliveryRow // of rows, each with its batch id
 		requeue []unqueued
 	)
 	err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -411,7 +412,7 @@ func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, 
 				a.Deliveries = append(a.Deliveries, id)
 			}
 		}
-		batches := inBatches(rows)
+		batches = inBatches(rows)
 		for _, b := range batches {
 			id := newID("dlb_")
 			for k := range b {
@@ -431,7 +432,7 @@ func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, 
 	// The events are stored: a queue failure now must not turn into an
 	// error that makes the platform think they were lost. The sweep queues
 	// what was not queued (and a repeat of an event does at once).
-	for _, b := range inBatches(rows) {
+	for _, b := range batches {
 		ids := make([]string, len(b))
 		for k, r := range b {
 			ids[k] = r.id
