@@ -25,6 +25,8 @@ type queuedCall struct {
 	attempts, retryBase                   int
 	key                                   sql.NullString
 	createdAt                             time.Time
+	// circuit is the connection's circuit breaker (circuit.go).
+	circuit circuitRow
 }
 
 func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) {
@@ -32,10 +34,11 @@ func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) 
 		c                        queuedCall
 		query, headers, schedule string
 	)
-	err := s.opts.DB.QueryRowContext(ctx, `SELECT id, state, connection_id, method, path, query, headers, body, callback_url,
-		schedule, retry_4xx, timeout_ms, attempts, retry_base, idempotency_key, created_at FROM calls WHERE id = $1`, id).
-		Scan(&c.id, &c.state, &c.connectionID, &c.method, &c.path, &query, &headers, &c.body, &c.callbackURL,
-			&schedule, &c.retry4xx, &c.timeoutMS, &c.attempts, &c.retryBase, &c.key, &c.createdAt)
+	err := s.opts.DB.QueryRowContext(ctx, `SELECT c.id, c.state, c.connection_id, c.method, c.path, c.query, c.headers, c.body, c.callback_url,
+		c.schedule, c.retry_4xx, c.timeout_ms, c.attempts, c.retry_base, c.idempotency_key, c.created_at, `+circuitColumns+`
+		FROM calls c LEFT JOIN circuits ci ON ci.target = 'connection:' || c.connection_id WHERE c.id = $1`, id).
+		Scan(append([]any{&c.id, &c.state, &c.connectionID, &c.method, &c.path, &query, &headers, &c.body, &c.callbackURL,
+			&schedule, &c.retry4xx, &c.timeoutMS, &c.attempts, &c.retryBase, &c.key, &c.createdAt}, c.circuit.scanArgs()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +113,22 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// As a delivery: an open circuit waits, a connection holds no more
+	// than its share of this worker's slots.
+	out := c.request(s.opts.RequestTimeout)
+	key := "connection:" + c.connectionID
+	g, err := s.admit(ctx, key, c.circuit, out.timeout)
+	if err != nil {
+		return Result{}, err
+	}
+	if g.wait > 0 {
+		return s.postponeCallFor(ctx, c, g.wait, g.why)
+	}
+	releaseShare, wait := s.callShare.take(ctx, key)
+	if wait > 0 {
+		return Result{Again: wait, Postponed: true}, nil
+	}
+	defer releaseShare()
 	release, wait, err := s.limiter.acquire(ctx, "connection:"+c.connectionID, Limits{RateLimit: rate, MaxConcurrency: conc})
 	if err != nil {
 		return Result{}, err
@@ -120,7 +139,6 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	defer release(true)
 
 	now := s.now()
-	out := c.request(s.opts.RequestTimeout)
 	// Running, until a little past the attempt's timeout: the sweep leaves
 	// it alone until then. A postponed call stays postponed while it looks
 	// whether its connection is back, lest it flicker at every look.
@@ -133,6 +151,7 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	if x.reauth != nil {
 		return s.postponeCall(ctx, c, x.reauth)
 	}
+	s.observeCircuit(ctx, key, c.circuit, g, x)
 	outcome := Classify(x.a.Status, x.err, TargetCall, c.retry4xx)
 	x.a.Outcome = outcome.String()
 	s.observeAttempt(TargetCall.String(), outcome, time.Since(start))
@@ -142,9 +161,12 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 // postponeCall records why the call waits and when it looks again; no
 // attempt is used. Reconnecting the connection wakes it sooner.
 func (s *Service) postponeCall(ctx context.Context, c *queuedCall, cause error) (Result, error) {
+	return s.postponeCallFor(ctx, c, s.opts.ReauthRecheck, "waiting for the connection to be reconnected: "+cause.Error())
+}
+
+// postponeCallFor makes a call wait, saying why; no attempt is used.
+func (s *Service) postponeCallFor(ctx context.Context, c *queuedCall, wait time.Duration, msg string) (Result, error) {
 	now := s.now()
-	wait := s.opts.ReauthRecheck
-	msg := "waiting for the connection to be reconnected: " + cause.Error()
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE calls SET state = $2, next_attempt_at = $3, last_error = $4, updated_at = $5 WHERE id = $1`,
 		c.id, CallPostponed, now.Add(wait), msg, now); err != nil {
 		return Result{}, fmt.Errorf("postponing call %s: %w", c.id, err)

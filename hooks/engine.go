@@ -92,6 +92,9 @@ type loaded struct {
 	// the hook's connection's limits, shared with API calls through it
 	cnRate sql.NullFloat64
 	cnConc sql.NullInt64
+
+	// the target's circuit breaker (circuit.go)
+	circuit circuitRow
 }
 
 // loadColumns are what a delivery's run reads: the delivery, its event and
@@ -102,13 +105,14 @@ const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attemp
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
 	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
-	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency
+	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency, `+circuitColumns+`
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
 LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
 LEFT JOIN connections cn ON d.target_kind = 'hook' AND cn.id = h.connection_id
+LEFT JOIN circuits ci ON ci.target = CASE WHEN h.connection_id <> '' THEN 'connection:' || h.connection_id ELSE d.target_kind || ':' || d.target_id END
 WHERE d.id IN `
 
 // loadLimits bound the loads: the runs of a process that start together
@@ -140,13 +144,13 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 		defer rows.Close()
 		for rows.Next() {
 			var l loaded
-			if err := rows.Scan(&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase, &l.next, &l.batch,
+			if err := rows.Scan(append([]any{&l.id, &l.status, &l.kind, &l.targetID, &l.attempts, &l.retryBase, &l.next, &l.batch,
 				&l.eventID, &l.eventType, &l.occurredAt, &l.profile, &l.data,
 				&l.hVersion, &l.hConn, &l.hMethod, &l.hURL, &l.hHeaders, &l.hBody, &l.hMi, &l.hEnabled, &l.hRetry4xx,
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
 				&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
 				&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
-				&l.cURL, &l.cSecret, &l.cnRate, &l.cnConc); err != nil {
+				&l.cURL, &l.cSecret, &l.cnRate, &l.cnConc}, l.circuit.scanArgs()...)...); err != nil {
 				return err
 			}
 			found[l.id] = &l
@@ -351,6 +355,22 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		return s.finishWithoutAttempt(ctx, l, "unknown target kind "+l.kind)
 	}
 
+	// A target that does not answer is left alone for a while (its
+	// circuit), and never holds more than its share of this worker's slots.
+	shareKey, breaker := circuitKey(l)
+	g, err := s.admit(ctx, breaker, l.circuit, s.timeoutOf(l))
+	if err != nil {
+		return Result{}, err
+	}
+	if g.wait > 0 {
+		return s.postponeFor(ctx, l, g.wait, first, g.why)
+	}
+	releaseShare, wait := s.deliveryShare.take(ctx, shareKey)
+	if wait > 0 {
+		return s.postponeForLimit(ctx, l, wait, first)
+	}
+	defer releaseShare()
+
 	release, wait, err := s.limiter.acquire(ctx, l.kind+":"+l.targetID, lim)
 	if err != nil {
 		return Result{}, err
@@ -400,6 +420,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	if x.reauth != nil {
 		return s.postponeForReauth(ctx, l, x.reauth)
 	}
+	s.observeCircuit(ctx, breaker, l.circuit, g, x)
 	outcome := Classify(x.a.Status, x.err, kind, retry4xx)
 	x.a.Outcome = outcome.String()
 	observed := kind.String()
@@ -472,10 +493,7 @@ func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
 	}
 	out := outgoing{
 		connectionID: l.hConn.String, method: l.hMethod.String, url: l.hURL.String,
-		header: ch.header.Clone(), timeout: s.opts.RequestTimeout,
-	}
-	if l.hTimeout.Int64 > 0 {
-		out.timeout = time.Duration(l.hTimeout.Int64) * time.Millisecond
+		header: ch.header.Clone(), timeout: s.timeoutOf(l),
 	}
 	// The delivery id is stable across retries, so the receiver can
 	// recognise a repeat.
@@ -689,16 +707,36 @@ func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error)
 // another: a delivery already marked postponed is written again only once
 // what the API shows is more than a second behind.
 func (s *Service) postponeForLimit(ctx context.Context, l *loaded, wait time.Duration, first bool) (Result, error) {
+	return s.postponeFor(ctx, l, wait, first, "")
+}
+
+// postponeFor is postponeForLimit saying why, when why is not "" (an open
+// circuit): that is written each time, the waits it makes being long.
+func (s *Service) postponeFor(ctx context.Context, l *loaded, wait time.Duration, first bool, why string) (Result, error) {
 	now := s.now()
 	next := now.Add(wait)
 	shown := l.status == statusPostponed && l.next.Valid && next.Sub(l.next.Time) <= time.Second
-	if first || !shown {
-		if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, updated_at=$4 WHERE id=$1`,
-			l.id, statusPostponed, next, now); err != nil {
-			return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
-		}
+	var err error
+	switch {
+	case why != "":
+		_, err = s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, updated_at=$4, last_error=$5 WHERE id=$1`,
+			l.id, statusPostponed, next, now, why)
+	case first || !shown:
+		_, err = s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, updated_at=$4 WHERE id=$1`,
+			l.id, statusPostponed, next, now)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
 	}
 	return Result{Again: wait, Postponed: true}, nil
+}
+
+// timeoutOf is how long one attempt of the delivery may take.
+func (s *Service) timeoutOf(l *loaded) time.Duration {
+	if l.kind == "hook" && l.hTimeout.Int64 > 0 {
+		return time.Duration(l.hTimeout.Int64) * time.Millisecond
+	}
+	return s.opts.RequestTimeout
 }
 
 // finishWithoutAttempt fails a delivery whose target is gone or disabled.

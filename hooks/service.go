@@ -61,6 +61,14 @@ type Queue interface {
 	RunCallsNow(ctx context.Context, ids []string) error
 }
 
+// DefaultTargetConcurrency and DefaultCallTargetConcurrency are a quarter
+// of a worker's default slots (DELIVERY_CONCURRENCY 200, WORKER_CONCURRENCY
+// 50): a target that hangs can hold no more than that.
+const (
+	DefaultTargetConcurrency     = 50
+	DefaultCallTargetConcurrency = 12
+)
+
 // Options configure a Service. DB, Redis, Ring, Sender and Queue are required.
 type Options struct {
 	DB *db.DB
@@ -116,6 +124,23 @@ type Options struct {
 	// Default 10 s.
 	TargetCacheTTL time.Duration
 
+	// TargetConcurrency is the most requests one target (a webhook
+	// endpoint, a hook without a connection, a connection) may have under
+	// way at once in this process's deliveries, so that a slow one cannot
+	// take every slot (share.go). Default DefaultTargetConcurrency.
+	TargetConcurrency int
+	// CallTargetConcurrency is the same for API calls, per connection.
+	// Default DefaultCallTargetConcurrency.
+	CallTargetConcurrency int
+	// CircuitFailures is how many attempts in a row to one target may get
+	// no answer (a timeout, a failed connection) before its circuit opens
+	// (circuit.go). Default 5.
+	CircuitFailures int
+	// CircuitCooldown is how long an open circuit sends nothing before a
+	// probe, doubled at each opening in a row up to CircuitCooldownMax.
+	// Defaults 30 s and 10 min.
+	CircuitCooldown, CircuitCooldownMax time.Duration
+
 	// ObserveAttempt, if set, is told of every outbound attempt: the
 	// target's kind (hook, webhook, call, or callback for a call's
 	// callback), the outcome (Outcome's String) and how long the request
@@ -164,6 +189,22 @@ func (o Options) withDefaults() Options {
 	if o.TargetCacheTTL <= 0 {
 		o.TargetCacheTTL = 10 * time.Second
 	}
+	if o.TargetConcurrency <= 0 {
+		o.TargetConcurrency = DefaultTargetConcurrency
+	}
+	if o.CallTargetConcurrency <= 0 {
+		o.CallTargetConcurrency = DefaultCallTargetConcurrency
+	}
+	if o.CircuitFailures <= 0 {
+		o.CircuitFailures = 5
+	}
+	if o.CircuitCooldown <= 0 {
+		o.CircuitCooldown = 30 * time.Second
+	}
+	if o.CircuitCooldownMax <= 0 {
+		o.CircuitCooldownMax = 10 * time.Minute
+	}
+	o.CircuitCooldownMax = max(o.CircuitCooldownMax, o.CircuitCooldown)
 	return o
 }
 
@@ -191,6 +232,9 @@ func (o Options) validate() error {
 type Service struct {
 	opts    Options
 	limiter *limiter
+	// deliveryShare and callShare bound what one target has under way in
+	// this process (share.go).
+	deliveryShare, callShare *share
 	targets targetCache
 	// compiled caches per-target state that is costly to build (a compiled
 	// template, a signer with its opened secrets), keyed by target id and
@@ -215,7 +259,8 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Service{opts: opts, limiter: newLimiter(opts.Redis)}, nil
+	return &Service{opts: opts, limiter: newLimiter(opts.Redis),
+		deliveryShare: newShare(opts.TargetConcurrency), callShare: newShare(opts.CallTargetConcurrency)}, nil
 }
 
 // Close ends this process's subscription to ended calls, if any.

@@ -30,6 +30,9 @@ type Webhook struct {
 	// rotation overlap.
 	RotationEndsAt *time.Time `json:"rotation_ends_at,omitempty"`
 	Limits
+	// Circuit is the endpoint's circuit breaker: open while it is left
+	// alone after timing out or refusing connections (circuit.go).
+	Circuit Circuit `json:"circuit"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
@@ -160,6 +163,9 @@ func (s *Service) Webhook(ctx context.Context, id string) (Webhook, error) {
 	if err != nil {
 		return Webhook{}, fmt.Errorf("reading webhook %s: %w", id, err)
 	}
+	if w.Circuit, err = s.CircuitOf(ctx, TargetWebhook, id); err != nil {
+		return Webhook{}, err
+	}
 	return *w, nil
 }
 
@@ -181,6 +187,12 @@ func (s *Service) Webhooks(ctx context.Context, after string, limit int) (_ []We
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("listing webhooks: %w", err)
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Circuit, err = s.CircuitOf(ctx, TargetWebhook, out[i].ID); err != nil {
+			return nil, false, err
+		}
 	}
 	if len(out) > limit {
 		return out[:limit], true, nil
