@@ -39,9 +39,6 @@ func embeds(prefix, reason string, refuse bool, e embed, form string) blockedRan
 	return blockedRange{prefix: netip.MustParsePrefix(prefix), reason: reason, refuse: refuse, embed: e, form: form}
 }
 
-// mustRange is refused, under its older name.
-func mustRange(prefix, reason string) blockedRange { return refused(prefix, reason) }
-
 // specialRanges is the guard's one table: every row of the IANA IPv4 and
 // IPv6 Special-Purpose Address Registries (iana-ipv4-special-registry,
 // iana-ipv6-special-registry, as updated in 2025), each named in its
