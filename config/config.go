@@ -65,7 +65,8 @@ type Config struct {
 	DeliveryPollInterval time.Duration `env:"DELIVERY_POLL_INTERVAL" validate:"min=1ms,max=5s"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,
-	// default none; liaison dev adds loopback.
+	// default none; liaison dev opens loopback when it is unset (or empty),
+	// and only then.
 	AllowedCIDRs []netip.Prefix `env:"ALLOWED_CIDRS"`
 	// ShutdownTimeout bounds a graceful stop: in-flight requests and tasks get
 	// this long to finish. SHUTDOWN_TIMEOUT, default 25s.

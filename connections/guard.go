@@ -41,70 +41,6 @@ func (e *BlockedError) Error() string {
 // Is makes errors.Is(err, ErrBlocked) true for every BlockedError.
 func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
 
-// embed says where a range carries an IPv4 address, so the guard judges the
-// IPv4 destination rather than the IPv6 wrapping.
-type embed int
-
-const (
-	embedNone  embed = iota
-	embedLow32       // the last 32 bits: NAT64 64:ff9b::/96, IPv4-compatible ::/96
-	embed6to4        // bits 16-47: 6to4 2002::/16
-)
-
-type blockedRange struct {
-	prefix netip.Prefix
-	reason string
-	embed  embed
-	// public says an embedded public IPv4 address is fine: NAT64 reaches the
-	// IPv4 internet from IPv6-only networks. Without it the whole range is
-	// refused even when the embedded address is public.
-	public bool
-}
-
-func mustRange(prefix, reason string) blockedRange {
-	return blockedRange{prefix: netip.MustParsePrefix(prefix), reason: reason}
-}
-
-// blockedV4 and blockedV6 are the ranges refused unless ALLOWED_CIDRS opens
-// them (IANA special-purpose registries, RFC 6890 and successors). They are
-// never written after init. Where ranges nest, the narrower one comes first
-// so the error names it.
-var (
-	blockedV4 = []blockedRange{
-		mustRange("0.0.0.0/8", `unspecified, "this network"; 0.0.0.0 reaches the local host`),
-		mustRange("10.0.0.0/8", "private network, RFC 1918"),
-		mustRange("100.64.0.0/10", "carrier-grade NAT, RFC 6598"),
-		mustRange("127.0.0.0/8", "loopback"),
-		mustRange("169.254.0.0/16", "link-local, cloud metadata"),
-		mustRange("172.16.0.0/12", "private network, RFC 1918"),
-		mustRange("192.0.0.0/24", "IETF protocol assignments"),
-		mustRange("192.0.2.0/24", "documentation, TEST-NET-1"),
-		mustRange("192.168.0.0/16", "private network, RFC 1918"),
-		mustRange("198.18.0.0/15", "benchmarking"),
-		mustRange("198.51.100.0/24", "documentation, TEST-NET-2"),
-		mustRange("203.0.113.0/24", "documentation, TEST-NET-3"),
-		mustRange("224.0.0.0/4", "multicast"),
-		mustRange("255.255.255.255/32", "broadcast"),
-		mustRange("240.0.0.0/4", "reserved"),
-	}
-	blockedV6 = []blockedRange{
-		mustRange("::/128", "unspecified"),
-		mustRange("::1/128", "loopback"),
-		{prefix: netip.MustParsePrefix("::/96"), reason: "IPv4-compatible IPv6, deprecated", embed: embedLow32},
-		{prefix: netip.MustParsePrefix("64:ff9b::/96"), reason: "NAT64", embed: embedLow32, public: true},
-		mustRange("64:ff9b:1::/48", "local-use NAT64"),
-		mustRange("100::/64", "discard-only"),
-		mustRange("2001::/32", "Teredo tunnelling"),
-		mustRange("2001:db8::/32", "documentation"),
-		{prefix: netip.MustParsePrefix("2002::/16"), reason: "6to4", embed: embed6to4, public: true},
-		mustRange("3fff::/20", "documentation"),
-		mustRange("fc00::/7", "unique local, private network"),
-		mustRange("fe80::/10", "link-local"),
-		mustRange("fec0::/10", "site-local, deprecated"),
-		mustRange("ff00::/8", "multicast"),
-	}
-)
-
 // Guard refuses connections to addresses that are not public, checked at
 // dial time after DNS resolution, so a hostname that resolves to a private
 // address (or starts to, DNS rebinding) is caught where it matters: at the
@@ -115,8 +51,8 @@ type Guard struct {
 }
 
 // NewGuard builds a guard that lets through addresses inside allow (from
-// ALLOWED_CIDRS; tests and `liaison dev` allow loopback), even when they
-// are in a blocked range.
+// ALLOWED_CIDRS; tests allow loopback, and so does `liaison dev` when
+// ALLOWED_CIDRS is unset), even when they are in a blocked range.
 func NewGuard(allow []netip.Prefix) *Guard {
 	g := &Guard{}
 	for _, p := range allow {
@@ -134,7 +70,12 @@ func NewGuard(allow []netip.Prefix) *Guard {
 	return g
 }
 
-// Check returns a *BlockedError if ip may not be connected to, nil if it may.
+// Check returns a *BlockedError if ip may not be connected to, nil if it
+// may: refused are the addresses that specialRanges refuses, and the IPv6
+// forms that carry a refused IPv4 address (IPv4-mapped, SIIT-translated,
+// NAT64, 6to4, Teredo, IPv4-compatible), unless ALLOWED_CIDRS opens the
+// address or the IPv4 address it carries (Teredo excepted: its client and
+// server are two addresses, and the address dialed is neither).
 func (g *Guard) Check(ip netip.Addr) error {
 	if !ip.IsValid() {
 		return &BlockedError{Addr: ip, Reason: "not a valid IP address"}
@@ -142,65 +83,59 @@ func (g *Guard) Check(ip netip.Addr) error {
 	// Prefix.Contains never matches an address with a zone, so the zone
 	// would otherwise let fe80::1%eth0 through.
 	a := ip.WithZone("")
-	if a.Is4In6() {
-		a = a.Unmap()
-	}
-	v4, rng := embedded(a)
-	if g.allowed(a) || (v4.IsValid() && g.allowed(v4)) {
+	if g.allowed(a) {
 		return nil
 	}
-	if a.Is4() {
-		if b, ok := lookup(blockedV4, a); ok {
-			reason := b.reason
-			if ip.Is4In6() {
-				reason += fmt.Sprintf("; IPv4-mapped form of %v", a)
+	row, ok := lookup(specialRanges, a)
+	if !ok {
+		return nil
+	}
+	inner := row.inner(a)
+	if row.embed != embedTeredo {
+		for _, v4 := range inner {
+			if g.allowed(v4) {
+				return nil
 			}
-			return &BlockedError{Addr: ip, Range: b.prefix, Reason: reason}
 		}
-		return nil
 	}
-	if !v4.IsValid() {
-		if b, ok := lookup(blockedV6, a); ok {
-			return &BlockedError{Addr: ip, Range: b.prefix, Reason: b.reason}
+	for _, v4 := range inner {
+		if b, ok := lookup(specialRanges, v4); ok && b.refuse {
+			return &BlockedError{Addr: ip, Range: b.prefix, Reason: fmt.Sprintf("%s; %s form of %v", b.reason, row.form, v4)}
 		}
-		return nil
 	}
-	if b, ok := lookup(blockedV4, v4); ok {
-		return &BlockedError{Addr: ip, Range: b.prefix, Reason: fmt.Sprintf("%s; %s form of %v", b.reason, rng.reason, v4)}
-	}
-	if !rng.public {
-		return &BlockedError{Addr: ip, Range: rng.prefix, Reason: rng.reason}
+	if row.refuse {
+		return &BlockedError{Addr: ip, Range: row.prefix, Reason: row.reason}
 	}
 	return nil
 }
 
-// embedded returns the IPv4 address an IPv6 address carries, with the range
-// that says so; the zero Addr when there is none.
-func embedded(a netip.Addr) (netip.Addr, blockedRange) {
-	if !a.Is6() {
-		return netip.Addr{}, blockedRange{}
-	}
-	b, ok := lookup(blockedV6, a)
-	if !ok {
-		return netip.Addr{}, blockedRange{}
-	}
+// inner returns the IPv4 addresses that a, an address in b, carries: none,
+// one, or for Teredo the client (the destination) and then the server.
+func (b blockedRange) inner(a netip.Addr) []netip.Addr {
 	s := a.As16()
 	switch b.embed {
 	case embedLow32:
-		return netip.AddrFrom4([4]byte{s[12], s[13], s[14], s[15]}), b
+		return []netip.Addr{netip.AddrFrom4([4]byte{s[12], s[13], s[14], s[15]})}
 	case embed6to4:
-		return netip.AddrFrom4([4]byte{s[2], s[3], s[4], s[5]}), b
-	}
-	return netip.Addr{}, blockedRange{}
-}
-
-func lookup(table []blockedRange, a netip.Addr) (blockedRange, bool) {
-	for _, b := range table {
-		if b.prefix.Contains(a) {
-			return b, true
+		return []netip.Addr{netip.AddrFrom4([4]byte{s[2], s[3], s[4], s[5]})}
+	case embedTeredo:
+		return []netip.Addr{
+			netip.AddrFrom4([4]byte{^s[12], ^s[13], ^s[14], ^s[15]}),
+			netip.AddrFrom4([4]byte{s[4], s[5], s[6], s[7]}),
 		}
 	}
-	return blockedRange{}, false
+	return nil
+}
+
+// lookup returns the most specific row of table that holds a.
+func lookup(table []blockedRange, a netip.Addr) (blockedRange, bool) {
+	best, found := blockedRange{}, false
+	for _, b := range table {
+		if b.prefix.Contains(a) && (!found || b.prefix.Bits() > best.prefix.Bits()) {
+			best, found = b, true
+		}
+	}
+	return best, found
 }
 
 func (g *Guard) allowed(a netip.Addr) bool {

@@ -25,7 +25,7 @@ type Options struct {
 	// Ring seals secrets at rest.
 	Ring *secret.Ring
 	// AllowedCIDRs open address ranges the outbound guard refuses by default
-	// (ALLOWED_CIDRS; liaison dev and tests add loopback).
+	// (ALLOWED_CIDRS; tests add loopback, and liaison dev when ALLOWED_CIDRS is unset).
 	AllowedCIDRs []netip.Prefix
 	// RedirectURI is the OAuth redirect URI (config.Config.RedirectURI).
 	RedirectURI string

@@ -40,6 +40,11 @@ func TestDoRefusesInternalAddresses(t *testing.T) {
 		{"http://0.0.0.0:" + port + "/", "unspecified"},
 		{"http://[::]:" + port + "/", "unspecified"},
 		{"http://[::ffff:169.254.169.254]/", "169.254.0.0/16"},
+		{"http://[::ffff:0:a9fe:a9fe]/", "169.254.0.0/16"}, // SIIT IPv4-translated
+		{"http://[::ffff:0:7f00:1]:" + port + "/", "127.0.0.0/8"},
+		{"http://[64:ff9b::a9fe:a9fe]/", "169.254.0.0/16"},
+		{"http://192.0.0.170/", "192.0.0.170/31"},
+		{"http://[5f00::1]/", "5f00::/16"},
 	}
 	for _, tc := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, tc.url, nil)

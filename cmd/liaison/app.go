@@ -100,15 +100,23 @@ func (e *environment) keyRing() (*secret.Ring, error) {
 	return secret.NewRing(keys)
 }
 
-// allowedCIDRs is ALLOWED_CIDRS, plus loopback for dev so that a person
-// trying Liaison can point it at services on their own machine.
+// allowedCIDRs is ALLOWED_CIDRS. When it is unset, dev opens loopback, so
+// that a person trying Liaison can point it at services on their own
+// machine, and says so. An operator who sets ALLOWED_CIDRS (dev is also the
+// way to run Liaison on one machine) gets exactly what they named: loopback
+// only if they name it.
 func (e *environment) allowedCIDRs() []netip.Prefix {
 	out := append([]netip.Prefix(nil), e.cfg.AllowedCIDRs...)
-	if e.cmd == "dev" {
-		out = append(out, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	if e.cmd == "dev" && len(out) == 0 {
+		out = append(out, devLoopback...)
+		e.log.Warn("outbound requests to loopback are allowed because ALLOWED_CIDRS is unset; set ALLOWED_CIDRS to choose what the guard opens (e.g. 127.0.0.0/8 to keep loopback)",
+			"allowed", devLoopback)
 	}
 	return out
 }
+
+// devLoopback is what dev opens when ALLOWED_CIDRS is unset.
+var devLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveHTTP runs srv until ctx ends, then shuts it down within the bound.
 func (e *environment) serveHTTP(ctx context.Context, srv *http.Server, ready func(addr string)) error {
