@@ -114,7 +114,7 @@ type Input struct {
 	AuthType            *string            `json:"auth_type,omitempty"`
 	BaseURL             *string            `json:"base_url,omitempty"`
 	AllowedHosts        *[]string          `json:"allowed_hosts,omitempty"`
-	Headers             *map[string]string `json:"headers,omitempty"`
+	Headers             *map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	ClientID            *string            `json:"client_id,omitempty"`
 	ClientSecret        *string            `json:"client_secret,omitempty"`
 	AuthorizationURL    *string            `json:"authorization_url,omitempty"`
@@ -150,7 +150,7 @@ type View struct {
 	Status              string            `json:"status"`
 	BaseURL             string            `json:"base_url"`
 	AllowedHosts        []string          `json:"allowed_hosts"`
-	Headers             map[string]string `json:"headers"`
+	Headers             map[string]string `json:"headers" openapi:"sealed-headers"`
 	ClientID            string            `json:"client_id,omitempty"`
 	ClientSecret        string            `json:"client_secret,omitempty"`
 	AuthorizationURL    string            `json:"authorization_url,omitempty"`

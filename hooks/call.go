@@ -94,7 +94,7 @@ type CallInput struct {
 	Path string `json:"path"`
 	// Query parameters are added to the path's.
 	Query   map[string]string `json:"query,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
+	Headers map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	// Body is sent as JSON, unless headers give a Content-Type that is not
 	// JSON: then it must be a JSON string, sent as it is (raw).
 	Body json.RawMessage `json:"body,omitempty"`

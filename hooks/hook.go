@@ -32,7 +32,7 @@ type Hook struct {
 	// URL is a path relative to the connection's base URL, or an absolute
 	// URL (on the connection's hosts, or any public URL without one).
 	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers"`
+	Headers map[string]string `json:"headers" openapi:"sealed-headers"`
 	// Body is the JSON body template; null sends no body.
 	Body json.RawMessage `json:"body,omitempty"`
 	// Missing is what a path without a value renders as: "null" (a lone
@@ -72,7 +72,7 @@ type HookInput struct {
 	ConnectionID   *string            `json:"connection_id,omitempty"`
 	Method         *string            `json:"method,omitempty"`
 	URL            *string            `json:"url,omitempty"`
-	Headers        *map[string]string `json:"headers,omitempty"`
+	Headers        *map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	Body           json.RawMessage    `json:"body,omitempty"`
 	Missing        *string            `json:"missing,omitempty"`
 	Enabled        *bool              `json:"enabled,omitempty"`

@@ -330,3 +330,19 @@ func unsealedTables(t *testing.T, d dbtest.Database) []string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// The API description says, wherever headers are given or shown, that
+// their values are secrets but for the short list, which it names.
+func TestOpenAPISaysHeadersAreSealedAndMasked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, doc := b.do(t, http.MethodGet, "/openapi.json", "", nil)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range []string{"ConnectionsInput", "ConnectionsView", "HooksHookInput", "HooksHook", "HooksCallInput"} {
+		require.Contains(t, schemas, name)
+		headers := schemas[name].(map[string]any)["properties"].(map[string]any)["headers"].(map[string]any)
+		desc, _ := headers["description"].(string)
+		require.Contains(t, desc, "masked", name)
+		require.Contains(t, desc, "Accept, Accept-Language, Content-Language, Content-Type, Version", name)
+	}
+}
