@@ -114,7 +114,7 @@ type Input struct {
 	AuthType            *string            `json:"auth_type,omitempty"`
 	BaseURL             *string            `json:"base_url,omitempty"`
 	AllowedHosts        *[]string          `json:"allowed_hosts,omitempty"`
-	Headers             *map[string]string `json:"headers,omitempty"`
+	Headers             *map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	ClientID            *string            `json:"client_id,omitempty"`
 	ClientSecret        *string            `json:"client_secret,omitempty"`
 	AuthorizationURL    *string            `json:"authorization_url,omitempty"`
@@ -150,7 +150,7 @@ type View struct {
 	Status              string            `json:"status"`
 	BaseURL             string            `json:"base_url"`
 	AllowedHosts        []string          `json:"allowed_hosts"`
-	Headers             map[string]string `json:"headers"`
+	Headers             map[string]string `json:"headers" openapi:"sealed-headers"`
 	ClientID            string            `json:"client_id,omitempty"`
 	ClientSecret        string            `json:"client_secret,omitempty"`
 	AuthorizationURL    string            `json:"authorization_url,omitempty"`
@@ -184,12 +184,9 @@ type APIKeyView struct {
 func (s *Service) view(c *Connection) View {
 	v := View{
 		ID: c.ID, Name: c.Name, Description: c.Description, AuthType: c.AuthType, Status: c.Status,
-		BaseURL: c.BaseURL, AllowedHosts: nonNil(c.AllowedHosts), Headers: c.Headers,
+		BaseURL: c.BaseURL, AllowedHosts: nonNil(c.AllowedHosts), Headers: secret.MaskHeaders(c.Headers),
 		TestPath: c.TestPath, LastError: c.LastError, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		RateLimit: c.RateLimit, MaxConcurrency: c.MaxConcurrency,
-	}
-	if v.Headers == nil {
-		v.Headers = map[string]string{}
 	}
 	switch c.AuthType {
 	case AuthOAuth2Code, AuthOAuth2ClientCredentials:
@@ -243,7 +240,9 @@ func (in Input) apply(c *Connection) {
 		c.AllowedHosts = slices.Clone(*in.AllowedHosts)
 	}
 	if in.Headers != nil {
-		c.Headers = maps.Clone(*in.Headers)
+		// An edit may send back the masked values an answer showed: they
+		// keep the stored ones.
+		c.Headers = secret.KeepMaskedHeaders(c.Headers, *in.Headers)
 	}
 	set(&c.ClientID, in.ClientID)
 	if in.ClientSecret != nil {

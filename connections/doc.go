@@ -17,8 +17,10 @@
 //     changes only what it names), validation with invalid.Error naming each
 //     field, and the masked View that answers show.
 //   - store.go: queries. Secrets (client secret, static token, API key,
-//     access and refresh tokens) are sealed with the key ring, bound to
-//     "connection:<id>:<column>". StoreEvents keeps Liaison's own events.
+//     access and refresh tokens, and the fixed headers as one set) are
+//     sealed with the key ring, bound to "connection:<id>:<column>";
+//     SealStoredHeaders seals headers stored before they were sealed.
+//     StoreEvents keeps Liaison's own events.
 //   - oauth.go: discovery (OpenID and RFC 8414), the authorization URL with
 //     state and PKCE S256, the callback (Complete), revocation (RFC 7009).
 //   - token.go: the token lifecycle and its once-per-expiry refresh.

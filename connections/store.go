@@ -25,11 +25,17 @@ func aad(id, field string) string { return "connection:" + id + ":" + field }
 
 // sealed holds the sealed forms of a connection's secrets.
 type sealed struct {
+	headers                                                           string
 	clientSecret, staticToken, apiKeyValue, accessToken, refreshToken string
 }
 
 func (s *Service) seal(c *Connection) (sealed, error) {
 	var out sealed
+	h, err := s.opts.Ring.SealHeaders(c.Headers, aad(c.ID, "headers"))
+	if err != nil {
+		return sealed{}, fmt.Errorf("sealing headers: %w", err)
+	}
+	out.headers = h
 	for _, f := range []struct {
 		dst   *string
 		plain string
@@ -74,10 +80,13 @@ func (s *Service) scan(row rowScanner) (*Connection, error) {
 	for _, j := range []struct {
 		raw string
 		dst any
-	}{{hosts, &c.AllowedHosts}, {headers, &c.Headers}, {scopes, &c.Scopes}, {params, &c.AuthorizationParams}} {
+	}{{hosts, &c.AllowedHosts}, {scopes, &c.Scopes}, {params, &c.AuthorizationParams}} {
 		if err := json.Unmarshal([]byte(j.raw), j.dst); err != nil {
 			return nil, fmt.Errorf("reading connection %s: %w", c.ID, err)
 		}
+	}
+	if c.Headers, err = s.opts.Ring.OpenHeaders(headers, aad(c.ID, "headers")); err != nil {
+		return nil, fmt.Errorf("opening headers of connection %s: %w", c.ID, err)
 	}
 	for _, f := range []struct {
 		dst    *string
@@ -135,7 +144,7 @@ func (s *Service) insert(ctx context.Context, c *Connection) error {
 	_, err = s.opts.DB.ExecContext(ctx, `INSERT INTO connections (`+columns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
 		 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)`,
-		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), jsonText(mapOrEmpty(c.Headers)),
+		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), sc.headers,
 		c.ClientID, sc.clientSecret, c.AuthorizationURL, c.TokenURL, c.RevocationURL, c.DiscoveryURL, c.Issuer,
 		jsonText(nonNil(c.Scopes)), c.ClientAuth, c.PKCE, jsonText(mapOrEmpty(c.AuthorizationParams)), sc.staticToken, c.APIKeyIn, c.APIKeyName,
 		sc.apiKeyValue, c.TestPath, c.LastError, sc.accessToken, sc.refreshToken, nullTime(c.TokenObtainedAt),
@@ -164,7 +173,7 @@ func (s *Service) update(ctx context.Context, c *Connection, wantVersion int64) 
 		token_expires_at = $29, token_version = $30, updated_at = $31,
 		rate_limit = $33, max_concurrency = $34
 		WHERE id = $1 AND token_version = $32`,
-		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), jsonText(mapOrEmpty(c.Headers)),
+		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), sc.headers,
 		c.ClientID, sc.clientSecret, c.AuthorizationURL, c.TokenURL, c.RevocationURL,
 		c.DiscoveryURL, c.Issuer, jsonText(nonNil(c.Scopes)), c.ClientAuth, c.PKCE, jsonText(mapOrEmpty(c.AuthorizationParams)),
 		sc.staticToken, c.APIKeyIn, c.APIKeyName, sc.apiKeyValue, c.TestPath,
@@ -264,6 +273,17 @@ func (s *Service) setLastError(ctx context.Context, id, msg string) {
 		`UPDATE connections SET last_error = $1, updated_at = $2 WHERE id = $3`, msg, s.now(), id); err != nil {
 		s.opts.Log.ErrorContext(ctx, "recording connection error", "connection_id", id, "error", err)
 	}
+}
+
+// SealStoredHeaders seals the fixed headers of connections stored before
+// headers were sealed (migration 0009); once done, it costs one small
+// query. Every process runs it at start, after migrating.
+func (s *Service) SealStoredHeaders(ctx context.Context) error {
+	n, err := s.opts.Ring.SealPlainHeaders(ctx, s.opts.DB, "connections", func(id string) string { return aad(id, "headers") })
+	if n > 0 {
+		s.opts.Log.InfoContext(ctx, "sealed the fixed headers of connections stored in plaintext", "connections", n)
+	}
+	return err
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }

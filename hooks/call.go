@@ -94,7 +94,7 @@ type CallInput struct {
 	Path string `json:"path"`
 	// Query parameters are added to the path's.
 	Query   map[string]string `json:"query,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
+	Headers map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	// Body is sent as JSON, unless headers give a Content-Type that is not
 	// JSON: then it must be a JSON string, sent as it is (raw).
 	Body json.RawMessage `json:"body,omitempty"`
@@ -197,6 +197,9 @@ type preparedCall struct {
 }
 
 func callSecretAAD(id string) string { return "call:" + id + ":callback_secret" }
+
+// callHeadersAAD binds a call's sealed headers to the call.
+func callHeadersAAD(id string) string { return "call:" + id + ":headers" }
 
 // prepareCall validates in, reporting every bad field, and normalises it.
 func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall, error) {
@@ -504,6 +507,10 @@ func (s *Service) insertCall(ctx context.Context, p *preparedCall) (id string, i
 			return "", false, fmt.Errorf("sealing the callback secret: %w", err)
 		}
 	}
+	headers, err := s.opts.Ring.SealHeaders(p.headers, callHeadersAAD(id))
+	if err != nil {
+		return "", false, fmt.Errorf("sealing the call's headers: %w", err)
+	}
 	var key, body any
 	if p.key != "" {
 		key = p.key
@@ -514,7 +521,7 @@ func (s *Service) insertCall(ctx context.Context, p *preparedCall) (id string, i
 	res, err := s.opts.DB.ExecContext(ctx, `INSERT INTO calls (id, connection_id, method, path, query, headers, body, idempotency_key,
 		request_hash, callback_url, callback_secret, schedule, retry_4xx, timeout_ms, state, next_attempt_at, created_at, updated_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$16) ON CONFLICT (idempotency_key) DO NOTHING`,
-		id, p.connectionID, p.method, p.path, jsonText(p.query), jsonText(p.headers), body, key,
+		id, p.connectionID, p.method, p.path, jsonText(p.query), headers, body, key,
 		p.hash, p.callbackURL, sealed, p.schedule.String(), p.retry4xx, p.timeoutMS, CallQueued, now)
 	if err != nil {
 		return "", false, fmt.Errorf("storing call: %w", err)
@@ -697,6 +704,25 @@ func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
 			return removed, nil
 		}
 	}
+}
+
+// SealStoredHeaders seals the headers of hooks and calls stored before
+// headers were sealed (migration 0009); once done, it costs two small
+// queries. Every process runs it at start, after migrating.
+func (s *Service) SealStoredHeaders(ctx context.Context) error {
+	for _, t := range []struct {
+		table string
+		aad   func(string) string
+	}{{"hooks", headersAAD}, {"calls", callHeadersAAD}} {
+		n, err := s.opts.Ring.SealPlainHeaders(ctx, s.opts.DB, t.table, t.aad)
+		if n > 0 {
+			s.opts.Log.InfoContext(ctx, "sealed headers stored in plaintext", "table", t.table, "rows", n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ids runs a query that selects one text column.

@@ -45,8 +45,8 @@ func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) 
 	if err := json.Unmarshal([]byte(query), &c.query); err != nil {
 		return nil, fmt.Errorf("reading call %s query: %w", id, err)
 	}
-	if err := json.Unmarshal([]byte(headers), &c.headers); err != nil {
-		return nil, fmt.Errorf("reading call %s headers: %w", id, err)
+	if c.headers, err = s.opts.Ring.OpenHeaders(headers, callHeadersAAD(id)); err != nil {
+		return nil, fmt.Errorf("opening call %s headers: %w", id, err)
 	}
 	if c.schedule, err = ParseSchedule(schedule); err != nil {
 		return nil, fmt.Errorf("reading call %s schedule: %w", id, err)

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/secret"
 )
 
 // The delivery engine. jobs calls DeliverFirst for each delivery of a batch
@@ -591,7 +593,7 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 		a.URL = resp.Request.URL.String()
 	}
 	a.Status = resp.StatusCode
-	a.ResponseHeaders = redactHeaders(resp.Header)
+	a.ResponseHeaders = answerHeaders(resp.Header)
 	buf := make([]byte, 0, 512)
 	lr := io.LimitReader(resp.Body, int64(bodyCap)+1)
 	for {
@@ -631,14 +633,17 @@ func storedText(b []byte) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// redactHeaders flattens headers for storage with secrets removed: every
-// credential-carrying header by name, and any whose name says key, token,
-// secret, password or session.
+// redactHeaders flattens a request's headers for its attempt by the rule
+// that masks headers in answers: a value is kept only when its name is one
+// of secret.PlainHeaders or of the headers Liaison writes itself
+// (liaisonHeaders); every other value, given to a hook or a call, is
+// "[removed]". (A connection's fixed headers and credentials are added by
+// the Sender and never reach the attempt.)
 func redactHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		v := strings.Join(vs, ", ")
-		if secretHeader(k) {
+		if !secret.PlainHeader(k) && !slices.Contains(liaisonHeaders, http.CanonicalHeaderKey(k)) {
 			v = "[removed]"
 		}
 		out[k] = v
@@ -646,7 +651,31 @@ func redactHeaders(h http.Header) map[string]string {
 	return out
 }
 
-func secretHeader(name string) bool {
+// liaisonHeaders are the headers Liaison itself writes on a request that
+// carry no secret: the delivery id, the Standard Webhooks headers (the
+// signature proves one body, and its secret stays sealed).
+var liaisonHeaders = []string{"Idempotency-Key", "Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
+
+// answerHeaders flattens an answer's headers for its attempt. They are the
+// other service's, and an API call's caller may need them (Location,
+// Retry-After, rate-limit counts), so they are kept, but for those whose
+// name says they carry a credential.
+func answerHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		if credentialHeader(k) {
+			v = "[removed]"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// credentialHeader reports whether a header's name says it carries a
+// credential: the usual ones, and any that says key, token, secret,
+// password, session or auth.
+func credentialHeader(name string) bool {
 	n := strings.ToLower(name)
 	switch n {
 	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token":

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +32,7 @@ type Hook struct {
 	// URL is a path relative to the connection's base URL, or an absolute
 	// URL (on the connection's hosts, or any public URL without one).
 	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers"`
+	Headers map[string]string `json:"headers" openapi:"sealed-headers"`
 	// Body is the JSON body template; null sends no body.
 	Body json.RawMessage `json:"body,omitempty"`
 	// Missing is what a path without a value renders as: "null" (a lone
@@ -74,7 +72,7 @@ type HookInput struct {
 	ConnectionID   *string            `json:"connection_id,omitempty"`
 	Method         *string            `json:"method,omitempty"`
 	URL            *string            `json:"url,omitempty"`
-	Headers        *map[string]string `json:"headers,omitempty"`
+	Headers        *map[string]string `json:"headers,omitempty" openapi:"sealed-headers"`
 	Body           json.RawMessage    `json:"body,omitempty"`
 	Missing        *string            `json:"missing,omitempty"`
 	Enabled        *bool              `json:"enabled,omitempty"`
@@ -127,16 +125,9 @@ func (in HookInput) apply(h *Hook) {
 		h.URL = strings.TrimSpace(*in.URL)
 	}
 	if in.Headers != nil {
-		// An edit may send back the masked value an answer showed: that
-		// keeps the stored secret rather than replacing it with stars.
-		next := make(map[string]string, len(*in.Headers))
-		for k, v := range *in.Headers {
-			if old, ok := h.Headers[k]; ok && secretHeader(k) && v == secret.Mask(old) {
-				v = old
-			}
-			next[k] = v
-		}
-		h.Headers = next
+		// An edit may send back the masked values an answer showed: they
+		// keep the stored ones.
+		h.Headers = secret.KeepMaskedHeaders(h.Headers, *in.Headers)
 	}
 	if in.Body != nil {
 		if string(in.Body) == "null" {
@@ -305,58 +296,32 @@ func addFieldErrors(errs *invalid.Error, err error) {
 const hookColumns = `id, name, event_types, filter, connection_id, method, url, headers, body, missing,
 	enabled, max_attempts, retry_4xx, timeout_ms, rate_limit, max_concurrency, version, created_at, updated_at`
 
-// MarshalJSON shows the hook with the values of credential-carrying
-// headers (Authorization, X-Api-Key, …) masked, as every answer must.
+// MarshalJSON shows the hook with its header values masked but those of
+// secret.PlainHeaders, as every answer must.
 func (h Hook) MarshalJSON() ([]byte, error) {
 	type plain Hook
 	masked := plain(h)
-	masked.Headers = make(map[string]string, len(h.Headers))
-	for k, v := range h.Headers {
-		if secretHeader(k) {
-			v = secret.Mask(v)
-		}
-		masked.Headers[k] = v
-	}
+	masked.Headers = secret.MaskHeaders(h.Headers)
 	return json.Marshal(masked)
 }
 
-// A hook's headers are stored as a JSON object, or, when any of them
-// carries a credential, as a JSON string holding that object sealed with
-// the key ring: the column stays JSON on both dialects, and the two forms
-// cannot be mistaken for each other.
+// A hook's headers are stored sealed as one set (secret.Ring.SealHeaders),
+// bound to the hook.
 func headersAAD(hookID string) string { return "hook:" + hookID + ":headers" }
 
 func (s *Service) storedHeaders(h *Hook) (string, error) {
-	plain := jsonText(h.Headers)
-	if !slices.ContainsFunc(slices.Collect(maps.Keys(h.Headers)), secretHeader) {
-		return plain, nil
-	}
-	sealed, err := s.opts.Ring.SealString(plain, headersAAD(h.ID))
+	sealed, err := s.opts.Ring.SealHeaders(h.Headers, headersAAD(h.ID))
 	if err != nil {
 		return "", fmt.Errorf("sealing hook %s headers: %w", h.ID, err)
 	}
-	return jsonText(sealed), nil
+	return sealed, nil
 }
 
 // hookHeaders reads a hook's stored headers, either form.
 func (s *Service) hookHeaders(hookID, stored string) (map[string]string, error) {
-	raw := []byte(strings.TrimSpace(stored))
-	if len(raw) > 0 && raw[0] == '"' {
-		var sealed string
-		if err := json.Unmarshal(raw, &sealed); err != nil {
-			return nil, fmt.Errorf("reading hook %s headers: %w", hookID, err)
-		}
-		plain, err := s.opts.Ring.OpenString(sealed, headersAAD(hookID))
-		if err != nil {
-			return nil, fmt.Errorf("opening hook %s headers: %w", hookID, err)
-		}
-		raw = []byte(plain)
-	}
-	h := map[string]string{}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &h); err != nil {
-			return nil, fmt.Errorf("reading hook %s headers: %w", hookID, err)
-		}
+	h, err := s.opts.Ring.OpenHeaders(stored, headersAAD(hookID))
+	if err != nil {
+		return nil, fmt.Errorf("opening hook %s headers: %w", hookID, err)
 	}
 	return h, nil
 }

@@ -80,6 +80,14 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	}
 	events.hooks = deliveries
 	e.onClose(deliveries.Close)
+	// Headers stored before they were sealed (migration 0009) are sealed
+	// by the first process that starts with the keys.
+	if err := conns.SealStoredHeaders(ctx); err != nil {
+		return nil, err
+	}
+	if err := deliveries.SealStoredHeaders(ctx); err != nil {
+		return nil, err
+	}
 	imports := importer.NewStore(d, events)
 	imports.ObserveRun = m.ObserveRun
 	runner := importer.NewRunner(imports, conns, e.log.With("component", "importer"))

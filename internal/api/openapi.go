@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/liaison/liaison/internal/secret"
 )
 
 // openapi serves an OpenAPI 3.1 description built from the routes table,
@@ -240,6 +242,16 @@ func (g schemaGen) fields(t reflect.Type, props map[string]any) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = g.of(f.Type)
+		schema := g.of(f.Type)
+		if f.Tag.Get("openapi") == "sealed-headers" {
+			schema["description"] = sealedHeadersDoc
+		}
+		props[name] = schema
 	}
 }
+
+// sealedHeadersDoc describes the headers of connections, hooks and calls
+// (an `openapi:"sealed-headers"` field), naming secret.PlainHeaders.
+var sealedHeadersDoc = "Header values are secrets: sealed at rest, masked in answers (5******C) and removed from the records of attempts, " +
+	"except those of " + strings.Join(secret.PlainHeaders, ", ") + ". An edit that sends a masked value back keeps the stored one; " +
+	"a new value replaces it; a header left out is removed."

@@ -1,5 +1,6 @@
 // Package secret seals secrets at rest: client secrets, OAuth tokens, static
-// tokens, webhook signing secrets.
+// tokens, webhook signing secrets, and the headers given to connections,
+// action hooks and API calls.
 //
 // A Ring holds the keys from SECRET_KEYS, newest first. Seal always uses the
 // newest key and writes that key's id into the sealed value, so Open still
@@ -16,4 +17,11 @@
 //
 // Mask shortens a secret for display ("5******C"); nothing else of a secret
 // is ever shown.
+//
+// Headers (headers.go) are one rule for connections, hooks and calls: a
+// set is sealed as one value (SealHeaders, OpenHeaders), every value is a
+// secret unless its name is on the short PlainHeaders list (MaskHeaders),
+// an edit that sends a mask back keeps the stored value
+// (KeepMaskedHeaders), and SealPlainHeaders seals, once, the rows written
+// before headers were sealed.
 package secret

@@ -1,0 +1,348 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/db/dbtest"
+)
+
+// Header secrets of the tests below: long enough to be masked as
+// first*****last, and unlike anything else a database or a log holds.
+const (
+	connAPIKey   = "ck_7Hq2LmV9xR4tW8zA1bC3"
+	hookAPIKey   = "hk_5Jd8NpQ2sT6vY9kE4fG7"
+	callSession  = "st_3Mr6PwX1cZ5bN8jK2hD9"
+	tenantSecret = "tn_8Fv4GsK7qL2wE5rT1yU6"
+)
+
+// headerBundle is the delivery bundle with API calls on the test schedule
+// and a token for every scope.
+func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body any, want int) map[string]any) {
+	t.Helper()
+	b := setupDeliveries(t, func(o *hooks.Options) {
+		o.CallSchedule = testSchedule
+		o.ReauthRecheck = 200 * time.Millisecond
+	})
+	all := b.token(t, access.AllScopes...)
+	return b, func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		resp, out := b.do(t, method, path, all, body)
+		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
+		return out
+	}
+}
+
+// dumpDatabase is what a dump of the test's database shows: on PostgreSQL
+// every row of every table in the test's schema, as text; on SQLite every
+// byte of the database file and its write-ahead log.
+func dumpDatabase(t *testing.T, d dbtest.Database) string {
+	t.Helper()
+	ctx := context.Background()
+	var sb strings.Builder
+	if d.Dialect == db.Postgres {
+		rows, err := d.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+		require.NoError(t, err)
+		var tables []string
+		for rows.Next() {
+			var name string
+			require.NoError(t, rows.Scan(&name))
+			tables = append(tables, name)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		require.Contains(t, tables, "connections")
+		for _, table := range tables {
+			rows, err := d.QueryContext(ctx, `SELECT CAST(t AS TEXT) FROM "`+table+`" AS t`)
+			require.NoError(t, err)
+			for rows.Next() {
+				var row string
+				require.NoError(t, rows.Scan(&row))
+				sb.WriteString(row)
+				sb.WriteByte('\n')
+			}
+			require.NoError(t, rows.Err())
+			rows.Close()
+		}
+		return sb.String()
+	}
+	path := strings.TrimPrefix(d.URL, "sqlite:")
+	files, err := filepath.Glob(path + "*")
+	require.NoError(t, err)
+	require.Contains(t, files, path)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		sb.Write(b)
+	}
+	return sb.String()
+}
+
+// A connection's fixed header, an action hook's header and an API call's
+// header reach their receivers, and neither a dump of the database nor a
+// log line nor an answer holds any of them.
+func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
+	t.Parallel()
+	b, call := headerBundle(t)
+	crm := newReceiver(t, nil)
+	hookRC := newReceiver(t, nil)
+
+	conn := call(http.MethodPost, "/v1/connections", map[string]any{
+		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken-for-dump",
+		"headers": map[string]string{"X-Api-Key": connAPIKey, "Version": "2021-07-28"},
+	}, http.StatusCreated)["id"].(string)
+	hook := call(http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "crm", "event_types": []string{"form.sent"}, "url": hookRC.URL + "/contacts",
+		"headers": map[string]string{"X-Api-Key": hookAPIKey}, "body": map[string]any{"email": "{{profile.email}}"},
+	}, http.StatusCreated)["id"].(string)
+
+	call(http.MethodPost, "/v1/events", map[string]any{
+		"id": "evt_dump_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339),
+		"profile": map[string]any{"email": "a@example.com"},
+	}, http.StatusAccepted)
+	require.Equal(t, hookAPIKey, hookRC.waitFor(t, 1)[0].Header.Get("X-Api-Key"), "the hook's receiver gets the real key")
+
+	c := call(http.MethodPost, "/v1/calls", map[string]any{
+		"connection_id": conn, "method": "GET", "path": "/me",
+		"headers": map[string]string{"X-Session-Token": callSession}, "wait": 10,
+	}, http.StatusOK)
+	require.Equal(t, "succeeded", c["state"], "%v", c)
+	got := crm.waitFor(t, 1)[0]
+	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the connection's receiver gets its fixed header")
+	require.Equal(t, callSession, got.Header.Get("X-Session-Token"), "and the call's own")
+
+	answers := jsonString(t, []any{
+		call(http.MethodGet, "/v1/connections/"+conn, nil, http.StatusOK),
+		call(http.MethodGet, "/v1/connections", nil, http.StatusOK),
+		call(http.MethodGet, "/v1/hooks/"+hook, nil, http.StatusOK),
+		call(http.MethodGet, "/v1/deliveries?hook="+hook, nil, http.StatusOK),
+		call(http.MethodGet, "/v1/calls/"+c["id"].(string), nil, http.StatusOK),
+	})
+	dump := dumpDatabase(t, b.db)
+	require.Contains(t, dump, conn, "the dump holds the rows")
+	for _, v := range []string{connAPIKey, hookAPIKey, callSession} {
+		require.False(t, strings.Contains(dump, v), "the database holds the header secret %q in plaintext", v)
+		require.NotContains(t, answers, v, "an answer shows a header secret")
+		require.NotContains(t, b.logs.String(), v, "a log line holds a header secret")
+	}
+}
+
+// A connection's fixed headers show masked in answers, but for the short
+// list of headers that carry no secret; an edit that sends back what an
+// answer showed keeps them, a new value replaces them.
+func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
+	t.Parallel()
+	b, call := headerBundle(t)
+	crm := newReceiver(t, nil)
+
+	c := call(http.MethodPost, "/v1/connections", map[string]any{
+		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken", "test_path": "/me",
+		"headers": map[string]string{"X-Api-Key": connAPIKey, "X-Tenant": tenantSecret, "Version": "2021-07-28", "Accept": "application/json"},
+	}, http.StatusCreated)
+	id := c["id"].(string)
+	want := map[string]any{"X-Api-Key": "c******3", "X-Tenant": "t******6", "Version": "2021-07-28", "Accept": "application/json"}
+	require.Equal(t, want, c["headers"], "secrets masked, even under a name that does not look secret")
+	require.Equal(t, want, call(http.MethodGet, "/v1/connections/"+id, nil, http.StatusOK)["headers"])
+	listed := call(http.MethodGet, "/v1/connections", nil, http.StatusOK)
+	require.Equal(t, want, listed["data"].([]any)[0].(map[string]any)["headers"])
+
+	// The edit a form makes: everything as shown, one field changed.
+	shown := call(http.MethodGet, "/v1/connections/"+id, nil, http.StatusOK)
+	edited := call(http.MethodPatch, "/v1/connections/"+id, map[string]any{"name": "CRM 2", "headers": shown["headers"]}, http.StatusOK)
+	require.Equal(t, want, edited["headers"])
+	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+id+"/test", nil, http.StatusOK)["ok"])
+	got := crm.waitFor(t, 1)[0]
+	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the masked value kept the key")
+	require.Equal(t, tenantSecret, got.Header.Get("X-Tenant"))
+	require.Equal(t, "2021-07-28", got.Header.Get("Version"))
+
+	// A new value replaces the stored one; a header left out is gone.
+	const newKey = "ck_NEW9xR4tW8zA1bC3Hq2Lm"
+	edited = call(http.MethodPatch, "/v1/connections/"+id, map[string]any{"headers": map[string]string{"X-Api-Key": newKey, "Version": "2021-07-28"}}, http.StatusOK)
+	require.Equal(t, map[string]any{"X-Api-Key": "c******m", "Version": "2021-07-28"}, edited["headers"])
+	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+id+"/test", nil, http.StatusOK)["ok"])
+	got = crm.waitFor(t, 2)[1]
+	require.Equal(t, newKey, got.Header.Get("X-Api-Key"))
+	require.Empty(t, got.Header.Get("X-Tenant"))
+	for _, v := range []string{connAPIKey, tenantSecret, newKey} {
+		require.NotContains(t, b.logs.String(), v, "a log line holds a header secret")
+	}
+}
+
+// Hooks and calls follow the same rule as connections: a header off the
+// non-secret list is a secret whatever its name, masked in answers and
+// removed from the attempts' records, and sent as it is.
+func TestHookAndCallHeadersOffTheListAreSecrets(t *testing.T) {
+	t.Parallel()
+	b, call := headerBundle(t)
+	rc := newReceiver(t, nil)
+
+	h := call(http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "crm", "event_types": []string{"form.sent"}, "url": rc.URL + "/contacts",
+		"headers": map[string]string{"X-Tenant": tenantSecret, "Accept-Language": "de"},
+	}, http.StatusCreated)
+	hook := h["id"].(string)
+	require.Equal(t, map[string]any{"X-Tenant": "t******6", "Accept-Language": "de"}, h["headers"])
+	edited := call(http.MethodPatch, "/v1/hooks/"+hook, map[string]any{"headers": h["headers"]}, http.StatusOK)
+	require.Equal(t, h["headers"], edited["headers"])
+
+	call(http.MethodPost, "/v1/events", map[string]any{
+		"id": "evt_list_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339), "profile": map[string]any{},
+	}, http.StatusAccepted)
+	got := rc.waitFor(t, 1)[0]
+	require.Equal(t, tenantSecret, got.Header.Get("X-Tenant"), "the masked value sent back kept the secret")
+	require.Equal(t, "de", got.Header.Get("Accept-Language"))
+	var d map[string]any
+	require.Eventually(t, func() bool {
+		list := call(http.MethodGet, "/v1/deliveries?hook="+hook, nil, http.StatusOK)["data"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["status"] != "succeeded" {
+			return false
+		}
+		d = call(http.MethodGet, "/v1/deliveries/"+list[0].(map[string]any)["id"].(string), nil, http.StatusOK)
+		return true
+	}, 10*time.Second, 10*time.Millisecond)
+	recorded := d["attempts"].([]any)[0].(map[string]any)["request_headers"].(map[string]any)
+	require.Equal(t, "[removed]", recorded["X-Tenant"])
+	require.Equal(t, "de", recorded["Accept-Language"], "headers on the list are recorded")
+
+	conn := call(http.MethodPost, "/v1/connections", map[string]any{
+		"name": "CRM", "auth_type": "bearer", "base_url": rc.URL + "/api", "token": "crm-t0ken",
+	}, http.StatusCreated)["id"].(string)
+	c := call(http.MethodPost, "/v1/calls", map[string]any{
+		"connection_id": conn, "method": "GET", "path": "/me", "wait": 10,
+		"headers": map[string]string{"X-Tenant": tenantSecret, "Accept": "application/json"},
+	}, http.StatusOK)
+	require.Equal(t, "succeeded", c["state"], "%v", c)
+	require.Equal(t, tenantSecret, rc.waitFor(t, 2)[1].Header.Get("X-Tenant"))
+	recorded = attemptsOf(c)[0]["request_headers"].(map[string]any)
+	require.Equal(t, "[removed]", recorded["X-Tenant"])
+	require.Equal(t, "application/json", recorded["Accept"])
+	require.Equal(t, c["id"], recorded["Idempotency-Key"], "what Liaison writes itself is recorded")
+	require.NotContains(t, b.logs.String(), tenantSecret)
+}
+
+// Rows written before headers were sealed hold them as a plaintext JSON
+// object. They keep working as they are, and the pass every process makes
+// at start (SealStoredHeaders) seals them, once: migration 0009 lists the
+// tables that need it and the pass takes each off the list.
+func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
+	t.Parallel()
+	b, call := headerBundle(t)
+	ctx := context.Background()
+	hookRC := newReceiver(t, nil)
+	release := make(chan struct{})
+	crm := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+		if n == 0 {
+			<-release // the call's first attempt waits while the test rewrites its row
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+
+	conn := call(http.MethodPost, "/v1/connections", map[string]any{
+		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken", "test_path": "/me",
+		"headers": map[string]string{"X-Api-Key": connAPIKey},
+	}, http.StatusCreated)["id"].(string)
+	hook := call(http.MethodPost, "/v1/hooks", map[string]any{
+		"name": "crm", "event_types": []string{"form.sent"}, "url": hookRC.URL + "/contacts",
+		"headers": map[string]string{"X-Api-Key": hookAPIKey},
+	}, http.StatusCreated)["id"].(string)
+	callID := call(http.MethodPost, "/v1/calls", map[string]any{
+		"connection_id": conn, "method": "GET", "path": "/me", "headers": map[string]string{"X-Session-Token": callSession},
+	}, http.StatusAccepted)["id"].(string)
+	crm.waitFor(t, 1)
+
+	// What versions before 0009 wrote.
+	for _, r := range []struct{ table, id, headers string }{
+		{"connections", conn, `{"X-Api-Key":"` + connAPIKey + `","Version":"2021-07-28"}`},
+		{"hooks", hook, `{"X-Api-Key":"` + hookAPIKey + `"}`},
+		{"calls", callID, `{"X-Session-Token":"` + callSession + `"}`},
+	} {
+		_, err := b.db.ExecContext(ctx, `UPDATE `+r.table+` SET headers = $1 WHERE id = $2`, r.headers, r.id)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"calls", "connections", "hooks"}, unsealedTables(t, b.db))
+
+	// Read as they are: the call's retry, the hook, the connection.
+	close(release)
+	got := crm.waitFor(t, 2)[1]
+	require.Equal(t, callSession, got.Header.Get("X-Session-Token"), "the call's plaintext headers are read")
+	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the connection's plaintext headers are read")
+	require.Equal(t, "2021-07-28", got.Header.Get("Version"))
+	require.Equal(t, map[string]any{"X-Api-Key": "c******3", "Version": "2021-07-28"}, call(http.MethodGet, "/v1/connections/"+conn, nil, http.StatusOK)["headers"])
+	require.Equal(t, map[string]any{"X-Api-Key": "h******7"}, call(http.MethodGet, "/v1/hooks/"+hook, nil, http.StatusOK)["headers"])
+
+	require.NoError(t, b.conns.SealStoredHeaders(ctx))
+	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
+	require.Empty(t, unsealedTables(t, b.db), "every table is taken off the list")
+	for _, r := range []struct{ table, id, secret string }{
+		{"connections", conn, connAPIKey}, {"hooks", hook, hookAPIKey}, {"calls", callID, callSession},
+	} {
+		var stored string
+		require.NoError(t, b.db.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM `+r.table+` WHERE id = $1`, r.id).Scan(&stored))
+		require.True(t, strings.HasPrefix(stored, `"v1.`), "%s %s headers are sealed: %s", r.table, r.id, stored)
+		require.NotContains(t, stored, r.secret)
+		require.NotContains(t, stored, "X-", "the names are sealed with the values")
+	}
+
+	// Sealed, they work as before.
+	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+conn+"/test", nil, http.StatusOK)["ok"])
+	require.Equal(t, connAPIKey, crm.waitFor(t, 3)[2].Header.Get("X-Api-Key"))
+	call(http.MethodPost, "/v1/events", map[string]any{
+		"id": "evt_seal_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339), "profile": map[string]any{},
+	}, http.StatusAccepted)
+	require.Equal(t, hookAPIKey, hookRC.waitFor(t, 1)[0].Header.Get("X-Api-Key"))
+	require.Equal(t, "succeeded", call(http.MethodGet, "/v1/calls/"+callID, nil, http.StatusOK)["state"])
+
+	// Done once: a later start finds nothing to do, even a row that an
+	// older process wrote meanwhile is left to be read as it is.
+	_, err := b.db.ExecContext(ctx, `UPDATE hooks SET headers = $1 WHERE id = $2`, `{"X-Api-Key":"`+hookAPIKey+`"}`, hook)
+	require.NoError(t, err)
+	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
+	var stored string
+	require.NoError(t, b.db.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM hooks WHERE id = $1`, hook).Scan(&stored))
+	require.Contains(t, stored, hookAPIKey, "the pass ran once, not at every start")
+	for _, v := range []string{connAPIKey, hookAPIKey, callSession} {
+		require.NotContains(t, b.logs.String(), v)
+	}
+}
+
+func unsealedTables(t *testing.T, d dbtest.Database) []string {
+	t.Helper()
+	rows, err := d.QueryContext(context.Background(), `SELECT table_name FROM unsealed_headers ORDER BY table_name`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// The API description says, wherever headers are given or shown, that
+// their values are secrets but for the short list, which it names.
+func TestOpenAPISaysHeadersAreSealedAndMasked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, doc := b.do(t, http.MethodGet, "/openapi.json", "", nil)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range []string{"ConnectionsInput", "ConnectionsView", "HooksHookInput", "HooksHook", "HooksCallInput"} {
+		require.Contains(t, schemas, name)
+		headers := schemas[name].(map[string]any)["properties"].(map[string]any)["headers"].(map[string]any)
+		desc, _ := headers["description"].(string)
+		require.Contains(t, desc, "masked", name)
+		require.Contains(t, desc, "Accept, Accept-Language, Content-Language, Content-Type, Version", name)
+	}
+}
