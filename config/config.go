@@ -35,6 +35,12 @@ type Config struct {
 	// "sqlite:PATH" for the embedded SQLite file. DATABASE_URL, default
 	// "sqlite:./liaison.db".
 	DatabaseURL string `env:"DATABASE_URL" secret:"true" validate:"required,dburl"`
+	// DatabasePoolSize is the most connections one process opens to
+	// PostgreSQL; work beyond it waits for a free one. Every process has
+	// its own pool, so PostgreSQL needs processes × DatabasePoolSize plus
+	// headroom. DATABASE_POOL_SIZE, default 8 (db.DefaultPoolSize), which
+	// lets ten processes share a max_connections of 100. SQLite ignores it.
+	DatabasePoolSize int `env:"DATABASE_POOL_SIZE" validate:"min=2,max=1000"`
 	// RedisURL names the Redis that carries the queue; empty means an embedded,
 	// in-process Redis whose queued work is lost on restart. REDIS_URL, forms:
 	//   redis://[user:password@]host:port[/db]        one server
@@ -106,6 +112,9 @@ type Config struct {
 const (
 	DefaultListenAddr  = ":8080"
 	DefaultDatabaseURL = "sqlite:./liaison.db"
+	// DefaultDatabasePoolSize is db.DefaultPoolSize (config imports
+	// nothing of the project; a test keeps the two equal).
+	DefaultDatabasePoolSize = 8
 )
 
 // Problem is one thing wrong with the configuration.
@@ -164,6 +173,10 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DeliveryConcurrency, err = strconv.Atoi(get("DELIVERY_CONCURRENCY", "200")); err != nil {
 		bad("DELIVERY_CONCURRENCY", "is not a whole number; expected e.g. 200")
 		c.DeliveryConcurrency = 200
+	}
+	if c.DatabasePoolSize, err = strconv.Atoi(get("DATABASE_POOL_SIZE", strconv.Itoa(DefaultDatabasePoolSize))); err != nil {
+		bad("DATABASE_POOL_SIZE", "is not a whole number; expected e.g. 8")
+		c.DatabasePoolSize = DefaultDatabasePoolSize
 	}
 	if c.WorkerConcurrency, err = strconv.Atoi(get("WORKER_CONCURRENCY", "50")); err != nil {
 		bad("WORKER_CONCURRENCY", "is not a whole number; expected e.g. 50")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/config"
+	"github.com/liaison/liaison/internal/db"
 )
 
 func env(m map[string]string) func(string) string {
@@ -136,5 +137,24 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	require.NoError(t, err)
 	for _, v := range config.Variables() {
 		require.Contains(t, string(readme), "| `"+v+"` |", "README.md has no row for %s", v)
+	}
+}
+
+func TestDatabasePoolSize(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, db.DefaultPoolSize, c.DatabasePoolSize, "the default is the db package's")
+	require.LessOrEqual(t, 10*c.DatabasePoolSize, 90, "ten processes share a max_connections of 100 with room to spare")
+
+	c, err = config.Load(env(map[string]string{"DATABASE_POOL_SIZE": "20"}))
+	require.NoError(t, err)
+	require.Equal(t, 20, c.DatabasePoolSize)
+	for _, bad := range []string{"eight", "1", "0", "-3", "5000"} {
+		_, err := config.Load(env(map[string]string{"DATABASE_POOL_SIZE": bad}))
+		var cerr *config.Error
+		require.True(t, errors.As(err, &cerr), "%s: got %v; want *config.Error", bad, err)
+		require.Len(t, cerr.Problems, 1, bad)
+		require.Equal(t, "DATABASE_POOL_SIZE", cerr.Problems[0].Var, bad)
 	}
 }

@@ -391,7 +391,7 @@ func (c *Client) runNow(ctx context.Context, queue string, ids []string, enqueue
 				break // pending: it runs soon anyway
 			}
 			if ierr != nil && !errors.Is(ierr, asynq.ErrTaskNotFound) {
-				return fmt.Errorf("jobs: reading task %s: %w", id, ierr)
+				return fmt.Errorf("jobs: reading task %s: %w", id, c.checkRedis(ctx, ierr))
 			}
 			if time.Now().After(deadline) {
 				break

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // Queue names. Deliveries have the default queue to themselves; API calls
@@ -205,11 +206,31 @@ func (w *Worker) Shutdown() {
 type Client struct {
 	c   *asynq.Client
 	ins *asynq.Inspector
+	rdb redis.UniversalClient
 }
 
 // NewClient builds an enqueuing client on the shared Redis client.
 func NewClient(r *Redis) *Client {
-	return &Client{c: asynq.NewClientFromRedisClient(r.UniversalClient), ins: asynq.NewInspectorFromRedisClient(r.UniversalClient)}
+	return &Client{c: asynq.NewClientFromRedisClient(r.UniversalClient), ins: asynq.NewInspectorFromRedisClient(r.UniversalClient), rdb: r.UniversalClient}
+}
+
+// ErrUnavailable marks an error of the queue as Redis being out of reach;
+// Unavailable recognises it.
+var ErrUnavailable = errors.New("jobs: redis is not reachable")
+
+// checkRedis returns err marked with ErrUnavailable when Redis does not
+// answer a PING now. asynq reports a failed Redis command as text, so its
+// errors alone cannot say whether Redis is down or the task was refused.
+func (c *Client) checkRedis(ctx context.Context, err error) error {
+	if err == nil || Unavailable(err) {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if perr := c.rdb.Ping(pctx).Err(); perr != nil && (Unavailable(perr) || pctx.Err() != nil) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // ErrDuplicate means a task with the same id is already queued or kept.
@@ -222,7 +243,7 @@ func (c *Client) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Optio
 		return nil, fmt.Errorf("%w: %s", ErrDuplicate, t.Type())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("jobs: enqueuing %s: %w", t.Type(), err)
+		return nil, fmt.Errorf("jobs: enqueuing %s: %w", t.Type(), c.checkRedis(ctx, err))
 	}
 	return info, nil
 }

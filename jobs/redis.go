@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/internal/db"
 )
 
 // Redis is the queue's connection: a client for a real Redis (a single
@@ -100,4 +103,19 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 		return redis.NewClusterClient(opt), nil
 	}
 	return nil, fmt.Errorf("jobs: REDIS_URL scheme %q is not redis, rediss, redis-sentinel or redis-cluster", u.Scheme+"-"+kind)
+}
+
+// Unavailable reports whether err says that Redis is out of reach for a
+// moment: the connection refused, reset or cut (db.NetworkDown), the
+// client closed or its pool exhausted, or a server that cannot answer yet
+// (LOADING its data after a restart, a replica promoted or still syncing,
+// a cluster without a quorum). Work that failed this way succeeds when
+// tried again later; the API answers it with 503 and Retry-After.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, io.EOF) ||
+		redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || db.NetworkDown(err)
 }

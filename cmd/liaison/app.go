@@ -43,9 +43,14 @@ func (e *environment) close() {
 	e.closers = nil
 }
 
+// dbOpen opens the database with the configured pool.
+func (e *environment) dbOpen(ctx context.Context) (*db.DB, error) {
+	return db.OpenWith(ctx, e.cfg.DatabaseURL, db.Options{PoolSize: e.cfg.DatabasePoolSize})
+}
+
 // openDB opens the database and applies pending migrations.
 func (e *environment) openDB(ctx context.Context) (*db.DB, error) {
-	d, err := db.Open(ctx, e.cfg.DatabaseURL)
+	d, err := e.dbOpen(ctx)
 	if err != nil {
 		return nil, err
 	}

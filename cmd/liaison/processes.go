@@ -63,6 +63,7 @@ func (e *environment) open(ctx context.Context) (*parts, error) {
 	c := jobs.NewClient(r)
 	e.onClose(func() { c.Close() })
 	m := metrics.New(e.log.With("component", "metrics"))
+	m.WatchDatabase(d)
 	// Liaison's own events go out through the delivery engine (hooks.go).
 	events := &ownEvents{}
 	conns, err := connections.New(connections.Options{
@@ -225,7 +226,7 @@ func (e *environment) serveHealth(ctx context.Context, p *parts) error {
 
 func runMigrate(ctx context.Context, e *environment, _ []string) error {
 	defer e.close()
-	d, err := db.Open(ctx, e.cfg.DatabaseURL)
+	d, err := e.dbOpen(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/access"
-	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
@@ -35,7 +34,7 @@ func runTokens(ctx context.Context, e *environment, args []string) error {
 	}
 	defer e.close()
 	open := func() (*access.Store, error) {
-		d, err := db.Open(ctx, e.cfg.DatabaseURL)
+		d, err := e.dbOpen(ctx)
 		if err != nil {
 			return nil, err
 		}

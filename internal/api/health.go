@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,7 +16,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz says whether the process can do its work: the database and Redis
-// answer. With ?worker=1 it also sends a system:ping through the queue and
+// answer. Otherwise it is a 503 problem with Retry-After whose checks and
+// failing members say which does not. With ?worker=1 it also sends a system:ping through the queue and
 // waits for a worker to answer, which shows that work enqueued here is
 // being processed somewhere.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -63,15 +66,22 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			failing = append(failing, name)
 		}
 	}
+	if len(failing) > 0 {
+		// Answered like every other route when a backend is out of reach:
+		// a 503 problem with Retry-After, here naming what fails.
+		slices.Sort(failing)
+		p := unavailable()
+		p.Detail = "not ready: " + strings.Join(failing, ", ") + " not answering"
+		if checks["worker"] != "" && checks["worker"] != "ok" && len(failing) == 1 {
+			p.Detail = "not ready: " + checks["worker"]
+		}
+		p.Checks, p.Failing = checks, failing
+		s.fail(w, r, p)
+		return
+	}
 	body := map[string]any{"status": "ready", "checks": checks}
 	if worker != nil {
 		body["worker"] = worker
-	}
-	if len(failing) > 0 {
-		body["status"] = "not ready"
-		body["failing"] = failing
-		writeJSON(w, http.StatusServiceUnavailable, body)
-		return
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/logging"
+	"github.com/liaison/liaison/jobs"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -22,6 +24,10 @@ type Problem struct {
 	Detail    string       `json:"detail,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
+	// Checks and Failing are /readyz's members: each check's state, and
+	// the names of those that fail.
+	Checks  map[string]string `json:"checks,omitempty"`
+	Failing []string          `json:"failing,omitempty"`
 	// RetryAfter, when set, is sent as the Retry-After header (seconds).
 	RetryAfter int `json:"-"`
 	// Header holds extra headers for the answer (WWW-Authenticate).
@@ -68,14 +74,42 @@ func notFound(what string) *Problem {
 	return problem(http.StatusNotFound, what+" not found")
 }
 
-// writeProblem answers with a problem. Anything that is not a *Problem is
-// an internal error: logged, and answered without its text, which may hold
-// details that are nobody's business.
+// unavailableRetryAfter is the Retry-After of a 503 for a backend that is
+// out of reach: about what a PostgreSQL restart or a Redis failover takes.
+const unavailableRetryAfter = 3
+
+// unavailable is the answer for a database or Redis that does not answer:
+// the same on every route, so that a producer needs one rule (retry a 503
+// after Retry-After; an event's id makes sending it again safe).
+func unavailable() *Problem {
+	p := problem(http.StatusServiceUnavailable, "the database or Redis is not answering for the moment; try again after Retry-After seconds (an event sent again with the same id is stored once)")
+	p.Type = "https://liaison.dev/problems/unavailable"
+	p.RetryAfter = unavailableRetryAfter
+	return p
+}
+
+// backendDown reports whether err says that the database or Redis is out
+// of reach, as the db and jobs packages classify their errors. It is the
+// one place that turns such errors into 503s, whatever the route.
+func backendDown(err error) bool {
+	return db.Unavailable(err) || jobs.Unavailable(err)
+}
+
+// writeProblem answers with a problem. An error that says the database or
+// Redis is out of reach is a 503 with Retry-After (logged, with its text);
+// anything else that is not a *Problem is an internal error: logged, and
+// answered without its text, which may hold details that are nobody's
+// business.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error, logf func(msg string, args ...any)) {
 	var p *Problem
 	if !errors.As(err, &p) {
-		logf("internal error", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
-		p = problem(http.StatusInternalServerError, "something went wrong on our side; the request id helps us find it")
+		if backendDown(err) {
+			logf("database or redis unavailable", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+			p = unavailable()
+		} else {
+			logf("internal error", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+			p = problem(http.StatusInternalServerError, "something went wrong on our side; the request id helps us find it")
+		}
 	}
 	p.RequestID = logging.RequestID(r.Context())
 	h := w.Header()

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -30,15 +30,23 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+	// connectRetries counts retryConnector's retries (nil on SQLite).
+	connectRetries *atomic.Int64
 }
 
 // ErrNoRows is sql.ErrNoRows, re-exported so domain stores need not import
 // database/sql just for it.
 var ErrNoRows = sql.ErrNoRows
 
-// Open connects to the database that rawURL names and checks that it answers.
-// It does not migrate.
+// Open connects to the database that rawURL names and checks that it answers,
+// with the default Options. It does not migrate.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// OpenWith is Open with options: the pool size.
+func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
+	o = o.WithDefaults()
 	var db *DB
 	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -65,14 +73,11 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return nil, errors.New("db: DATABASE_URL is neither postgres://… nor sqlite:PATH")
 		}
-		sqldb, err := sql.Open("pgx", rawURL)
+		sqldb, retries, err := openPostgres(rawURL, o)
 		if err != nil {
-			return nil, fmt.Errorf("db: opening postgres: %w", err)
+			return nil, err
 		}
-		sqldb.SetMaxOpenConns(40)
-		sqldb.SetMaxIdleConns(40)
-		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{DB: sqldb, Dialect: Postgres}
+		db = &DB{DB: sqldb, Dialect: Postgres, connectRetries: retries}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -95,8 +100,12 @@ const WarmConnections = 8
 // backend are slower still while its caches fill: a stall of 100 ms and
 // more for everything waiting on those requests). The web and worker
 // processes warm their pools before they report ready. SQLite has nothing
-// to warm.
+// to warm. It opens at most the pool's size: holding more at once would
+// wait forever for a connection that it holds itself.
 func (db *DB) Warm(ctx context.Context, n int) error {
+	if limit := db.Stats().MaxOpenConnections; limit > 0 {
+		n = min(n, limit)
+	}
 	if db.Dialect != Postgres || n <= 0 {
 		return nil
 	}

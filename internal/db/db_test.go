@@ -3,9 +3,11 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -158,4 +160,97 @@ func TestUnflushedTransactionCommitsWithoutWaitingForTheDisk(t *testing.T) {
 	var n int
 	require.NoError(t, d.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&n))
 	require.Equal(t, 1, n)
+}
+
+// TestPoolSizeBoundsConnectionsAndWorkWaits runs many more statements at
+// once than the pool has connections: none fails, the pool never opens
+// more than its size, the waits are counted (what /metrics shows), and
+// warming more connections than the pool holds returns instead of waiting
+// for itself.
+func TestPoolSizeBoundsConnectionsAndWorkWaits(t *testing.T) {
+	t.Parallel()
+	base := dbtest.Empty(t)
+	ctx := context.Background()
+	d, err := db.OpenWith(ctx, base.URL, db.Options{PoolSize: 3})
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	if d.Dialect != db.Postgres {
+		// SQLite keeps its own pool; the statements below still all pass.
+		require.Equal(t, 8, d.Stats().MaxOpenConnections)
+	} else {
+		require.Equal(t, 3, d.Stats().MaxOpenConnections)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, d.Warm(wctx, db.WarmConnections), "warming more than the pool holds")
+
+	sleep := `SELECT pg_sleep(0.02)`
+	if d.Dialect != db.Postgres {
+		sleep = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20000) SELECT count(*) FROM n`
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 60)
+	for range 60 {
+		wg.Go(func() {
+			rows, err := d.QueryContext(ctx, sleep)
+			if err == nil {
+				err = rows.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	stats := d.Stats()
+	require.LessOrEqual(t, stats.OpenConnections, stats.MaxOpenConnections)
+	if d.Dialect == db.Postgres {
+		require.Positive(t, stats.WaitCount, "60 statements on 3 connections waited for one")
+	}
+}
+
+// TestConnectWaitsWhileTheServerIsFull fills a role's CONNECTION LIMIT
+// from one pool and has another pool of the same role ask for a
+// connection: PostgreSQL refuses it (53300, too many connections for the
+// role), and the pool tries again until the first pool lets one go, so
+// the statement succeeds and the retries are counted. It needs roles,
+// so it runs on PostgreSQL only and is skipped only when DATABASE_URL is
+// unset (SQLite); TestConnectRetryConnector checks the same loop on both.
+func TestConnectWaitsWhileTheServerIsFull(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("DATABASE_URL") == "" {
+		t.Skip("needs PostgreSQL roles: DATABASE_URL is unset (SQLite)")
+	}
+	base := dbtest.New(t)
+	ctx := context.Background()
+	roleURL := dbtest.Role(t, base, 2)
+
+	holder, err := db.OpenWith(ctx, roleURL, db.Options{PoolSize: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { holder.Close() })
+	held := make([]*sql.Conn, 2)
+	for i := range held {
+		held[i], err = holder.Conn(ctx)
+		require.NoError(t, err)
+		require.NoError(t, held[i].PingContext(ctx))
+	}
+
+	// A moment after the other pool starts asking, one held connection
+	// is closed for good (no idle connections kept), freeing a slot.
+	holder.SetMaxIdleConns(0)
+	start := time.Now()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		held[0].Close()
+	}()
+	t.Cleanup(func() { held[1].Close() })
+	waiter, err := db.OpenWith(ctx, roleURL, db.Options{PoolSize: 2}) // Open pings: it needs a connection now
+	require.NoError(t, err, "the pool waits for a slot instead of failing")
+	t.Cleanup(func() { waiter.Close() })
+	require.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond, "it got its connection once one was freed")
+	require.Positive(t, waiter.ConnectRetries(), "refused connections were tried again")
+	var one int
+	require.NoError(t, waiter.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }

@@ -2,6 +2,10 @@ package dbtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -40,4 +44,50 @@ func Empty(t testing.TB) Database {
 	}
 	t.Cleanup(cleanup)
 	return Database{DB: d, URL: u}
+}
+
+// Role makes a PostgreSQL role of its own for t that may open at most
+// limit connections (CREATE ROLE … LOGIN CONNECTION LIMIT limit, which
+// needs no server restart), with the rights Liaison needs on d's schema,
+// and returns the URL that reaches d as that role. It is dropped after the
+// test, its connections ended first. PostgreSQL only: SQLite has no roles,
+// and Role fails the test there.
+func Role(t testing.TB, d Database, limit int) string {
+	t.Helper()
+	if d.Dialect != db.Postgres {
+		t.Fatalf("dbtest.Role needs PostgreSQL (DATABASE_URL=postgres://…)")
+	}
+	ctx := context.Background()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	role := "liaison_test_" + hex.EncodeToString(b)
+	var schema string
+	if err := d.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatalf("reading the test schema: %v", err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE ROLE %s LOGIN CONNECTION LIMIT %d`, role, limit),
+		fmt.Sprintf(`GRANT USAGE, CREATE ON SCHEMA %s TO %s`, schema, role),
+		fmt.Sprintf(`GRANT ALL ON ALL TABLES IN SCHEMA %s TO %s`, schema, role),
+		fmt.Sprintf(`GRANT ALL ON ALL SEQUENCES IN SCHEMA %s TO %s`, schema, role),
+	} {
+		if _, err := d.ExecContext(ctx, q); err != nil {
+			t.Fatalf("making the test role: %s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_, _ = d.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, role)
+		for _, q := range []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} {
+			if _, err := d.ExecContext(ctx, q); err != nil {
+				t.Errorf("dropping the test role: %s: %v", q, err)
+			}
+		}
+	})
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		t.Fatalf("parsing the test database URL: %v", err)
+	}
+	u.User = url.User(role)
+	return u.String()
 }
