@@ -282,17 +282,31 @@ func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log
 	return svc.DeliverFirst(ctx, batch, id)
 }
 
-// deliveryRetryDelay is the wait of a delivery task that failed without
-// saying when to come back: none when its worker died (asynq's lease
-// expired; the delivery was under way and is due), asynq's default capped
-// at a minute otherwise, so that a database outage does not push
-// deliveries back by hours.
-func deliveryRetryDelay(n int, err error, t *asynq.Task) time.Duration {
+// deliveryRetryDelay is the wait of a delivery or call task that failed
+// without saying when to come back: none when its worker died (asynq's
+// lease expired; the delivery was under way and is due), otherwise 1 s,
+// 2 s, 4 s, then every infraRetryMax.
+//
+// Such a task could not even be judged: the database or Redis did not
+// answer (every outcome of a request itself comes back as an againError
+// with hooks' schedule), so the wait is only how soon to look whether
+// they are back. asynq's default (15–45 s for the first retry, then
+// growing) capped at a minute, as before, left a task that failed while
+// PostgreSQL was down waiting up to a minute after it came back; with
+// infraRetryMax every such task runs again within 5 s of its return. A
+// task that keeps failing for another reason (a bug) costs a run every
+// 5 s and a WARN line each time, which is loud rather than expensive.
+func deliveryRetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return 0
 	}
-	return min(asynq.DefaultRetryDelayFunc(n, err, t), time.Minute)
+	return min(time.Second<<min(max(n, 0), 3), infraRetryMax)
 }
+
+// infraRetryMax is the longest wait of a task that failed because a
+// backend did not answer: the most a delivery or call waits once the
+// database is back.
+const infraRetryMax = 5 * time.Second
 
 // enqueueConcurrency bounds the enqueues one EnqueueDeliveries call has in
 // flight. asynq's Client has no batch form: each enqueue is one script run

@@ -2,6 +2,10 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/tcpproxy"
 )
 
 // TestRecovererMatchesAsynqKeys runs a task on a real asynq server and
@@ -84,3 +92,95 @@ func TestRecovererMatchesAsynqKeys(t *testing.T) {
 	require.ErrorIs(t, r.ZScore(ctx, keys[0], "gone").Err(), redis.Nil)
 }
 
+// outage takes the delivery engine's database away: on PostgreSQL by
+// cutting the TCP proxy it reaches the server through (the server itself
+// is shared and stays up), on SQLite by holding the write lock from
+// another connection, so that every write fails once busy_timeout (10 s)
+// runs out. via opens the engine's database; cut and restore are the
+// outage.
+type outage struct {
+	t     *testing.T
+	proxy *tcpproxy.Proxy
+	lock  *sql.Tx
+	d     dbtest.Database
+}
+
+func (o *outage) via(d dbtest.Database) *db.DB {
+	o.d = d
+	if d.Dialect != db.Postgres {
+		return d.DB
+	}
+	u, err := url.Parse(d.URL)
+	require.NoError(o.t, err)
+	o.proxy, err = tcpproxy.New(u.Host)
+	require.NoError(o.t, err)
+	o.t.Cleanup(o.proxy.Close)
+	u.Host = o.proxy.Addr
+	via, err := db.Open(context.Background(), u.String())
+	require.NoError(o.t, err)
+	o.t.Cleanup(func() { via.Close() })
+	return via
+}
+
+func (o *outage) cut() {
+	if o.proxy != nil {
+		o.proxy.Cut()
+		return
+	}
+	other, err := db.Open(context.Background(), "sqlite:"+strings.TrimPrefix(o.d.URL, "sqlite:"))
+	require.NoError(o.t, err)
+	o.t.Cleanup(func() { other.Close() })
+	o.lock, err = other.BeginTx(context.Background(), nil) // _txlock=immediate: the write lock, now
+	require.NoError(o.t, err)
+}
+
+func (o *outage) restore() {
+	if o.proxy != nil {
+		require.NoError(o.t, o.proxy.Restore())
+		return
+	}
+	require.NoError(o.t, o.lock.Rollback())
+}
+
+// TestDeliveriesRunAgainWithin15sOfTheDatabaseReturning starts a worker on
+// deliveries with the database gone for 20 s: their batches fail run after
+// run, and every delivery arrives within 15 s of its return (with asynq's
+// default delays, capped at a minute, a run could wait up to a minute).
+func TestDeliveriesRunAgainWithin15sOfTheDatabaseReturning(t *testing.T) {
+	t.Parallel()
+	o := &outage{t: t}
+	e := newDeliveryEnvOn(t, hooks.Schedule{0}, answerAll(http.StatusNoContent), o.via)
+	ctx := context.Background()
+	var ids []string
+	for i := range 12 { // a batch each
+		items, err := e.hooks.IngestBatch(ctx, []hooks.EventInput{{ID: "order.db." + string(rune('a'+i)), Type: "order.paid"}})
+		require.NoError(t, err)
+		ids = append(ids, items[0].Deliveries...)
+	}
+	o.cut()
+	e.startWorker(t, 20)
+	time.Sleep(20 * time.Second)
+	o.restore()
+	back := time.Now()
+	require.Eventually(t, func() bool {
+		for _, id := range ids {
+			var status string
+			if err := e.db.QueryRowContext(ctx, `SELECT status FROM deliveries WHERE id = $1`, id).Scan(&status); err != nil || status != "succeeded" {
+				return false
+			}
+		}
+		return true
+	}, time.Until(back.Add(15*time.Second)), 20*time.Millisecond, "every delivery succeeds within 15 s of the database's return")
+}
+
+func TestInfrastructureRetriesAreShortAndCapped(t *testing.T) {
+	t.Parallel()
+	task := asynq.NewTask(TypeDeliverySend, nil)
+	var got []time.Duration
+	for n := range 6 {
+		got = append(got, retryDelay(n, sql.ErrConnDone, task))
+	}
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}, got)
+	require.Equal(t, 5*time.Second, retryDelay(5_000, sql.ErrConnDone, asynq.NewTask(TypeCallSend, nil)), "calls too, however many runs before")
+	require.Zero(t, retryDelay(3, asynq.ErrLeaseExpired, task), "a dead worker's task is due at once")
+}
