@@ -90,6 +90,19 @@ func recoverLeases(ctx context.Context, r redis.UniversalClient, cutoff time.Tim
 	return total, nil
 }
 
+// nameQueues lists the queues in asynq:queues (asynq v0.26.0's
+// base.AllQueues) again. asynq's client adds a queue there once per
+// process, on its first enqueue, and its inspector knows no queue that is
+// not there: after Redis lost its data (a restart without persistence)
+// the readiness ping, run-now and the queue metrics failed with "queue not
+// found" until every process restarted. One command per second.
+func nameQueues(ctx context.Context, r redis.UniversalClient) error {
+	if err := r.SAdd(ctx, "asynq:queues", QueueDefault, QueueCritical, QueueLow).Err(); err != nil {
+		return fmt.Errorf("jobs: naming the queues: %w", err)
+	}
+	return nil
+}
+
 // allQueues are the queues a worker takes tasks from.
 var allQueues = []string{QueueDefault, QueueCritical, QueueLow}
 
@@ -106,6 +119,9 @@ func runRecoverer(ctx context.Context, r redis.UniversalClient, log *slog.Logger
 		case <-tick.C:
 		}
 		n, err := recoverLeases(ctx, r, time.Now().Add(-leaseSkew), allQueues...)
+		if err == nil {
+			err = nameQueues(ctx, r)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled):
 			if !failing { // once per outage: Redis is down, and everything says so

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,43 @@ func TestRecovererMatchesAsynqKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 	require.ErrorIs(t, r.ZScore(ctx, keys[0], "gone").Err(), redis.Nil)
+}
+
+// TestDeliveriesComeBackWithin15sOfRedisLosingItsData empties Redis (as a
+// restart without persistence does) with every delivery of an intake on
+// the queue: the scheduler's sweep queues them all again, and they arrive
+// within 15 s.
+func TestDeliveriesComeBackWithin15sOfRedisLosingItsData(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0}, answerAll(http.StatusNoContent))
+	ctx := context.Background()
+	ids := e.ingest(t, 150)
+	ping, opts := NewPingTask() // the client has named the critical queue
+	_, err := e.client.Enqueue(ctx, ping, opts...)
+	require.NoError(t, err)
+	require.NoError(t, e.r.FlushDB(ctx).Err())
+	lost := time.Now()
+
+	e.startWorker(t, 20)
+	s, err := NewScheduler(e.r, SchedulerConfig{}, testLogger(t), DeliveryHousekeeping{})
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Shutdown)
+	require.Eventually(t, func() bool {
+		got, _ := e.recv.counts()
+		return len(got) == len(ids)
+	}, time.Until(lost.Add(15*time.Second)), 20*time.Millisecond, "every delivery arrives within 15 s of the loss")
+	for _, id := range ids {
+		e.waitStatus(t, id, "succeeded")
+	}
+	// asynq's client names a queue in asynq:queues once per process, and
+	// its inspector finds no queue that is not named there: the worker's
+	// recoverer names them again, or the readiness ping would fail for
+	// good.
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = e.client.PingWorker(pctx)
+	require.NoError(t, err)
 }
 
 // outage takes the delivery engine's database away: on PostgreSQL by
@@ -183,4 +221,44 @@ func TestInfrastructureRetriesAreShortAndCapped(t *testing.T) {
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}, got)
 	require.Equal(t, 5*time.Second, retryDelay(5_000, sql.ErrConnDone, asynq.NewTask(TypeCallSend, nil)), "calls too, however many runs before")
 	require.Zero(t, retryDelay(3, asynq.ErrLeaseExpired, task), "a dead worker's task is due at once")
+}
+
+// TestSweepReadsPastItsFirstPage loses more deliveries than a page of the
+// sweep holds: one sweep queues them all, not only the oldest thousand
+// (which, behind a slow receiver, would hold the rest back for sweeps on
+// end).
+func TestSweepReadsPastItsFirstPage(t *testing.T) {
+	t.Parallel()
+	e := newDeliveryEnv(t, hooks.Schedule{0}, answerAll(http.StatusNoContent))
+	ctx := context.Background()
+	in := make([]hooks.EventInput, 0, 1000)
+	for i := range 1300 {
+		in = append(in, hooks.EventInput{ID: "order.page." + strconv.Itoa(i), Type: "order.paid"})
+		if len(in) == cap(in) || i == 1299 {
+			_, err := e.hooks.IngestBatch(ctx, in)
+			require.NoError(t, err)
+			in = in[:0]
+		}
+	}
+	require.NoError(t, e.r.FlushDB(ctx).Err())
+	n, err := e.hooks.Sweep(ctx, -time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1300, n)
+	var batches []string
+	rows, err := e.db.QueryContext(ctx, `SELECT DISTINCT batch_id FROM deliveries`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var b string
+		require.NoError(t, rows.Scan(&b))
+		batches = append(batches, b)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	require.Len(t, batches, 16+5) // 1000 in 16 batches, 300 in 5
+	_, prefix := leaseKeys(QueueDefault)
+	for _, b := range batches {
+		state, err := e.r.HGet(ctx, prefix+b, "state").Result()
+		require.NoError(t, err, "batch %s is queued again", b)
+		require.Equal(t, "pending", state)
+	}
 }
