@@ -25,17 +25,18 @@ import (
 // queue's pending list, as asynq's own shutdown hands back a task it did
 // not finish (its Requeue), and the next free worker takes it. A live
 // worker's lease never ends that early: its heartbeat keeps it 25–30 s
-// ahead of its clock, so only a clock 27 s behind the recoverer's (or a
-// heartbeat 27 s late, when asynq itself gives the task up) could make it
-// look expired. A dead worker's tasks run again 27–33 s after its death.
-//
+// ahead of its clock (24 in whole seconds), so only a clock 25 s behind
+// the recoverer's, or a heartbeat 25 s late (when asynq itself is about to
+// give the task up), could make it look expired. A dead worker's lease
+// ends 25–30 s after its death (the last extension was up to 5 s before);
+// its tasks run again 26–32 s after it.
 // The script mirrors asynq v0.26.0's key layout (internal/rdb: the lease
 // set, the active list, the task hash and its state field) and leaves the
 // task's message alone; TestRecovererMatchesAsynqKeys fails if a new asynq
 // changes what it relies on.
 const (
 	leaseCheckEvery = time.Second
-	leaseSkew       = 2 * time.Second
+	leaseSkew       = time.Second
 	// leaseBatch bounds the tasks one run of the script moves per queue.
 	leaseBatch = 1000
 )
