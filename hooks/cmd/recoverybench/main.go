@@ -174,6 +174,27 @@ func run(ctx context.Context, o options) error {
 			return died, err
 		}},
 		{"redis kill -9, restarted empty after " + o.outage.String(), func() (time.Time, error) {
+			// A burst whose first attempts fail: their retries (due 4–6 s
+			// later) wait in Redis, and go with it.
+			burst := make([]map[string]any, burstEvents)
+			for i := range burst {
+				burst[i] = map[string]any{"id": fmt.Sprintf("%s%04d", burstPrefix, i), "type": "order.paid"}
+			}
+			var res struct {
+				Results []struct {
+					ID         string   `json:"id"`
+					Deliveries []string `json:"deliveries"`
+				} `json:"results"`
+			}
+			if err := api.post(ctx, "/v1/events/batch", map[string]any{"events": burst}, http.StatusAccepted, &res); err != nil {
+				return time.Time{}, err
+			}
+			for _, r := range res.Results {
+				prod.accept(r.ID, r.Deliveries[0])
+			}
+			for recv.failedFirst() < burstEvents {
+				time.Sleep(10 * time.Millisecond)
+			}
 			rs.kill()
 			time.Sleep(o.outage)
 			return time.Now(), rs.start()
@@ -245,8 +266,15 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
+// The Redis drill's burst: events whose first attempt the receiver fails.
+const (
+	burstEvents = 200
+	burstPrefix = "evt_rb_burst_"
+)
+
 // receiver is the webhook endpoint: it notes when each delivery's
-// requests came, answers 204 after hold, and notes which were answered.
+// requests came, answers 204 after hold (503 at once to the first request
+// of a burst event), and notes which were answered 204.
 type receiver struct {
 	hold time.Duration
 	mu   sync.Mutex
@@ -259,6 +287,13 @@ type receiver struct {
 	// succeeded (its attempt's record was only late).
 	recorded map[string]time.Time
 	n        int
+	failed   int
+}
+
+func (rc *receiver) failedFirst() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.failed
 }
 
 // recordedBut notes the deliveries of again that are no longer among
@@ -308,11 +343,19 @@ func newReceiver(hold time.Duration) *receiver {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("webhook-id")
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	rc.got[id] = append(rc.got[id], time.Now())
 	rc.n++
+	fail := len(rc.got[id]) == 1 && bytes.Contains(body, []byte(`"id":"`+burstPrefix))
+	if fail {
+		rc.failed++
+	}
 	rc.mu.Unlock()
+	if fail {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	select {
 	case <-time.After(rc.hold):
 	case <-r.Context().Done():
@@ -429,6 +472,12 @@ func (p *producer) run(ctx context.Context) {
 			}
 		})
 	}
+}
+
+func (p *producer) accept(eventID, delivery string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.accepted[eventID] = delivery
 }
 
 func (p *producer) deliveries() []string {
