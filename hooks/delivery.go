@@ -309,23 +309,51 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 }
 
 // Sweep queues deliveries that should be on the queue and may not be: the
-// web process stopped between storing an event and queueing it, or a
-// replay raced the end of the previous task. Queueing is idempotent (a
-// delivery alone has its id as task id, a batch its batch id), so sweeping
-// a delivery that is queued costs nothing. It takes those due for longer
-// than grace.
+// web process stopped between storing an event and queueing it, or could
+// not reach Redis, Redis lost its queued tasks (a restart without
+// persistence), or a replay raced the end of the previous task. Queueing
+// is idempotent (a delivery alone has its id as task id, a batch its batch
+// id), so sweeping a delivery that is queued costs a refused enqueue. It
+// takes those due for longer than grace, oldest first, in pages of
+// sweepPage up to SweepLimit, so that after Redis lost everything the
+// deliveries behind the first page do not wait for it to be sent.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	ds, err := queryUnqueued(ctx, s.opts.DB, `SELECT id, batch_id, status, attempts FROM deliveries
-		WHERE status IN ($1, $2, $3) AND next_attempt_at < $4 ORDER BY next_attempt_at LIMIT 1000`,
-		statusPending, statusRetrying, statusPostponed, s.now().Add(-grace))
-	if err != nil {
-		return 0, fmt.Errorf("sweeping deliveries: %w", err)
+	cutoff := s.now().Add(-grace)
+	var (
+		swept  int
+		lastAt time.Time
+		lastID string
+	)
+	for swept < SweepLimit {
+		args := []any{statusPending, statusRetrying, statusPostponed, cutoff}
+		q := `SELECT id, batch_id, status, attempts, next_attempt_at FROM deliveries
+		WHERE status IN ($1, $2, $3) AND next_attempt_at < $4`
+		if lastID != "" {
+			q += ` AND (next_attempt_at > $5 OR (next_attempt_at = $5 AND id > $6))`
+			args = append(args, lastAt, lastID)
+		}
+		q += ` ORDER BY next_attempt_at, id LIMIT ` + strconv.Itoa(sweepPage)
+		ds, err := queryUnqueued(ctx, s.opts.DB, q, args...)
+		if err != nil {
+			return swept, fmt.Errorf("sweeping deliveries: %w", err)
+		}
+		if err := s.requeue(ctx, ds); err != nil {
+			return swept, fmt.Errorf("sweeping deliveries: %w", err)
+		}
+		swept += len(ds)
+		if len(ds) < sweepPage {
+			break
+		}
+		lastAt, lastID = ds[len(ds)-1].at, ds[len(ds)-1].id
 	}
-	if err := s.requeue(ctx, ds); err != nil {
-		return 0, fmt.Errorf("sweeping deliveries: %w", err)
-	}
-	return len(ds), nil
+	return swept, nil
 }
+
+// A sweep reads due deliveries sweepPage at a time, at most SweepLimit.
+const (
+	sweepPage  = 1000
+	SweepLimit = 10 * sweepPage
+)
 
 // unqueued is a delivery that may have lost its task: its id, the batch
 // that carried its first attempt ("" if none) and whether that attempt is
@@ -333,6 +361,8 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 type unqueued struct {
 	id, batch string
 	first     bool
+	// at is when it became due; read by the sweep only.
+	at time.Time
 }
 
 func queryUnqueued(ctx context.Context, db interface {
@@ -343,6 +373,10 @@ func queryUnqueued(ctx context.Context, db interface {
 		return nil, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
 	var out []unqueued
 	for rows.Next() {
 		var (
@@ -350,7 +384,11 @@ func queryUnqueued(ctx context.Context, db interface {
 			status   string
 			attempts int
 		)
-		if err := rows.Scan(&d.id, &d.batch, &status, &attempts); err != nil {
+		dest := []any{&d.id, &d.batch, &status, &attempts}
+		if len(cols) == 5 { // the sweep's, with next_attempt_at
+			dest = append(dest, &d.at)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		d.first = status == statusPending && attempts == 0

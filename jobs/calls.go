@@ -63,21 +63,21 @@ func (c *Client) RunCallsNow(ctx context.Context, ids []string) error {
 }
 
 // CallHousekeeping is the periodic-task source of API calls: a sweep every
-// minute that queues calls that should be queued and are not, and
+// SweepEvery (as the deliveries') that queues calls that should be queued and are not, and
 // retention (CALL_RETENTION) every hour.
 type CallHousekeeping struct{}
 
 // PeriodicTasks lists the two tasks.
 func (CallHousekeeping) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
 	return []*asynq.PeriodicTaskConfig{
-		{Cronspec: "@every 1m", Task: asynq.NewTask(TypeCallSweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Minute), asynq.MaxRetry(0)}},
+		{Cronspec: "@every " + SweepEvery.String(), Task: asynq.NewTask(TypeCallSweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(SweepEvery), asynq.MaxRetry(0)}},
 		{Cronspec: "@every 1h", Task: asynq.NewTask(TypeCallClean, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Hour), asynq.MaxRetry(1)}},
 	}, nil
 }
 
 func handleCallSweep(svc *hooks.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
-		_, err := svc.SweepCalls(ctx, time.Minute)
+		_, err := svc.SweepCalls(ctx, sweepGrace)
 		return err
 	}
 }

@@ -282,17 +282,31 @@ func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log
 	return svc.DeliverFirst(ctx, batch, id)
 }
 
-// deliveryRetryDelay is the wait of a delivery task that failed without
-// saying when to come back: none when its worker died (asynq's lease
-// expired; the delivery was under way and is due), asynq's default capped
-// at a minute otherwise, so that a database outage does not push
-// deliveries back by hours.
-func deliveryRetryDelay(n int, err error, t *asynq.Task) time.Duration {
+// deliveryRetryDelay is the wait of a delivery or call task that failed
+// without saying when to come back: none when its worker died (asynq's
+// lease expired; the delivery was under way and is due), otherwise 1 s,
+// 2 s, 4 s, then every infraRetryMax.
+//
+// Such a task could not even be judged: the database or Redis did not
+// answer (every outcome of a request itself comes back as an againError
+// with hooks' schedule), so the wait is only how soon to look whether
+// they are back. asynq's default (15–45 s for the first retry, then
+// growing) capped at a minute, as before, left a task that failed while
+// PostgreSQL was down waiting up to a minute after it came back; with
+// infraRetryMax every such task runs again within 5 s of its return. A
+// task that keeps failing for another reason (a bug) costs a run every
+// 5 s and a WARN line each time, which is loud rather than expensive.
+func deliveryRetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return 0
 	}
-	return min(asynq.DefaultRetryDelayFunc(n, err, t), time.Minute)
+	return min(time.Second<<min(max(n, 0), 3), infraRetryMax)
 }
+
+// infraRetryMax is the longest wait of a task that failed because a
+// backend did not answer: the most a delivery or call waits once the
+// database is back.
+const infraRetryMax = 5 * time.Second
 
 // enqueueConcurrency bounds the enqueues one EnqueueDeliveries call has in
 // flight. asynq's Client has no batch form: each enqueue is one script run
@@ -409,23 +423,44 @@ func (c *Client) runNow(ctx context.Context, queue string, ids []string, enqueue
 var _ hooks.Queue = (*Client)(nil)
 
 // DeliveryHousekeeping is the periodic-task source of deliveries: a sweep
-// every minute that queues deliveries that should be queued and are not
-// (the web process stopped between storing an event and queueing it), and
-// retention every hour.
+// every SweepEvery that queues deliveries that should be queued and are
+// not, and retention every hour.
 type DeliveryHousekeeping struct{}
+
+// SweepEvery is how often the sweeps of deliveries and calls run, and
+// sweepGrace how long a delivery or call must have been due before a
+// sweep queues it again. Together they bound how long one that lost its
+// task waits: the web process could not queue it (Redis was down for a
+// moment), or Redis lost every queued task (a restart without
+// persistence). A minute and a minute before, so such a delivery waited
+// up to two minutes (79 s seen after a Redis kill -9); now 10 s at most.
+//
+// What it costs: a sweep reads, on the deliveries_status index, only
+// deliveries that are due and unfinished, a few in a steady state, and
+// queueing one that is still queued is one script that Redis refuses (the
+// task id is taken), so the grace only keeps a sweep from trying to queue
+// again what is moving anyway. Behind a backlog (or after Redis lost
+// everything) a sweep reads up to hooks.SweepLimit of them, a page of 1,000
+// at a time, and tries them again: for deliveries still in their batch a
+// script per batch of up to 64, so at most a few hundred scripts every 5 s
+// against the thousands a second the deliveries themselves make.
+const (
+	SweepEvery = 5 * time.Second
+	sweepGrace = 5 * time.Second
+)
 
 // PeriodicTasks lists the two tasks. asynq.Unique keeps a second scheduler
 // (which nobody should run) from doubling them.
 func (DeliveryHousekeeping) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
 	return []*asynq.PeriodicTaskConfig{
-		{Cronspec: "@every 1m", Task: asynq.NewTask(TypeDeliverySweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Minute), asynq.MaxRetry(0)}},
+		{Cronspec: "@every " + SweepEvery.String(), Task: asynq.NewTask(TypeDeliverySweep, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(SweepEvery), asynq.MaxRetry(0)}},
 		{Cronspec: "@every 1h", Task: asynq.NewTask(TypeDeliveryClean, nil), Opts: []asynq.Option{asynq.Queue(QueueLow), asynq.Unique(time.Hour), asynq.MaxRetry(1)}},
 	}, nil
 }
 
 func handleDeliverySweep(svc *hooks.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
-		_, err := svc.Sweep(ctx, time.Minute)
+		_, err := svc.Sweep(ctx, sweepGrace)
 		return err
 	}
 }

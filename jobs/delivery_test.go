@@ -69,10 +69,17 @@ func (rc *countingReceiver) counts() (byDelivery map[string]int, peak int) {
 
 func newDeliveryEnv(t *testing.T, schedule hooks.Schedule, answer func(eventID string) (int, time.Duration)) *deliveryEnv {
 	t.Helper()
+	return newDeliveryEnvOn(t, schedule, answer, func(d dbtest.Database) *db.DB { return d.DB })
+}
+
+// newDeliveryEnvOn is newDeliveryEnv with the delivery engine on the
+// database that via opens onto the test's (through a proxy, say).
+func newDeliveryEnvOn(t *testing.T, schedule hooks.Schedule, answer func(eventID string) (int, time.Duration), via func(dbtest.Database) *db.DB) *deliveryEnv {
+	t.Helper()
 	r, d, ring, conns := openServices(t)
 	c := NewClient(r)
 	t.Cleanup(func() { c.Close() })
-	svc, err := hooks.New(hooks.Options{DB: d.DB, Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})
+	svc, err := hooks.New(hooks.Options{DB: via(d), Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 

@@ -64,6 +64,12 @@ type Worker struct {
 	// stopping tells the delivery handlers the worker stops: batches stop
 	// starting deliveries and go back to the queue.
 	stopping func()
+	// redis and log serve the recoverer of dead workers' tasks
+	// (recover.go), which runs from Start to Shutdown.
+	redis          *Redis
+	log            *slog.Logger
+	stopRecoverer  context.CancelFunc
+	recovererEnded chan struct{}
 }
 
 // NewWorker builds the asynq servers on the shared Redis client.
@@ -138,6 +144,8 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 		deliveries: server(deliveryQueues, cfg.DeliveryConcurrency, cfg.DeliveryPoll),
 		others:     server(otherQueues, cfg.Concurrency, 10*time.Millisecond),
 		mux:        mux,
+		redis:      r,
+		log:        log,
 	}
 }
 
@@ -178,6 +186,12 @@ func (w *Worker) Start() error {
 		w.deliveries.Shutdown()
 		return fmt.Errorf("jobs: starting worker: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stopRecoverer, w.recovererEnded = cancel, make(chan struct{})
+	go func() {
+		defer close(w.recovererEnded)
+		runRecoverer(ctx, w.redis.UniversalClient, w.log)
+	}()
 	return nil
 }
 
@@ -193,6 +207,10 @@ func (w *Worker) Shutdown() {
 	// would only go back to the queue.
 	w.deliveries.Stop()
 	w.others.Stop()
+	if w.stopRecoverer != nil {
+		w.stopRecoverer()
+		<-w.recovererEnded
+	}
 	if w.stopping != nil {
 		w.stopping()
 	}
