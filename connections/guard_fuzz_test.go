@@ -68,7 +68,7 @@ func embeddings(a netip.Addr) []netip.Addr {
 	v4 := a.As4()
 	return []netip.Addr{
 		netip.AddrFrom16([16]byte{0: 0x00, 1: 0x64, 2: 0xff, 3: 0x9b, 12: v4[0], 13: v4[1], 14: v4[2], 15: v4[3]}), // 64:ff9b::a.b.c.d
-		netip.AddrFrom16([16]byte{0: 0x20, 1: 0x02, 2: v4[0], 3: v4[1], 4: v4[2], 5: v4[3], 15: 1}),               // 2002:aabb:ccdd::1
+		netip.AddrFrom16([16]byte{0: 0x20, 1: 0x02, 2: v4[0], 3: v4[1], 4: v4[2], 5: v4[3], 15: 1}),                // 2002:aabb:ccdd::1
 		netip.AddrFrom16([16]byte{12: v4[0], 13: v4[1], 14: v4[2], 15: v4[3]}),                                     // ::a.b.c.d
 	}
 }
