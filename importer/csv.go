@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // csvParser reads CSV and TSV feeds with a header row, per RFC 4180: quoted
@@ -55,6 +56,9 @@ func newCSVParser(br *bufio.Reader, f Format) (*csvParser, error) {
 	p := &csvParser{r: r, guard: guard, header: make([]string, len(rec)), repeats: map[string]bool{}}
 	seen := map[string]bool{}
 	for i, name := range rec {
+		if !utf8.ValidString(name) {
+			return nil, fmt.Errorf("the %s header row: column %d %s", strings.ToUpper(string(f)), i+1, notUTF8)
+		}
 		name = strings.TrimSpace(name)
 		p.header[i] = name
 		if name == "" {
@@ -109,9 +113,19 @@ func (p *csvParser) Next() (Item, error) {
 				Reason: fmt.Sprintf("has %d fields; the header has %d", len(rec), len(p.header)),
 			}
 		}
+		for i, v := range rec {
+			if !utf8.ValidString(v) && p.header[i] != "" {
+				return Item{}, &RowError{Pos: p.line, Unit: PosLine, Field: p.header[i], Reason: notUTF8}
+			}
+		}
 		return Item{Fields: p.fields(rec), Pos: p.line, Unit: PosLine}, nil
 	}
 }
+
+// notUTF8 explains a value that is not UTF-8. A CSV feed cannot declare its encoding, as XML
+// can, so one written in a legacy code page shows up as bytes that are not UTF-8; stored as
+// they are, they would be refused by PostgreSQL or come back as U+FFFD.
+const notUTF8 = "is not UTF-8 text: a CSV or TSV feed must be UTF-8 (is it in another encoding, such as windows-1251?)"
 
 func (p *csvParser) fields(rec []string) map[string]any {
 	fields := make(map[string]any, len(rec))

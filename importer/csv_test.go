@@ -117,3 +117,30 @@ func TestCSVUnclosedQuoteDoesNotBufferTheFeed(t *testing.T) {
 	require.ErrorContains(t, err, "after line 2")
 	require.Len(t, items, 1)
 }
+
+// Found by FuzzParseCSV: a CSV feed in windows-1251 gave items whose strings were not UTF-8,
+// which PostgreSQL refuses as a key and JSON turns into U+FFFD.
+func TestCSVValueNotUTF8IsABadRow(t *testing.T) {
+	t.Parallel()
+
+	feed := "id,name\n1,\xcf\xf0\xe8\xe2\xe5\xf2\n2,Привет\n3,\xff\n"
+	items, bad := parseAll(t, feed, FormatCSV, ParseOptions{})
+
+	require.Len(t, items, 1)
+	require.Equal(t, map[string]any{"id": "2", "name": "Привет"}, items[0].Fields)
+	require.Len(t, bad, 2)
+	for i, line := range []string{"line 2", "line 4"} {
+		if got, want := bad[i].Error(), line+": field name: "+notUTF8; got != want {
+			t.Errorf("got %q; want %q", got, want)
+		}
+	}
+}
+
+// Found by FuzzParseCSV: a header row that is not UTF-8 named the fields with bytes that
+// cannot be stored.
+func TestCSVHeaderNotUTF8(t *testing.T) {
+	t.Parallel()
+
+	_, err := NewParser(strings.NewReader("id\t\xc8\xec\xff\n1\tx\n"), FormatTSV, ParseOptions{})
+	require.EqualError(t, err, "the TSV header row: column 2 "+notUTF8)
+}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultExternalID is the field that identifies an item when a mapping
@@ -92,6 +93,14 @@ func (m Mapping) Apply(it Item) (externalID string, fields map[string]any, err e
 	}
 	if id == "" {
 		return "", nil, &RowError{Pos: it.Pos, Unit: it.Unit, Field: idField, Reason: "missing external id"}
+	}
+	// The id is a text key in the catalogue: PostgreSQL refuses a NUL in text, and bytes that
+	// are not UTF-8, failing the whole batch the item is in.
+	switch {
+	case strings.ContainsRune(id, 0):
+		return "", nil, &RowError{Pos: it.Pos, Unit: it.Unit, Field: idField, Reason: "external id holds a NUL character (\\u0000), which cannot be a key"}
+	case !utf8.ValidString(id):
+		return "", nil, &RowError{Pos: it.Pos, Unit: it.Unit, Field: idField, Reason: "external id is not UTF-8 text"}
 	}
 
 	if len(m.Fields) == 0 {

@@ -130,3 +130,18 @@ func TestContentHash(t *testing.T) {
 		require.False(t, bytes.Equal(ContentHash(a), ContentHash(changed)), name)
 	}
 }
+
+// Found by FuzzParseJSON: an id of "\u0000" (JSON, JSON Lines or CSV) was taken as a key, and
+// PostgreSQL refuses a NUL in text, failing the whole batch of items it was in.
+func TestMappingRefusesExternalIDWithNUL(t *testing.T) {
+	t.Parallel()
+
+	for _, id := range []any{"\x00", "a\x00b"} {
+		_, _, err := Mapping{}.Apply(Item{Pos: 3, Unit: PosLine, Fields: map[string]any{"id": id, "name": "x"}})
+		var rowErr *RowError
+		require.ErrorAs(t, err, &rowErr)
+		require.Equal(t, `line 3: field id: external id holds a NUL character (\u0000), which cannot be a key`, rowErr.Error())
+	}
+	_, _, err := Mapping{ExternalID: "sku"}.Apply(Item{Pos: 4, Unit: PosItem, Fields: map[string]any{"sku": "\xff"}})
+	require.EqualError(t, err, "item 4: field sku: external id is not UTF-8 text")
+}
