@@ -19,6 +19,7 @@ import (
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/jsoncheck"
 )
 
 // API-call nodes. An automation scenario step asks Liaison to make one HTTP
@@ -341,6 +342,10 @@ func callBody(errs *invalid.Error, raw json.RawMessage, headers map[string]strin
 	ct, hasType := headers["Content-Type"]
 	var body []byte
 	if !hasType || isJSONType(ct) {
+		if flaw := jsoncheck.Check(raw, jsoncheck.Text); flaw != nil && flaw.Kind != jsoncheck.Syntax {
+			errs.Add("body", "%s", flaw.Error())
+			return nil
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, raw); err != nil {
 			errs.Add("body", "is not JSON")
@@ -583,7 +588,11 @@ func responseOf(a Attempt) *CallResponse {
 	if r.Headers == nil {
 		r.Headers = map[string]string{}
 	}
-	if !a.Truncated && isJSONType(headerValue(a.ResponseHeaders, "Content-Type")) && json.Valid([]byte(a.ResponseBody)) {
+	// The answer as JSON goes into the call.completed event (jsonb) with
+	// the callback: only JSON that jsonb stores as it is, so that an
+	// answer holding "\ud800" or 1e999999 cannot keep the call from being
+	// recorded. Body has it as text either way.
+	if !a.Truncated && isJSONType(headerValue(a.ResponseHeaders, "Content-Type")) && jsoncheck.Check([]byte(a.ResponseBody), jsoncheck.JSONB) == nil {
 		r.JSON = json.RawMessage(a.ResponseBody)
 	}
 	return r

@@ -55,7 +55,8 @@ type Attempt struct {
 	Status          int               `json:"status,omitempty"`
 	ResponseHeaders map[string]string `json:"response_headers"`
 	ResponseBody    string            `json:"response_body"`
-	// Truncated says a body excerpt was cut at the storage cap.
+	// Truncated says a body excerpt was cut: at the storage cap, or where
+	// the answer stopped coming (Error says so).
 	Truncated bool `json:"truncated"`
 	// Error is what went wrong, in plain words; "" for an answer that was
 	// classified on its status alone.

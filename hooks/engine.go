@@ -596,6 +596,7 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 	a.ResponseHeaders = answerHeaders(resp.Header)
 	buf := make([]byte, 0, 512)
 	lr := io.LimitReader(resp.Body, int64(bodyCap)+1)
+	var cut error
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -604,8 +605,7 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 		buf = buf[:len(buf)+n]
 		if rerr != nil {
 			if rerr != io.EOF {
-				// The answer's status stands; the body read failing is noted.
-				a.Error = "reading the answer: " + plainError(rerr, out.timeout)
+				cut = rerr
 			}
 			break
 		}
@@ -613,6 +613,12 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 	if len(buf) > bodyCap {
 		buf, a.Truncated = buf[:bodyCap], true
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
+	if cut != nil {
+		// The answer's status stands; the body is kept as far as it came,
+		// and the error says it was cut, not that no answer came.
+		a.Truncated = true
+		a.Error = bodyCutError(cut, out.timeout, len(buf))
 	}
 	a.ResponseBody = storedText(buf)
 	return resp.Header.Get("Retry-After"), nil
@@ -690,14 +696,28 @@ func credentialHeader(name string) bool {
 }
 
 // plainError says what went wrong with a request in words a person reads.
+// bodyCutError says that an answer's body stopped coming: at the timeout
+// (a receiver that sends its status, then trickles the body), or for
+// another reason, with what was kept.
+func bodyCutError(err error, timeout time.Duration, kept int) string {
+	if isTimeout(err) {
+		return fmt.Sprintf("the answer's body was cut off after %s (timeout); %d bytes kept", timeout, kept)
+	}
+	return fmt.Sprintf("the answer's body was cut off: %s; %d bytes kept", plainError(err, timeout), kept)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
 func plainError(err error, timeout time.Duration) string {
 	var (
-		ne   net.Error
 		dnse *net.DNSError
 		oe   *net.OpError
 	)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+	case isTimeout(err):
 		return fmt.Sprintf("no answer within %s (timeout)", timeout)
 	case errors.As(err, &dnse):
 		return fmt.Sprintf("the host name %s could not be resolved", dnse.Name)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/jsoncheck"
 )
 
 // EventInput is an event as the platform reports it.
@@ -140,63 +141,10 @@ func checkObject(raw json.RawMessage) (json.RawMessage, map[string]any, error) {
 	if err != nil {
 		return nil, nil, errors.New("must be a JSON object")
 	}
-	if where, why := unstorable(m, ""); why != "" {
-		return nil, nil, fmt.Errorf("%s %s", where, why)
+	if flaw := jsoncheck.Check(raw, jsoncheck.JSONB); flaw != nil {
+		return nil, nil, flaw
 	}
 	return raw, m, nil
-}
-
-// maxExponent bounds the exponent a number is written with. PostgreSQL's
-// jsonb keeps a number in full decimal form: 1e131071 becomes 131,072
-// characters, and 0e-20000 is refused outright. ±308 is float64's range,
-// as JSON's readers take numbers.
-const maxExponent = 308
-
-// unstorable finds what in a decoded JSON value an event must not carry,
-// because a database could not store it or would store it blown up:
-// U+0000 in a string or key (PostgreSQL's jsonb refuses it; SQLite would
-// take it, but an event is taken or refused alike on both), and numbers
-// written with an exponent beyond ±maxExponent. It says where ("at
-// tags[0].name") and why, or "" and "".
-func unstorable(v any, path string) (where, why string) {
-	at := func() string {
-		if path == "" {
-			return "at its top level"
-		}
-		return "at " + strings.TrimPrefix(path, ".")
-	}
-	switch v := v.(type) {
-	case string:
-		if strings.IndexByte(v, 0) >= 0 {
-			return at(), `holds the character U+0000 ("\u0000"), which cannot be stored`
-		}
-	case json.Number:
-		if i := strings.IndexAny(string(v), "eE"); i >= 0 {
-			if e, err := strconv.Atoi(string(v[i+1:])); err != nil || e > maxExponent || e < -maxExponent {
-				n := string(v)
-				if len(n) > 24 {
-					n = n[:24] + "…"
-				}
-				return at(), fmt.Sprintf("holds the number %s, written with an exponent beyond ±%d", n, maxExponent)
-			}
-		}
-	case map[string]any:
-		for k, e := range v {
-			if strings.IndexByte(k, 0) >= 0 {
-				return at(), `holds a key with the character U+0000 ("\u0000"), which cannot be stored`
-			}
-			if where, why := unstorable(e, path+"."+k); why != "" {
-				return where, why
-			}
-		}
-	case []any:
-		for i, e := range v {
-			if where, why := unstorable(e, path+"["+strconv.Itoa(i)+"]"); why != "" {
-				return where, why
-			}
-		}
-	}
-	return "", ""
 }
 
 // jsonDepth is the deepest nesting of objects and arrays in raw, read

@@ -14,6 +14,7 @@ import (
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/jsoncheck"
 	"github.com/liaison/liaison/internal/secret"
 )
 
@@ -200,6 +201,10 @@ func (h *Hook) validate(in HookInput) error {
 	if h.Body != nil {
 		if len(h.Body) > maxBodyTemplate {
 			errs.Add("body", "is larger than %d bytes", maxBodyTemplate)
+		} else if flaw := jsoncheck.Check(h.Body, jsoncheck.Text); flaw != nil && flaw.Kind != jsoncheck.Syntax {
+			// Text: the template is kept as text and sent as written, so
+			// \u0000 may be written out; what is not UTF-8 cannot be kept.
+			errs.Add("body", "%s", flaw.Error())
 		} else if _, err := CompileTemplate(h.Body, h.Missing); err != nil {
 			addFieldErrors(&errs, err)
 		}

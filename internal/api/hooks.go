@@ -92,11 +92,9 @@ func (s *Server) replayHook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) testHook(w http.ResponseWriter, r *http.Request) {
 	var in hooks.TryInput
-	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &in); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if err := decodeOptionalJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	res, err := s.Hooks.TryHook(r.Context(), r.PathValue("id"), in)
 	if err != nil {

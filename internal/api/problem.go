@@ -1,17 +1,19 @@
 package api
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/jsoncheck"
 	"github.com/liaison/liaison/internal/logging"
 	"github.com/liaison/liaison/jobs"
 )
@@ -137,94 +139,72 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeJSON reads a JSON object body into v, strictly: unknown fields,
 // trailing data and over-long bodies are errors naming what is wrong, and
-// so is a string holding U+0000 ("\u0000"), which PostgreSQL's text
-// cannot store (it would fail the request with a 500) and no name, URL or
-// header needs. Free-form JSON (json.RawMessage: an event's profile, a
-// call's body) is the domain's to check.
+// so is what the JSON text itself holds that its readers would disagree on
+// or the database could not store (jsoncheck), named by its place in the
+// body ("profile.email", "headers.X-Token", "scopes[2]"): a key given
+// twice, at any depth; bytes that are not UTF-8; a lone UTF-16 surrogate
+// escape ("\ud800"); and, outside free-form JSON, U+0000 ("\u0000"),
+// which PostgreSQL's text cannot store (it would fail the request with a
+// 500) and no name, URL or header needs. Free-form JSON (a json.RawMessage
+// field: an event's profile, a hook's or call's body) is the domain's to
+// check further: an event's profile and data go into jsonb, where U+0000
+// and some numbers cannot go, while a body template is text sent as
+// written, where they can.
 func decodeJSON(r *http.Request, v any) error {
-	if err := decodeJSONAsIs(r, v); err != nil {
+	return decodeBody(r, v, jsoncheck.Text|jsoncheck.NUL, jsoncheck.Text)
+}
+
+// decodeJSONAsIs is decodeJSON that leaves what the body holds to the
+// domain and refuses only a key given twice outside free-form JSON, for
+// bodies whose domain reports bad content per item: a batch of events, by
+// index, the rest taken.
+func decodeJSONAsIs(r *http.Request, v any) error {
+	return decodeBody(r, v, jsoncheck.Duplicates, 0)
+}
+
+// decodeOptionalJSON is decodeJSON for a route whose body may be left
+// out: an empty body (or white space) leaves v as it is. A route that
+// takes no fields decodes into noFields, so that a body that is not JSON,
+// not an object, or names a field is refused, not ignored.
+func decodeOptionalJSON(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
 		return err
 	}
-	if field := nulField(reflect.ValueOf(v), ""); field != "" {
-		return invalid.New(field, `must not hold the character U+0000 ("\u0000")`)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
-	return nil
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeJSON(r, v)
 }
 
-// nulField is the first string field in v that holds U+0000, named as the
-// request names it ("headers.X-Token", "scopes[2]"), or "".
-func nulField(v reflect.Value, path string) string {
-	join := func(name string) string {
-		if path == "" {
-			return name
-		}
-		return path + "." + name
+// noFields is the body of an action route that takes none.
+type noFields struct{}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
 	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			return nulField(v.Elem(), path)
-		}
-	case reflect.String:
-		if strings.IndexByte(v.String(), 0) >= 0 {
-			return path
-		}
-	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			switch {
-			case name == "-":
-				continue
-			case f.Anonymous && name == "":
-				name = path // embedded: its fields are the outer's
-			case name == "":
-				name = join(f.Name)
-			default:
-				name = join(name)
-			}
-			if found := nulField(v.Field(i), name); found != "" {
-				return found
-			}
-		}
-	case reflect.Map:
-		if v.Type().Key().Kind() != reflect.String {
-			return ""
-		}
-		for it := v.MapRange(); it.Next(); {
-			if k := it.Key().String(); strings.IndexByte(k, 0) >= 0 {
-				return join(k)
-			}
-			if found := nulField(it.Value(), join(it.Key().String())); found != "" {
-				return found
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return "" // json.RawMessage, []byte: free-form, checked by the domain
-		}
-		for i := range v.Len() {
-			if found := nulField(v.Index(i), path+"["+strconv.Itoa(i)+"]"); found != "" {
-				return found
-			}
-		}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, jsonProblem(err)
 	}
-	return ""
+	return body, nil
 }
 
-// decodeJSONAsIs is decodeJSON without the check for U+0000, for bodies
-// whose domain reports it per item (a batch of events, by index).
-func decodeJSONAsIs(r *http.Request, v any) error {
+// decodeBody decodes the body into v, then checks its text: by rules,
+// and by freeRules inside the json.RawMessage fields of v.
+func decodeBody(r *http.Request, v any, rules, freeRules jsoncheck.Rules) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		p := problem(http.StatusUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)")
 		p.Errors = []FieldError{{Field: "body", Message: "Content-Type " + ct + " is not application/json"}}
 		return p
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonProblem(err)
@@ -232,7 +212,98 @@ func decodeJSONAsIs(r *http.Request, v any) error {
 	if dec.More() {
 		return badRequest("body", "the body holds more than one JSON value")
 	}
-	return nil
+	t := reflect.TypeOf(v)
+	flaw := jsoncheck.Find(body, jsoncheck.Options{
+		Rules:         rules,
+		FreeForm:      func(p jsoncheck.Path) bool { return freeForm(t, p) },
+		FreeFormRules: freeRules,
+	})
+	if flaw == nil {
+		return nil
+	}
+	if flaw.Kind == jsoncheck.Syntax {
+		// The decoder took it; jsoncheck reads deeper than it does.
+		return badRequest("body", "malformed JSON: "+flaw.Error())
+	}
+	field := flaw.Path.String()
+	if field == "" {
+		field = "body"
+	}
+	return invalid.New(field, "%s", flaw.Why)
+}
+
+// freeForm reports whether the value at path in a body decoded into t is
+// free-form JSON: a json.RawMessage field, or inside one. It follows the
+// body's path through t as encoding/json does (field names by their json
+// tag, matched without regard to case; embedded structs' fields as the
+// outer's); a path that leaves t's fields (into a map[string]any, say) is
+// not free-form, since what it holds was decoded into Go values.
+func freeForm(t reflect.Type, path jsoncheck.Path) bool {
+	for _, step := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == rawType {
+			return true
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			f, ok := jsonField(t, step.Key)
+			if !ok || step.Index >= 0 {
+				return false
+			}
+			t = f
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Slice, reflect.Array:
+			if step.Index < 0 {
+				return false
+			}
+			t = t.Elem()
+		default:
+			return false
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t == rawType
+}
+
+// jsonField is the type of the field of struct t that the JSON key
+// name decodes into.
+func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	var folded reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" {
+			inner := f.Type
+			for inner.Kind() == reflect.Pointer {
+				inner = inner.Elem()
+			}
+			if inner.Kind() == reflect.Struct {
+				if ft, ok := jsonField(inner, name); ok {
+					return ft, true
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		key := cmp.Or(tag, f.Name)
+		if key == name {
+			return f.Type, true
+		}
+		if folded == nil && strings.EqualFold(key, name) {
+			folded = f.Type
+		}
+	}
+	return folded, folded != nil
 }
 
 func jsonProblem(err error) *Problem {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/liaison/liaison/connections"
@@ -59,9 +60,26 @@ type Server struct {
 func New(d Deps) *Server {
 	s := newServer(d)
 	for _, rt := range s.routes() {
+		if rt.Request == nil && strings.HasPrefix(rt.Pattern, http.MethodPost+" ") {
+			rt.Handler = s.takesNoFields(rt.Handler)
+		}
 		s.mux.Handle(rt.Pattern, s.guard(rt))
 	}
 	return s
+}
+
+// takesNoFields guards an action route that takes no fields (/test,
+// /secret/rotate, /run, /retry, …): a body that is not JSON, not an
+// object, or names a field is refused with a problem saying so, where it
+// was once ignored; an empty body, or {}, is fine.
+func (s *Server) takesNoFields(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := decodeOptionalJSON(r, &noFields{}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // NewHealth builds a handler with only /healthz, /readyz and /metrics, for
