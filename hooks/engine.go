@@ -107,7 +107,7 @@ const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attemp
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
 	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
-	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency, `+circuitColumns+`
+	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency, ` + circuitColumns + `
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id

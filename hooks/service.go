@@ -235,7 +235,7 @@ type Service struct {
 	// deliveryShare and callShare bound what one target has under way in
 	// this process (share.go).
 	deliveryShare, callShare *share
-	targets targetCache
+	targets                  targetCache
 	// compiled caches per-target state that is costly to build (a compiled
 	// template, a signer with its opened secrets), keyed by target id and
 	// checked against the target's version on every use.

@@ -32,7 +32,7 @@ type Webhook struct {
 	Limits
 	// Circuit is the endpoint's circuit breaker: open while it is left
 	// alone after timing out or refusing connections (circuit.go).
-	Circuit Circuit `json:"circuit"`
+	Circuit   Circuit   `json:"circuit"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
