@@ -793,5 +793,5 @@ func TestCallRetentionRemovesEndedCalls(t *testing.T) {
 	for _, tk := range tasks {
 		types = append(types, tk.Task.Type()+" "+tk.Cronspec)
 	}
-	require.ElementsMatch(t, []string{"call:sweep @every 1m", "call:clean @every 1h"}, types)
+	require.ElementsMatch(t, []string{"call:sweep @every 5s", "call:clean @every 1h"}, types)
 }

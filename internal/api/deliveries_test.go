@@ -66,6 +66,12 @@ func (o *ownEvents) Record(ctx context.Context, eventType string, data map[strin
 
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
+	return setupDeliveriesOn(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, tune)
+}
+
+// setupDeliveriesOn is setupDeliveries with the worker configured as given.
+func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *deliveryBundle {
+	t.Helper()
 	b := setup(t)
 	ring := testRing(t)
 	events := &ownEvents{}
@@ -94,7 +100,7 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	// Feed imports tell of their runs' ends through the engine too.
 	b.imports = importer.NewStore(b.db.DB, events)
 	runner := importer.NewRunner(b.imports, conns, b.api.Log)
-	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second},
+	w := jobs.NewWorker(b.redis, wc,
 		jobs.Deps{Hooks: svc, Client: client, Imports: b.imports, ImportRunner: runner}, b.api.Log)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
@@ -420,7 +426,10 @@ func TestRotationOverlapSignsWithBothSecrets(t *testing.T) {
 // answer (or its absence) makes of the delivery.
 func TestClassification(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, nil)
+	// The schedule is what is tested here: a circuit that opens after five
+	// refused connections would postpone the last attempt instead
+	// (TestHungEndpointCostsTheOthersNothing).
+	b := setupDeliveries(t, func(o *hooks.Options) { o.CircuitFailures = 100 })
 	closed := httptest.NewServer(http.NotFoundHandler())
 	deadURL := closed.URL
 	closed.Close()
@@ -1028,7 +1037,7 @@ func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
 	for _, tk := range tasks {
 		types = append(types, tk.Task.Type()+" "+tk.Cronspec)
 	}
-	require.ElementsMatch(t, []string{"delivery:sweep @every 1m", "delivery:clean @every 1h"}, types)
+	require.ElementsMatch(t, []string{"delivery:sweep @every 5s", "delivery:clean @every 1h"}, types)
 }
 
 // slowReceiver answers 200 after hold, and most reports the most requests
