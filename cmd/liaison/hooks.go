@@ -51,5 +51,8 @@ func (e *environment) openHooks(d *db.DB, r *jobs.Redis, ring *secret.Ring, send
 		Retention:       e.cfg.DeliveryRetention,
 		CallRetention:   e.cfg.CallRetention,
 		ObserveAttempt:  m.ObserveAttempt,
+		// One target may hold a quarter of a worker's slots (share.go).
+		TargetConcurrency:     max(1, e.cfg.DeliveryConcurrency/4),
+		CallTargetConcurrency: max(1, e.cfg.WorkerConcurrency/4),
 	})
 }
