@@ -33,7 +33,7 @@ const asynqLeaseKey = "asynq:{default}:lease"
 // that from the holdAfter-th request on, until release is closed, it holds
 // every request unanswered: the worker is killed with those in flight.
 type crashReceiver struct {
-	secret    string
+	secrets   map[string]string // request path → its webhook's signing secret
 	holdAfter int
 	release   chan struct{}
 
@@ -57,7 +57,10 @@ func (c *crashReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(body, &payload)
 	}
 	if err == nil {
-		err = hooks.Verify(c.secret, r.Header, body, time.Now(), 0)
+		c.mu.Lock()
+		secret := c.secrets[r.URL.Path]
+		c.mu.Unlock()
+		err = hooks.Verify(secret, r.Header, body, time.Now(), 0)
 	}
 	held := false
 	select {
@@ -87,7 +90,8 @@ func (c *crashReceiver) requests() []crashRequest {
 }
 
 // TestKilledWorkerLosesNoDelivery kills a worker process with SIGKILL in
-// the middle of a batch of webhook deliveries and starts another: the
+// the middle of a batch of webhook deliveries to four endpoints (a worker
+// gives one target a quarter of its slots) and starts another: the
 // deliveries in flight in the dead worker arrive again within 35 s of its
 // death, every delivery arrives at least once, repeats carry the same
 // webhook-id (the receiver's key for deduplication), and every delivery
@@ -98,6 +102,7 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 		events      = 200
 		concurrency = 8
 		holdAfter   = 60
+		endpoints   = 4
 	)
 	database := dbtest.Empty(t)
 	redisURL := redistest.New(t) // a miniredis on a TCP port without REDIS_URL, so processes share it
@@ -125,19 +130,24 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 
 	api := apiCaller(t, webAddr, token)
 
-	recv := &crashReceiver{holdAfter: holdAfter, release: make(chan struct{})}
+	recv := &crashReceiver{holdAfter: holdAfter, release: make(chan struct{}), secrets: map[string]string{}}
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
 	released := sync.OnceFunc(func() { close(recv.release) })
 	t.Cleanup(released) // before srv.Close: Close waits for held requests
-	wh := api(http.MethodPost, "/v1/webhooks", map[string]any{"url": srv.URL + "/hook", "event_types": []string{"order.paid"}}, http.StatusCreated)
-	recv.mu.Lock()
-	recv.secret = wh["secret"].(string)
-	recv.mu.Unlock()
+	var webhookIDs []string
+	for i := range endpoints {
+		path := fmt.Sprintf("/hook/%d", i)
+		wh := api(http.MethodPost, "/v1/webhooks", map[string]any{"url": srv.URL + path, "event_types": []string{fmt.Sprintf("order.paid%c", 'a'+i)}}, http.StatusCreated)
+		recv.mu.Lock()
+		recv.secrets[path] = wh["secret"].(string)
+		recv.mu.Unlock()
+		webhookIDs = append(webhookIDs, wh["id"].(string))
+	}
 
 	batch := make([]map[string]any, events)
 	for i := range batch {
-		batch[i] = map[string]any{"id": fmt.Sprintf("evt_crash_%03d", i), "type": "order.paid", "data": map[string]any{"n": i}}
+		batch[i] = map[string]any{"id": fmt.Sprintf("evt_crash_%03d", i), "type": fmt.Sprintf("order.paid%c", 'a'+i%endpoints), "data": map[string]any{"n": i}}
 	}
 	res := api(http.MethodPost, "/v1/events/batch", map[string]any{"events": batch}, http.StatusAccepted)
 	require.EqualValues(t, events, res["accepted"])
@@ -230,16 +240,20 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 
 	// The API shows every delivery succeeded.
 	require.Eventually(t, func() bool {
-		n, cursor := 0, ""
-		for {
-			page := api(http.MethodGet, "/v1/deliveries?status=succeeded&limit=200&webhook="+wh["id"].(string)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
-			n += len(page["data"].([]any))
-			next, _ := page["next_cursor"].(string)
-			if next == "" {
-				return n == events
+		n := 0
+		for _, wh := range webhookIDs {
+			cursor := ""
+			for {
+				page := api(http.MethodGet, "/v1/deliveries?status=succeeded&limit=200&webhook="+wh+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
+				n += len(page["data"].([]any))
+				next, _ := page["next_cursor"].(string)
+				if next == "" {
+					break
+				}
+				cursor = next
 			}
-			cursor = next
 		}
+		return n == events
 	}, 15*time.Second, 50*time.Millisecond, "not every delivery is succeeded")
 
 	for name, p := range map[string]*proc{"web": web, "worker": worker2, "scheduler": sched} {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -113,7 +114,17 @@ func TestCallAnswerThatJSONBCannotStoreStillEnds(t *testing.T) {
 	require.Equal(t, answer, r["body"])
 	require.NotContains(t, r, "json", "not JSON that can be stored as it is")
 	got := scenario.waitFor(t, 1)
-	require.Contains(t, string(got[0].Body), `"state":"succeeded"`)
+	var sent struct {
+		Data struct {
+			State    string `json:"state"`
+			Response struct {
+				Body string `json:"body"`
+			} `json:"response"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(got[0].Body, &sent), "the callback is JSON: %s", got[0].Body)
+	require.Equal(t, "succeeded", sent.Data.State)
+	require.Equal(t, answer, sent.Data.Response.Body)
 	require.Len(t, crm.requests(), 1, "recorded the first time")
 }
 
