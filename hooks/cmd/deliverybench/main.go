@@ -82,6 +82,8 @@ type options struct {
 	phase                  string
 	stallTrace             string
 	leadIn                 time.Duration
+	hungEvents             int
+	hungRate               float64
 }
 
 func main() {
@@ -93,12 +95,14 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "latency: how long to send at -rate")
 	flag.DurationVar(&o.leadIn, "lead-in", time.Second, "latency: how long to send at -rate before the events measured, which these are not")
 	flag.IntVar(&o.concurrency, "concurrency", 200, "deliveries the worker runs at once (DELIVERY_CONCURRENCY)")
-	flag.StringVar(&o.phase, "phase", "all", "throughput, latency or all")
+	flag.StringVar(&o.phase, "phase", "all", "throughput, latency, all (both), or hung (a hanging endpoint beside a healthy one)")
+	flag.IntVar(&o.hungEvents, "hung-events", 1000, "hung: events to send, each to both endpoints")
+	flag.Float64Var(&o.hungRate, "hung-rate", 50, "hung: events per second")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.StringVar(&o.stallTrace, "stall-trace", "", "latency: keep a flight recording of the last seconds and write it to this file when an event's intake first takes over 100 ms (go tool trace)")
 	flag.Parse()
-	if o.phase != "all" && o.phase != "throughput" && o.phase != "latency" {
-		fmt.Fprintln(os.Stderr, "deliverybench: -phase must be throughput, latency or all")
+	if o.phase != "all" && o.phase != "throughput" && o.phase != "latency" && o.phase != "hung" {
+		fmt.Fprintln(os.Stderr, "deliverybench: -phase must be throughput, latency, all or hung")
 		os.Exit(2)
 	}
 	if *cpuprofile != "" {
@@ -196,6 +200,10 @@ func run(ctx context.Context, o options) error {
 	// Warm up: connections opened, caches filled, tables touched.
 	if err := b.throughput(ctx, options{events: 500, batch: 50, senders: 2}, "warm-up", false); err != nil {
 		return err
+	}
+	if o.phase == "hung" {
+		b.settle(ctx)
+		return b.hung(ctx, o)
 	}
 	if o.phase != "latency" {
 		b.settle(ctx)

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/liaison/liaison/hooks"
+)
+
+// hung is the head-of-line phase: two webhook endpoints subscribed to the
+// same events, A's receiver hanging (it answers after a minute, past the
+// 30 s request timeout) and B's answering at once, -hung-events events at
+// -hung-rate a second, default settings. It reports B's latency (event
+// accepted → B received), and then lets A answer again and reports how long
+// until every one of A's deliveries arrived.
+func (b *bench) hung(ctx context.Context, o options) error {
+	var (
+		hanging atomic.Bool
+		mu      sync.Mutex
+		posted  = map[string]time.Time{}
+		atB     = map[string]time.Time{}
+		atA     = map[string]bool{}
+	)
+	hanging.Store(true)
+	release := make(chan struct{})
+	eventID := func(r *http.Request) string {
+		var p struct {
+			ID string `json:"id"`
+		}
+		raw, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(raw, &p)
+		return p.ID
+	}
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := eventID(r)
+		if hanging.Load() {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-release:
+			case <-time.After(time.Minute):
+			}
+		}
+		mu.Lock()
+		atA[id] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer a.Close()
+	bs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := eventID(r)
+		mu.Lock()
+		if _, ok := atB[id]; !ok {
+			atB[id] = time.Now()
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer bs.Close()
+	var whA, whB hooks.WebhookWithSecret
+	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": a.URL, "event_types": []string{"hung.test"}, "description": "A, hanging"}, &whA); err != nil {
+		return err
+	}
+	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": bs.URL, "event_types": []string{"hung.test"}, "description": "B, healthy"}, &whB); err != nil {
+		return err
+	}
+
+	prefix := "hung_" + randomHex(4) + "_"
+	interval := time.Duration(float64(time.Second) / o.hungRate)
+	start := time.Now()
+	var sends sync.WaitGroup
+	errs := make(chan error, o.hungEvents)
+	for i := range o.hungEvents {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		id := fmt.Sprintf("%s%07d", prefix, i)
+		sends.Go(func() {
+			at := time.Now()
+			if err := b.post(ctx, "/v1/events", map[string]any{"id": id, "type": "hung.test", "profile": map[string]any{}, "data": map[string]any{"i": id}}, nil); err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			posted[id] = at
+			mu.Unlock()
+		})
+	}
+	sends.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		mu.Lock()
+		n := len(atB)
+		mu.Unlock()
+		if n >= o.hungEvents {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("hung: B received %d of %d events", n, o.hungEvents)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	lat := make([]time.Duration, 0, len(atB))
+	for id, at := range atB {
+		lat = append(lat, at.Sub(posted[id]))
+	}
+	gotA := len(atA)
+	mu.Unlock()
+	slices.Sort(lat)
+	fmt.Printf("hung: %d events at %.0f/s to A (hanging) and B; B's latency p50 %s, p95 %s, p99 %s, max %s; A answered %d meanwhile\n",
+		o.hungEvents, o.hungRate, ms(pct(lat, 0.50)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]), gotA)
+	var circuit struct {
+		Circuit hooks.Circuit `json:"circuit"`
+	}
+	if err := b.get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err == nil {
+		fmt.Printf("  A's circuit: %s after %d failures in a row\n", circuit.Circuit.State, circuit.Circuit.Failures)
+	}
+
+	// A answers again: every one of its deliveries must arrive.
+	hanging.Store(false)
+	close(release)
+	back := time.Now()
+	for {
+		mu.Lock()
+		n := len(atA)
+		mu.Unlock()
+		if n >= o.hungEvents {
+			break
+		}
+		if time.Since(back) > 15*time.Minute {
+			return fmt.Errorf("hung: A received %d of %d events after it answered again", n, o.hungEvents)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Printf("  A answered again: all %d of its deliveries arrived %s later\n", o.hungEvents, time.Since(back).Round(time.Second))
+	return nil
+}
+
+// get reads an API answer into out.
+func (b *bench) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.apiURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
