@@ -260,15 +260,70 @@ func (s *Service) recordCircuitEvent(ctx context.Context, key, what string, data
 	return s.Record(ctx, kind+"."+what, data)
 }
 
-// CircuitOf is the circuit of a webhook endpoint, an action hook (its
-// connection's, when it has one) or a connection, for the API.
-func (s *Service) CircuitOf(ctx context.Context, kind TargetKind, id string) (Circuit, error) {
-	return s.circuitOfKey(ctx, kind.String()+":"+id)
-}
-
-// ConnectionCircuit is the circuit of a connection, shared by its hooks and calls.
+// ConnectionCircuit is the circuit of a connection, shared by its action
+// hooks and its API calls, for the API.
 func (s *Service) ConnectionCircuit(ctx context.Context, connectionID string) (Circuit, error) {
 	return s.circuitOfKey(ctx, "connection:"+connectionID)
+}
+
+// ConnectionCircuits are the circuits of a page of connections, by id.
+func (s *Service) ConnectionCircuits(ctx context.Context, ids []string) (map[string]Circuit, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = "connection:" + id
+	}
+	byKey, err := s.circuitsOf(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Circuit, len(ids))
+	for i, id := range ids {
+		out[id] = byKey[keys[i]]
+	}
+	return out, nil
+}
+
+// hookCircuitKey is the breaker an action hook's deliveries go through:
+// its connection's, when it has one (as circuitKey says of a delivery).
+func hookCircuitKey(h *Hook) string {
+	if h.ConnectionID != "" {
+		return "connection:" + h.ConnectionID
+	}
+	return "hook:" + h.ID
+}
+
+// circuitsOf reads the circuits of many targets at once (a page of a
+// list), by key; a target without a row is closed.
+func (s *Service) circuitsOf(ctx context.Context, keys []string) (map[string]Circuit, error) {
+	out := make(map[string]Circuit, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+		out[k] = Circuit{State: CircuitClosed}
+	}
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT ci.target, `+circuitColumns+` FROM circuits ci WHERE ci.target IN (`+placeholders(1, len(keys))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading circuits: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	for rows.Next() {
+		var (
+			key string
+			c   circuitRow
+		)
+		if err := rows.Scan(append([]any{&key}, c.scanArgs()...)...); err != nil {
+			return nil, fmt.Errorf("reading circuits: %w", err)
+		}
+		out[key] = c.state(now)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading circuits: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Service) circuitOfKey(ctx context.Context, key string) (Circuit, error) {

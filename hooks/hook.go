@@ -50,6 +50,10 @@ type Hook struct {
 	// TimeoutMS bounds one attempt; 0 is the default (30 s).
 	TimeoutMS int `json:"timeout_ms"`
 	Limits
+	// Circuit is the breaker the hook's deliveries go through: its
+	// connection's (shared with the connection's other hooks and its API
+	// calls) when it has one, its own otherwise.
+	Circuit   Circuit   `json:"circuit"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	version   int64
@@ -399,6 +403,9 @@ func (s *Service) CreateHook(ctx context.Context, in HookInput) (Hook, error) {
 		return Hook{}, fmt.Errorf("saving hook: %w", err)
 	}
 	s.targetsChanged(ctx)
+	if h.Circuit, err = s.circuitOfKey(ctx, hookCircuitKey(h)); err != nil {
+		return Hook{}, err
+	}
 	return *h, nil
 }
 
@@ -410,6 +417,9 @@ func (s *Service) Hook(ctx context.Context, id string) (Hook, error) {
 	}
 	if err != nil {
 		return Hook{}, fmt.Errorf("reading hook %s: %w", id, err)
+	}
+	if h.Circuit, err = s.circuitOfKey(ctx, hookCircuitKey(h)); err != nil {
+		return Hook{}, err
 	}
 	return *h, nil
 }
@@ -431,6 +441,18 @@ func (s *Service) Hooks(ctx context.Context, after string, limit int) (_ []Hook,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("listing hooks: %w", err)
+	}
+	rows.Close()
+	keys := make([]string, len(out))
+	for i := range out {
+		keys[i] = hookCircuitKey(&out[i])
+	}
+	circuits, err := s.circuitsOf(ctx, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range out {
+		out[i].Circuit = circuits[keys[i]]
 	}
 	if len(out) > limit {
 		return out[:limit], true, nil

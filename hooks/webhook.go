@@ -131,7 +131,7 @@ func scanWebhook(row interface{ Scan(...any) error }, now time.Time) (*Webhook, 
 // CreateWebhook saves a new endpoint with a fresh secret, returned once.
 func (s *Service) CreateWebhook(ctx context.Context, in WebhookInput) (WebhookWithSecret, error) {
 	now := s.now()
-	w := &Webhook{ID: newID("wh_"), Enabled: true, CreatedAt: now, UpdatedAt: now, version: 1}
+	w := &Webhook{ID: newID("wh_"), Enabled: true, Circuit: Circuit{State: CircuitClosed}, CreatedAt: now, UpdatedAt: now, version: 1}
 	in.apply(w)
 	if err := w.validate(); err != nil {
 		return WebhookWithSecret{}, err
@@ -163,7 +163,7 @@ func (s *Service) Webhook(ctx context.Context, id string) (Webhook, error) {
 	if err != nil {
 		return Webhook{}, fmt.Errorf("reading webhook %s: %w", id, err)
 	}
-	if w.Circuit, err = s.CircuitOf(ctx, TargetWebhook, id); err != nil {
+	if w.Circuit, err = s.circuitOfKey(ctx, "webhook:"+id); err != nil {
 		return Webhook{}, err
 	}
 	return *w, nil
@@ -189,10 +189,16 @@ func (s *Service) Webhooks(ctx context.Context, after string, limit int) (_ []We
 		return nil, false, fmt.Errorf("listing webhooks: %w", err)
 	}
 	rows.Close()
+	keys := make([]string, len(out))
 	for i := range out {
-		if out[i].Circuit, err = s.CircuitOf(ctx, TargetWebhook, out[i].ID); err != nil {
-			return nil, false, err
-		}
+		keys[i] = "webhook:" + out[i].ID
+	}
+	circuits, err := s.circuitsOf(ctx, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range out {
+		out[i].Circuit = circuits[keys[i]]
 	}
 	if len(out) > limit {
 		return out[:limit], true, nil

@@ -41,6 +41,12 @@ type callBundle struct {
 
 func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 	t.Helper()
+	return setupCallsOn(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, tune)
+}
+
+// setupCallsOn is setupCalls with a worker of the given size.
+func setupCallsOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *callBundle {
+	t.Helper()
 	b := setup(t)
 	ring := testRing(t)
 	var handler http.Handler
@@ -68,7 +74,7 @@ func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	events.hooks = svc
-	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, jobs.Deps{Hooks: svc}, b.api.Log)
+	w := jobs.NewWorker(b.redis, wc, jobs.Deps{Hooks: svc}, b.api.Log)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 	handler = api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,

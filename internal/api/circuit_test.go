@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -129,4 +131,165 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	closed := watcher.waitFor(t, 2)[1]
 	require.NoError(t, json.Unmarshal(closed.Body, &payload))
 	require.Equal(t, "webhook.circuit_closed", payload.Type)
+}
+
+// A connection whose service hangs must cost the other connections
+// nothing, for its action hooks and its API calls alike: they share one
+// circuit (the connection's, which its answers and its hooks' show), hold
+// no more than their share of the worker's slots, wait without failing
+// while the circuit is open, and all arrive once the service answers.
+func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
+	t.Parallel()
+	const timeout = time.Second
+	b := setupCallsOn(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+		o.RequestTimeout = timeout
+		o.TargetConcurrency = 2
+		o.CallTargetConcurrency = 2
+		o.CircuitFailures = 3
+		o.CircuitCooldown = 300 * time.Millisecond
+		o.CircuitCooldownMax = 600 * time.Millisecond
+	})
+	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
+	as := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		resp, out := b.do(t, method, path, writer, body)
+		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
+		return out
+	}
+
+	var hanging atomic.Bool
+	hanging.Store(true)
+	release := make(chan struct{})
+	hungCRM := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+		if hanging.Load() {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-release:
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	var (
+		mu      sync.Mutex
+		arrived []time.Time // when each request reached the healthy CRM
+	)
+	healthyCRM := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		mu.Lock()
+		arrived = append(arrived, time.Now())
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	watcher := newReceiver(t, nil)
+	as(http.MethodPost, "/v1/webhooks", map[string]any{"url": watcher.URL, "event_types": []string{"connection.circuit_opened", "connection.circuit_closed"}}, http.StatusCreated)
+
+	hung := b.bearerConnection(t, hungCRM.URL, nil)
+	healthy := b.bearerConnection(t, healthyCRM.URL, nil)
+	hungHook := as(http.MethodPost, "/v1/hooks", map[string]any{"name": "contacts", "event_types": []string{"form.sent"}, "connection_id": hung, "url": "/contacts"}, http.StatusCreated)["id"].(string)
+	as(http.MethodPost, "/v1/hooks", map[string]any{"name": "contacts", "event_types": []string{"form.sent"}, "connection_id": healthy, "url": "/contacts"}, http.StatusCreated)
+
+	// 20 events at about 50 a second, each sent through both connections,
+	// and an API call through each beside every other event.
+	const events = 20
+	var sent []time.Time // when each request for the healthy CRM was made
+	var hungDeliveries, hungCalls []string
+	for i := range events {
+		sent = append(sent, time.Now())
+		out := as(http.MethodPost, "/v1/events", map[string]any{"id": fmt.Sprintf("form-%d", i), "type": "form.sent"}, http.StatusAccepted)
+		for _, d := range out["deliveries"].([]any) {
+			if as(http.MethodGet, "/v1/deliveries/"+d.(string), nil, http.StatusOK)["hook_id"] == hungHook {
+				hungDeliveries = append(hungDeliveries, d.(string))
+			}
+		}
+		if i%2 == 0 {
+			c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": hung, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+			hungCalls = append(hungCalls, c["id"].(string))
+			sent = append(sent, time.Now())
+			b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": healthy, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Len(t, hungDeliveries, events)
+
+	// The healthy CRM got every hook and every call without waiting for
+	// the hung one's timeouts: with all 8 slots of either kind held by the
+	// hung connection, they would have waited a second at a time.
+	want := events + events/2
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(arrived) == want }, 10*time.Second, 10*time.Millisecond)
+	mu.Lock()
+	slices.SortFunc(arrived, func(a, b time.Time) int { return a.Compare(b) })
+	var slowest time.Duration
+	for i := range sent {
+		// The i-th request made reached the CRM by the i-th arrival.
+		slowest = max(slowest, arrived[i].Sub(sent[i]))
+	}
+	mu.Unlock()
+	require.Less(t, slowest, timeout/2, "the healthy connection waited for the hung one")
+
+	// The hung connection's circuit opened: the connection and its hook
+	// say so, and so does an event.
+	require.Eventually(t, func() bool {
+		c := b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+		return c["state"] != hooks.CircuitClosed
+	}, 10*time.Second, 20*time.Millisecond)
+	c := b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+	require.GreaterOrEqual(t, c["failures"], float64(3))
+	require.Contains(t, c["last_error"], "no answer within")
+	require.Equal(t, c["opened_at"], as(http.MethodGet, "/v1/hooks/"+hungHook, nil, http.StatusOK)["circuit"].(map[string]any)["opened_at"],
+		"the hook shows its connection's circuit")
+	listed := b.req(t, http.MethodGet, "/v1/connections", nil, http.StatusOK)["data"].([]any)
+	for _, l := range listed {
+		l := l.(map[string]any)
+		state := l["circuit"].(map[string]any)["state"]
+		if l["id"] == hung {
+			require.NotEqual(t, hooks.CircuitClosed, state)
+		} else {
+			require.Equal(t, hooks.CircuitClosed, state)
+		}
+	}
+	var payload struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(watcher.waitFor(t, 1)[0].Body, &payload))
+	require.Equal(t, "connection.circuit_opened", payload.Type)
+	require.Equal(t, hung, payload.Data["connection_id"])
+
+	// While it hangs, hooks and calls wait: none failed, and the open
+	// circuit sent only probes.
+	time.Sleep(2 * timeout)
+	require.LessOrEqual(t, len(hungCRM.requests()), (events+len(hungCalls))/2, "an open circuit sends nothing but probes")
+	for _, id := range hungDeliveries {
+		d := as(http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
+		require.NotEqual(t, "failed", d["status"], "delivery %s: %v", id, d)
+	}
+	for _, id := range hungCalls {
+		call := b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+		require.NotEqual(t, "failed", call["state"], "call %s: %v", id, call)
+	}
+
+	// It answers again: every hook and call arrives, the circuit closes.
+	hanging.Store(false)
+	close(release)
+	for _, id := range hungDeliveries {
+		waitFor(t, func() (string, any) { d := as(http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK); return d["status"].(string), d }, "succeeded")
+	}
+	for _, id := range hungCalls {
+		b.waitCall(t, id, "succeeded")
+	}
+	c = b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+	require.Equal(t, hooks.CircuitClosed, c["state"])
+	require.NoError(t, json.Unmarshal(watcher.waitFor(t, 2)[1].Body, &payload))
+	require.Equal(t, "connection.circuit_closed", payload.Type)
+}
+
+// waitFor polls until get says the state.
+func waitFor(t *testing.T, get func() (state string, v any), state string) {
+	t.Helper()
+	var last any
+	require.Eventually(t, func() bool {
+		var got string
+		got, last = get()
+		return got == state
+	}, 15*time.Second, 10*time.Millisecond, "never %s: %v", state, last)
 }

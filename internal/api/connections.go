@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
 )
 
 // connectionProblem maps the connections package's errors onto answers;
@@ -29,6 +30,30 @@ func connectionProblem(err error) error {
 	return err
 }
 
+// connection is a connection as the API shows it: its view, secrets
+// masked, and the circuit breaker that its action hooks and API calls go
+// through (open while the service does not answer).
+type connection struct {
+	connections.View
+	Circuit hooks.Circuit `json:"circuit"`
+}
+
+// shown adds a connection's circuit to its view.
+func (s *Server) shown(r *http.Request, v connections.View) (connection, error) {
+	c, err := s.Hooks.ConnectionCircuit(r.Context(), v.ID)
+	return connection{View: v, Circuit: c}, err
+}
+
+// writeConnection answers with one connection.
+func (s *Server) writeConnection(w http.ResponseWriter, r *http.Request, status int, v connections.View) {
+	out, err := s.shown(r, v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
 func (s *Server) failConnection(w http.ResponseWriter, r *http.Request, err error) {
 	s.fail(w, r, connectionProblem(err))
 }
@@ -44,7 +69,7 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 		s.failConnection(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	s.writeConnection(w, r, http.StatusCreated, v)
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +83,20 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		s.failConnection(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[connections.View]{Data: views, NextCursor: next})
+	ids := make([]string, len(views))
+	for i, v := range views {
+		ids[i] = v.ID
+	}
+	circuits, err := s.Hooks.ConnectionCircuits(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := list[connection]{Data: make([]connection, len(views)), NextCursor: next}
+	for i, v := range views {
+		out.Data[i] = connection{View: v, Circuit: circuits[v.ID]}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +105,7 @@ func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 		s.failConnection(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeConnection(w, r, http.StatusOK, v)
 }
 
 func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +119,7 @@ func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request) {
 		s.failConnection(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeConnection(w, r, http.StatusOK, v)
 }
 
 // deletedConnection is the answer to a deletion: the connection is gone;
@@ -130,7 +168,7 @@ func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {
 		s.failConnection(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeConnection(w, r, http.StatusOK, v)
 }
 
 // callbackPage is what the person sees back from the provider. It holds

@@ -48,14 +48,14 @@ func (s *Server) routes() []route {
 		{Pattern: "POST /v1/tokens/{id}/rotation/expire", Scope: access.ScopeTokensManage, Summary: "End a rotation now: the old secret stops", Response: access.Token{}, Handler: s.expireTokenRotation},
 
 		// Connections.
-		{Pattern: "POST /v1/connections", Scope: access.ScopeConnectionsWrite, Summary: "Create a connection (OAuth2, bearer token or API key); the answer shows the redirect URI", Request: connections.Input{}, Response: connections.View{}, Handler: s.createConnection},
-		{Pattern: "GET /v1/connections", Scope: access.ScopeConnectionsRead, Summary: "List connections", Response: list[connections.View]{}, Handler: s.listConnections},
-		{Pattern: "GET /v1/connections/{id}", Scope: access.ScopeConnectionsRead, Summary: "Show a connection, secrets masked", Response: connections.View{}, Handler: s.getConnection},
-		{Pattern: "PATCH /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Edit a connection; new credentials or scopes ask for reconnection", Request: connections.Input{}, Response: connections.View{}, Handler: s.updateConnection},
+		{Pattern: "POST /v1/connections", Scope: access.ScopeConnectionsWrite, Summary: "Create a connection (OAuth2, bearer token or API key); the answer shows the redirect URI", Request: connections.Input{}, Response: connection{}, Handler: s.createConnection},
+		{Pattern: "GET /v1/connections", Scope: access.ScopeConnectionsRead, Summary: "List connections", Response: list[connection]{}, Handler: s.listConnections},
+		{Pattern: "GET /v1/connections/{id}", Scope: access.ScopeConnectionsRead, Summary: "Show a connection, secrets masked", Response: connection{}, Handler: s.getConnection},
+		{Pattern: "PATCH /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Edit a connection; new credentials or scopes ask for reconnection", Request: connections.Input{}, Response: connection{}, Handler: s.updateConnection},
 		{Pattern: "DELETE /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Delete a connection, revoking its tokens at the provider where possible", Response: deletedConnection{}, Status: http.StatusOK, Handler: s.deleteConnection},
 		{Pattern: "POST /v1/connections/{id}/authorize", Scope: access.ScopeConnectionsWrite, Summary: "Start connecting: the URL to send the person to", Response: authorizeAnswer{}, Handler: s.authorizeConnection},
 		{Pattern: "POST /v1/connections/{id}/test", Scope: access.ScopeConnectionsRead, Summary: "Send GET test_path through the connection: status, latency, error", Response: connections.TestResult{}, Handler: s.testConnection},
-		{Pattern: "POST /v1/connections/{id}/refresh", Scope: access.ScopeConnectionsWrite, Summary: "Refresh the connection's OAuth token now", Response: connections.View{}, Handler: s.refreshConnection},
+		{Pattern: "POST /v1/connections/{id}/refresh", Scope: access.ScopeConnectionsWrite, Summary: "Refresh the connection's OAuth token now", Response: connection{}, Handler: s.refreshConnection},
 		// Feed imports.
 		{Pattern: "POST /v1/imports", Scope: access.ScopeImportsWrite, Summary: "Create a feed import", Request: importer.Input{}, Response: importer.Import{}, Handler: s.createImport},
 		{Pattern: "GET /v1/imports", Scope: access.ScopeImportsRead, Summary: "List feed imports", Response: list[importer.Import]{}, Handler: s.listImports},
