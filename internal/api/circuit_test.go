@@ -272,7 +272,10 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	hanging.Store(false)
 	close(release)
 	for _, id := range hungDeliveries {
-		waitFor(t, func() (string, any) { d := as(http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK); return d["status"].(string), d }, "succeeded")
+		waitFor(t, func() (string, any) {
+			d := as(http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
+			return d["status"].(string), d
+		}, "succeeded")
 	}
 	for _, id := range hungCalls {
 		b.waitCall(t, id, "succeeded")
