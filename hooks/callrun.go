@@ -148,6 +148,7 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	}
 	start := time.Now()
 	x := s.exchange(ctx, out, nil, c.attempts+1, now, maxCallResponse)
+	releaseShare() // the target's part is done; recording the attempt is ours
 	if x.reauth != nil {
 		return s.postponeCall(ctx, c, x.reauth)
 	}

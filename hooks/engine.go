@@ -419,6 +419,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 
 	start := time.Now()
 	x := s.exchange(ctx, out, prepErr, l.attempts+1, now, maxStoredBody)
+	releaseShare() // the target's part is done; recording the attempt is ours
 	if x.reauth != nil {
 		return s.postponeForReauth(ctx, l, x.reauth)
 	}

@@ -39,8 +39,10 @@ type shareOf struct {
 
 func newShare(max int) *share { return &share{max: max, targets: map[string]*shareOf{}} }
 
-// take takes one of key's slots. wait > 0: the target is at its share;
-// come back after wait (no slot was taken).
+// take takes one of key's slots; release gives it back, and may be called
+// more than once (once the request is answered, and again on the way out).
+// wait > 0: the target is at its share; come back after wait (no slot was
+// taken).
 func (s *share) take(ctx context.Context, key string) (release func(), wait time.Duration) {
 	deadline := time.Now().Add(shareWaitHere)
 	for {
@@ -54,7 +56,7 @@ func (s *share) take(ctx context.Context, key string) (release func(), wait time
 			id := rand.Uint64()
 			t.started[id] = time.Now()
 			s.mu.Unlock()
-			return func() { s.give(key, id) }, 0
+			return sync.OnceFunc(func() { s.give(key, id) }), 0
 		}
 		oldest := time.Since(t.oldest())
 		freed := t.freed

@@ -16,10 +16,11 @@ import (
 )
 
 // hung is the head-of-line phase: two webhook endpoints subscribed to the
-// same events, A's receiver hanging (it answers after a minute, past the
-// 30 s request timeout) and B's answering at once, -hung-events events at
-// -hung-rate a second, default settings. It reports B's latency (event
-// accepted → B received), and then lets A answer again and reports how long
+// same events, A's receiver hanging (each request answered after a minute,
+// past the 30 s request timeout) and B's answering at once, -hung-events
+// events at -hung-rate a second, default settings. It reports B's latency
+// (event accepted → B received) and A's circuit once -hung-for has passed
+// since the first event; then A answers again, and it reports how long
 // until every one of A's deliveries arrived.
 func (b *bench) hung(ctx context.Context, o options) error {
 	var (
@@ -120,12 +121,18 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	slices.Sort(lat)
 	fmt.Printf("hung: %d events at %.0f/s to A (hanging) and B; B's latency p50 %s, p95 %s, p99 %s, max %s; A answered %d meanwhile\n",
 		o.hungEvents, o.hungRate, ms(pct(lat, 0.50)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]), gotA)
+	time.Sleep(time.Until(start.Add(o.hungFor)))
 	var circuit struct {
 		Circuit hooks.Circuit `json:"circuit"`
 	}
-	if err := b.get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err == nil {
-		fmt.Printf("  A's circuit: %s after %d failures in a row\n", circuit.Circuit.State, circuit.Circuit.Failures)
+	if err := b.get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err != nil {
+		return err
 	}
+	mu.Lock()
+	gotA = len(atA)
+	mu.Unlock()
+	fmt.Printf("  after A hung for %s: its circuit %s, %d attempts in a row without an answer; A answered %d\n",
+		o.hungFor, circuit.Circuit.State, circuit.Circuit.Failures, gotA)
 
 	// A answers again: every one of its deliveries must arrive.
 	hanging.Store(false)

@@ -84,6 +84,8 @@ type options struct {
 	leadIn                 time.Duration
 	hungEvents             int
 	hungRate               float64
+	hungFor                time.Duration
+	targetShare            int
 }
 
 func main() {
@@ -95,9 +97,11 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "latency: how long to send at -rate")
 	flag.DurationVar(&o.leadIn, "lead-in", time.Second, "latency: how long to send at -rate before the events measured, which these are not")
 	flag.IntVar(&o.concurrency, "concurrency", 200, "deliveries the worker runs at once (DELIVERY_CONCURRENCY)")
+	flag.IntVar(&o.targetShare, "target-share", 0, "most deliveries one target may have under way; 0 is a quarter of -concurrency, as liaison sets it")
 	flag.StringVar(&o.phase, "phase", "all", "throughput, latency, all (both), or hung (a hanging endpoint beside a healthy one)")
 	flag.IntVar(&o.hungEvents, "hung-events", 1000, "hung: events to send, each to both endpoints")
 	flag.Float64Var(&o.hungRate, "hung-rate", 50, "hung: events per second")
+	flag.DurationVar(&o.hungFor, "hung-for", time.Minute, "hung: how long A hangs, from the first event (past the 30 s request timeout, its circuit opens)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.StringVar(&o.stallTrace, "stall-trace", "", "latency: keep a flight recording of the last seconds and write it to this file when an event's intake first takes over 100 ms (go tool trace)")
 	flag.Parse()
@@ -163,7 +167,11 @@ func run(ctx context.Context, o options) error {
 	defer conns.Close()
 	queue := jobs.NewClient(r)
 	defer queue.Close()
-	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: queue, Log: log})
+	share := o.targetShare
+	if share <= 0 {
+		share = max(1, o.concurrency/4) // as cmd/liaison sets it
+	}
+	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: queue, Log: log, TargetConcurrency: share})
 	if err != nil {
 		return err
 	}
