@@ -184,12 +184,14 @@ func numericForms(a netip.Addr, pad uint8) []string {
 		out = append(out, s+".")
 	}
 	return append(out, "::ffff:"+a.String(), fmt.Sprintf("::ffff:%x:%x", u>>16, u&0xffff),
-		fmt.Sprintf("0:0:0:0:0:ffff:%04x:%04x", u>>16, u&0xffff), "::FFFF:"+a.String())
+		fmt.Sprintf("0:0:0:0:0:ffff:%04x:%04x", u>>16, u&0xffff), "::FFFF:"+a.String(),
+		// SIIT's IPv4-translated form (::ffff:0:0/96), refused as a whole.
+		fmt.Sprintf("::ffff:0:%x:%x", u>>16, u&0xffff), "::ffff:0:"+a.String())
 }
 
 // FuzzGuardHost checks the textual forms of an address a URL may carry: every form of a
-// refused IPv4 address (zero-padded, octal, hex, short, one integer, IPv4-mapped, with a
-// trailing dot) is refused before the dial, and any host whose last label is a number is
+// refused IPv4 address (zero-padded, octal, hex, short, one integer, IPv4-mapped or
+// IPv4-translated, with a trailing dot) is refused before the dial, and any host whose last label is a number is
 // either a standard address literal or refused.
 func FuzzGuardHost(f *testing.F) {
 	for _, s := range []string{"127.0.0.1", "10.0.0.1", "169.254.169.254", "0.0.0.0", "192.168.0.1", "8.8.8.8", "100.64.0.1"} {
