@@ -260,12 +260,6 @@ func (s *Service) recordCircuitEvent(ctx context.Context, key, what string, data
 	return s.Record(ctx, kind+"."+what, data)
 }
 
-// ConnectionCircuit is the circuit of a connection, shared by its action
-// hooks and its API calls, for the API.
-func (s *Service) ConnectionCircuit(ctx context.Context, connectionID string) (Circuit, error) {
-	return s.circuitOfKey(ctx, "connection:"+connectionID)
-}
-
 // ConnectionCircuits are the circuits of a page of connections, by id.
 func (s *Service) ConnectionCircuits(ctx context.Context, ids []string) (map[string]Circuit, error) {
 	keys := make([]string, len(ids))
