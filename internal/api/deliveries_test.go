@@ -677,8 +677,7 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	})
 	ctx := context.Background()
-	str := func(s string) *string { return &s }
-	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL + "/api"), Token: str("old-token")})
+	conn, err := b.conns.Create(ctx, connections.Input{Name: new("CRM"), AuthType: new("bearer"), BaseURL: new(api.URL + "/api"), Token: new("old-token")})
 	require.NoError(t, err)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID,
 		"url": "contacts", "body": json.RawMessage(`{"e":"{{profile.email}}"}`)}, http.StatusCreated)
@@ -693,7 +692,7 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	require.EqualValues(t, 0, d["attempt_count"])
 
 	// The person reconnects (a new token); the delivery goes through.
-	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: str("new-token")})
+	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: new("new-token")})
 	require.NoError(t, err)
 	d = b.waitDelivery(t, ids[0], "succeeded")
 	require.EqualValues(t, 1, d["attempt_count"])
@@ -720,8 +719,7 @@ func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	ctx := context.Background()
-	str := func(s string) *string { return &s }
-	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL), Token: str("t")})
+	conn, err := b.conns.Create(ctx, connections.Input{Name: new("CRM"), AuthType: new("bearer"), BaseURL: new(api.URL), Token: new("t")})
 	require.NoError(t, err)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID, "url": "/x"}, http.StatusCreated)
 	_, ids := b.event(t, map[string]any{"type": "email.opened"})
