@@ -686,10 +686,18 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	d := b.waitDelivery(t, ids[0], "postponed")
 	require.EqualValues(t, 0, d["attempt_count"], "waiting for a reconnection uses up no attempt")
 	require.Contains(t, d["last_error"], "reconnected")
-	time.Sleep(600 * time.Millisecond) // several rechecks: still no attempt used
-	d = b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
-	require.Equal(t, "postponed", d["status"])
-	require.EqualValues(t, 0, d["attempt_count"])
+	// Each recheck looks again and writes when it will look next: watch
+	// three go by, none of them using an attempt.
+	rechecks, next := 0, nextAttempt(t, d)
+	for deadline := time.Now().Add(15 * time.Second); rechecks < 3; time.Sleep(10 * time.Millisecond) {
+		require.False(t, time.Now().After(deadline), "the delivery was rechecked %d times, not 3", rechecks)
+		d = b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
+		require.Equal(t, "postponed", d["status"])
+		require.EqualValues(t, 0, d["attempt_count"], "a recheck uses up no attempt")
+		if at := nextAttempt(t, d); at.After(next) {
+			rechecks, next = rechecks+1, at
+		}
+	}
 
 	// The person reconnects (a new token); the delivery goes through.
 	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: new("new-token")})
@@ -702,6 +710,16 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	last := api.requests()[len(api.requests())-1]
 	require.Equal(t, "/api/contacts", last.Path)
 	require.JSONEq(t, `{"e":"a@b.c"}`, string(last.Body))
+}
+
+// nextAttempt is when a delivery, as the API shows it, looks again.
+func nextAttempt(t *testing.T, d map[string]any) time.Time {
+	t.Helper()
+	s, ok := d["next_attempt_at"].(string)
+	require.True(t, ok, "no next_attempt_at: %v", d)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return at
 }
 
 func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
