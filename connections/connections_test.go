@@ -26,9 +26,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	b := setup(t)
 	p := provider(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, RequirePKCE: true, RotateRefreshTokens: true})
 	in := codeInput(p)
-	in.ClientAuth = ptr(connections.ClientSecretPost)
-	in.AuthorizationParams = ptr(map[string]string{"access_type": "offline", "prompt": "consent"})
-	in.Headers = ptr(map[string]string{"Version": "2021-07-28"})
+	in.ClientAuth = new(connections.ClientSecretPost)
+	in.AuthorizationParams = new(map[string]string{"access_type": "offline", "prompt": "consent"})
+	in.Headers = new(map[string]string{"Version": "2021-07-28"})
 	v, err := b.svc.Create(t.Context(), in)
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusPending, v.Status)
@@ -94,9 +94,9 @@ func TestDiscovery(t *testing.T) {
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	for _, discovery := range []string{p.Issuer(), p.URL() + "/.well-known/oauth-authorization-server"} {
 		v, err := b.svc.Create(t.Context(), connections.Input{
-			Name: ptr("discovered"), AuthType: ptr(connections.AuthOAuth2Code), BaseURL: ptr(p.URL() + "/api"),
-			ClientID: ptr(testClientID), ClientSecret: ptr(testClientSecret), DiscoveryURL: ptr(discovery),
-			Scopes: ptr([]string{"contacts.read"}),
+			Name: new("discovered"), AuthType: new(connections.AuthOAuth2Code), BaseURL: new(p.URL() + "/api"),
+			ClientID: new(testClientID), ClientSecret: new(testClientSecret), DiscoveryURL: new(discovery),
+			Scopes: new([]string{"contacts.read"}),
 		})
 		require.NoError(t, err, discovery)
 		require.Equal(t, p.AuthorizeURL(), v.AuthorizationURL)
@@ -107,8 +107,8 @@ func TestDiscovery(t *testing.T) {
 	}
 
 	_, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("nowhere"), AuthType: ptr(connections.AuthOAuth2Code), BaseURL: ptr(p.URL()),
-		ClientID: ptr(testClientID), DiscoveryURL: ptr(p.URL() + "/no-such-issuer"),
+		Name: new("nowhere"), AuthType: new(connections.AuthOAuth2Code), BaseURL: new(p.URL()),
+		ClientID: new(testClientID), DiscoveryURL: new(p.URL() + "/no-such-issuer"),
 	})
 	requireFields(t, err, "discovery_url")
 }
@@ -355,9 +355,9 @@ func TestTokenEndpointTimeoutIsTransient(t *testing.T) {
 	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 600 * time.Millisecond; o.TokenRetries = 1 })
 	p := provider(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, Scopes: []string{"api"}})
 	v, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("Creatio"), AuthType: ptr(connections.AuthOAuth2ClientCredentials), BaseURL: ptr(p.URL() + "/api"),
-		ClientID: ptr(testClientID), ClientSecret: ptr(testClientSecret), TokenURL: ptr(p.TokenURL()),
-		ClientAuth: ptr(connections.ClientSecretPost), Scopes: ptr([]string{"api"}),
+		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
+		ClientID: new(testClientID), ClientSecret: new(testClientSecret), TokenURL: new(p.TokenURL()),
+		ClientAuth: new(connections.ClientSecretPost), Scopes: new([]string{"api"}),
 	})
 	require.NoError(t, err)
 	p.SlowToken(3 * time.Second)
@@ -378,9 +378,9 @@ func TestClientCredentialsCachedUntilExpiry(t *testing.T) {
 	b := setup(t)
 	p := provider(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, Scopes: []string{"api"}, AccessTTL: time.Hour})
 	v, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("Creatio"), AuthType: ptr(connections.AuthOAuth2ClientCredentials), BaseURL: ptr(p.URL() + "/api"),
-		ClientID: ptr(testClientID), ClientSecret: ptr(testClientSecret), DiscoveryURL: ptr(p.Issuer()),
-		ClientAuth: ptr(connections.ClientSecretPost), Scopes: ptr([]string{"api"}),
+		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
+		ClientID: new(testClientID), ClientSecret: new(testClientSecret), DiscoveryURL: new(p.Issuer()),
+		ClientAuth: new(connections.ClientSecretPost), Scopes: new([]string{"api"}),
 	})
 	require.NoError(t, err)
 	for range 5 {
@@ -433,8 +433,8 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 	})
 
 	bearer, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("HighLevel"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr(s.URL + "/v1"),
-		Token: ptr(token), Headers: ptr(map[string]string{"Version": "2021-07-28"}),
+		Name: new("HighLevel"), AuthType: new(connections.AuthBearer), BaseURL: new(s.URL + "/v1"),
+		Token: new(token), Headers: new(map[string]string{"Version": "2021-07-28"}),
 	})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusConnected, bearer.Status)
@@ -453,8 +453,8 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 	for _, in := range []string{connections.APIKeyInHeader, connections.APIKeyInQuery} {
 		name := map[string]string{connections.APIKeyInHeader: "X-Api-Key", connections.APIKeyInQuery: "api_key"}[in]
 		k, err := b.svc.Create(t.Context(), connections.Input{
-			Name: ptr("key in " + in), AuthType: ptr(connections.AuthAPIKey), BaseURL: ptr(s.URL),
-			APIKey: &connections.APIKeyInput{In: ptr(in), Name: ptr(name), Value: ptr(token)},
+			Name: new("key in " + in), AuthType: new(connections.AuthAPIKey), BaseURL: new(s.URL),
+			APIKey: &connections.APIKeyInput{In: new(in), Name: new(name), Value: new(token)},
 		})
 		require.NoError(t, err)
 		require.Equal(t, "p******6", k.APIKey.Value)
@@ -470,7 +470,7 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 
 	// A static token that the target refuses: needs_reauth, with its event.
 	bad, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("old token"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr(s.URL), Token: ptr("revoked-token-123"),
+		Name: new("old token"), AuthType: new(connections.AuthBearer), BaseURL: new(s.URL), Token: new("revoked-token-123"),
 	})
 	require.NoError(t, err)
 	_, err = b.get(t, bad.ID, "/x")
@@ -482,7 +482,7 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 	require.Len(t, b.events(t, connections.EventNeedsReauth), 1)
 
 	// A new token reconnects it.
-	got, err = b.svc.Update(t.Context(), bad.ID, connections.Input{Token: ptr(token)})
+	got, err = b.svc.Update(t.Context(), bad.ID, connections.Input{Token: new(token)})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusConnected, got.Status)
 	resp, err = b.get(t, bad.ID, "/x")
@@ -497,8 +497,8 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 	own, _ := target(t, func(*http.Request) bool { return true })
 	other, otherSeen := target(t, func(*http.Request) bool { return true })
 	c, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("k"), AuthType: ptr(connections.AuthAPIKey), BaseURL: ptr(own.URL),
-		APIKey: &connections.APIKeyInput{In: ptr("header"), Name: ptr("X-Api-Key"), Value: ptr(key)},
+		Name: new("k"), AuthType: new(connections.AuthAPIKey), BaseURL: new(own.URL),
+		APIKey: &connections.APIKeyInput{In: new("header"), Name: new("X-Api-Key"), Value: new(key)},
 	})
 	require.NoError(t, err)
 
@@ -510,7 +510,7 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 	require.True(t, perm.Permanent())
 	require.Empty(t, *otherSeen, "refused before sending")
 
-	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{AllowedHosts: ptr([]string{"localhost"})})
+	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{AllowedHosts: new([]string{"localhost"})})
 	require.NoError(t, err)
 	resp, err := b.get(t, c.ID, otherURL+"/ok")
 	require.NoError(t, err)
@@ -522,7 +522,7 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 	// GET, but the credential stays behind.
 	redirector := httptest.NewServer(http.RedirectHandler(otherURL+"/landed", http.StatusFound))
 	t.Cleanup(redirector.Close)
-	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{BaseURL: ptr(redirector.URL)})
+	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{BaseURL: new(redirector.URL)})
 	require.NoError(t, err)
 	resp, err = b.get(t, c.ID, "/go")
 	require.NoError(t, err)
@@ -537,11 +537,11 @@ func TestEditingCredentialsAsksForReconnection(t *testing.T) {
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
 
-	got, err := b.svc.Update(t.Context(), v.ID, connections.Input{Name: ptr("CRM (prod)"), Description: ptr("the main CRM"), TestPath: ptr("/me")})
+	got, err := b.svc.Update(t.Context(), v.ID, connections.Input{Name: new("CRM (prod)"), Description: new("the main CRM"), TestPath: new("/me")})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusConnected, got.Status, "names and descriptions do not touch the token")
 
-	got, err = b.svc.Update(t.Context(), v.ID, connections.Input{Scopes: ptr([]string{"contacts.read", "contacts.write", "offline_access"})})
+	got, err = b.svc.Update(t.Context(), v.ID, connections.Input{Scopes: new([]string{"contacts.read", "contacts.write", "offline_access"})})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusNeedsReauth, got.Status, "a token for other scopes is not kept")
 	require.Nil(t, got.TokenExpiresAt)
@@ -550,7 +550,7 @@ func TestEditingCredentialsAsksForReconnection(t *testing.T) {
 	require.ErrorIs(t, err, connections.ErrNeedsReauth)
 
 	require.True(t, b.connect(t, p, v.ID).OK)
-	got, err = b.svc.Update(t.Context(), v.ID, connections.Input{ClientSecret: ptr(testClientSecret + "-new")})
+	got, err = b.svc.Update(t.Context(), v.ID, connections.Input{ClientSecret: new(testClientSecret + "-new")})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusNeedsReauth, got.Status)
 }
@@ -571,7 +571,7 @@ func TestDeleteRevokesAtTheProvider(t *testing.T) {
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	t.Cleanup(down.Close)
 	in := codeInput(p)
-	in.RevocationURL = ptr(down.URL + "/revoke")
+	in.RevocationURL = new(down.URL + "/revoke")
 	v = b.createConnected(t, p, in)
 	res, err = b.svc.Delete(t.Context(), v.ID)
 	require.NoError(t, err)
@@ -640,8 +640,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 	b := setup(t, func(o *connections.Options) { o.AllowedCIDRs = nil })
 	base := func() connections.Input {
 		return connections.Input{
-			Name: ptr("x"), AuthType: ptr(connections.AuthOAuth2Code), BaseURL: ptr("https://api.example.com"),
-			ClientID: ptr("id"), AuthorizationURL: ptr("https://id.example.com/authorize"), TokenURL: ptr("https://id.example.com/token"),
+			Name: new("x"), AuthType: new(connections.AuthOAuth2Code), BaseURL: new("https://api.example.com"),
+			ClientID: new("id"), AuthorizationURL: new("https://id.example.com/authorize"), TokenURL: new("https://id.example.com/token"),
 		}
 	}
 	tests := []struct {
@@ -651,26 +651,26 @@ func TestBadInputNamesTheField(t *testing.T) {
 	}{
 		{"missing client id", func(in *connections.Input) { in.ClientID = nil }, "client_id"},
 		{"client credentials without client id", func(in *connections.Input) {
-			in.AuthType = ptr(connections.AuthOAuth2ClientCredentials)
+			in.AuthType = new(connections.AuthOAuth2ClientCredentials)
 			in.ClientID = nil
 		}, "client_id"},
-		{"token url over http", func(in *connections.Input) { in.TokenURL = ptr("http://id.example.com/token") }, "token_url"},
-		{"token url over http to a private address not in ALLOWED_CIDRS", func(in *connections.Input) { in.TokenURL = ptr("http://10.0.0.5/token") }, "token_url"},
-		{"unknown auth type", func(in *connections.Input) { in.AuthType = ptr("oauth1") }, "auth_type"},
-		{"scope with a space", func(in *connections.Input) { in.Scopes = ptr([]string{"read", "contacts write"}) }, "scopes[1]"},
-		{"bad base url", func(in *connections.Input) { in.BaseURL = ptr("not a url") }, "base_url"},
-		{"missing name", func(in *connections.Input) { in.Name = ptr("") }, "name"},
-		{"long name", func(in *connections.Input) { in.Name = ptr(strings.Repeat("n", 201)) }, "name"},
-		{"long description", func(in *connections.Input) { in.Description = ptr(strings.Repeat("d", 501)) }, "description"},
-		{"unknown client auth", func(in *connections.Input) { in.ClientAuth = ptr("private_key_jwt") }, "client_auth"},
-		{"reserved authorization param", func(in *connections.Input) { in.AuthorizationParams = ptr(map[string]string{"redirect_uri": "x"}) }, "authorization_params.redirect_uri"},
-		{"authorization header as fixed header", func(in *connections.Input) { in.Headers = ptr(map[string]string{"Authorization": "Bearer x"}) }, "headers.Authorization"},
+		{"token url over http", func(in *connections.Input) { in.TokenURL = new("http://id.example.com/token") }, "token_url"},
+		{"token url over http to a private address not in ALLOWED_CIDRS", func(in *connections.Input) { in.TokenURL = new("http://10.0.0.5/token") }, "token_url"},
+		{"unknown auth type", func(in *connections.Input) { in.AuthType = new("oauth1") }, "auth_type"},
+		{"scope with a space", func(in *connections.Input) { in.Scopes = new([]string{"read", "contacts write"}) }, "scopes[1]"},
+		{"bad base url", func(in *connections.Input) { in.BaseURL = new("not a url") }, "base_url"},
+		{"missing name", func(in *connections.Input) { in.Name = new("") }, "name"},
+		{"long name", func(in *connections.Input) { in.Name = new(strings.Repeat("n", 201)) }, "name"},
+		{"long description", func(in *connections.Input) { in.Description = new(strings.Repeat("d", 501)) }, "description"},
+		{"unknown client auth", func(in *connections.Input) { in.ClientAuth = new("private_key_jwt") }, "client_auth"},
+		{"reserved authorization param", func(in *connections.Input) { in.AuthorizationParams = new(map[string]string{"redirect_uri": "x"}) }, "authorization_params.redirect_uri"},
+		{"authorization header as fixed header", func(in *connections.Input) { in.Headers = new(map[string]string{"Authorization": "Bearer x"}) }, "headers.Authorization"},
 		{"api key in cookie", func(in *connections.Input) {
-			in.AuthType = ptr(connections.AuthAPIKey)
-			in.APIKey = &connections.APIKeyInput{In: ptr("cookie"), Name: ptr("k"), Value: ptr("v")}
+			in.AuthType = new(connections.AuthAPIKey)
+			in.APIKey = &connections.APIKeyInput{In: new("cookie"), Name: new("k"), Value: new("v")}
 		}, "api_key.in"},
-		{"bearer without token", func(in *connections.Input) { in.AuthType = ptr(connections.AuthBearer) }, "token"},
-		{"bad allowed host", func(in *connections.Input) { in.AllowedHosts = ptr([]string{"https://x.example.com/path"}) }, "allowed_hosts[0]"},
+		{"bearer without token", func(in *connections.Input) { in.AuthType = new(connections.AuthBearer) }, "token"},
+		{"bad allowed host", func(in *connections.Input) { in.AllowedHosts = new([]string{"https://x.example.com/path"}) }, "allowed_hosts[0]"},
 	}
 	for _, tc := range tests {
 		in := base()
@@ -688,11 +688,11 @@ func TestNoSecretInPlaintextInTheDatabase(t *testing.T) {
 	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
 	v := b.createConnected(t, p, codeInput(p))
 	const bearer, apiKey = "static-bearer-token-value-1", "api-key-value-abcdef-2"
-	_, err := b.svc.Create(t.Context(), connections.Input{Name: ptr("b"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr("https://api.example.com"), Token: ptr(bearer)})
+	_, err := b.svc.Create(t.Context(), connections.Input{Name: new("b"), AuthType: new(connections.AuthBearer), BaseURL: new("https://api.example.com"), Token: new(bearer)})
 	require.NoError(t, err)
 	_, err = b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("k"), AuthType: ptr(connections.AuthAPIKey), BaseURL: ptr("https://api.example.com"),
-		APIKey: &connections.APIKeyInput{In: ptr("query"), Name: ptr("key"), Value: ptr(apiKey)},
+		Name: new("k"), AuthType: new(connections.AuthAPIKey), BaseURL: new("https://api.example.com"),
+		APIKey: &connections.APIKeyInput{In: new("query"), Name: new("key"), Value: new(apiKey)},
 	})
 	require.NoError(t, err)
 	_, err = b.svc.AuthorizeURL(t.Context(), v.ID) // a state with its PKCE verifier in flight

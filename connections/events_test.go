@@ -49,23 +49,23 @@ func TestConnectedIsRecordedOnEveryWayBack(t *testing.T) {
 	// A static token refused, then replaced.
 	s, _ := target(t, func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer good-token" })
 	bearer, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("HighLevel"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr(s.URL), Token: ptr("bad-token"),
+		Name: new("HighLevel"), AuthType: new(connections.AuthBearer), BaseURL: new(s.URL), Token: new("bad-token"),
 	})
 	require.NoError(t, err)
 	_, err = b.get(t, bearer.ID, "/x")
 	require.ErrorIs(t, err, connections.ErrNeedsReauth)
-	_, err = b.svc.Update(t.Context(), bearer.ID, connections.Input{Description: ptr("edited")})
+	_, err = b.svc.Update(t.Context(), bearer.ID, connections.Input{Description: new("edited")})
 	require.NoError(t, err)
 	require.Len(t, b.connectedIDs(t), 2, "an edit that keeps the refused token changes nothing")
-	_, err = b.svc.Update(t.Context(), bearer.ID, connections.Input{Token: ptr("good-token")})
+	_, err = b.svc.Update(t.Context(), bearer.ID, connections.Input{Token: new("good-token")})
 	require.NoError(t, err)
 	require.Equal(t, bearer.ID, b.connectedIDs(t)[2])
 
 	// Client credentials: the first token, fetched on a forced refresh.
 	cc, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("Creatio"), AuthType: ptr(connections.AuthOAuth2ClientCredentials), BaseURL: ptr(p.URL() + "/api"),
-		ClientID: ptr(testClientID), ClientSecret: ptr(testClientSecret), TokenURL: ptr(p.TokenURL()),
-		ClientAuth: ptr(connections.ClientSecretBasic), Scopes: ptr([]string{"api"}),
+		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
+		ClientID: new(testClientID), ClientSecret: new(testClientSecret), TokenURL: new(p.TokenURL()),
+		ClientAuth: new(connections.ClientSecretBasic), Scopes: new([]string{"api"}),
 	})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusPending, cc.Status)

@@ -100,8 +100,8 @@ func TestRedirectToPlainHTTPDropsTheAPIKey(t *testing.T) {
 	for i, in := range []string{connections.APIKeyInHeader, connections.APIKeyInQuery} {
 		name := map[string]string{connections.APIKeyInHeader: "X-Api-Key", connections.APIKeyInQuery: "api_key"}[in]
 		c, err := b.svc.Create(t.Context(), connections.Input{
-			Name: ptr("key in " + in), AuthType: ptr(connections.AuthAPIKey), BaseURL: ptr("https://127.0.0.1:" + port),
-			APIKey: &connections.APIKeyInput{In: ptr(in), Name: ptr(name), Value: ptr(key)},
+			Name: new("key in " + in), AuthType: new(connections.AuthAPIKey), BaseURL: new("https://127.0.0.1:" + port),
+			APIKey: &connections.APIKeyInput{In: new(in), Name: new(name), Value: new(key)},
 		})
 		require.NoError(t, err)
 		resp, err := b.get(t, c.ID, "/start?keep=1")

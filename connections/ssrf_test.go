@@ -78,7 +78,7 @@ func TestDoRefusesInternalAddresses(t *testing.T) {
 	// A connection whose base URL is inside a blocked range is refused at
 	// dial time too, with its credentials never sent.
 	c, err := open.svc.Create(t.Context(), connections.Input{
-		Name: ptr("internal"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr("https://10.0.0.8"), Token: ptr("tok-123456789"),
+		Name: new("internal"), AuthType: new(connections.AuthBearer), BaseURL: new("https://10.0.0.8"), Token: new("tok-123456789"),
 	})
 	require.NoError(t, err)
 	_, err = open.get(t, c.ID, "/x")

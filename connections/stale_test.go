@@ -41,7 +41,7 @@ func TestStale401DoesNotUndoANewToken(t *testing.T) {
 		}
 	})
 	v, err := b.svc.Create(t.Context(), connections.Input{
-		Name: ptr("HighLevel"), AuthType: ptr(connections.AuthBearer), BaseURL: ptr(s.URL), Token: ptr("old-token"),
+		Name: new("HighLevel"), AuthType: new(connections.AuthBearer), BaseURL: new(s.URL), Token: new("old-token"),
 	})
 	require.NoError(t, err)
 
@@ -61,7 +61,7 @@ func TestStale401DoesNotUndoANewToken(t *testing.T) {
 		done <- result{status: resp.StatusCode}
 	}()
 	require.Eventually(t, func() bool { return refused.Load() == 1 }, 5*time.Second, time.Millisecond)
-	_, err = b.svc.Update(t.Context(), v.ID, connections.Input{Token: ptr("new-token")})
+	_, err = b.svc.Update(t.Context(), v.ID, connections.Input{Token: new("new-token")})
 	require.NoError(t, err)
 	close(release)
 
@@ -75,7 +75,7 @@ func TestStale401DoesNotUndoANewToken(t *testing.T) {
 	require.Empty(t, b.events(t, connections.EventNeedsReauth))
 
 	// A 401 to the token that is stored still asks for reconnection.
-	_, err = b.svc.Update(t.Context(), v.ID, connections.Input{Token: ptr("wrong-token")})
+	_, err = b.svc.Update(t.Context(), v.ID, connections.Input{Token: new("wrong-token")})
 	require.NoError(t, err)
 	_, err = b.get(t, v.ID, "/contacts")
 	require.ErrorIs(t, err, connections.ErrNeedsReauth)

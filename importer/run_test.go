@@ -126,8 +126,6 @@ func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	return &bundle{store: store, runner: r, events: ev}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func (b *bundle) create(t *testing.T, in importer.Input) importer.Import {
 	t.Helper()
 	im, err := b.store.Create(context.Background(), in, nil)
@@ -200,7 +198,7 @@ func TestImportCountsCreatedUpdatedUnchangedRemoved(t *testing.T) {
 	b := setupRunner(t, nil)
 	feed := generated(t, "csv", 300, 0)
 	srv, _ := feedServer(t, func() []byte { return feed }, "", nil)
-	im := b.create(t, importer.Input{Name: ptr("csv"), URL: ptr(srv.URL + "/feed.csv"), Format: ptr("csv")})
+	im := b.create(t, importer.Input{Name: new("csv"), URL: new(srv.URL + "/feed.csv"), Format: new("csv")})
 
 	run := b.run(t, im.ID)
 	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
@@ -242,7 +240,7 @@ func TestNotModifiedIsAnUnchangedRun(t *testing.T) {
 	b := setupRunner(t, nil)
 	feed := generated(t, "jsonl", 20, 0)
 	srv, hits := feedServer(t, func() []byte { return feed }, `"v1"`, nil)
-	im := b.create(t, importer.Input{Name: ptr("jsonl"), URL: ptr(srv.URL), Format: ptr("auto")})
+	im := b.create(t, importer.Input{Name: new("jsonl"), URL: new(srv.URL), Format: new("auto")})
 
 	require.Equal(t, importer.StatusSucceeded, b.run(t, im.ID).Status)
 	run := b.run(t, im.ID)
@@ -286,7 +284,7 @@ func TestARunStartedOverCountsOnce(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	b.runner.BatchSize = 20
-	im := b.create(t, importer.Input{Name: ptr("restart"), URL: ptr(srv.URL), Format: ptr("csv")})
+	im := b.create(t, importer.Input{Name: new("restart"), URL: new(srv.URL), Format: new("csv")})
 	run, err := b.store.NewRun(context.Background(), im.ID, "manual")
 	require.NoError(t, err)
 
@@ -327,7 +325,7 @@ func TestGzipByHeaderAndByBody(t *testing.T) {
 	byHeader, _ := feedServer(t, func() []byte { return zipped.Bytes() }, "", http.Header{"Content-Encoding": {"gzip"}})
 	byBody, _ := feedServer(t, func() []byte { return zipped.Bytes() }, "", http.Header{"Content-Type": {"application/octet-stream"}})
 	for _, u := range []string{byHeader.URL + "/feed.xml", byBody.URL + "/feed.xml.gz"} {
-		im := b.create(t, importer.Input{Name: ptr("yml"), URL: ptr(u), Format: ptr("yml")})
+		im := b.create(t, importer.Input{Name: new("yml"), URL: new(u), Format: new("yml")})
 		run := b.run(t, im.ID)
 		require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
 		require.EqualValues(t, 40, run.Counts.Created, u)
@@ -352,7 +350,7 @@ func TestBadRowsAreCountedSampledAndCanFailTheRun(t *testing.T) {
 	}
 	srv, _ := feedServer(t, func() []byte { return []byte(feed.String()) }, "", nil)
 
-	lenient := b.create(t, importer.Input{Name: ptr("lenient"), URL: ptr(srv.URL), Format: ptr("csv"), BadRowShare: ptr(0.5)})
+	lenient := b.create(t, importer.Input{Name: new("lenient"), URL: new(srv.URL), Format: new("csv"), BadRowShare: new(0.5)})
 	run := b.run(t, lenient.ID)
 	require.Equal(t, importer.StatusSucceeded, run.Status, run.Message)
 	require.EqualValues(t, 5, run.Counts.Bad)
@@ -367,7 +365,7 @@ func TestBadRowsAreCountedSampledAndCanFailTheRun(t *testing.T) {
 	}
 	require.True(t, missing, "%+v", run.Errors)
 
-	strict := b.create(t, importer.Input{Name: ptr("strict"), URL: ptr(srv.URL), Format: ptr("csv"), BadRowShare: ptr(0.1)})
+	strict := b.create(t, importer.Input{Name: new("strict"), URL: new(srv.URL), Format: new("csv"), BadRowShare: new(0.1)})
 	run = b.run(t, strict.ID)
 	require.Equal(t, importer.StatusFailed, run.Status)
 	require.Contains(t, run.Message, "5 of 20 rows (25.0%) are bad")
@@ -389,10 +387,10 @@ func TestFeedsThatCannotBeReadFailWithAReason(t *testing.T) {
 		in   importer.Input
 		want string
 	}{
-		{importer.Input{Name: ptr("html"), URL: ptr(html.URL), Format: ptr("yml")}, "HTML"},
-		{importer.Input{Name: ptr("404"), URL: ptr(notFound.URL), Format: ptr("csv")}, "HTTP 404"},
-		{importer.Input{Name: ptr("path"), URL: ptr(xmlFeed.URL), Format: ptr("xml"), ItemPath: ptr("catalog/offers/offer")}, "matched no element"},
-		{importer.Input{Name: ptr("blocked"), URL: ptr("http://169.254.169.254/latest"), Format: ptr("json")}, "169.254.0.0/16"},
+		{importer.Input{Name: new("html"), URL: new(html.URL), Format: new("yml")}, "HTML"},
+		{importer.Input{Name: new("404"), URL: new(notFound.URL), Format: new("csv")}, "HTTP 404"},
+		{importer.Input{Name: new("path"), URL: new(xmlFeed.URL), Format: new("xml"), ItemPath: new("catalog/offers/offer")}, "matched no element"},
+		{importer.Input{Name: new("blocked"), URL: new("http://169.254.169.254/latest"), Format: new("json")}, "169.254.0.0/16"},
 	}
 	for _, c := range cases {
 		im := b.create(t, c.in)
@@ -405,7 +403,7 @@ func TestFeedsThatCannotBeReadFailWithAReason(t *testing.T) {
 func TestRunsNeverOverlap(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	im := b.create(t, importer.Input{Name: ptr("x"), URL: ptr("https://example.com/feed.csv")})
+	im := b.create(t, importer.Input{Name: new("x"), URL: new("https://example.com/feed.csv")})
 	ctx := context.Background()
 	first, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -440,7 +438,7 @@ func TestCancelARunningRun(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
 	b.runner.BatchSize = 10
-	im := b.create(t, importer.Input{Name: ptr("endless"), URL: ptr(srv.URL), Format: ptr("csv")})
+	im := b.create(t, importer.Input{Name: new("endless"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -480,7 +478,7 @@ func TestCancelARunWhoseFeedStalls(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	im := b.create(t, importer.Input{Name: ptr("stalls"), URL: ptr(srv.URL), Format: ptr("csv")})
+	im := b.create(t, importer.Input{Name: new("stalls"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -499,7 +497,7 @@ func TestCancelARunWhoseFeedStalls(t *testing.T) {
 func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	im := b.create(t, importer.Input{Name: ptr("waiting"), URL: ptr("https://feeds.example/f.csv")})
+	im := b.create(t, importer.Input{Name: new("waiting"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -543,7 +541,7 @@ func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
 	b.runner.AbandonedAfter = 50 * time.Millisecond
-	im := b.create(t, importer.Input{Name: ptr("orphan"), URL: ptr("https://feeds.example/f.csv")})
+	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -568,7 +566,7 @@ func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 func TestAFlaggedRunWithoutATaskGivesWayToTheNextRun(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	im := b.create(t, importer.Input{Name: ptr("orphan"), URL: ptr("https://feeds.example/f.csv")})
+	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.NoError(t, err)
@@ -590,7 +588,7 @@ func TestAFlaggedRunWithoutATaskGivesWayToTheNextRun(t *testing.T) {
 func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	im := b.create(t, importer.Input{Name: ptr("unqueued"), URL: ptr("https://feeds.example/f.csv")})
+	im := b.create(t, importer.Input{Name: new("unqueued"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.NoError(t, err)
@@ -631,7 +629,7 @@ func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	b.runner.BatchSize = 10
-	im := b.create(t, importer.Input{Name: ptr("race"), URL: ptr(srv.URL), Format: ptr("csv")})
+	im := b.create(t, importer.Input{Name: new("race"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	for i := range 20 {
 		run, err := b.store.NewRun(ctx, im.ID, "manual")
@@ -664,7 +662,7 @@ func TestACancelledRunIsNotPostponed(t *testing.T) {
 	t.Parallel()
 	sender := blockingReauthSender{asked: make(chan struct{}), release: make(chan struct{})}
 	b := setupRunner(t, sender)
-	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.NoError(t, err)
@@ -692,7 +690,7 @@ func TestACancelledRunIsNotPostponed(t *testing.T) {
 func TestCancellingAPostponedRun(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, reauthSender{})
-	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.NoError(t, err)
@@ -717,7 +715,7 @@ func TestTimeLimit(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close)
-	im := b.create(t, importer.Input{Name: ptr("slow"), URL: ptr(srv.URL), Format: ptr("json"), TimeLimit: ptr("1s")})
+	im := b.create(t, importer.Input{Name: new("slow"), URL: new(srv.URL), Format: new("json"), TimeLimit: new("1s")})
 	run := b.run(t, im.ID)
 	require.Equal(t, importer.StatusFailed, run.Status)
 	require.Contains(t, run.Message, "time limit of 1s")
@@ -737,7 +735,7 @@ func (reauthSender) Do(context.Context, string, *http.Request) (*http.Response, 
 func TestNeedsReauthPostponesTheRun(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, reauthSender{})
-	im := b.create(t, importer.Input{Name: ptr("protected"), ConnectionID: ptr("conn_1"), URL: ptr("/feed.xml"), Format: ptr("yml")})
+	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
 	run, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.NoError(t, err)
@@ -758,17 +756,17 @@ func TestBadImportInputNamesTheField(t *testing.T) {
 		in    importer.Input
 		field string
 	}{
-		{importer.Input{URL: ptr("https://x/f")}, "name"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Schedule: ptr("every day")}, "schedule"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Schedule: ptr("* * * * * *")}, "schedule"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Format: ptr("xlsx")}, "format"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Format: ptr("xml")}, "item_path"},
-		{importer.Input{Name: ptr("x"), URL: ptr("/relative")}, "url"},
-		{importer.Input{Name: ptr("x"), URL: ptr("ftp://x/f")}, "url"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Timezone: ptr("Mars/Olympus")}, "timezone"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), TimeLimit: ptr("forever")}, "time_limit"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), BadRowShare: ptr(1.5)}, "bad_row_threshold"},
-		{importer.Input{Name: ptr("x"), URL: ptr("https://x/f"), Mapping: &importer.Mapping{Fields: map[string]string{"a": ""}}}, "mapping"},
+		{importer.Input{URL: new("https://x/f")}, "name"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Schedule: new("every day")}, "schedule"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Schedule: new("* * * * * *")}, "schedule"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Format: new("xlsx")}, "format"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Format: new("xml")}, "item_path"},
+		{importer.Input{Name: new("x"), URL: new("/relative")}, "url"},
+		{importer.Input{Name: new("x"), URL: new("ftp://x/f")}, "url"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Timezone: new("Mars/Olympus")}, "timezone"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), TimeLimit: new("forever")}, "time_limit"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), BadRowShare: new(1.5)}, "bad_row_threshold"},
+		{importer.Input{Name: new("x"), URL: new("https://x/f"), Mapping: &importer.Mapping{Fields: map[string]string{"a": ""}}}, "mapping"},
 	}
 	for _, c := range cases {
 		_, err := b.store.Create(context.Background(), c.in, nil)
@@ -780,10 +778,10 @@ func TestBadImportInputNamesTheField(t *testing.T) {
 		}
 		require.Contains(t, fields, c.field, "%v", err)
 	}
-	im, err := b.store.Create(context.Background(), importer.Input{Name: ptr("ok"), URL: ptr("https://x/f"), Schedule: ptr("@every 1h")}, nil)
+	im, err := b.store.Create(context.Background(), importer.Input{Name: new("ok"), URL: new("https://x/f"), Schedule: new("@every 1h")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "@every 1h", im.Cronspec())
-	im, err = b.store.Create(context.Background(), importer.Input{Name: ptr("tz"), URL: ptr("https://x/f"), Schedule: ptr("0 3 * * *"), Timezone: ptr("Europe/Moscow")}, nil)
+	im, err = b.store.Create(context.Background(), importer.Input{Name: new("tz"), URL: new("https://x/f"), Schedule: new("0 3 * * *"), Timezone: new("Europe/Moscow")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "CRON_TZ=Europe/Moscow 0 3 * * *", im.Cronspec())
 }

@@ -677,8 +677,7 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	})
 	ctx := context.Background()
-	str := func(s string) *string { return &s }
-	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL + "/api"), Token: str("old-token")})
+	conn, err := b.conns.Create(ctx, connections.Input{Name: new("CRM"), AuthType: new("bearer"), BaseURL: new(api.URL + "/api"), Token: new("old-token")})
 	require.NoError(t, err)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID,
 		"url": "contacts", "body": json.RawMessage(`{"e":"{{profile.email}}"}`)}, http.StatusCreated)
@@ -687,13 +686,21 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	d := b.waitDelivery(t, ids[0], "postponed")
 	require.EqualValues(t, 0, d["attempt_count"], "waiting for a reconnection uses up no attempt")
 	require.Contains(t, d["last_error"], "reconnected")
-	time.Sleep(600 * time.Millisecond) // several rechecks: still no attempt used
-	d = b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
-	require.Equal(t, "postponed", d["status"])
-	require.EqualValues(t, 0, d["attempt_count"])
+	// Each recheck looks again and writes when it will look next: watch
+	// three go by, none of them using an attempt.
+	rechecks, next := 0, nextAttempt(t, d)
+	for deadline := time.Now().Add(15 * time.Second); rechecks < 3; time.Sleep(10 * time.Millisecond) {
+		require.False(t, time.Now().After(deadline), "the delivery was rechecked %d times, not 3", rechecks)
+		d = b.call(t, http.MethodGet, "/v1/deliveries/"+ids[0], nil, http.StatusOK)
+		require.Equal(t, "postponed", d["status"])
+		require.EqualValues(t, 0, d["attempt_count"], "a recheck uses up no attempt")
+		if at := nextAttempt(t, d); at.After(next) {
+			rechecks, next = rechecks+1, at
+		}
+	}
 
 	// The person reconnects (a new token); the delivery goes through.
-	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: str("new-token")})
+	_, err = b.conns.Update(ctx, conn.ID, connections.Input{Token: new("new-token")})
 	require.NoError(t, err)
 	d = b.waitDelivery(t, ids[0], "succeeded")
 	require.EqualValues(t, 1, d["attempt_count"])
@@ -703,6 +710,16 @@ func TestNeedsReauthPostponesThenResumes(t *testing.T) {
 	last := api.requests()[len(api.requests())-1]
 	require.Equal(t, "/api/contacts", last.Path)
 	require.JSONEq(t, `{"e":"a@b.c"}`, string(last.Body))
+}
+
+// nextAttempt is when a delivery, as the API shows it, looks again.
+func nextAttempt(t *testing.T, d map[string]any) time.Time {
+	t.Helper()
+	s, ok := d["next_attempt_at"].(string)
+	require.True(t, ok, "no next_attempt_at: %v", d)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return at
 }
 
 func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
@@ -720,8 +737,7 @@ func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	})
 	ctx := context.Background()
-	str := func(s string) *string { return &s }
-	conn, err := b.conns.Create(ctx, connections.Input{Name: str("CRM"), AuthType: str("bearer"), BaseURL: str(api.URL), Token: str("t")})
+	conn, err := b.conns.Create(ctx, connections.Input{Name: new("CRM"), AuthType: new("bearer"), BaseURL: new(api.URL), Token: new("t")})
 	require.NoError(t, err)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID, "url": "/x"}, http.StatusCreated)
 	_, ids := b.event(t, map[string]any{"type": "email.opened"})

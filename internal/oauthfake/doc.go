@@ -22,10 +22,12 @@
 //     echoes the request back as JSON.
 //
 // Every mistake a client makes is answered the way the RFCs say and is also
-// written down as a violation: Violations lists them, so a test that drives
-// Liaison through a flow ends with require.Empty(t, p.Violations()).
-// Answers the test itself caused (FailNextToken, RevokeAll, DenyNext, an
-// access token that ExpireAll made stale) are not violations.
+// written down as a violation, and a violation fails the test when it ends:
+// a test that drives Liaison through a flow need not remember to check. A
+// test that makes mistakes on purpose calls ExpectViolations and checks
+// Violations itself. Answers the test itself caused (FailNextToken,
+// RevokeAll, DenyNext, an access token that ExpireAll made stale) are not
+// violations.
 //
 // The provider keeps all state behind one mutex and in this process; worker
 // processes started by a test reach it over HTTP like any other client, which

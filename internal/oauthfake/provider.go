@@ -116,6 +116,7 @@ type Provider struct {
 	lastToken     TokenRequest
 	lastAuthorize url.Values
 	violations    []string
+	expected      bool // ExpectViolations: the test checks violations itself
 	served        map[string]http.Handler
 }
 
@@ -149,8 +150,9 @@ type failure struct {
 	body   string
 }
 
-// New starts a provider on a plain HTTP httptest server on 127.0.0.1; the
-// server closes when the test ends.
+// New starts a provider on a plain HTTP httptest server on 127.0.0.1. When
+// the test ends the server closes and every violation recorded fails the
+// test, unless ExpectViolations was called.
 func New(t testing.TB, opts Options) *Provider {
 	t.Helper()
 	return start(t, opts, false)
@@ -216,6 +218,13 @@ func start(t testing.TB, opts Options, tls bool) *Provider {
 		// Release SlowToken waits first: Close waits for every running handler.
 		close(p.closed)
 		p.srv.Close()
+		// Checked after Close, so a mistake made by a request still under
+		// way when the test returned counts too.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.expected && len(p.violations) > 0 {
+			t.Errorf("oauthfake: the provider saw protocol mistakes:\n\t%s", strings.Join(p.violations, "\n\t"))
+		}
 	})
 	return p
 }
@@ -383,6 +392,15 @@ func (p *Provider) Violations() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.violations)
+}
+
+// ExpectViolations is for a test that provokes protocol mistakes on
+// purpose and checks Violations itself: the provider then no longer fails
+// the test over them when it ends.
+func (p *Provider) ExpectViolations() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expected = true
 }
 
 // GrantRevoked reports whether any grant has been revoked, for whatever

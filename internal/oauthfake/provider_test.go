@@ -3,6 +3,7 @@ package oauthfake_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -183,7 +184,6 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 			require.Equal(t, 1, b.p.TokenRequestsByGrant("authorization_code"))
 			require.Equal(t, 1, b.p.Requests("/api/me"))
 			require.False(t, b.p.GrantRevoked())
-			require.Empty(t, b.p.Violations())
 		})
 	}
 }
@@ -201,7 +201,6 @@ func TestTokenResponseHeaders(t *testing.T) {
 	require.Equal(t, "Bearer", body["token_type"])
 	require.EqualValues(t, 3600, body["expires_in"])
 	require.NotEmpty(t, body["refresh_token"])
-	require.Empty(t, b.p.Violations())
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
@@ -221,6 +220,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	require.Empty(t, b.p.Violations())
 
 	// The retired refresh token again: the whole grant goes.
+	b.p.ExpectViolations()
 	_, err = b.cfg.TokenSource(t.Context(), stale).Token()
 	require.Equal(t, "invalid_grant", retrieveError(t, err).ErrorCode)
 	require.True(t, b.p.GrantRevoked())
@@ -249,7 +249,6 @@ func TestRefreshWithoutRotationKeepsRefreshToken(t *testing.T) {
 	}
 	require.Equal(t, 2, b.p.TokenRequestsByGrant("refresh_token"))
 	require.False(t, b.p.GrantRevoked())
-	require.Empty(t, b.p.Violations())
 }
 
 func TestRefreshScope(t *testing.T) {
@@ -266,6 +265,7 @@ func TestRefreshScope(t *testing.T) {
 	require.Equal(t, "contacts.read", body["scope"])
 	require.Empty(t, b.p.Violations())
 
+	b.p.ExpectViolations()
 	status, body, _ = postForm(t, b.p.TokenURL(), form("contacts.read contacts.write"), basic)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "invalid_scope", body["error"])
@@ -278,6 +278,7 @@ func TestConcurrentRefreshIsCaught(t *testing.T) {
 	b := setup(t, oauthfake.Options{RotateRefreshTokens: true})
 	tok := b.connect(t)
 	b.p.SlowToken(20 * time.Millisecond)
+	b.p.ExpectViolations()
 
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
@@ -307,6 +308,7 @@ func TestCodeReuseRevokesTokens(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, get(t, b.p, "me", tok.AccessToken).StatusCode)
 
+	b.p.ExpectViolations()
 	_, err = b.cfg.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
 	require.Equal(t, "invalid_grant", retrieveError(t, err).ErrorCode)
 	require.True(t, b.p.GrantRevoked())
@@ -322,6 +324,7 @@ func TestCodeExpires(t *testing.T) {
 	b := setup(t, oauthfake.Options{})
 	code, verifier := b.authorize(t)
 	b.clock.Advance(oauthfake.CodeTTL)
+	b.p.ExpectViolations()
 	_, err := b.cfg.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
 	require.Equal(t, "invalid_grant", retrieveError(t, err).ErrorCode)
 	require.Contains(t, b.p.Violations()[0], "expired")
@@ -334,6 +337,7 @@ func TestWrongClientAuthMethodBurnsCode(t *testing.T) {
 
 	header := *b.cfg
 	header.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	b.p.ExpectViolations()
 	_, err := header.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
 	re := retrieveError(t, err)
 	require.Equal(t, "invalid_client", re.ErrorCode)
@@ -359,6 +363,7 @@ func TestAutoDetectedAuthStyleLosesTheCode(t *testing.T) {
 	code, verifier := b.authorize(t)
 	auto := *b.cfg
 	auto.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
+	b.p.ExpectViolations()
 	_, err := auto.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
 	require.Error(t, err)
 	require.Equal(t, 2, b.p.TokenRequests())
@@ -405,6 +410,7 @@ func TestClientAuthStrictness(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, oauthfake.Options{ClientAuth: tt.auth})
+			b.p.ExpectViolations()
 			form := url.Values{"grant_type": {"client_credentials"}}
 			for k, v := range tt.form {
 				form[k] = v
@@ -420,6 +426,7 @@ func TestClientAuthStrictness(t *testing.T) {
 func TestTokenEndpointRefusesWhatIsNotAForm(t *testing.T) {
 	t.Parallel()
 	b := setup(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost})
+	b.p.ExpectViolations()
 	creds := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}}
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.p.TokenURL(),
@@ -465,6 +472,7 @@ func TestPublicClient(t *testing.T) {
 	// Basic with an empty secret is not how a public client identifies itself.
 	header := *b.cfg
 	header.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	b.p.ExpectViolations()
 	_, err = header.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 	require.Equal(t, "invalid_client", retrieveError(t, err).ErrorCode)
 
@@ -491,6 +499,7 @@ func TestClientCredentials(t *testing.T) {
 	require.Equal(t, 1, b.p.TokenRequestsByGrant("client_credentials"))
 
 	cc.Scopes = []string{"admin"}
+	b.p.ExpectViolations()
 	_, err = cc.Token(t.Context())
 	require.Equal(t, "invalid_scope", retrieveError(t, err).ErrorCode)
 	require.Len(t, b.p.Violations(), 1)
@@ -539,6 +548,8 @@ func TestRevocation(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Empty(t, b.p.Violations(), "refusals caused by revocation are not the client's fault")
 
+	b.p.ExpectViolations()
+
 	status, body, h := postForm(t, b.p.RevokeURL(), url.Values{"token": {"x"}}, func(r *http.Request) { r.SetBasicAuth(clientID, "wrong") })
 	require.Equal(t, http.StatusUnauthorized, status)
 	require.Equal(t, "invalid_client", body["error"])
@@ -570,7 +581,6 @@ func TestAccessTokenExpiry(t *testing.T) {
 	resp = get(t, b.p, "me", "")
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, `Bearer realm="oauthfake"`, resp.Header.Get("WWW-Authenticate"))
-	require.Empty(t, b.p.Violations())
 }
 
 func TestFailureInjection(t *testing.T) {
@@ -599,6 +609,7 @@ func TestFailureInjection(t *testing.T) {
 
 	// A client that gives up on a slow provider has still had its refresh
 	// token rotated; retrying with the old one is a reuse.
+	b.p.ExpectViolations()
 	b.p.SlowToken(time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
@@ -615,7 +626,6 @@ func TestFailureInjection(t *testing.T) {
 	_, err = b2.cfg.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token()
 	require.Equal(t, "invalid_grant", retrieveError(t, err).ErrorCode)
 	require.Equal(t, http.StatusUnauthorized, get(t, b2.p, "me", tok2.AccessToken).StatusCode)
-	require.Empty(t, b2.p.Violations())
 }
 
 func TestAuthorizeRefusals(t *testing.T) {
@@ -643,6 +653,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, oauthfake.Options{RequirePKCE: true})
+			b.p.ExpectViolations()
 			u, err := url.Parse(b.cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 			require.NoError(t, err)
 			q := u.Query()
@@ -678,7 +689,6 @@ func TestDenyNext(t *testing.T) {
 	loc, err = b.p.Visit(t.Context(), b.cfg.AuthCodeURL("s2"))
 	require.NoError(t, err)
 	require.NotEmpty(t, loc.Query().Get("code"), "only the next one is denied")
-	require.Empty(t, b.p.Violations())
 }
 
 func TestExchangeChecks(t *testing.T) {
@@ -697,6 +707,7 @@ func TestExchangeChecks(t *testing.T) {
 			t.Parallel()
 			b := setup(t, oauthfake.Options{RedirectURIs: []string{redirectURI, "http://liaison.test/other"}})
 			code, _ := b.authorize(t)
+			b.p.ExpectViolations()
 			cfg := *b.cfg
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -739,5 +750,71 @@ func TestTLS(t *testing.T) {
 	tok, err := cc.Token(ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, get(t, p, "me", tok.AccessToken).StatusCode)
-	require.Empty(t, p.Violations())
+}
+
+// endsLike is a testing.TB that keeps what a provider registers for the end
+// of the test and the errors it reports then, so a test can end it early and
+// look.
+type endsLike struct {
+	testing.TB
+	cleanups []func()
+	errors   []string
+}
+
+func (e *endsLike) Helper()          {}
+func (e *endsLike) Cleanup(f func()) { e.cleanups = append(e.cleanups, f) }
+func (e *endsLike) Errorf(format string, args ...any) {
+	e.errors = append(e.errors, fmt.Sprintf(format, args...))
+}
+
+// end runs the cleanups, last first, as the testing package does.
+func (e *endsLike) end() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+	e.cleanups = nil
+}
+
+func TestViolationsFailTheTestWhenItEnds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mistake bool
+		expect  bool
+		errors  int
+	}{
+		{name: "a mistake fails the test", mistake: true, errors: 1},
+		{name: "no mistake, no failure"},
+		{name: "a mistake the test expects", mistake: true, expect: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := &endsLike{TB: t}
+			t.Cleanup(e.end) // the server closes even if an assertion below fails
+			p := oauthfake.New(e, oauthfake.Options{ClientID: clientID, ClientSecret: clientSecret, ClientAuth: oauthfake.ClientSecretPost})
+			if tt.expect {
+				p.ExpectViolations()
+			}
+			grant := "client_credentials"
+			if tt.mistake {
+				grant = "password"
+			}
+			status, body, _ := postForm(t, p.TokenURL(), url.Values{"grant_type": {grant}, "client_id": {clientID}, "client_secret": {clientSecret}}, nil)
+			if tt.mistake {
+				require.Equal(t, http.StatusBadRequest, status, body)
+			} else {
+				require.Equal(t, http.StatusOK, status, body)
+			}
+
+			e.end()
+			if tt.mistake {
+				require.Len(t, p.Violations(), 1)
+			}
+			require.Len(t, e.errors, tt.errors, "errors reported when the test ended")
+			if tt.errors > 0 {
+				require.Contains(t, e.errors[0], "unsupported grant_type")
+			}
+		})
+	}
 }
