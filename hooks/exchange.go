@@ -215,7 +215,6 @@ func credentialHeader(name string) bool {
 	return false
 }
 
-// plainError says what went wrong with a request in words a person reads.
 // bodyCutError says that an answer's body stopped coming: at the timeout
 // (a receiver that sends its status, then trickles the body), or for
 // another reason, with what was kept.
@@ -231,6 +230,7 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
+// plainError says what went wrong with a request in words a person reads.
 func plainError(err error, timeout time.Duration) string {
 	var (
 		dnse *net.DNSError
