@@ -249,7 +249,7 @@ type Service struct {
 	// query (engine.go).
 	loader batcher[string, *loaded]
 	// intake stores the events of requests that arrive together in one
-	// transaction (event.go).
+	// transaction (intake.go).
 	intake batcher[intakeCall, []Accepted]
 }
 
