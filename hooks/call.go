@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	ids "github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/jsoncheck"
 )
@@ -503,7 +504,7 @@ func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replaye
 
 // insertCall stores a new call unless its idempotency key is taken.
 func (s *Service) insertCall(ctx context.Context, p *preparedCall) (id string, inserted bool, _ error) {
-	id = newID("call_")
+	id = ids.NewHex("call_")
 	now := s.now()
 	sealed := ""
 	if p.secret != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/jsoncheck"
 )
@@ -66,7 +67,7 @@ func (s *Service) check(in EventInput, now time.Time, errs *invalid.Error, prefi
 	n := len(errs.Fields)
 	p := &prepared{Event: Event{ID: in.ID, Type: in.Type, ReceivedAt: now, Source: sourceAPI}}
 	if p.ID == "" {
-		p.ID = newID("evt_")
+		p.ID = id.NewHex("evt_")
 	} else if !validEventID.MatchString(p.ID) {
 		errs.Add(prefix+"id", "must be 1 to 128 letters, digits or . _ : -")
 	}

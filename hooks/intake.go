@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
@@ -214,16 +215,16 @@ func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, 
 				continue
 			}
 			for _, t := range targets.match(p, calls[where[k].call].ownOnly) {
-				id := newID("dlv_")
-				rows = append(rows, deliveryRow{id: id, eventID: p.ID, kind: t.kind.String(), targetID: t.id, at: p.ReceivedAt})
-				a.Deliveries = append(a.Deliveries, id)
+				delivery := id.NewHex("dlv_")
+				rows = append(rows, deliveryRow{id: delivery, eventID: p.ID, kind: t.kind.String(), targetID: t.id, at: p.ReceivedAt})
+				a.Deliveries = append(a.Deliveries, delivery)
 			}
 		}
 		batches = inBatches(rows)
 		for _, b := range batches {
-			id := newID("dlb_")
+			batch := id.NewHex("dlb_")
 			for k := range b {
-				b[k].batch = id
+				b[k].batch = batch
 			}
 		}
 		return insertDeliveries(ctx, tx, rows)

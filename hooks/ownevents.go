@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/liaison/liaison/internal/id"
 )
 
 // Record is Liaison's own event recorder (connections.EventRecorder):
@@ -20,7 +22,7 @@ func (s *Service) Record(ctx context.Context, eventType string, data map[string]
 		return fmt.Errorf("encoding event %s: %w", eventType, err)
 	}
 	now := s.now()
-	p := &prepared{Event: Event{ID: newID("evt_"), Type: eventType, OccurredAt: now, ReceivedAt: now, Source: sourceLiaison, Profile: json.RawMessage("{}"), Data: raw}}
+	p := &prepared{Event: Event{ID: id.NewHex("evt_"), Type: eventType, OccurredAt: now, ReceivedAt: now, Source: sourceLiaison, Profile: json.RawMessage("{}"), Data: raw}}
 	if _, err := s.ingest(ctx, []*prepared{p}, true); err != nil {
 		return fmt.Errorf("recording event %s: %w", eventType, err)
 	}
