@@ -118,7 +118,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 	for i, c := range batch {
 		args[i] = c.in
 	}
-	query := loadColumns + "(" + placeholders(1, len(batch)) + ")"
+	query := loadColumns + "(" + db.Placeholders(1, len(batch)) + ")"
 	found := make(map[string]*loaded, len(batch))
 	err := func() error {
 		rows, err := s.opts.DB.QueryContext(ctx, query, args...)
@@ -269,7 +269,7 @@ func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([
 	}
 	args := append([]any{batch, statusPending}, anys(ids)...)
 	left, err := queryIDs(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
-		AND id IN (`+placeholders(3, len(ids))+`) RETURNING id`, args...)
+		AND id IN (`+db.Placeholders(3, len(ids))+`) RETURNING id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("taking deliveries out of batch %s: %w", batch, err)
 	}
