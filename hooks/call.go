@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	ids "github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/jsoncheck"
 )
@@ -503,7 +504,7 @@ func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replaye
 
 // insertCall stores a new call unless its idempotency key is taken.
 func (s *Service) insertCall(ctx context.Context, p *preparedCall) (id string, inserted bool, _ error) {
-	id = newID("call_")
+	id = ids.NewHex("call_")
 	now := s.now()
 	sealed := ""
 	if p.secret != "" {
@@ -680,7 +681,7 @@ func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
 		if len(ids) == 0 {
 			return removed, nil
 		}
-		args, in := anys(ids), placeholders(1, len(ids))
+		args, in := anys(ids), db.Placeholders(1, len(ids))
 		err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
 			// The callback's event goes with its deliveries, their attempts
 			// with them; a callback still on its way stays.
@@ -690,7 +691,7 @@ func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
 				return fmt.Errorf("finding callbacks of old calls: %w", err)
 			}
 			if len(events) > 0 {
-				evIn, evArgs := placeholders(1, len(events)), anys(events)
+				evIn, evArgs := db.Placeholders(1, len(events)), anys(events)
 				if _, err := removeDeliveries(ctx, tx, `event_id IN (`+evIn+`)`, evArgs...); err != nil {
 					return fmt.Errorf("removing callbacks of old calls: %w", err)
 				}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/id"
 )
 
 // queuedCall is a call as RunCall needs it.
@@ -197,7 +198,7 @@ func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x exchanged, 
 	var callback, event string
 	var data []byte
 	if st.result.Done && c.callbackURL != "" {
-		callback, event = newID("dlv_"), newID("evt_")
+		callback, event = id.NewHex("dlv_"), id.NewHex("evt_")
 		v := callResult{Call: Call{ID: c.id, State: st.status, ConnectionID: c.connectionID, Method: c.method, Path: c.path,
 			IdempotencyKey: c.key.String, Response: responseOf(a), AttemptCount: a.Number, LastError: st.lastError,
 			Callback: &CallCallback{URL: c.callbackURL, DeliveryID: callback}, CreatedAt: c.createdAt, UpdatedAt: now, FinishedAt: &now}}

@@ -298,7 +298,7 @@ func (s *Service) circuitsOf(ctx context.Context, keys []string) (map[string]Cir
 		args[i] = k
 		out[k] = Circuit{State: CircuitClosed}
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT ci.target, `+circuitColumns+` FROM circuits ci WHERE ci.target IN (`+placeholders(1, len(keys))+`)`, args...)
+	rows, err := s.opts.DB.QueryContext(ctx, `SELECT ci.target, `+circuitColumns+` FROM circuits ci WHERE ci.target IN (`+db.Placeholders(1, len(keys))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading circuits: %w", err)
 	}

@@ -475,21 +475,9 @@ func removeDeliveries(ctx context.Context, tx *sql.Tx, where string, args ...any
 	ids := anys(deleted)
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
-		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (`+placeholders(1, len(chunk))+`)`, chunk...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (`+db.Placeholders(1, len(chunk))+`)`, chunk...); err != nil {
 			return 0, err
 		}
 	}
 	return int64(len(ids)), nil
-}
-
-// placeholders is "$start,…,$(start+n-1)".
-func placeholders(start, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("$" + strconv.Itoa(start+i))
-	}
-	return b.String()
 }

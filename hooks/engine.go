@@ -1,25 +1,17 @@
 package hooks
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 // The delivery engine. jobs calls DeliverFirst for each delivery of a batch
@@ -50,16 +42,6 @@ type Result struct {
 	// a connection that needs reauthorization), not a retry after a failure.
 	Postponed bool
 }
-
-// Storage caps of an attempt. The design allows 64 KiB; 16 KiB of each body
-// keeps an attempt row small at thousands of deliveries a second and is
-// more than a person reads in a list of attempts.
-const (
-	maxStoredBody = 16 << 10
-	// maxDrain is how much of a long answer is read (and thrown away) so
-	// the connection can be reused; past it the connection is closed.
-	maxDrain = 256 << 10
-)
 
 // loaded is a delivery with its event and target, read in one query.
 type loaded struct {
@@ -136,7 +118,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 	for i, c := range batch {
 		args[i] = c.in
 	}
-	query := loadColumns + "(" + placeholders(1, len(batch)) + ")"
+	query := loadColumns + "(" + db.Placeholders(1, len(batch)) + ")"
 	found := make(map[string]*loaded, len(batch))
 	err := func() error {
 		rows, err := s.opts.DB.QueryContext(ctx, query, args...)
@@ -255,15 +237,6 @@ func (s *Service) signerFor(l *loaded, now time.Time) (*Signer, error) {
 	return signer, nil
 }
 
-// outgoing is one request to send.
-type outgoing struct {
-	connectionID string
-	method, url  string
-	header       http.Header
-	body         []byte
-	timeout      time.Duration
-}
-
 // Deliver makes one attempt of a delivery, or finds that none is due, and
 // says what should follow. An error means the attempt could not even be
 // judged (the database is down); the queue should run it again later.
@@ -296,7 +269,7 @@ func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([
 	}
 	args := append([]any{batch, statusPending}, anys(ids)...)
 	left, err := queryIDs(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
-		AND id IN (`+placeholders(3, len(ids))+`) RETURNING id`, args...)
+		AND id IN (`+db.Placeholders(3, len(ids))+`) RETURNING id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("taking deliveries out of batch %s: %w", batch, err)
 	}
@@ -442,52 +415,6 @@ func (s *Service) observeAttempt(targetKind string, outcome Outcome, took time.D
 	}
 }
 
-// exchanged is one request made and answered (or not): what the attempt
-// records, the error Classify judges, and the answer's Retry-After.
-type exchanged struct {
-	a          Attempt
-	err        error
-	retryAfter string
-	// reauth is set when nothing could be sent because the connection needs
-	// a person to reconnect it: that is no attempt, and the work waits.
-	reauth error
-}
-
-// exchange is the request executor that deliveries and API calls share:
-// it sends out (unless preparing it already failed with prepErr, which
-// wraps ErrPermanent) and records the request and its answer as attempt
-// number, keeping at most bodyCap bytes of the answer. A refusal before
-// sending (a host outside the connection's, a blocked address) comes back
-// wrapping ErrPermanent, so Classify fails it without a retry.
-func (s *Service) exchange(ctx context.Context, out outgoing, prepErr error, number int, now time.Time, bodyCap int) exchanged {
-	x := exchanged{a: Attempt{Number: number, StartedAt: now, Method: out.method, URL: out.url,
-		RequestHeaders: redactHeaders(out.header), RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}}
-	if prepErr != nil {
-		x.err = prepErr
-		x.a.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
-	} else if retryAfter, err := s.send(ctx, out, &x.a, bodyCap); err != nil {
-		if nr, ok := errors.AsType[interface {
-			error
-			NeedsReauth() bool
-		}](err); ok && nr.NeedsReauth() {
-			x.reauth = err
-			return x
-		}
-		if p, ok := errors.AsType[interface {
-			error
-			Permanent() bool
-		}](err); ok && p.Permanent() {
-			err = fmt.Errorf("%w: %w", ErrPermanent, err)
-		}
-		x.err = err
-		x.a.Error = plainError(err, out.timeout)
-	} else {
-		x.retryAfter = retryAfter
-	}
-	x.a.DurationMS = float64(time.Since(now).Microseconds()) / 1000
-	return x
-}
-
 // hookRequest renders an action hook's request for this delivery.
 func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
 	ch, err := s.hookFor(l)
@@ -566,174 +493,6 @@ func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Ti
 	out.header["Content-Type"] = []string{"application/json"}
 	signer.Apply(out.header, l.id, now, body)
 	return out
-}
-
-// send makes the request and records its answer in a, keeping at most
-// bodyCap bytes of the answer's body.
-func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap int) (retryAfter string, _ error) {
-	ctx, cancel := context.WithTimeout(ctx, out.timeout)
-	defer cancel()
-	var body io.Reader
-	if out.body != nil {
-		body = bytes.NewReader(out.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, out.method, out.url, body)
-	if err != nil {
-		return "", fmt.Errorf("%w: building the request: %w", ErrPermanent, err)
-	}
-	req.Header = out.header
-	resp, err := s.opts.Sender.Do(ctx, out.connectionID, req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.Request != nil && resp.Request.URL != nil {
-		// What was asked for may be a path relative to the connection's
-		// base URL, or redirected: the attempt shows where it went. Sender
-		// hands back the request with its credentials removed.
-		a.URL = resp.Request.URL.String()
-	}
-	a.Status = resp.StatusCode
-	a.ResponseHeaders = answerHeaders(resp.Header)
-	buf := make([]byte, 0, 512)
-	lr := io.LimitReader(resp.Body, int64(bodyCap)+1)
-	var cut error
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, rerr := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if rerr != nil {
-			if rerr != io.EOF {
-				cut = rerr
-			}
-			break
-		}
-	}
-	if len(buf) > bodyCap {
-		buf, a.Truncated = buf[:bodyCap], true
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
-	}
-	if cut != nil {
-		// The answer's status stands; the body is kept as far as it came,
-		// and the error says it was cut, not that no answer came.
-		a.Truncated = true
-		a.Error = bodyCutError(cut, out.timeout, len(buf))
-	}
-	a.ResponseBody = storedText(buf)
-	return resp.Header.Get("Retry-After"), nil
-}
-
-func excerpt(b []byte) string {
-	if len(b) > maxStoredBody {
-		b = b[:maxStoredBody]
-	}
-	return storedText(b)
-}
-
-// storedText is a body as an attempt keeps it: text, with what is not
-// UTF-8 and U+0000 (which PostgreSQL's text cannot hold: the attempt
-// could not be recorded, and the delivery would be sent again and again)
-// shown as U+FFFD.
-func storedText(b []byte) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// redactHeaders flattens a request's headers for its attempt by the rule
-// that masks headers in answers: a value is kept only when its name is one
-// of secret.PlainHeaders or of the headers Liaison writes itself
-// (liaisonHeaders); every other value, given to a hook or a call, is
-// "[removed]". (A connection's fixed headers and credentials are added by
-// the Sender and never reach the attempt.)
-func redactHeaders(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		v := strings.Join(vs, ", ")
-		if !secret.PlainHeader(k) && !slices.Contains(liaisonHeaders, http.CanonicalHeaderKey(k)) {
-			v = "[removed]"
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// liaisonHeaders are the headers Liaison itself writes on a request that
-// carry no secret: the delivery id, the Standard Webhooks headers (the
-// signature proves one body, and its secret stays sealed).
-var liaisonHeaders = []string{"Idempotency-Key", "Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
-
-// answerHeaders flattens an answer's headers for its attempt. They are the
-// other service's, and an API call's caller may need them (Location,
-// Retry-After, rate-limit counts), so they are kept, but for those whose
-// name says they carry a credential.
-func answerHeaders(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		v := strings.Join(vs, ", ")
-		if credentialHeader(k) {
-			v = "[removed]"
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// credentialHeader reports whether a header's name says it carries a
-// credential: the usual ones, and any that says key, token, secret,
-// password, session or auth.
-func credentialHeader(name string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token":
-		return true
-	}
-	for _, w := range []string{"key", "token", "secret", "password", "session", "auth"} {
-		if strings.Contains(n, w) && n != "idempotency-key" {
-			return true
-		}
-	}
-	return false
-}
-
-// plainError says what went wrong with a request in words a person reads.
-// bodyCutError says that an answer's body stopped coming: at the timeout
-// (a receiver that sends its status, then trickles the body), or for
-// another reason, with what was kept.
-func bodyCutError(err error, timeout time.Duration, kept int) string {
-	if isTimeout(err) {
-		return fmt.Sprintf("the answer's body was cut off after %s (timeout); %d bytes kept", timeout, kept)
-	}
-	return fmt.Sprintf("the answer's body was cut off: %s; %d bytes kept", plainError(err, timeout), kept)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-func plainError(err error, timeout time.Duration) string {
-	var (
-		dnse *net.DNSError
-		oe   *net.OpError
-	)
-	switch {
-	case isTimeout(err):
-		return fmt.Sprintf("no answer within %s (timeout)", timeout)
-	case errors.As(err, &dnse):
-		return fmt.Sprintf("the host name %s could not be resolved", dnse.Name)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the connection was refused: nothing listens at that address"
-	case errors.As(err, &oe) && oe.Op == "dial":
-		return "could not connect: " + oe.Err.Error()
-	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, ErrPermanent.Error()+": ")
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		msg = ue.Op + " " + ue.URL + ": " + ue.Err.Error()
-	}
-	return msg
 }
 
 // postponeForReauth records why the delivery waits and when it looks again;
@@ -874,87 +633,4 @@ func (s *Service) advance(schedule Schedule, round int, a Attempt, outcome Outco
 func (st *step) retryIn(delay time.Duration, now time.Time) {
 	st.status, st.result = statusRetrying, Result{Again: delay}
 	st.next = sql.NullTime{Time: now.Add(delay), Valid: true}
-}
-
-// Attempts of deliveries and of calls share one table; an attempt names its
-// owner in delivery_id or in call_id.
-const attemptColumns = `number, started_at, duration_ms, method, url, request_headers, request_body,
-	status, response_headers, response_body, truncated, error, outcome`
-
-func attemptInsert(ownerColumn string) string {
-	return `INSERT INTO attempts (` + ownerColumn + `, ` + attemptColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
-}
-
-var (
-	deliveryAttemptInsert = attemptInsert("delivery_id")
-	callAttemptInsert     = attemptInsert("call_id")
-)
-
-// attemptArgs are the 14 arguments of an attemptInsert.
-func attemptArgs(owner string, a Attempt) []any {
-	return []any{owner, a.Number, a.StartedAt, a.DurationMS, a.Method, a.URL, jsonText(a.RequestHeaders), a.RequestBody,
-		a.Status, jsonText(a.ResponseHeaders), a.ResponseBody, a.Truncated, a.Error, a.Outcome}
-}
-
-// attempts reads the attempts of a delivery or a call, oldest first.
-func (s *Service) attempts(ctx context.Context, ownerColumn, id string) ([]Attempt, error) {
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE `+ownerColumn+` = $1 ORDER BY number`, id)
-	if err != nil {
-		return nil, fmt.Errorf("reading attempts of %s: %w", id, err)
-	}
-	defer rows.Close()
-	out := []Attempt{}
-	for rows.Next() {
-		var (
-			a        Attempt
-			reqH, rH string
-		)
-		if err := rows.Scan(&a.Number, &a.StartedAt, &a.DurationMS, &a.Method, &a.URL, &reqH, &a.RequestBody, &a.Status,
-			&rH, &a.ResponseBody, &a.Truncated, &a.Error, &a.Outcome); err != nil {
-			return nil, fmt.Errorf("reading attempts of %s: %w", id, err)
-		}
-		_ = json.Unmarshal([]byte(reqH), &a.RequestHeaders)
-		_ = json.Unmarshal([]byte(rH), &a.ResponseHeaders)
-		a.StartedAt = a.StartedAt.UTC()
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-// trackWebhook keeps an endpoint's run of failures: a success ends it, a
-// failure starts it, and a run longer than DisableAfter, or a 410, disables
-// the endpoint and says so with webhook.disabled.
-func (s *Service) trackWebhook(ctx context.Context, l *loaded, outcome Outcome, now time.Time) error {
-	switch {
-	case outcome == Succeeded:
-		if l.wFailingSince.Valid {
-			_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=NULL WHERE id=$1`, l.targetID)
-			return err
-		}
-		return nil
-	case outcome == Disable:
-		return s.disableWebhook(ctx, l, "the endpoint answered 410 Gone", now)
-	case !l.wFailingSince.Valid:
-		_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=$2 WHERE id=$1 AND failing_since IS NULL`, l.targetID, now)
-		return err
-	case now.Sub(l.wFailingSince.Time) >= s.opts.DisableAfter:
-		return s.disableWebhook(ctx, l, fmt.Sprintf("every attempt failed for %s (since %s)", s.opts.DisableAfter, l.wFailingSince.Time.UTC().Format(time.RFC3339)), now)
-	}
-	return nil
-}
-
-func (s *Service) disableWebhook(ctx context.Context, l *loaded, reason string, now time.Time) error {
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET enabled=FALSE, disabled_reason=$2, version=version+1, updated_at=$3 WHERE id=$1 AND enabled`,
-		l.targetID, reason, now)
-	if err != nil {
-		return fmt.Errorf("disabling webhook %s: %w", l.targetID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // disabled already, by a person or another worker
-	}
-	s.targetsChanged(ctx)
-	s.opts.Log.WarnContext(ctx, "webhook endpoint disabled", "webhook_id", l.targetID, "reason", reason)
-	return s.Record(ctx, EventWebhookDisabled, map[string]any{
-		"webhook_id": l.targetID, "url": l.wURL.String, "description": l.wDescr.String, "reason": reason,
-	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/jsoncheck"
 	"github.com/liaison/liaison/internal/secret"
@@ -384,7 +385,7 @@ func nullableJSON(v any, isNil bool) any {
 // enabled, missing "null".
 func (s *Service) CreateHook(ctx context.Context, in HookInput) (Hook, error) {
 	now := s.now()
-	h := &Hook{ID: newID("hook_"), Method: http.MethodPost, Enabled: true, Headers: map[string]string{}, CreatedAt: now, UpdatedAt: now, version: 1}
+	h := &Hook{ID: id.NewHex("hook_"), Method: http.MethodPost, Enabled: true, Headers: map[string]string{}, CreatedAt: now, UpdatedAt: now, version: 1}
 	in.apply(h)
 	if h.Headers == nil {
 		h.Headers = map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/id"
 )
 
 // recordBundle is a service on a test database with n pending deliveries.
@@ -26,7 +27,7 @@ func recordBundle(t *testing.T, n int) (*Service, []string) {
 	for i := range n {
 		events[i] = &prepared{Event: Event{ID: fmt.Sprintf("evt_%d", i), Type: "order.paid", OccurredAt: now, ReceivedAt: now,
 			Source: sourceAPI, Profile: json.RawMessage(`{}`), Data: json.RawMessage(`{}`)}}
-		ids[i] = newID("dlv_")
+		ids[i] = id.NewHex("dlv_")
 		rows[i] = deliveryRow{id: ids[i], eventID: events[i].ID, kind: "webhook", targetID: "wh_1", at: now}
 	}
 	require.NoError(t, d.InTx(context.Background(), func(tx *sql.Tx) error {

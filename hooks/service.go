@@ -2,8 +2,6 @@ package hooks
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -249,7 +247,7 @@ type Service struct {
 	// query (engine.go).
 	loader batcher[string, *loaded]
 	// intake stores the events of requests that arrive together in one
-	// transaction (event.go).
+	// transaction (intake.go).
 	intake batcher[intakeCall, []Accepted]
 }
 
@@ -283,11 +281,5 @@ var (
 )
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
-
-func newID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
 
 func notFound(what, id string) error { return fmt.Errorf("%w: %s %s", ErrNotFound, what, id) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
@@ -131,7 +132,7 @@ func scanWebhook(row interface{ Scan(...any) error }, now time.Time) (*Webhook, 
 // CreateWebhook saves a new endpoint with a fresh secret, returned once.
 func (s *Service) CreateWebhook(ctx context.Context, in WebhookInput) (WebhookWithSecret, error) {
 	now := s.now()
-	w := &Webhook{ID: newID("wh_"), Enabled: true, Circuit: Circuit{State: CircuitClosed}, CreatedAt: now, UpdatedAt: now, version: 1}
+	w := &Webhook{ID: id.NewHex("wh_"), Enabled: true, Circuit: Circuit{State: CircuitClosed}, CreatedAt: now, UpdatedAt: now, version: 1}
 	in.apply(w)
 	if err := w.validate(); err != nil {
 		return WebhookWithSecret{}, err

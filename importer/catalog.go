@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,7 +123,7 @@ func (c *catalog) upsert(ctx context.Context, batch []entry) (batchCounts, error
 			args = append(args, e.externalID)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT external_id, hash, status, last_seen_run FROM catalog_items
-			WHERE import_id = $1 AND external_id IN (`+placeholders(2, len(uniq))+`)`, args...)
+			WHERE import_id = $1 AND external_id IN (`+db.Placeholders(2, len(uniq))+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("importer: reading catalogue: %w", err)
 		}
@@ -169,7 +168,7 @@ func (c *catalog) upsert(ctx context.Context, batch []entry) (batchCounts, error
 				if i > 0 {
 					values.WriteByte(',')
 				}
-				values.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+				values.WriteString("(" + db.Placeholders(i*cols+1, cols) + ")")
 				args = append(args, c.importID, e.externalID, e.hash, string(e.fields), ItemActive, c.runID, now, now)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO catalog_items
@@ -187,7 +186,7 @@ func (c *catalog) upsert(ctx context.Context, batch []entry) (batchCounts, error
 				args = append(args, e.externalID)
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE catalog_items SET last_seen_run = $1
-				WHERE import_id = $2 AND external_id IN (`+placeholders(3, len(touch))+`)`, args...)
+				WHERE import_id = $2 AND external_id IN (`+db.Placeholders(3, len(touch))+`)`, args...)
 			if err != nil {
 				return fmt.Errorf("importer: marking unchanged items: %w", err)
 			}
@@ -209,19 +208,6 @@ func (c *catalog) markRemoved(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("importer: marking removed items: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// placeholders returns n comma-separated placeholders $start, $start+1, ….
-func placeholders(start, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(start + i))
-	}
-	return b.String()
 }
 
 // Items pages through an import's catalogue by external id; status ""

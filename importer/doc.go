@@ -43,5 +43,6 @@
 // twice, as deliveries are at least once anyway.
 //
 // The feedgen subpackage writes realistic feeds of any size for tests and
-// benchmarks, and cmd/feedgen wraps it for the command line.
+// benchmarks, and the command cmd/feedgen, at the module's root, wraps it
+// for the command line.
 package importer

@@ -19,7 +19,7 @@ import (
 // machine"): tasks a second through a worker built as Liaison builds it
 // (its servers, queues and intervals) whose handler does nothing. The
 // tasks are queued first; the clock runs from the worker's start to the
-// last task done. Compare with hooks/cmd/deliverybench on the same Redis:
+// last task done. Compare with cmd/deliverybench on the same Redis:
 //
 //	REDIS_URL=redis://127.0.0.1:6379 go test ./jobs -run '^$' -bench EmptyHandler -benchtime 20000x
 func BenchmarkEmptyHandler(b *testing.B) {

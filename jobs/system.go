@@ -2,14 +2,14 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/liaison/liaison/internal/id"
 )
 
 // TypePing is a no-op task that proves a worker is taking work off the
@@ -26,11 +26,8 @@ type PingResult struct {
 
 // NewPingTask makes a ping task with a unique id.
 func NewPingTask() (*asynq.Task, []asynq.Option) {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	id := "ping_" + hex.EncodeToString(b)
 	return asynq.NewTask(TypePing, nil), []asynq.Option{
-		asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(0),
+		asynq.TaskID(id.New("ping")), asynq.Queue(QueueCritical), asynq.MaxRetry(0),
 		asynq.Timeout(5 * time.Second), asynq.Retention(time.Minute),
 	}
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +14,7 @@ import (
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db"
+	ids "github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/logging"
 	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/traceparent"
@@ -112,9 +111,7 @@ func newServer(d Deps) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	if !validRequestID.MatchString(id) {
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		id = hex.EncodeToString(b)
+		id = ids.NewHex("")
 	}
 	ctx := logging.WithRequestID(r.Context(), id)
 	// Requests sent while serving this one carry its trace (DESIGN.md,

@@ -4,8 +4,9 @@
 // (DATABASE_URL=postgres://…), for production, and an embedded SQLite file
 // through the pure-Go modernc.org/sqlite driver (DATABASE_URL=sqlite:PATH, the
 // default), so that Liaison runs with nothing installed. Queries use $1-style
-// placeholders, which both drivers accept; each domain package keeps its own
-// queries next to its model and asks DB.Dialect where the two differ.
+// placeholders, which both drivers accept (Placeholders writes a list of
+// them); each domain package keeps its own queries next to its model and
+// asks DB.Dialect where the two differ.
 //
 // Migrations are numbered SQL files, one folder per dialect, embedded in the
 // binary. Migrate applies the ones a database has not seen, each in its own

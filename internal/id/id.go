@@ -2,6 +2,7 @@ package id
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"math/big"
 	"time"
 )
@@ -13,6 +14,17 @@ func New(prefix string) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return prefix + "_" + Base62(big.NewInt(time.Now().UnixMilli()), 8) + Base62(new(big.Int).SetBytes(b), 11)
+}
+
+// NewHex returns prefix + 24 lowercase hex digits of 96 random bits: the
+// shape of the ids the hooks package makes (evt_, dlv_, dlb_, hook_, wh_,
+// call_) and of request ids (no prefix). Unlike New's they do not sort by
+// time, and prefix carries its own separator. Both shapes are visible in
+// the API, so neither may change.
+func NewHex(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
 }
 
 // Base62 writes n in base 62, left-padded with zeros to width digits. It

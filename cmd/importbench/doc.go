@@ -4,7 +4,7 @@
 // streaming parser, mapping, batched catalogue upsert, progress reports.
 // It prints items per second and the process's peak resident memory.
 //
-//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test go run ./importer/cmd/importbench -items 1000000 -format csv
+//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test go run ./cmd/importbench -items 1000000 -format csv
 //
 // The feed is generated while it is served, so no file of that size is
 // stored anywhere; the generator runs in this process and its (constant)

@@ -25,7 +25,7 @@
 // machine, and how busy the machine was: anything else running on it
 // shows there. Run it with
 //
-//	REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go run ./hooks/cmd/deliverybench
+//	REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go run ./cmd/deliverybench
 //
 // and compare with asynq's own rate on the same machine, the yardstick of
 // the targets in DESIGN.md (BenchmarkEmptyHandler in jobs).

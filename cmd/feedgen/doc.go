@@ -1,8 +1,8 @@
 // Command feedgen writes a realistic product feed to standard output, for
 // trying imports and measuring them:
 //
-//	go run ./importer/cmd/feedgen -format yml -items 1000000 -charset windows-1251 > feed.xml
-//	go run ./importer/cmd/feedgen -format csv -items 1000 -changed 10 > changed.csv
+//	go run ./cmd/feedgen -format yml -items 1000000 -charset windows-1251 > feed.xml
+//	go run ./cmd/feedgen -format csv -items 1000 -changed 10 > changed.csv
 //
 // The same flags always give the same feed; -changed P changes the price of
 // about P percent of the items, for testing re-imports. The generic xml

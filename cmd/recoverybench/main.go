@@ -1,7 +1,7 @@
 // Command recoverybench measures how soon deliveries move again after a
 // fault, on separate liaison processes as in production:
 //
-//	DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go run ./hooks/cmd/recoverybench
+//	DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go run ./cmd/recoverybench
 //
 // It builds liaison, starts its own redis-server on a free loopback port
 // (no persistence, so that it can kill -9 it and restart it empty), puts
