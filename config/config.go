@@ -16,6 +16,13 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/logging"
+	"github.com/liaison/liaison/jobs"
 )
 
 // Config is everything Liaison reads from its environment. Each field names
@@ -38,8 +45,8 @@ type Config struct {
 	// DatabasePoolSize is the most connections one process opens to
 	// PostgreSQL; work beyond it waits for a free one. Every process has
 	// its own pool, so PostgreSQL needs processes × DatabasePoolSize plus
-	// headroom. DATABASE_POOL_SIZE, default 8 (db.DefaultPoolSize), which
-	// lets ten processes share a max_connections of 100. SQLite ignores it.
+	// headroom. DATABASE_POOL_SIZE, default db.DefaultPoolSize. SQLite
+	// ignores it.
 	DatabasePoolSize int `env:"DATABASE_POOL_SIZE" validate:"min=2,max=1000"`
 	// RedisURL names the Redis that carries the queue; empty means an embedded,
 	// in-process Redis whose queued work is lost on restart. REDIS_URL, forms:
@@ -51,23 +58,24 @@ type Config struct {
 	// SecretKeys seal secrets at rest: base64 32-byte keys, comma-separated,
 	// newest first. SECRET_KEYS, no default (liaison dev makes a key file).
 	SecretKeys [][]byte `env:"SECRET_KEYS" secret:"true" validate:"dive,len=32"`
-	// LogLevel is debug, info, warn or error. LOG_LEVEL, default "info".
+	// LogLevel is debug, info, warn or error. LOG_LEVEL, default
+	// logging.DefaultLevel.
 	LogLevel string `env:"LOG_LEVEL" validate:"oneof=debug info warn error"`
-	// LogFormat is text or json. LOG_FORMAT, default "text".
+	// LogFormat is text or json. LOG_FORMAT, default logging.DefaultFormat.
 	LogFormat string `env:"LOG_FORMAT" validate:"oneof=text json"`
 	// DeliveryConcurrency is how many deliveries (action hooks, webhooks,
 	// call callbacks) one worker process runs at once. DELIVERY_CONCURRENCY,
-	// default 200: a delivery mostly waits on a receiver, and the runs that
-	// wait together share their database reads and writes.
+	// default jobs.DefaultDeliveryConcurrency.
 	DeliveryConcurrency int `env:"DELIVERY_CONCURRENCY" validate:"min=1,max=10000"`
 	// WorkerConcurrency is how many of the other tasks (API calls, feed
 	// imports, sweeps) one worker process runs at once. WORKER_CONCURRENCY,
-	// default 50.
+	// default jobs.DefaultConcurrency.
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" validate:"min=1,max=10000"`
 	// DeliveryPollInterval is how often an idle worker looks for new
-	// deliveries in Redis. DELIVERY_POLL_INTERVAL, default 2ms: it is most
-	// of the wait between an event's 202 and its delivery (0.5–1.5 of it,
-	// at random), and costs an idle worker about 15% of a core (10% at 4ms).
+	// deliveries in Redis. DELIVERY_POLL_INTERVAL, default
+	// jobs.DefaultDeliveryPoll: it is most of the wait between an event's
+	// 202 and its delivery (0.5–1.5 of it, at random), and costs an idle
+	// worker about 15% of a core at 2ms (10% at 4ms).
 	DeliveryPollInterval time.Duration `env:"DELIVERY_POLL_INTERVAL" validate:"min=1ms,max=5s"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,
@@ -75,46 +83,48 @@ type Config struct {
 	// and only then.
 	AllowedCIDRs []netip.Prefix `env:"ALLOWED_CIDRS"`
 	// ShutdownTimeout bounds a graceful stop: in-flight requests and tasks get
-	// this long to finish. SHUTDOWN_TIMEOUT, default 25s.
+	// this long to finish. SHUTDOWN_TIMEOUT, default
+	// jobs.DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" validate:"min=1s,max=10m"`
 	// MaxBodyBytes limits a request body to the API. MAX_BODY_BYTES, default
-	// 1048576 (1 MiB).
+	// api.DefaultMaxBodyBytes.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" validate:"min=1024,max=104857600"`
 	// TokenRotationOverlap is how long old and new secrets of an access token
 	// both work after "rotate and expire later". TOKEN_ROTATION_OVERLAP,
-	// default 168h (7 days).
+	// default access.DefaultRotationOverlap.
 	TokenRotationOverlap time.Duration `env:"TOKEN_ROTATION_OVERLAP" validate:"min=1m,max=2160h"`
 	// DeliverySchedule is the wait before each attempt of an action hook or
 	// event webhook, comma-separated Go durations; its length is the number
 	// of attempts (±20 % jitter is added). DELIVERY_SCHEDULE, default
-	// "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h". Tests scale it to milliseconds.
+	// hooks.DefaultSchedule(). Tests scale it to milliseconds.
 	DeliverySchedule []time.Duration `env:"DELIVERY_SCHEDULE" validate:"min=1,max=100,dive,min=0,max=720h"`
 	// CallSchedule is the same for API-call nodes. CALL_SCHEDULE, default
-	// "0s,5s,30s,2m,5m,15m,30m".
+	// hooks.DefaultCallSchedule().
 	CallSchedule []time.Duration `env:"CALL_SCHEDULE" validate:"min=1,max=100,dive,min=0,max=720h"`
 	// WebhookRotationOverlap is how long the previous webhook secret keeps
 	// signing beside the new one after a rotation. WEBHOOK_ROTATION_OVERLAP,
-	// default 24h.
+	// default hooks.DefaultRotationOverlap.
 	WebhookRotationOverlap time.Duration `env:"WEBHOOK_ROTATION_OVERLAP" validate:"min=1ms,max=720h"`
 	// WebhookDisableAfter disables a webhook endpoint whose attempts have
-	// all failed for this long. WEBHOOK_DISABLE_AFTER, default 120h (5 days).
+	// all failed for this long. WEBHOOK_DISABLE_AFTER, default
+	// hooks.DefaultDisableAfter.
 	WebhookDisableAfter time.Duration `env:"WEBHOOK_DISABLE_AFTER" validate:"min=1ms,max=8760h"`
 	// DeliveryRetention is how long finished deliveries, their attempts and
-	// their events are kept. DELIVERY_RETENTION, default 720h (30 days).
+	// their events are kept. DELIVERY_RETENTION, default
+	// hooks.DefaultRetention.
 	DeliveryRetention time.Duration `env:"DELIVERY_RETENTION" validate:"min=1ms,max=87600h"`
 	// CallRetention is how long an API call that ended is kept, with its
 	// attempts and its callback, for GET /v1/calls/{id} and idempotency
-	// keys. CALL_RETENTION, default 24h.
+	// keys. CALL_RETENTION, default hooks.DefaultCallRetention.
 	CallRetention time.Duration `env:"CALL_RETENTION" validate:"min=1m,max=8760h"`
 }
 
-// Defaults for the variables that have one.
+// Defaults that belong to configuration itself; every other default is
+// the constant of the package that applies it (named in the field's
+// comment), and Load reads it from there.
 const (
 	DefaultListenAddr  = ":8080"
 	DefaultDatabaseURL = "sqlite:./liaison.db"
-	// DefaultDatabasePoolSize is db.DefaultPoolSize (config imports
-	// nothing of the project; a test keeps the two equal).
-	DefaultDatabasePoolSize = 8
 )
 
 // Problem is one thing wrong with the configuration.
@@ -157,44 +167,31 @@ func Load(getenv func(string) string) (Config, error) {
 	c.HealthAddr = get("HEALTH_ADDR", "")
 	c.DatabaseURL = get("DATABASE_URL", DefaultDatabaseURL)
 	c.RedisURL = get("REDIS_URL", "")
-	c.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
-	c.LogFormat = strings.ToLower(get("LOG_FORMAT", "text"))
+	c.LogLevel = strings.ToLower(get("LOG_LEVEL", logging.DefaultLevel))
+	c.LogFormat = strings.ToLower(get("LOG_FORMAT", logging.DefaultFormat))
 
 	c.PublicURL = strings.TrimRight(get("PUBLIC_URL", ""), "/")
 	if c.PublicURL == "" {
-		port := "8080"
+		_, port, _ := net.SplitHostPort(DefaultListenAddr)
 		if _, p, err := net.SplitHostPort(c.ListenAddr); err == nil && p != "" {
 			port = p
 		}
 		c.PublicURL = "http://localhost:" + port
 	}
 
-	var err error
-	if c.DeliveryConcurrency, err = strconv.Atoi(get("DELIVERY_CONCURRENCY", "200")); err != nil {
-		bad("DELIVERY_CONCURRENCY", "is not a whole number; expected e.g. 200")
-		c.DeliveryConcurrency = 200
-	}
-	if c.DatabasePoolSize, err = strconv.Atoi(get("DATABASE_POOL_SIZE", strconv.Itoa(DefaultDatabasePoolSize))); err != nil {
-		bad("DATABASE_POOL_SIZE", "is not a whole number; expected e.g. 8")
-		c.DatabasePoolSize = DefaultDatabasePoolSize
-	}
-	if c.WorkerConcurrency, err = strconv.Atoi(get("WORKER_CONCURRENCY", "50")); err != nil {
-		bad("WORKER_CONCURRENCY", "is not a whole number; expected e.g. 50")
-		c.WorkerConcurrency = 50
-	}
-	if c.MaxBodyBytes, err = strconv.ParseInt(get("MAX_BODY_BYTES", "1048576"), 10, 64); err != nil {
-		bad("MAX_BODY_BYTES", "is not a whole number of bytes; expected e.g. 1048576")
-		c.MaxBodyBytes = 1 << 20
-	}
-	c.ShutdownTimeout = duration(get, bad, "SHUTDOWN_TIMEOUT", "25s")
-	c.DeliveryPollInterval = duration(get, bad, "DELIVERY_POLL_INTERVAL", "2ms")
-	c.TokenRotationOverlap = duration(get, bad, "TOKEN_ROTATION_OVERLAP", "168h")
-	c.DeliverySchedule = schedule(get, bad, "DELIVERY_SCHEDULE", DefaultDeliverySchedule)
-	c.CallSchedule = schedule(get, bad, "CALL_SCHEDULE", DefaultCallSchedule)
-	c.WebhookRotationOverlap = duration(get, bad, "WEBHOOK_ROTATION_OVERLAP", "24h")
-	c.WebhookDisableAfter = duration(get, bad, "WEBHOOK_DISABLE_AFTER", "120h")
-	c.DeliveryRetention = duration(get, bad, "DELIVERY_RETENTION", "720h")
-	c.CallRetention = duration(get, bad, "CALL_RETENTION", "24h")
+	c.DeliveryConcurrency = whole(get, bad, "DELIVERY_CONCURRENCY", jobs.DefaultDeliveryConcurrency, "a whole number")
+	c.DatabasePoolSize = whole(get, bad, "DATABASE_POOL_SIZE", db.DefaultPoolSize, "a whole number")
+	c.WorkerConcurrency = whole(get, bad, "WORKER_CONCURRENCY", jobs.DefaultConcurrency, "a whole number")
+	c.MaxBodyBytes = whole(get, bad, "MAX_BODY_BYTES", int64(api.DefaultMaxBodyBytes), "a whole number of bytes")
+	c.ShutdownTimeout = duration(get, bad, "SHUTDOWN_TIMEOUT", jobs.DefaultShutdownTimeout)
+	c.DeliveryPollInterval = duration(get, bad, "DELIVERY_POLL_INTERVAL", jobs.DefaultDeliveryPoll)
+	c.TokenRotationOverlap = duration(get, bad, "TOKEN_ROTATION_OVERLAP", access.DefaultRotationOverlap)
+	c.DeliverySchedule = schedule(get, bad, "DELIVERY_SCHEDULE", hooks.DefaultSchedule())
+	c.CallSchedule = schedule(get, bad, "CALL_SCHEDULE", hooks.DefaultCallSchedule())
+	c.WebhookRotationOverlap = duration(get, bad, "WEBHOOK_ROTATION_OVERLAP", hooks.DefaultRotationOverlap)
+	c.WebhookDisableAfter = duration(get, bad, "WEBHOOK_DISABLE_AFTER", hooks.DefaultDisableAfter)
+	c.DeliveryRetention = duration(get, bad, "DELIVERY_RETENTION", hooks.DefaultRetention)
+	c.CallRetention = duration(get, bad, "CALL_RETENTION", hooks.DefaultCallRetention)
 
 	for i, k := range splitList(getenv("SECRET_KEYS")) {
 		key, err := base64.StdEncoding.DecodeString(k)
@@ -229,34 +226,72 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-func duration(get func(string, string) string, bad func(string, string), name, def string) time.Duration {
-	d, err := time.ParseDuration(get(name, def))
+// whole reads a whole number; unset, it is def.
+func whole[T int | int64](get func(string, string) string, bad func(string, string), name string, def T, what string) T {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	bits := 64
+	if _, ok := any(def).(int); ok {
+		bits = strconv.IntSize
+	}
+	n, err := strconv.ParseInt(v, 10, bits)
 	if err != nil {
-		bad(name, "is not a duration; expected e.g. "+def)
-		d, _ = time.ParseDuration(def)
+		bad(name, fmt.Sprintf("is not %s; expected e.g. %d", what, def))
+		return def
+	}
+	return T(n)
+}
+
+// duration reads a Go duration; unset, it is def.
+func duration(get func(string, string) string, bad func(string, string), name string, def time.Duration) time.Duration {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		bad(name, "is not a duration; expected e.g. "+short(def))
+		return def
 	}
 	return d
 }
 
-// Default retry schedules (hooks.DefaultSchedule and hooks.CallSchedule;
-// config imports nothing of the project, so they are written out here).
-const (
-	DefaultDeliverySchedule = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h"
-	DefaultCallSchedule     = "0s,5s,30s,2m,5m,15m,30m"
-)
-
-// schedule reads comma-separated durations; the validator checks bounds.
-func schedule(get func(string, string) string, bad func(string, string), name, def string) []time.Duration {
+// schedule reads comma-separated durations; unset, it is def. The
+// validator checks bounds.
+func schedule(get func(string, string) string, bad func(string, string), name string, def []time.Duration) []time.Duration {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	steps := make([]string, len(def))
+	for i, d := range def {
+		steps[i] = short(d)
+	}
 	var out []time.Duration
-	for i, f := range strings.Split(get(name, def), ",") {
+	for i, f := range strings.Split(v, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(f))
 		if err != nil {
-			bad(name, fmt.Sprintf("step %d (%q) is not a duration; expected comma-separated durations like %s", i+1, strings.TrimSpace(f), def))
+			bad(name, fmt.Sprintf("step %d (%q) is not a duration; expected comma-separated durations like %s", i+1, strings.TrimSpace(f), strings.Join(steps, ",")))
 			continue
 		}
 		out = append(out, d)
 	}
 	return out
+}
+
+// short writes d as people write it in the environment: 168h and 5m
+// rather than time.Duration's 168h0m0s and 5m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
+	}
+	return s
 }
 
 func splitList(s string) []string {
@@ -390,7 +425,7 @@ func explain(fe validator.FieldError) string {
 	case "required":
 		return "is required"
 	case "listenaddr":
-		return "is not a listen address" + shown + "; expected host:port or :port, e.g. :8080"
+		return "is not a listen address" + shown + "; expected host:port or :port, e.g. " + DefaultListenAddr
 	case "httpurl":
 		return "is not an http(s) base URL" + shown + "; expected e.g. https://liaison.example.com, without a path or query"
 	case "dburl":

@@ -8,5 +8,13 @@
 // wrong and what is expected. Values of secret variables (SECRET_KEYS, and the
 // URLs that may carry passwords) are never repeated in those messages.
 //
+// A default is declared once, by the package that applies it
+// (jobs.DefaultDeliveryConcurrency, hooks.DefaultSchedule, db.DefaultPoolSize,
+// api.DefaultMaxBodyBytes…; each field's comment names it), and Load takes an
+// unset variable's value from there; only LISTEN_ADDR and DATABASE_URL are
+// config's own. The README's table of variables is checked against what Load
+// takes (TestREADMEDefaultsAreTheConstants), so it cannot drift. None of those
+// packages imports config.
+//
 // No other package reads the environment.
 package config

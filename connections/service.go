@@ -1,6 +1,7 @@
 package connections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,27 +37,31 @@ type Options struct {
 	Events EventRecorder
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// Version goes into User-Agent: liaison/<version>. Default "dev".
+	// Version goes into User-Agent: liaison/<version>. Default
+	// DefaultVersion, "dev".
 	Version string
 	// RequestTimeout bounds a whole outbound request, body included, unless
-	// the caller's context ends earlier. Default 30 s.
+	// the caller's context ends earlier. Default DefaultRequestTimeout, 30 s.
 	RequestTimeout time.Duration
-	// TokenTimeout bounds one request to a token endpoint. Default 10 s.
+	// TokenTimeout bounds one request to a token endpoint. Default
+	// DefaultTokenTimeout, 10 s.
 	TokenTimeout time.Duration
 	// TokenRetries is how many times a transient token-endpoint failure
 	// (timeout, 5xx, 429) is retried, with exponential backoff from
-	// TokenBackoff. Default 3 retries from 250 ms. A refresh_token request
-	// is retried only when the provider certainly did not act on it (dial
-	// errors, 408, 429, 503); see fetchWithRetry.
+	// TokenBackoff. Default DefaultTokenRetries (3) retries from
+	// DefaultTokenBackoff (250 ms); a negative TokenRetries means none. A
+	// refresh_token request is retried only when the provider certainly did
+	// not act on it (dial errors, 408, 429, 503); see fetchWithRetry.
 	TokenRetries int
 	TokenBackoff time.Duration
 	// Skew: a token that expires within it is refreshed before use.
-	// Default 60 s (capped at half the token's lifetime).
+	// Default DefaultSkew, 60 s (capped at half the token's lifetime).
 	Skew time.Duration
-	// SweepWindow: Sweep refreshes tokens that expire within it. Default 10 min.
+	// SweepWindow: Sweep refreshes tokens that expire within it. Default
+	// DefaultSweepWindow, 10 min.
 	SweepWindow time.Duration
 	// StateTTL is how long an authorization (the state parameter) can be
-	// completed. Default 10 min.
+	// completed. Default DefaultStateTTL, 10 min.
 	StateTTL time.Duration
 
 	// ObserveRefresh, if set, is told the result of every refresh that
@@ -67,6 +72,20 @@ type Options struct {
 	ObserveRefresh func(result string)
 }
 
+// Defaults of Options, applied by New to the fields left zero.
+const (
+	DefaultVersion        = "dev"
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultTokenTimeout   = 10 * time.Second
+	DefaultTokenRetries   = 3
+	DefaultTokenBackoff   = 250 * time.Millisecond
+	DefaultSkew           = 60 * time.Second
+	DefaultSweepWindow    = 10 * time.Minute
+	DefaultStateTTL       = 10 * time.Minute
+)
+
+// withDefaults fills what is unset; validate has refused what is negative
+// (but TokenRetries, where a negative value means no retry).
 func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -74,36 +93,19 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Version == "" {
-		o.Version = "dev"
-	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 30 * time.Second
-	}
-	if o.TokenTimeout <= 0 {
-		o.TokenTimeout = 10 * time.Second
-	}
-	if o.TokenRetries == 0 {
-		o.TokenRetries = 3
-	}
-	if o.TokenRetries < 0 {
-		o.TokenRetries = 0
-	}
-	if o.TokenBackoff <= 0 {
-		o.TokenBackoff = 250 * time.Millisecond
-	}
-	if o.Skew <= 0 {
-		o.Skew = 60 * time.Second
-	}
-	if o.SweepWindow <= 0 {
-		o.SweepWindow = 10 * time.Minute
-	}
-	if o.StateTTL <= 0 {
-		o.StateTTL = 10 * time.Minute
-	}
+	o.Version = cmp.Or(o.Version, DefaultVersion)
+	o.RequestTimeout = cmp.Or(o.RequestTimeout, DefaultRequestTimeout)
+	o.TokenTimeout = cmp.Or(o.TokenTimeout, DefaultTokenTimeout)
+	o.TokenRetries = max(cmp.Or(o.TokenRetries, DefaultTokenRetries), 0)
+	o.TokenBackoff = cmp.Or(o.TokenBackoff, DefaultTokenBackoff)
+	o.Skew = cmp.Or(o.Skew, DefaultSkew)
+	o.SweepWindow = cmp.Or(o.SweepWindow, DefaultSweepWindow)
+	o.StateTTL = cmp.Or(o.StateTTL, DefaultStateTTL)
 	return o
 }
 
+// validate checks what is set: the required parts, and no negative
+// duration (zero means the default).
 func (o Options) validate() error {
 	switch {
 	case o.DB == nil:
@@ -112,6 +114,17 @@ func (o Options) validate() error {
 		return errors.New("connections: Options.Redis is required")
 	case o.Ring == nil:
 		return errors.New("connections: Options.Ring is required")
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"RequestTimeout", o.RequestTimeout}, {"TokenTimeout", o.TokenTimeout}, {"TokenBackoff", o.TokenBackoff},
+		{"Skew", o.Skew}, {"SweepWindow", o.SweepWindow}, {"StateTTL", o.StateTTL},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("connections: Options.%s is negative (%s); 0 means the default", f.name, f.v)
+		}
 	}
 	return nil
 }

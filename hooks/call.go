@@ -31,7 +31,7 @@ import (
 // hosts, the outbound guard), its attempts are rows of the same attempts
 // table, its retries follow a Schedule with the same classification and
 // Retry-After handling, and asynq is again only the timer (RunCall). What
-// differs: the schedule is short (CallSchedule, about an hour: a scenario
+// differs: the schedule is short (DefaultCallSchedule, about an hour: a scenario
 // step is worth little a day later), a 429 answer waits without using up an
 // attempt, the limits are the connection's, and the callback of a call that
 // ended is a delivery of the event call.completed to the callback URL,

@@ -142,17 +142,22 @@ const MaxScheduleAttempts = 100
 // len(s) is the number of attempts.
 type Schedule []time.Duration
 
-var (
-	// DefaultSchedule is for action hooks and event webhooks: ten attempts over a little
-	// more than three days (75 h 35 min before jitter), so a receiver that is down over a
-	// weekend still gets the event. Treat it as read-only; WithMaxAttempts copies.
-	DefaultSchedule = Schedule{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+// DefaultSchedule is for action hooks and event webhooks (Options.Schedule,
+// DELIVERY_SCHEDULE): ten attempts over a little more than three days (75 h 35 min before
+// jitter), so a receiver that is down over a weekend still gets the event. Each call
+// returns a fresh slice.
+func DefaultSchedule() Schedule {
+	return Schedule{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
-	// CallSchedule is for API-call nodes: seven attempts over about 53 minutes, because a
-	// scenario step waiting on the result is worth little a day later. Read-only too.
-	CallSchedule = Schedule{0, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
+}
+
+// DefaultCallSchedule is for API-call nodes (Options.CallSchedule, CALL_SCHEDULE): seven
+// attempts over about 53 minutes, because a scenario step waiting on the result is worth
+// little a day later. Each call returns a fresh slice.
+func DefaultCallSchedule() Schedule {
+	return Schedule{0, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
 		5 * time.Minute, 15 * time.Minute, 30 * time.Minute}
-)
+}
 
 // ParseSchedule reads a comma-separated list of Go durations, "0s,100ms,200ms", so that
 // configuration (and tests) can change the pace. Delays must not be negative.

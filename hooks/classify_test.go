@@ -129,19 +129,19 @@ func TestScheduleDelay(t *testing.T) {
 	t.Parallel()
 
 	mid := func() float64 { return 0.5 }
-	require.Equal(t, 10, DefaultSchedule.Attempts())
-	for attempt, want := range DefaultSchedule {
-		got, ok := DefaultSchedule.Delay(attempt, mid)
+	require.Equal(t, 10, DefaultSchedule().Attempts())
+	for attempt, want := range DefaultSchedule() {
+		got, ok := DefaultSchedule().Delay(attempt, mid)
 		require.True(t, ok)
 		require.Equal(t, want, got, "attempt %d", attempt)
 	}
-	_, ok := DefaultSchedule.Delay(10, mid)
+	_, ok := DefaultSchedule().Delay(10, mid)
 	require.False(t, ok, "ten attempts made: exhausted")
 
-	d, ok := DefaultSchedule.Delay(0, nil)
+	d, ok := DefaultSchedule().Delay(0, nil)
 	require.True(t, ok)
 	require.Zero(t, d, "the first attempt goes at once")
-	d, _ = DefaultSchedule.Delay(1, mid)
+	d, _ = DefaultSchedule().Delay(1, mid)
 	require.Equal(t, 5*time.Second, d)
 }
 
@@ -150,14 +150,14 @@ func TestScheduleJitter(t *testing.T) {
 
 	lowest := func() float64 { return 0 }
 	highest := func() float64 { return 0.999999 }
-	d, _ := DefaultSchedule.Delay(4, lowest)
+	d, _ := DefaultSchedule().Delay(4, lowest)
 	require.Equal(t, 96*time.Minute, d, "2 h - 20 %")
-	d, _ = DefaultSchedule.Delay(4, highest)
+	d, _ = DefaultSchedule().Delay(4, highest)
 	require.InDelta(t, float64(144*time.Minute), float64(d), float64(time.Second), "2 h + 20 %")
 
 	for range 1000 {
-		for attempt, base := range DefaultSchedule {
-			d, ok := DefaultSchedule.Delay(attempt, nil)
+		for attempt, base := range DefaultSchedule() {
+			d, ok := DefaultSchedule().Delay(attempt, nil)
 			require.True(t, ok)
 			require.GreaterOrEqual(t, d, base*8/10)
 			require.LessOrEqual(t, d, base*12/10)
@@ -165,7 +165,7 @@ func TestScheduleJitter(t *testing.T) {
 	}
 
 	wild := func() float64 { return 7 }
-	d, _ = DefaultSchedule.Delay(1, wild)
+	d, _ = DefaultSchedule().Delay(1, wild)
 	require.Equal(t, 6*time.Second, d, "a bad random source cannot exceed +20 %")
 }
 
@@ -173,10 +173,10 @@ func TestCallSchedule(t *testing.T) {
 	t.Parallel()
 
 	var total time.Duration
-	for _, d := range CallSchedule {
+	for _, d := range DefaultCallSchedule() {
 		total += d
 	}
-	require.Zero(t, CallSchedule[0])
+	require.Zero(t, DefaultCallSchedule()[0])
 	require.LessOrEqual(t, total, time.Hour)
 	require.Greater(t, total, 45*time.Minute)
 }
@@ -194,7 +194,7 @@ func TestWithMaxAttempts(t *testing.T) {
 	cut[0] = time.Hour
 	require.Zero(t, s[0], "the result does not share memory")
 
-	long := DefaultSchedule.WithMaxAttempts(12)
+	long := DefaultSchedule().WithMaxAttempts(12)
 	_, ok := long.Delay(11, nil)
 	require.True(t, ok)
 	_, ok = long.Delay(12, nil)
@@ -209,9 +209,9 @@ func TestParseSchedule(t *testing.T) {
 	require.Equal(t, Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 90 * time.Minute}, s)
 	require.Equal(t, "0s,100ms,200ms,1h30m0s", s.String())
 
-	back, err := ParseSchedule(DefaultSchedule.String())
+	back, err := ParseSchedule(DefaultSchedule().String())
 	require.NoError(t, err)
-	require.Equal(t, DefaultSchedule, back)
+	require.Equal(t, DefaultSchedule(), back)
 
 	for in, want := range map[string]string{
 		"":              "invalid schedule: empty",
@@ -245,7 +245,7 @@ func TestKindAndOutcomeNames(t *testing.T) {
 
 func TestScheduleSpan(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, 52*time.Minute+35*time.Second, CallSchedule.Span(), "about an hour: a scenario step cannot wait a day")
-	require.Equal(t, 75*time.Hour+35*time.Minute+5*time.Second, DefaultSchedule.Span())
+	require.Equal(t, 52*time.Minute+35*time.Second, DefaultCallSchedule().Span(), "about an hour: a scenario step cannot wait a day")
+	require.Equal(t, 75*time.Hour+35*time.Minute+5*time.Second, DefaultSchedule().Span())
 	require.Zero(t, Schedule(nil).Span())
 }

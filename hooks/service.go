@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,12 +60,38 @@ type Queue interface {
 	RunCallsNow(ctx context.Context, ids []string) error
 }
 
-// DefaultTargetConcurrency and DefaultCallTargetConcurrency are a quarter
-// of a worker's default slots (DELIVERY_CONCURRENCY 200, WORKER_CONCURRENCY
-// 50): a target that hangs can hold no more than that.
+// Defaults of Options, applied by New to the fields left zero. The retry
+// schedules are DefaultSchedule and DefaultCallSchedule (classify.go).
 const (
+	// DefaultRotationOverlap is Options.RotationOverlap (WEBHOOK_ROTATION_OVERLAP).
+	DefaultRotationOverlap = 24 * time.Hour
+	// DefaultDisableAfter is Options.DisableAfter (WEBHOOK_DISABLE_AFTER): 5 days.
+	DefaultDisableAfter = 120 * time.Hour
+	// DefaultRetention is Options.Retention (DELIVERY_RETENTION): 30 days.
+	DefaultRetention = 720 * time.Hour
+	// DefaultCallRetention is Options.CallRetention (CALL_RETENTION).
+	DefaultCallRetention = 24 * time.Hour
+	// DefaultRequestTimeout is Options.RequestTimeout.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultRetryAfterMax is Options.RetryAfterMax: the longest step of
+	// DefaultSchedule.
+	DefaultRetryAfterMax = 24 * time.Hour
+	// DefaultReauthRecheck is Options.ReauthRecheck.
+	DefaultReauthRecheck = 30 * time.Second
+	// DefaultTargetCacheTTL is Options.TargetCacheTTL.
+	DefaultTargetCacheTTL = 10 * time.Second
+	// DefaultTargetConcurrency and DefaultCallTargetConcurrency are a
+	// quarter of a worker's default slots (jobs.DefaultDeliveryConcurrency
+	// 200, jobs.DefaultConcurrency 50; a test in jobs keeps them so): a
+	// target that hangs can hold no more than that.
 	DefaultTargetConcurrency     = 50
 	DefaultCallTargetConcurrency = 12
+	// DefaultCircuitFailures, DefaultCircuitCooldown and
+	// DefaultCircuitCooldownMax are Options.CircuitFailures,
+	// CircuitCooldown and CircuitCooldownMax.
+	DefaultCircuitFailures    = 5
+	DefaultCircuitCooldown    = 30 * time.Second
+	DefaultCircuitCooldownMax = 10 * time.Minute
 )
 
 // Options configure a Service. DB, Redis, Ring, Sender and Queue are required.
@@ -90,36 +117,40 @@ type Options struct {
 	Rand func() float64
 
 	// Schedule is the retry schedule of action hooks and event webhooks
-	// (DELIVERY_SCHEDULE). Default DefaultSchedule.
+	// (DELIVERY_SCHEDULE). Default DefaultSchedule().
 	Schedule Schedule
 	// CallSchedule is the schedule of API-call nodes (CALL_SCHEDULE).
-	// Default CallSchedule.
+	// Default DefaultCallSchedule().
 	CallSchedule Schedule
 	// RotationOverlap is how long the previous webhook secret keeps signing
-	// after a rotation (WEBHOOK_ROTATION_OVERLAP). Default 24 h.
+	// after a rotation (WEBHOOK_ROTATION_OVERLAP). Default
+	// DefaultRotationOverlap, 24 h.
 	RotationOverlap time.Duration
 	// DisableAfter disables a webhook endpoint whose attempts have all
-	// failed for this long (WEBHOOK_DISABLE_AFTER). Default 120 h (5 days).
+	// failed for this long (WEBHOOK_DISABLE_AFTER). Default
+	// DefaultDisableAfter, 120 h (5 days).
 	DisableAfter time.Duration
 	// Retention is how long finished deliveries, their attempts and their
-	// events are kept (DELIVERY_RETENTION). Default 720 h (30 days).
+	// events are kept (DELIVERY_RETENTION). Default DefaultRetention, 720 h
+	// (30 days).
 	Retention time.Duration
 	// CallRetention is how long an API call that ended is kept, with its
-	// attempts and its callback (CALL_RETENTION). Default 24 h.
+	// attempts and its callback (CALL_RETENTION). Default
+	// DefaultCallRetention, 24 h.
 	CallRetention time.Duration
 	// RequestTimeout bounds one attempt unless a hook sets its own.
-	// Default 30 s.
+	// Default DefaultRequestTimeout, 30 s.
 	RequestTimeout time.Duration
 	// RetryAfterMax is the most a Retry-After answer can push the next
-	// attempt back. Default 24 h, the longest step of the default schedule.
+	// attempt back. Default DefaultRetryAfterMax, 24 h.
 	RetryAfterMax time.Duration
 	// ReauthRecheck is how long a delivery whose connection needs
 	// reauthorization waits before it looks again (reconnecting also wakes
-	// it at once, see Record). Default 30 s.
+	// it at once, see Record). Default DefaultReauthRecheck, 30 s.
 	ReauthRecheck time.Duration
 	// TargetCacheTTL bounds how long intake trusts its cached list of
 	// targets when the change counter in Redis says nothing changed.
-	// Default 10 s.
+	// Default DefaultTargetCacheTTL, 10 s.
 	TargetCacheTTL time.Duration
 
 	// TargetConcurrency is the most requests one target (a webhook
@@ -132,11 +163,12 @@ type Options struct {
 	CallTargetConcurrency int
 	// CircuitFailures is how many attempts in a row to one target may get
 	// no answer (a timeout, a failed connection) before its circuit opens
-	// (circuit.go). Default 5.
+	// (circuit.go). Default DefaultCircuitFailures, 5.
 	CircuitFailures int
 	// CircuitCooldown is how long an open circuit sends nothing before a
 	// probe, doubled at each opening in a row up to CircuitCooldownMax.
-	// Defaults 30 s and 10 min.
+	// Defaults DefaultCircuitCooldown and DefaultCircuitCooldownMax, 30 s
+	// and 10 min.
 	CircuitCooldown, CircuitCooldownMax time.Duration
 
 	// ObserveAttempt, if set, is told of every outbound attempt: the
@@ -147,6 +179,7 @@ type Options struct {
 	ObserveAttempt func(targetKind, outcome string, took time.Duration)
 }
 
+// withDefaults fills what is unset; validate has refused what is negative.
 func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -155,57 +188,32 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if len(o.Schedule) == 0 {
-		o.Schedule = DefaultSchedule
+		o.Schedule = DefaultSchedule()
 	}
 	if len(o.CallSchedule) == 0 {
-		o.CallSchedule = CallSchedule
-	}
-	if o.RotationOverlap <= 0 {
-		o.RotationOverlap = 24 * time.Hour
-	}
-	if o.DisableAfter <= 0 {
-		o.DisableAfter = 120 * time.Hour
-	}
-	if o.Retention <= 0 {
-		o.Retention = 720 * time.Hour
-	}
-	if o.CallRetention <= 0 {
-		o.CallRetention = 24 * time.Hour
+		o.CallSchedule = DefaultCallSchedule()
 	}
 	if o.Connections == nil {
 		o.Connections, _ = o.Sender.(Connections)
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 30 * time.Second
-	}
-	if o.RetryAfterMax <= 0 {
-		o.RetryAfterMax = 24 * time.Hour
-	}
-	if o.ReauthRecheck <= 0 {
-		o.ReauthRecheck = 30 * time.Second
-	}
-	if o.TargetCacheTTL <= 0 {
-		o.TargetCacheTTL = 10 * time.Second
-	}
-	if o.TargetConcurrency <= 0 {
-		o.TargetConcurrency = DefaultTargetConcurrency
-	}
-	if o.CallTargetConcurrency <= 0 {
-		o.CallTargetConcurrency = DefaultCallTargetConcurrency
-	}
-	if o.CircuitFailures <= 0 {
-		o.CircuitFailures = 5
-	}
-	if o.CircuitCooldown <= 0 {
-		o.CircuitCooldown = 30 * time.Second
-	}
-	if o.CircuitCooldownMax <= 0 {
-		o.CircuitCooldownMax = 10 * time.Minute
-	}
-	o.CircuitCooldownMax = max(o.CircuitCooldownMax, o.CircuitCooldown)
+	o.RotationOverlap = cmp.Or(o.RotationOverlap, DefaultRotationOverlap)
+	o.DisableAfter = cmp.Or(o.DisableAfter, DefaultDisableAfter)
+	o.Retention = cmp.Or(o.Retention, DefaultRetention)
+	o.CallRetention = cmp.Or(o.CallRetention, DefaultCallRetention)
+	o.RequestTimeout = cmp.Or(o.RequestTimeout, DefaultRequestTimeout)
+	o.RetryAfterMax = cmp.Or(o.RetryAfterMax, DefaultRetryAfterMax)
+	o.ReauthRecheck = cmp.Or(o.ReauthRecheck, DefaultReauthRecheck)
+	o.TargetCacheTTL = cmp.Or(o.TargetCacheTTL, DefaultTargetCacheTTL)
+	o.TargetConcurrency = cmp.Or(o.TargetConcurrency, DefaultTargetConcurrency)
+	o.CallTargetConcurrency = cmp.Or(o.CallTargetConcurrency, DefaultCallTargetConcurrency)
+	o.CircuitFailures = cmp.Or(o.CircuitFailures, DefaultCircuitFailures)
+	o.CircuitCooldown = cmp.Or(o.CircuitCooldown, DefaultCircuitCooldown)
+	o.CircuitCooldownMax = max(cmp.Or(o.CircuitCooldownMax, DefaultCircuitCooldownMax), o.CircuitCooldown)
 	return o
 }
 
+// validate checks what is set: the required parts, and no negative
+// duration or count (zero means the default).
 func (o Options) validate() error {
 	switch {
 	case o.DB == nil:
@@ -218,6 +226,31 @@ func (o Options) validate() error {
 		return errors.New("hooks: Options.Sender is required")
 	case o.Queue == nil:
 		return errors.New("hooks: Options.Queue is required")
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"RotationOverlap", o.RotationOverlap}, {"DisableAfter", o.DisableAfter},
+		{"Retention", o.Retention}, {"CallRetention", o.CallRetention},
+		{"RequestTimeout", o.RequestTimeout}, {"RetryAfterMax", o.RetryAfterMax},
+		{"ReauthRecheck", o.ReauthRecheck}, {"TargetCacheTTL", o.TargetCacheTTL},
+		{"CircuitCooldown", o.CircuitCooldown}, {"CircuitCooldownMax", o.CircuitCooldownMax},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("hooks: Options.%s is negative (%s); 0 means the default", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"TargetConcurrency", o.TargetConcurrency}, {"CallTargetConcurrency", o.CallTargetConcurrency},
+		{"CircuitFailures", o.CircuitFailures},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("hooks: Options.%s is negative (%d); 0 means the default", f.name, f.v)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,20 +41,38 @@ var (
 	otherQueues    = map[string]int{QueueCritical: 6, QueueLow: 1}
 )
 
+// Defaults of WorkerConfig, applied by NewWorker to the fields left zero.
+const (
+	// DefaultDeliveryConcurrency is WorkerConfig.DeliveryConcurrency
+	// (DELIVERY_CONCURRENCY): a delivery mostly waits on a receiver, and
+	// the runs that wait together share their database reads and writes.
+	DefaultDeliveryConcurrency = 200
+	// DefaultConcurrency is WorkerConfig.Concurrency (WORKER_CONCURRENCY).
+	DefaultConcurrency = 50
+	// DefaultDeliveryPoll is WorkerConfig.DeliveryPoll
+	// (DELIVERY_POLL_INTERVAL); newWorker says why it is so short.
+	DefaultDeliveryPoll = 2 * time.Millisecond
+	// DefaultShutdownTimeout is WorkerConfig.ShutdownTimeout
+	// (SHUTDOWN_TIMEOUT), which also bounds the HTTP servers' stop.
+	DefaultShutdownTimeout = 25 * time.Second
+)
+
 // WorkerConfig configures the asynq servers of a worker process.
 type WorkerConfig struct {
 	// DeliveryConcurrency is how many deliveries run at once, those of
 	// batches and those alone together; it is also how many tasks the
-	// server of the default queue runs at once. Default 200.
+	// server of the default queue runs at once. Default
+	// DefaultDeliveryConcurrency, 200.
 	DeliveryConcurrency int
 	// Concurrency is how many of the other tasks (API calls, imports,
-	// sweeps) run at once. Default 50.
+	// sweeps) run at once. Default DefaultConcurrency, 50.
 	Concurrency int
 	// DeliveryPoll is how often the deliveries' server looks for tasks when
-	// its queue is empty. Default 2 ms.
+	// its queue is empty. Default DefaultDeliveryPoll, 2 ms.
 	DeliveryPoll time.Duration
 	// ShutdownTimeout is how long in-flight tasks get to finish on a stop
-	// before they are handed back to the queue. Default 25 s.
+	// before they are handed back to the queue. Default
+	// DefaultShutdownTimeout, 25 s.
 	ShutdownTimeout time.Duration
 }
 
@@ -85,19 +104,13 @@ func NewWorker(r *Redis, cfg WorkerConfig, deps Deps, log *slog.Logger) *Worker 
 	return w
 }
 
+// withDefaults fills what is unset. NewWorker has no error to return, so
+// a negative value counts as unset too (config refuses one).
 func (cfg WorkerConfig) withDefaults() WorkerConfig {
-	if cfg.DeliveryConcurrency <= 0 {
-		cfg.DeliveryConcurrency = 200
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 50
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 25 * time.Second
-	}
-	if cfg.DeliveryPoll <= 0 {
-		cfg.DeliveryPoll = 2 * time.Millisecond
-	}
+	cfg.DeliveryConcurrency = cmp.Or(max(cfg.DeliveryConcurrency, 0), DefaultDeliveryConcurrency)
+	cfg.Concurrency = cmp.Or(max(cfg.Concurrency, 0), DefaultConcurrency)
+	cfg.ShutdownTimeout = cmp.Or(max(cfg.ShutdownTimeout, 0), DefaultShutdownTimeout)
+	cfg.DeliveryPoll = cmp.Or(max(cfg.DeliveryPoll, 0), DefaultDeliveryPoll)
 	return cfg
 }
 

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,19 +24,28 @@ type Scheduler struct{ m *asynq.PeriodicTaskManager }
 
 // SchedulerConfig configures the scheduler.
 type SchedulerConfig struct {
-	// SyncInterval is how often the sources are read again. Default 30 s,
-	// so an edited schedule takes effect within a minute.
+	// SyncInterval is how often the sources are read again. Default
+	// DefaultSyncInterval.
 	SyncInterval time.Duration
 	// HeartbeatInterval is how often the scheduler publishes its entries
 	// (what asynq's inspector and dashboards show). Default asynq's 10 s.
 	HeartbeatInterval time.Duration
 }
 
+// DefaultSyncInterval is SchedulerConfig.SyncInterval: an edited schedule
+// takes effect within a minute.
+const DefaultSyncInterval = 30 * time.Second
+
+// withDefaults fills what is unset; a negative value counts as unset, as
+// in WorkerConfig.
+func (cfg SchedulerConfig) withDefaults() SchedulerConfig {
+	cfg.SyncInterval = cmp.Or(max(cfg.SyncInterval, 0), DefaultSyncInterval)
+	return cfg
+}
+
 // NewScheduler builds the periodic task manager over the given sources.
 func NewScheduler(r *Redis, cfg SchedulerConfig, log *slog.Logger, sources ...PeriodicSource) (*Scheduler, error) {
-	if cfg.SyncInterval <= 0 {
-		cfg.SyncInterval = 30 * time.Second
-	}
+	cfg = cfg.withDefaults()
 	log = log.With("component", "scheduler")
 	m, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
 		RedisUniversalClient:       r.UniversalClient,

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/liaison/liaison/hooks"
@@ -19,12 +18,6 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, replayed, err := s.Hooks.CreateCall(r.Context(), in)
-	if errors.Is(err, hooks.ErrIdempotencyConflict) {
-		p := problem(http.StatusConflict, err.Error())
-		p.Errors = []FieldError{{Field: "idempotency_key", Message: "was used for a different request; a new request needs a new key"}}
-		s.fail(w, r, p)
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

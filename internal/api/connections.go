@@ -1,34 +1,12 @@
 package api
 
 import (
-	"errors"
 	"html/template"
 	"net/http"
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
 )
-
-// connectionProblem maps the connections package's errors onto answers;
-// the rest goes to s.fail's own mapping (invalid input is a 422 there).
-func connectionProblem(err error) error {
-	var re *connections.ReauthError
-	switch {
-	case errors.As(err, &re):
-		p := problem(http.StatusConflict, "the connection needs to be reconnected: "+re.Reason)
-		p.Type = "https://liaison.dev/problems/needs-reauth"
-		return p
-	case errors.Is(err, connections.ErrNotFound):
-		return notFound("connection")
-	case errors.Is(err, connections.ErrWrongType):
-		return problem(http.StatusConflict, err.Error())
-	case errors.Is(err, connections.ErrTokenEndpoint):
-		p := problem(http.StatusBadGateway, connections.PlainError(err))
-		p.RetryAfter = 30
-		return p
-	}
-	return err
-}
 
 // connection is a connection as the API shows it: its view, secrets
 // masked, and the circuit breaker that its action hooks and API calls go
@@ -68,10 +46,6 @@ func (s *Server) writeConnection(w http.ResponseWriter, r *http.Request, status 
 	writeJSON(w, status, out)
 }
 
-func (s *Server) failConnection(w http.ResponseWriter, r *http.Request, err error) {
-	s.fail(w, r, connectionProblem(err))
-}
-
 func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 	var in connections.Input
 	if err := decodeJSON(r, &in); err != nil {
@@ -80,7 +54,7 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.Connections.Create(r.Context(), in)
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeConnection(w, r, http.StatusCreated, v)
@@ -94,7 +68,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	views, next, err := s.Connections.List(r.Context(), cursor, limit)
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	ids := make([]string, len(views))
@@ -116,7 +90,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Connections.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeConnection(w, r, http.StatusOK, v)
@@ -130,7 +104,7 @@ func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.Connections.Update(r.Context(), r.PathValue("id"), in)
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeConnection(w, r, http.StatusOK, v)
@@ -148,7 +122,7 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	res, err := s.Connections.Delete(r.Context(), id)
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, deletedConnection{ID: id, Deleted: true, DeleteResult: res})
@@ -161,7 +135,7 @@ type authorizeAnswer struct {
 func (s *Server) authorizeConnection(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Connections.AuthorizeURL(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, authorizeAnswer{AuthorizeURL: u})
@@ -170,7 +144,7 @@ func (s *Server) authorizeConnection(w http.ResponseWriter, r *http.Request) {
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Connections.Test(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -179,7 +153,7 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Connections.Refresh(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.failConnection(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeConnection(w, r, http.StatusOK, v)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,11 +30,14 @@ type Deps struct {
 	Jobs   *jobs.Client
 	Tokens *access.Store
 	// Imports serves /v1/imports and /v1/runs.
-	Imports      *importer.Store
+	Imports *importer.Store
+	// MaxBodyBytes limits a request body (MAX_BODY_BYTES). Default
+	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Version      string
 	// AuthFailureBurst failed authentications are allowed from one address,
-	// then one every AuthFailureEvery. Defaults 10 and 6 s.
+	// then one every AuthFailureEvery. Defaults DefaultAuthFailureBurst and
+	// DefaultAuthFailureEvery.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
 
@@ -91,19 +95,31 @@ func NewHealth(d Deps) *Server {
 	return s
 }
 
-func newServer(d Deps) *Server {
-	if d.MaxBodyBytes <= 0 {
-		d.MaxBodyBytes = 1 << 20
-	}
-	if d.AuthFailureBurst <= 0 {
-		d.AuthFailureBurst = 10
-	}
-	if d.AuthFailureEvery <= 0 {
-		d.AuthFailureEvery = 6 * time.Second
-	}
+// Defaults of Deps, applied by New and NewHealth to the fields left zero.
+const (
+	// DefaultMaxBodyBytes is Deps.MaxBodyBytes (MAX_BODY_BYTES): 1 MiB.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultAuthFailureBurst and DefaultAuthFailureEvery are
+	// Deps.AuthFailureBurst and AuthFailureEvery: ten failures, then one
+	// every 6 s.
+	DefaultAuthFailureBurst = 10
+	DefaultAuthFailureEvery = 6 * time.Second
+)
+
+// withDefaults fills what is unset. New has no error to return, so a
+// negative value counts as unset too (config refuses one).
+func (d Deps) withDefaults() Deps {
+	d.MaxBodyBytes = cmp.Or(max(d.MaxBodyBytes, 0), DefaultMaxBodyBytes)
+	d.AuthFailureBurst = cmp.Or(max(d.AuthFailureBurst, 0), DefaultAuthFailureBurst)
+	d.AuthFailureEvery = cmp.Or(max(d.AuthFailureEvery, 0), DefaultAuthFailureEvery)
 	if d.Metrics == nil {
 		d.Metrics = metrics.New(d.Log)
 	}
+	return d
+}
+
+func newServer(d Deps) *Server {
+	d = d.withDefaults()
 	return &Server{Deps: d, mux: http.NewServeMux(), authFailures: newFailureLimiter(d.AuthFailureEvery, d.AuthFailureBurst)}
 }
 

@@ -46,7 +46,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 
 // OpenWith is Open with options: the pool size.
 func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
-	o = o.WithDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
 	var db *DB
 	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

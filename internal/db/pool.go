@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -45,11 +46,18 @@ type Options struct {
 	PoolSize int
 }
 
-// WithDefaults fills what is unset.
-func (o Options) WithDefaults() Options {
-	if o.PoolSize <= 0 {
-		o.PoolSize = DefaultPoolSize
+// validate checks what is set: a pool size is not negative (0 means the
+// default).
+func (o Options) validate() error {
+	if o.PoolSize < 0 {
+		return fmt.Errorf("db: Options.PoolSize is negative (%d); 0 means the default", o.PoolSize)
 	}
+	return nil
+}
+
+// withDefaults fills what is unset.
+func (o Options) withDefaults() Options {
+	o.PoolSize = cmp.Or(o.PoolSize, DefaultPoolSize)
 	return o
 }
 

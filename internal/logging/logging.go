@@ -7,6 +7,13 @@ import (
 	"strings"
 )
 
+// Defaults of New's level and format (LOG_LEVEL, LOG_FORMAT): New takes
+// any other value, "" included, as these.
+const (
+	DefaultLevel  = "info"
+	DefaultFormat = "text"
+)
+
 // New builds the logger: level debug|info|warn|error, format text|json.
 func New(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
