@@ -67,7 +67,8 @@ type Config struct {
 	// DeliveryPollInterval is how often an idle worker looks for new
 	// deliveries in Redis. DELIVERY_POLL_INTERVAL, default 2ms: it is most
 	// of the wait between an event's 202 and its delivery (0.5–1.5 of it,
-	// at random), and costs an idle worker about 15% of a core (10% at 4ms).
+	// at random), and costs an idle worker a share of a core (figures:
+	// README, Performance).
 	DeliveryPollInterval time.Duration `env:"DELIVERY_POLL_INTERVAL" validate:"min=1ms,max=5s"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,
