@@ -75,7 +75,7 @@ type Config struct {
 	// deliveries in Redis. DELIVERY_POLL_INTERVAL, default
 	// jobs.DefaultDeliveryPoll: it is most of the wait between an event's
 	// 202 and its delivery (0.5–1.5 of it, at random), and costs an idle
-	// worker about 15% of a core at 2ms (10% at 4ms).
+	// worker a share of a core (figures: README, Performance).
 	DeliveryPollInterval time.Duration `env:"DELIVERY_POLL_INTERVAL" validate:"min=1ms,max=5s"`
 	// AllowedCIDRs open address ranges that the outbound guard refuses by
 	// default (loopback, private networks…). ALLOWED_CIDRS, comma-separated,

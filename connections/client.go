@@ -23,10 +23,10 @@ import (
 // bearer token or the API key), its fixed headers, User-Agent, and the
 // traceparent of the request being served when ctx carries one
 // (internal/traceparent) and req has none. When the target answers 401 to
-// an OAuth token, the token is refreshed once (as once as DESIGN.md says:
-// across every process) and the request is sent once more if its body can
-// be replayed (req.GetBody, or no body). A 401 to
-// a static token or API key moves the connection to needs_reauth, unless
+// an OAuth token, the token is refreshed once (once per expiry across
+// every process: docs/DESIGN.md, "Token lifecycle") and the request is
+// sent once more if its body can be replayed (req.GetBody, or no body). A
+// 401 to a static token or API key moves the connection to needs_reauth, unless
 // the credential was replaced while the request was out: then the request
 // is sent once more with the new one, on the same condition.
 //

@@ -23,7 +23,7 @@ const (
 	AuthAPIKey                  = "api_key"
 )
 
-// Connection states (DESIGN.md, "Token lifecycle").
+// Connection states (docs/DESIGN.md, "Token lifecycle").
 const (
 	// StatusPending: never authorized (or, for client credentials, no token
 	// fetched yet).

@@ -26,7 +26,7 @@ func fuzzAddr(b []byte) (netip.Addr, bool) {
 }
 
 // notPublic is what the standard library alone says is not a public unicast address, plus
-// the ranges DESIGN.md names that it does not know (CGNAT).
+// the ranges docs/DESIGN.md ("Outbound requests") names that it does not know (CGNAT).
 func notPublic(a netip.Addr) bool {
 	a = a.Unmap()
 	return !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||

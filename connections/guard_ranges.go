@@ -43,7 +43,8 @@ func embeds(prefix, reason string, refuse bool, e embed, form string) blockedRan
 // IPv6 Special-Purpose Address Registries (iana-ipv4-special-registry,
 // iana-ipv6-special-registry, as updated in 2025), each named in its
 // comment with the registry's name, RFC and "Globally Reachable" value,
-// plus the rows marked "design" that DESIGN.md refuses beyond them.
+// plus the rows marked "design" that docs/DESIGN.md ("Outbound requests")
+// refuses beyond them.
 //
 // The most specific row that holds an address decides (lookup), as the
 // registries' footnotes say ("not usable unless by virtue of a more

@@ -21,8 +21,8 @@ import (
 // recordLimits bound the writes: 19 parameters a row, far under the
 // databases' limits, and a statement short enough to plan at once. One
 // write under way at a time: the attempts that end during it gather into
-// the next (deliverybench: two under way at once made half again as many
-// statements, each smaller, for 20% fewer deliveries a second).
+// the next (two under way at once made more statements, each smaller, for
+// fewer deliveries a second; figures: README, Performance).
 var recordLimits = batchLimits{maxBatch: 64, maxRunners: 1, timeout: 30 * time.Second}
 
 // attemptRecord is one attempt to write with its delivery's new state.

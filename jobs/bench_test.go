@@ -14,9 +14,9 @@ import (
 	"github.com/liaison/liaison/internal/redistest"
 )
 
-// BenchmarkEmptyHandler is the yardstick of DESIGN.md's delivery target
-// ("about half of what asynq does for an empty handler on the same
-// machine"): tasks a second through a worker built as Liaison builds it
+// BenchmarkEmptyHandler is the yardstick of the delivery target
+// (docs/DESIGN.md, "Targets": "about half of what asynq does for an empty
+// handler on the same machine"): tasks a second through a worker built as Liaison builds it
 // (its servers, queues and intervals) whose handler does nothing. The
 // tasks are queued first; the clock runs from the worker's start to the
 // last task done. Compare with cmd/deliverybench on the same Redis:

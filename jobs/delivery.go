@@ -23,8 +23,7 @@ import (
 // worker runs a batch's deliveries side by side. A batch costs asynq what
 // one task costs — a script to enqueue it, one to take it, one to end it —
 // and per task, those scripts were most of a delivery's cost on Redis and
-// a third of the worker's: in deliverybench, batches took throughput from
-// about 2,700 to about 4,500 deliveries a second.
+// a third of the worker's (figures: README, Performance).
 //
 // Everything after a first attempt is a delivery:send task of the
 // delivery's own, its id the delivery id, so a delivery is never queued
@@ -433,7 +432,7 @@ type DeliveryHousekeeping struct{}
 // task waits: the web process could not queue it (Redis was down for a
 // moment), or Redis lost every queued task (a restart without
 // persistence). A minute and a minute before, so such a delivery waited
-// up to two minutes (79 s seen after a Redis kill -9); now 10 s at most.
+// up to two minutes; now 10 s at most (figures: README, Performance).
 //
 // What it costs: a sweep reads, on the deliveries_status index, only
 // deliveries that are due and unfinished, a few in a steady state, and

@@ -32,10 +32,9 @@ const (
 // critical queue, usually empty, was most often looked at first), and that
 // one loop bounded a worker's deliveries. With the default queue on a
 // server of its own, asynq's empty-handler rate (BenchmarkEmptyHandler)
-// went from 2,600–4,200 to 4,100–6,600 tasks a second in alternating runs
-// on a shared 2-core machine. It also keeps a flood of deliveries from
-// holding every slot that an API call, which a person may be waiting on,
-// needs.
+// went up by about half (figures: README, Performance). It also keeps a
+// flood of deliveries from holding every slot that an API call, which a
+// person may be waiting on, needs.
 var (
 	deliveryQueues = map[string]int{QueueDefault: 1}
 	otherQueues    = map[string]int{QueueCritical: 6, QueueLow: 1}
@@ -122,11 +121,10 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 	// to 1.5 s between an event and its delivery. The deliveries' server
 	// polls every cfg.DeliveryPoll, 2 ms by default (at most 3 ms, 1–1.5 ms
 	// on average, of the 25 ms p99 target for event→delivery), for about
-	// 500 cheap dequeue scripts a second while idle: against 4 ms,
-	// deliverybench's p50 went from 6.6–8.1 to 4.8–5.5 ms and its p99 from
-	// 16.8–39.3 to 14.3–19.2 ms in alternating runs, for 3% more of a core
-	// in an idle worker. The other server's calls, imports and sweeps wait
-	// up to 15 ms for 100 a second.
+	// 500 cheap dequeue scripts a second while idle: against 4 ms, a lower
+	// p50 and p99 in deliverybench for a few per cent more of a core in an
+	// idle worker (figures: README, Performance). The other server's calls,
+	// imports and sweeps wait up to 15 ms for 100 a second.
 	server := func(queues map[string]int, concurrency int, taskCheck time.Duration) *asynq.Server {
 		return asynq.NewServerFromRedisClient(r.UniversalClient, asynq.Config{
 			Concurrency:       concurrency,

@@ -28,7 +28,7 @@
 //	REDIS_URL=redis://127.0.0.1:6379 DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go run ./cmd/deliverybench
 //
 // and compare with asynq's own rate on the same machine, the yardstick of
-// the targets in DESIGN.md (BenchmarkEmptyHandler in jobs).
+// the targets in docs/DESIGN.md, "Targets" (BenchmarkEmptyHandler in jobs).
 //
 // Without DATABASE_URL it uses an SQLite file in a temporary folder, without
 // REDIS_URL the embedded Redis; neither is what the targets are about. On

@@ -34,7 +34,8 @@ const (
 	ScopeTokensManage     = "tokens.manage"
 )
 
-// AllScopes lists every scope, in the order DESIGN.md gives them.
+// AllScopes lists every scope, in the order docs/DESIGN.md gives them
+// ("Access tokens and scopes").
 var AllScopes = []string{
 	ScopeConnectionsRead, ScopeConnectionsWrite, ScopeHooksRead, ScopeHooksWrite,
 	ScopeEventsWrite, ScopeCallsWrite, ScopeImportsRead, ScopeImportsWrite, ScopeTokensManage,

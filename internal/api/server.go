@@ -130,7 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = ids.NewHex("")
 	}
 	ctx := logging.WithRequestID(r.Context(), id)
-	// Requests sent while serving this one carry its trace (DESIGN.md,
+	// Requests sent while serving this one carry its trace (docs/DESIGN.md,
 	// "Outbound requests"); one that does not parse is dropped.
 	ctx = traceparent.With(ctx, r.Header.Get(traceparent.Header))
 	r = r.WithContext(ctx)

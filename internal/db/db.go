@@ -98,10 +98,10 @@ const WarmConnections = 8
 
 // Warm opens n connections to PostgreSQL at once and leaves them idle in
 // the pool, so that a process's first bursts do not wait, request by
-// request, for PostgreSQL to start a backend per new connection (seen at
-// 20–40 ms each on a 2-core machine, and the first statements on a new
-// backend are slower still while its caches fill: a stall of 100 ms and
-// more for everything waiting on those requests). The web and worker
+// request, for PostgreSQL to start a backend per new connection (tens of
+// milliseconds each, and the first statements on a new backend are slower
+// still while its caches fill, which stalls everything waiting on those
+// requests; figures: README, Performance). The web and worker
 // processes warm their pools before they report ready. SQLite has nothing
 // to warm. It opens at most the pool's size: holding more at once would
 // wait forever for a connection that it holds itself.
