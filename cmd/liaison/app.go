@@ -8,15 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"path/filepath"
-	"time"
 
 	"github.com/liaison/liaison/config"
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/logging"
-	"github.com/liaison/liaison/internal/secret"
-	"github.com/liaison/liaison/jobs"
 )
 
 // environment is the composition root: it opens what a command needs, once,
@@ -43,85 +39,26 @@ func (e *environment) close() {
 	e.closers = nil
 }
 
-// dbOpen opens the database with the configured pool.
+// dbOpen opens the database with the configured pool, without migrating
+// it (migrate and tokens use it).
 func (e *environment) dbOpen(ctx context.Context) (*db.DB, error) {
 	return db.OpenWith(ctx, e.cfg.DatabaseURL, db.Options{PoolSize: e.cfg.DatabasePoolSize})
 }
 
-// openDB opens the database and applies pending migrations.
-func (e *environment) openDB(ctx context.Context) (*db.DB, error) {
-	d, err := e.dbOpen(ctx)
+// open builds the application for the command (internal/app), closed with
+// the environment.
+func (e *environment) open(ctx context.Context) (*app.App, error) {
+	a, err := app.Open(ctx, app.Options{Config: e.cfg, Process: e.cmd, Log: e.log, Version: version})
 	if err != nil {
+		var se *app.SetupError
+		if errors.As(err, &se) {
+			return nil, &exitError{2, se.Err}
+		}
 		return nil, err
 	}
-	e.onClose(func() { d.Close() })
-	applied, err := d.Migrate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(applied) > 0 {
-		e.log.Info("database migrated", "dialect", d.Dialect, "applied", applied)
-	}
-	return d, nil
+	e.onClose(a.Close)
+	return a, nil
 }
-
-// openRedis opens the queue's Redis (the embedded one when REDIS_URL is
-// unset, which only dev allows: separate processes could not share it).
-func (e *environment) openRedis(ctx context.Context) (*jobs.Redis, error) {
-	r, err := jobs.OpenRedis(ctx, e.cfg.RedisURL, e.log)
-	if err != nil {
-		return nil, err
-	}
-	e.onClose(func() { r.Close() })
-	return r, nil
-}
-
-// keyRing builds the ring that seals secrets at rest. Without SECRET_KEYS,
-// a key file beside the SQLite database is used (and made on first start);
-// on PostgreSQL, where several machines share the data, processes other
-// than dev refuse to start instead.
-func (e *environment) keyRing() (*secret.Ring, error) {
-	keys := e.cfg.SecretKeys
-	if len(keys) == 0 {
-		path := "liaison.keys"
-		if p := e.cfg.SQLitePath(); p != "" {
-			path = p + ".keys"
-		} else if e.cmd != "dev" {
-			return nil, &exitError{2, errors.New("SECRET_KEYS is required with PostgreSQL: every process must seal and open secrets with the same keys (make one with `openssl rand -base64 32`)")}
-		}
-		var created bool
-		var err error
-		keys, created, err = secret.LoadOrCreateKeyFile(path)
-		if err != nil {
-			return nil, err
-		}
-		abs, _ := filepath.Abs(path)
-		if created {
-			e.log.Warn("SECRET_KEYS is not set: created a new key file for sealing secrets; keep it with the database, and set SECRET_KEYS in production", "path", abs)
-		} else {
-			e.log.Info("SECRET_KEYS is not set: sealing secrets with the key file", "path", abs)
-		}
-	}
-	return secret.NewRing(keys)
-}
-
-// allowedCIDRs is ALLOWED_CIDRS. When it is unset, dev opens loopback, so
-// that a person trying Liaison can point it at services on their own
-// machine, and says so. An operator who sets ALLOWED_CIDRS (dev is also the
-// way to run Liaison on one machine) gets exactly what they named: loopback
-// only if they name it.
-func (e *environment) allowedCIDRs() []netip.Prefix {
-	out := append([]netip.Prefix(nil), e.cfg.AllowedCIDRs...)
-	if e.cmd == "dev" && len(out) == 0 {
-		out = append(out, devLoopback...)
-		e.log.Warn("outbound requests to loopback are allowed because ALLOWED_CIDRS is unset; set ALLOWED_CIDRS to choose what the guard opens (e.g. 127.0.0.0/8 to keep loopback)",
-			"allowed", devLoopback)
-	}
-	return out
-}
-
-// devLoopback is what dev opens when ALLOWED_CIDRS is unset.
-var devLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveHTTP runs srv until ctx ends, then shuts it down within the bound.
 func (e *environment) serveHTTP(ctx context.Context, srv *http.Server, ready func(addr string)) error {
@@ -151,5 +88,3 @@ func (e *environment) waitForStop(ctx context.Context) {
 	<-ctx.Done()
 	e.log.Info("stopping", "bound", e.cfg.ShutdownTimeout.String())
 }
-
-func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

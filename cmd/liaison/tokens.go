@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
@@ -123,14 +124,14 @@ func osUser() string {
 // bootstrapToken makes one all-scopes token when dev starts on a database
 // that has none, so a person can use the API at once. The secret is
 // returned to be printed once; it is never logged.
-func (e *environment) bootstrapToken(ctx context.Context, p *parts) (string, error) {
-	n, err := p.tokens.Count(ctx)
+func (e *environment) bootstrapToken(ctx context.Context, p *app.App) (string, error) {
+	n, err := p.Tokens.Count(ctx)
 	if err != nil || n > 0 {
 		return "", err
 	}
 	name, desc := "liaison dev", "made by liaison dev on a new database"
 	scopes := append([]string(nil), access.AllScopes...)
-	issued, err := p.tokens.Create(ctx, access.Input{Name: &name, Description: &desc, Scopes: &scopes}, "liaison dev")
+	issued, err := p.Tokens.Create(ctx, access.Input{Name: &name, Description: &desc, Scopes: &scopes}, "liaison dev")
 	if err != nil {
 		return "", fmt.Errorf("creating the first access token: %w", err)
 	}

@@ -7,15 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/logging"
 	"github.com/liaison/liaison/internal/redistest"
@@ -181,6 +184,30 @@ func TestUnknownRoutesAndMethodsAreProblems(t *testing.T) {
 }
 
 // testRing is a key ring with one fresh key.
+// openApp builds the whole application on the bundle's database and Redis,
+// as the binary does (internal/app), closed when the test ends.
+func (b *testBundle) openApp(t *testing.T, o app.Options) *app.App {
+	t.Helper()
+	o.DB, o.Redis, o.Log, o.Version = b.db.DB, b.redis, b.api.Log, "test"
+	if o.Ring == nil {
+		o.Ring = testRing(t)
+	}
+	a, err := app.Open(context.Background(), o)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	return a
+}
+
+// workerConfig is c with the worker's settings of wc, as the environment
+// would give them.
+func workerConfig(wc jobs.WorkerConfig, c config.Config) config.Config {
+	c.WorkerConcurrency, c.DeliveryConcurrency, c.ShutdownTimeout, c.DeliveryPollInterval = wc.Concurrency, wc.DeliveryConcurrency, wc.ShutdownTimeout, wc.DeliveryPoll
+	return c
+}
+
+// testLoopback is ALLOWED_CIDRS in the tests: their receivers are on loopback.
+var testLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
 func testRing(t *testing.T) *secret.Ring {
 	t.Helper()
 	key, err := secret.NewKey()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,10 +17,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/jobs"
 )
@@ -44,43 +44,32 @@ func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 	return setupCallsOn(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, tune)
 }
 
-// setupCallsOn is setupCalls with a worker of the given size.
+// setupCallsOn is setupCalls with a worker of the given size. The
+// application is wired as the binary wires it (internal/app).
 func setupCallsOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *callBundle {
 	t.Helper()
 	b := setup(t)
-	ring := testRing(t)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	redirect := srv.URL + "/oauth/callback"
-	events := &ownEvents{}
-	conns, err := connections.New(connections.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: redirect, Version: "test",
-		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Events: events,
+	var opts hooks.Options
+	a := b.openApp(t, app.Options{
+		Config: workerConfig(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
+		Hooks: func(o *hooks.Options) {
+			o.Schedule, o.CallSchedule, o.RequestTimeout = testSchedule, testSchedule, 10*time.Second
+			o.RetryAfterMax, o.ReauthRecheck = 1500*time.Millisecond, 200*time.Millisecond
+			if tune != nil {
+				tune(o)
+			}
+			opts = *o
+		},
 	})
+	w, err := a.StartWorker()
 	require.NoError(t, err)
-	t.Cleanup(conns.Close)
-	client := jobs.NewClient(b.redis)
-	t.Cleanup(func() { client.Close() })
-	opts := hooks.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, Sender: conns, Queue: client, Log: b.api.Log,
-		Schedule: testSchedule, CallSchedule: testSchedule, RequestTimeout: 10 * time.Second,
-		RetryAfterMax: 1500 * time.Millisecond, ReauthRecheck: 200 * time.Millisecond,
-	}
-	if tune != nil {
-		tune(&opts)
-	}
-	svc, err := hooks.New(opts)
-	require.NoError(t, err)
-	t.Cleanup(svc.Close)
-	events.hooks = svc
-	w := jobs.NewWorker(b.redis, wc, jobs.Deps{Hooks: svc}, b.api.Log)
-	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
-	handler = api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,
-		Version: "test", Connections: conns, Hooks: svc})
+	handler = api.New(a.APIDeps())
 	b.srv = srv
-	cb := &callBundle{testBundle: b, hooks: svc, opts: opts, redirectURI: redirect}
+	cb := &callBundle{testBundle: b, hooks: a.Hooks, opts: opts, redirectURI: a.Config.RedirectURI()}
 	cb.secret = b.token(t, access.ScopeCallsWrite, access.ScopeConnectionsWrite, access.ScopeConnectionsRead, access.ScopeHooksRead)
 	return cb
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,11 +19,12 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
-	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/secret"
@@ -51,18 +51,13 @@ type deliveryBundle struct {
 // once, the rest 20–60 ms apart (asynq moves due retries every 100 ms).
 var testSchedule = hooks.Schedule{0, 20 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond, 60 * time.Millisecond}
 
-// deliveriesRedirectURI is the connections' redirect URI in the delivery
-// tests; the browser's return to it is replayed against the test server.
-const deliveriesRedirectURI = "http://localhost/oauth/callback"
-
-// ownEvents hands the connections service's events (connection.needs_reauth,
-// connection.connected) to the delivery engine, as cmd/liaison wires them:
-// connections is built before the engine that sends through it.
-type ownEvents struct{ hooks *hooks.Service }
-
-func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
-	return o.hooks.Record(ctx, eventType, data)
-}
+// deliveriesPublicURL is PUBLIC_URL in the delivery tests, and
+// deliveriesRedirectURI the connections' redirect URI made of it; the
+// browser's return to it is replayed against the test server.
+const (
+	deliveriesPublicURL   = "http://localhost"
+	deliveriesRedirectURI = deliveriesPublicURL + "/oauth/callback"
+)
 
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
@@ -70,46 +65,33 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 }
 
 // setupDeliveriesOn is setupDeliveries with the worker configured as given.
+// The application is wired as the binary wires it (internal/app).
 func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
 	b := setup(t)
 	ring := testRing(t)
-	events := &ownEvents{}
-	conns, err := connections.New(connections.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: deliveriesRedirectURI, Version: "test",
-		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Events:       events,
+	var opts hooks.Options
+	a := b.openApp(t, app.Options{
+		Config: workerConfig(wc, config.Config{PublicURL: deliveriesPublicURL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
+		Ring:   ring,
+		Hooks: func(o *hooks.Options) {
+			o.Schedule, o.RotationOverlap, o.RequestTimeout, o.RetryAfterMax = testSchedule, time.Hour, 5*time.Second, 1500*time.Millisecond
+			if tune != nil {
+				tune(o)
+			}
+			opts = *o
+		},
 	})
-	require.NoError(t, err)
-	t.Cleanup(conns.Close)
-	client := jobs.NewClient(b.redis)
-	t.Cleanup(func() { client.Close() })
-	m := metrics.New(b.api.Log)
-	m.WatchQueues(client.QueueTasks)
-	opts := hooks.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, Sender: conns, Queue: client,
-		Log: b.api.Log, Schedule: testSchedule, RotationOverlap: time.Hour, RequestTimeout: 5 * time.Second,
-		RetryAfterMax: 1500 * time.Millisecond, ObserveAttempt: m.ObserveAttempt,
-	}
-	if tune != nil {
-		tune(&opts)
-	}
-	svc, err := hooks.New(opts)
-	require.NoError(t, err)
-	events.hooks = svc
+	a.Metrics.WatchQueues(a.Jobs.QueueTasks)
 	// Feed imports tell of their runs' ends through the engine too.
-	b.imports = importer.NewStore(b.db.DB, events)
-	runner := importer.NewRunner(b.imports, conns, b.api.Log)
-	w := jobs.NewWorker(b.redis, wc,
-		jobs.Deps{Hooks: svc, Client: client, Imports: b.imports, ImportRunner: runner}, b.api.Log)
-	require.NoError(t, w.Start())
+	b.imports = a.Imports
+	w, err := a.StartWorker()
+	require.NoError(t, err)
 	t.Cleanup(w.Shutdown)
-	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Jobs: client, Tokens: b.tokens, MaxBodyBytes: 4 << 20,
-		Version: "test", Connections: conns, Hooks: svc, Imports: b.imports, Metrics: m})
-	srv := httptest.NewServer(a)
+	srv := httptest.NewServer(api.New(a.APIDeps()))
 	t.Cleanup(srv.Close)
 	b.srv = srv
-	db := &deliveryBundle{testBundle: b, hooks: svc, conns: conns, ring: ring, opts: opts, metrics: m}
+	db := &deliveryBundle{testBundle: b, hooks: a.Hooks, conns: a.Connections, ring: ring, opts: opts, metrics: a.Metrics}
 	db.secret = b.token(t, access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite)
 	return db
 }

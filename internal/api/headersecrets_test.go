@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,12 +242,16 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	ctx := context.Background()
 	hookRC := newReceiver(t, nil)
 	release := make(chan struct{})
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released) // a failure below must not leave the receiver waiting
 	crm := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
 		if n == 0 {
 			<-release // the call's first attempt waits while the test rewrites its row
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
+	// The bundle started as every process does: what 0009 listed is sealed.
+	require.Empty(t, unsealedTables(t, b.db), "the application seals at start")
 
 	conn := call(http.MethodPost, "/v1/connections", map[string]any{
 		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken", "test_path": "/me",
@@ -261,7 +266,9 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	}, http.StatusAccepted)["id"].(string)
 	crm.waitFor(t, 1)
 
-	// What versions before 0009 wrote.
+	// What versions before 0009 wrote, on the list 0009 makes.
+	_, err := b.db.ExecContext(ctx, `INSERT INTO unsealed_headers (table_name) VALUES ('connections'), ('hooks'), ('calls')`)
+	require.NoError(t, err)
 	for _, r := range []struct{ table, id, headers string }{
 		{"connections", conn, `{"X-Api-Key":"` + connAPIKey + `","Version":"2021-07-28"}`},
 		{"hooks", hook, `{"X-Api-Key":"` + hookAPIKey + `"}`},
@@ -273,7 +280,7 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	require.Equal(t, []string{"calls", "connections", "hooks"}, unsealedTables(t, b.db))
 
 	// Read as they are: the call's retry, the hook, the connection.
-	close(release)
+	released()
 	got := crm.waitFor(t, 2)[1]
 	require.Equal(t, callSession, got.Header.Get("X-Session-Token"), "the call's plaintext headers are read")
 	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the connection's plaintext headers are read")
@@ -306,7 +313,7 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 
 	// Done once: a later start finds nothing to do, even a row that an
 	// older process wrote meanwhile is left to be read as it is.
-	_, err := b.db.ExecContext(ctx, `UPDATE hooks SET headers = $1 WHERE id = $2`, `{"X-Api-Key":"`+hookAPIKey+`"}`, hook)
+	_, err = b.db.ExecContext(ctx, `UPDATE hooks SET headers = $1 WHERE id = $2`, `{"X-Api-Key":"`+hookAPIKey+`"}`, hook)
 	require.NoError(t, err)
 	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
 	var stored string

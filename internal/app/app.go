@@ -1,0 +1,331 @@
+// Package app builds Liaison from a config.Config: the database (migrated),
+// Redis and the queue client, the key ring, the connections service (the
+// outbound client), the delivery engine, the import store and runner,
+// access tokens and metrics. It closes them in reverse order. cmd/liaison's
+// processes and the tests that need the whole application are built here,
+// so that there is one wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/liaison/liaison/config"
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/metrics"
+	"github.com/liaison/liaison/internal/secret"
+	"github.com/liaison/liaison/jobs"
+)
+
+// Processes, as Options.Process names them.
+const (
+	ProcessDev       = "dev"
+	ProcessServe     = "serve"
+	ProcessWorker    = "worker"
+	ProcessScheduler = "scheduler"
+)
+
+// Options say what to build the application from.
+type Options struct {
+	Config config.Config
+	// Process is the process the application runs as: dev alone may run on
+	// the embedded Redis, make a key file beside a PostgreSQL database, and
+	// open loopback when ALLOWED_CIDRS is unset; the scheduler opens no
+	// database connections ahead of time.
+	Process string
+	Log     *slog.Logger
+	Version string
+
+	// DB, Redis and Ring, when set, are used instead of what the Config
+	// names, and are not closed by the application (tests hand in a schema
+	// and a Redis database of their own). DB must be migrated.
+	DB    *db.DB
+	Redis *jobs.Redis
+	Ring  *secret.Ring
+
+	// Connections and Hooks adjust the options of the connections service
+	// and of the delivery engine before they are built (tests scale the
+	// retry schedules to milliseconds).
+	Connections func(*connections.Options)
+	Hooks       func(*hooks.Options)
+}
+
+// App is the application's parts.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Version string
+
+	DB     *db.DB
+	Redis  *jobs.Redis
+	Jobs   *jobs.Client
+	Tokens *access.Store
+	// Connections is the connections service and the outbound client.
+	Connections *connections.Service
+	// Hooks is events in and deliveries out.
+	Hooks   *hooks.Service
+	Imports *importer.Store
+	Runner  *importer.Runner
+	// Metrics is what GET /metrics serves; the domain packages count into
+	// it through their Observe callbacks.
+	Metrics *metrics.Metrics
+
+	closers []func()
+}
+
+// SetupError is a configuration the application cannot run with (the
+// binary exits 2 on it).
+type SetupError struct{ Err error }
+
+func (e *SetupError) Error() string { return e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// Open builds the application. On an error, what was opened is closed.
+func Open(ctx context.Context, o Options) (_ *App, err error) {
+	start := time.Now()
+	a := &App{Config: o.Config, Log: o.Log, Version: o.Version}
+	if a.Log == nil {
+		a.Log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	cfg := o.Config
+	if o.Redis == nil && cfg.RedisURL == "" && o.Process != ProcessDev {
+		return nil, &SetupError{errors.New("REDIS_URL is required: separate web, worker and scheduler processes must share one Redis (liaison dev runs all three on an embedded one)")}
+	}
+	ring := o.Ring
+	if ring == nil {
+		if ring, err = a.keyRing(o.Process); err != nil {
+			return nil, err
+		}
+	}
+	if a.DB = o.DB; a.DB == nil {
+		if a.DB, err = a.openDB(ctx); err != nil {
+			return nil, err
+		}
+		if o.Process != ProcessScheduler {
+			// The first requests and deliveries find their connections open.
+			if err := a.DB.Warm(ctx, db.WarmConnections); err != nil {
+				a.Log.Warn("opening database connections ahead of time", "error", err)
+			}
+		}
+	}
+	if a.Redis = o.Redis; a.Redis == nil {
+		if a.Redis, err = jobs.OpenRedis(ctx, cfg.RedisURL, a.Log); err != nil {
+			return nil, err
+		}
+		r := a.Redis
+		a.onClose(func() { r.Close() })
+	}
+	a.Jobs = jobs.NewClient(a.Redis)
+	a.onClose(func() { a.Jobs.Close() })
+	a.Metrics = metrics.New(a.Log.With("component", "metrics"))
+	a.Metrics.WatchDatabase(a.DB)
+
+	// Liaison's own events go out through the delivery engine, which sends
+	// through the connections service: see ownEvents.
+	events := &ownEvents{}
+	co := connections.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, AllowedCIDRs: a.allowedCIDRs(o.Process),
+		RedirectURI: cfg.RedirectURI(), Log: a.Log.With("component", "connections"), Version: o.Version,
+		Events: events, ObserveRefresh: a.Metrics.ObserveRefresh,
+	}
+	if o.Connections != nil {
+		o.Connections(&co)
+	}
+	if a.Connections, err = connections.New(co); err != nil {
+		return nil, err
+	}
+	a.onClose(a.Connections.Close)
+	ho := hooks.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Queue: a.Jobs,
+		Log:             a.Log.With("component", "hooks"),
+		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
+		CallSchedule:    hooks.Schedule(cfg.CallSchedule),
+		RotationOverlap: cfg.WebhookRotationOverlap,
+		DisableAfter:    cfg.WebhookDisableAfter,
+		Retention:       cfg.DeliveryRetention,
+		CallRetention:   cfg.CallRetention,
+		ObserveAttempt:  a.Metrics.ObserveAttempt,
+	}
+	// One target may hold a quarter of a worker's slots (hooks/share.go);
+	// unset, the engine's defaults are a quarter of the worker's.
+	if cfg.DeliveryConcurrency > 0 {
+		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
+	}
+	if cfg.WorkerConcurrency > 0 {
+		ho.CallTargetConcurrency = max(1, cfg.WorkerConcurrency/4)
+	}
+	if o.Hooks != nil {
+		o.Hooks(&ho)
+	}
+	if a.Hooks, err = hooks.New(ho); err != nil {
+		return nil, err
+	}
+	events.hooks = a.Hooks
+	a.onClose(a.Hooks.Close)
+
+	// Headers stored before they were sealed (migration 0009) are sealed by
+	// the first process that starts with the keys.
+	if err := a.Connections.SealStoredHeaders(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.Hooks.SealStoredHeaders(ctx); err != nil {
+		return nil, err
+	}
+	a.Imports = importer.NewStore(a.DB, events)
+	a.Imports.ObserveRun = a.Metrics.ObserveRun
+	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
+	a.Tokens = access.NewStore(a.DB, cfg.TokenRotationOverlap)
+	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
+	return a, nil
+}
+
+// Close closes what Open opened, in reverse order.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// APIDeps are the API's parts.
+func (a *App) APIDeps() api.Deps {
+	return api.Deps{Log: a.Log, DB: a.DB, Redis: a.Redis, Jobs: a.Jobs, Tokens: a.Tokens, Connections: a.Connections,
+		Imports: a.Imports, Hooks: a.Hooks, MaxBodyBytes: a.Config.MaxBodyBytes, Version: a.Version, Metrics: a.Metrics}
+}
+
+// JobDeps are the task handlers' parts.
+func (a *App) JobDeps() jobs.Deps {
+	return jobs.Deps{Client: a.Jobs, Connections: a.Connections, Imports: a.Imports, ImportRunner: a.Runner, Hooks: a.Hooks}
+}
+
+// StartWorker starts a worker with the configured concurrency.
+func (a *App) StartWorker() (*jobs.Worker, error) {
+	w := jobs.NewWorker(a.Redis, jobs.WorkerConfig{
+		DeliveryConcurrency: a.Config.DeliveryConcurrency, Concurrency: a.Config.WorkerConcurrency,
+		ShutdownTimeout: a.Config.ShutdownTimeout, DeliveryPoll: a.Config.DeliveryPollInterval}, a.JobDeps(), a.Log)
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	a.Log.Info("worker ready", "delivery_concurrency", a.Config.DeliveryConcurrency, "concurrency", a.Config.WorkerConcurrency)
+	return w, nil
+}
+
+// StartScheduler starts the scheduler of the periodic tasks.
+func (a *App) StartScheduler() (*jobs.Scheduler, error) {
+	s, err := jobs.NewScheduler(a.Redis, jobs.SchedulerConfig{}, a.Log, jobs.ConnectionsSweepSource{},
+		jobs.ImportSchedules{Store: a.Imports, Log: a.Log}, jobs.DeliveryHousekeeping{}, jobs.CallHousekeeping{})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	a.Log.Info("scheduler ready")
+	return s, nil
+}
+
+// openDB opens the database with the configured pool and applies pending
+// migrations.
+func (a *App) openDB(ctx context.Context) (*db.DB, error) {
+	d, err := db.OpenWith(ctx, a.Config.DatabaseURL, db.Options{PoolSize: a.Config.DatabasePoolSize})
+	if err != nil {
+		return nil, err
+	}
+	a.onClose(func() { d.Close() })
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		a.Log.Info("database migrated", "dialect", d.Dialect, "applied", applied)
+	}
+	return d, nil
+}
+
+// keyRing builds the ring that seals secrets at rest. Without SECRET_KEYS,
+// a key file beside the SQLite database is used (and made on first start);
+// on PostgreSQL, where several machines share the data, processes other
+// than dev refuse to start instead.
+func (a *App) keyRing(process string) (*secret.Ring, error) {
+	keys := a.Config.SecretKeys
+	if len(keys) == 0 {
+		path := "liaison.keys"
+		if p := a.Config.SQLitePath(); p != "" {
+			path = p + ".keys"
+		} else if process != ProcessDev {
+			return nil, &SetupError{errors.New("SECRET_KEYS is required with PostgreSQL: every process must seal and open secrets with the same keys (make one with `openssl rand -base64 32`)")}
+		}
+		var created bool
+		var err error
+		keys, created, err = secret.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		abs, _ := filepath.Abs(path)
+		if created {
+			a.Log.Warn("SECRET_KEYS is not set: created a new key file for sealing secrets; keep it with the database, and set SECRET_KEYS in production", "path", abs)
+		} else {
+			a.Log.Info("SECRET_KEYS is not set: sealing secrets with the key file", "path", abs)
+		}
+	}
+	return secret.NewRing(keys)
+}
+
+// allowedCIDRs is ALLOWED_CIDRS. When it is unset, dev opens loopback, so
+// that a person trying Liaison can point it at services on their own
+// machine, and says so. An operator who sets ALLOWED_CIDRS (dev is also the
+// way to run Liaison on one machine) gets exactly what they named: loopback
+// only if they name it.
+func (a *App) allowedCIDRs(process string) []netip.Prefix {
+	out := append([]netip.Prefix(nil), a.Config.AllowedCIDRs...)
+	if process == ProcessDev && len(out) == 0 {
+		out = append(out, DevLoopback...)
+		a.Log.Warn("outbound requests to loopback are allowed because ALLOWED_CIDRS is unset; set ALLOWED_CIDRS to choose what the guard opens (e.g. 127.0.0.0/8 to keep loopback)",
+			"allowed", DevLoopback)
+	}
+	return out
+}
+
+// DevLoopback is what dev opens when ALLOWED_CIDRS is unset.
+var DevLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// ownEvents records Liaison's own events (connection.needs_reauth,
+// import.completed…) through the delivery engine, so that they reach
+// subscribed webhooks. The connections service reports them and is built
+// before the engine that sends through it; the engine is set once both
+// exist, before either is used.
+type ownEvents struct{ hooks *hooks.Service }
+
+var (
+	_ connections.EventRecorder = (*ownEvents)(nil)
+	_ importer.Events           = (*ownEvents)(nil)
+	_ hooks.Queue               = (*jobs.Client)(nil)
+	// connections sends every request of the delivery engine; hooks
+	// declares what it needs and never imports connections.
+	_ hooks.Sender      = (*connections.Service)(nil)
+	_ hooks.Connections = (*connections.Service)(nil)
+)
+
+func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
+	if o.hooks == nil {
+		return fmt.Errorf("recording %s: the delivery engine is not ready", eventType)
+	}
+	return o.hooks.Record(ctx, eventType, data)
+}
