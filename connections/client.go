@@ -48,9 +48,11 @@ import (
 //
 // Redirects: none for methods other than GET and HEAD (the 3xx answer is
 // returned); GET follows at most 5, each dialed through the guard again,
-// with credentials removed when the host changes. Timeouts: connect 5 s,
-// the whole request (body included) Options.RequestTimeout, 30 s by
-// default, or ctx's deadline when it is earlier.
+// with credentials removed when the host changes. Timeouts: connect 5 s;
+// the whole request (body included) ends at ctx's deadline when the caller
+// set one (a hook's or a call's timeout_ms, an import's time_limit, longer
+// or shorter than the default), and after Options.RequestTimeout, 30 s by
+// default, when it did not.
 func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error) {
 	if connectionID == "" {
 		return s.doPublic(ctx, req)
@@ -222,12 +224,18 @@ func (s *Service) prepare(ctx context.Context, req *http.Request, target *url.UR
 func (s *Service) userAgent() string { return "liaison/" + s.opts.Version }
 
 // client is an http.Client for one request: the shared guarded transport,
-// the redirect rules, the whole-request timeout.
+// the redirect rules, and the whole-request timeout unless the request's
+// context has a deadline of its own (an http.Client's Timeout would cut a
+// longer one short).
 func (s *Service) client(c *Connection, req *http.Request) *http.Client {
 	base := CheckRedirect(5)
+	timeout := s.opts.RequestTimeout
+	if _, ok := req.Context().Deadline(); ok {
+		timeout = 0
+	}
 	return &http.Client{
 		Transport: s.base,
-		Timeout:   s.opts.RequestTimeout,
+		Timeout:   timeout,
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if err := base(r, via); err != nil {
 				return err

@@ -40,8 +40,9 @@ type Options struct {
 	// Version goes into User-Agent: liaison/<version>. Default
 	// DefaultVersion, "dev".
 	Version string
-	// RequestTimeout bounds a whole outbound request, body included, unless
-	// the caller's context ends earlier. Default DefaultRequestTimeout, 30 s.
+	// RequestTimeout bounds a whole outbound request, body included, whose
+	// context has no deadline; a caller's deadline, longer or shorter,
+	// replaces it. Default DefaultRequestTimeout, 30 s.
 	RequestTimeout time.Duration
 	// TokenTimeout bounds one request to a token endpoint. Default
 	// DefaultTokenTimeout, 10 s.
