@@ -30,6 +30,10 @@
 //   - limits.go: Limits, the rate and concurrency limits set on a connection
 //     (rate_limit, max_concurrency), which the API-call engine in hooks
 //     enforces across every worker.
+//   - service.go: Options, their defaults and validation, and New.
+//   - guard.go: the dial-time guard and its checks of numeric hosts;
+//     guard_ranges.go: the one table of what it refuses, generated from the
+//     IANA special-purpose address registries.
 //
 // # Sending: Do
 //
@@ -105,7 +109,7 @@
 // the one write that changes the state.
 //
 // EventRecorder is declared here and implemented by whoever delivers
-// Liaison's own events: cmd/liaison hands them to the delivery engine;
+// Liaison's own events: internal/app hands them to the delivery engine;
 // StoreEvents, which writes each event into the system_events table (id,
 // type, occurred_at, data), serves tests and tools.
 package connections

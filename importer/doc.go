@@ -45,4 +45,20 @@
 // The feedgen subpackage writes realistic feeds of any size for tests and
 // benchmarks, and the command cmd/feedgen, at the module's root, wraps it
 // for the command line.
+//
+// # Files
+//
+//   - import.go: the Import model, its input and validation, and the Store
+//     of imports (create, edit, list, delete, the schedules due).
+//   - run.go: the Run model and the run store: queueing a run (never two
+//     of one import at once), its progress, its end and its event.
+//   - runner.go: the Runner that takes a run to its end in a worker:
+//     fetching through the Sender, decompressing, parsing, mapping, the
+//     catalogue upserts, the time limit and the bad-row threshold.
+//   - item.go: Item, Format, NewParser and the Parser interface.
+//   - csv.go, json.go, xml.go: the streaming parsers (CSV/TSV; a JSON array
+//     and JSON Lines; YML, Google Merchant RSS/Atom and generic XML).
+//   - mapping.go: Mapping and ContentHash.
+//   - catalog.go: the catalogue of items an import keeps, upserted in
+//     batches.
 package importer

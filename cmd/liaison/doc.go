@@ -2,4 +2,14 @@
 // scheduler, or all three in one process (dev, the default), plus the
 // operator's commands (migrate, tokens, version). Configuration comes from
 // the environment only; see the config package and the README.
+//
+// # Files
+//
+//   - main.go: the commands, flags, help and exit codes (2 for bad
+//     configuration or usage).
+//   - app.go: the environment of one command: logging, the application
+//     built by internal/app, HTTP serving and stopping within the bound.
+//   - processes.go: dev, serve, worker, scheduler and migrate.
+//   - tokens.go: liaison tokens create|list, and the token dev prints for a
+//     new database.
 package main

@@ -7,4 +7,19 @@
 //
 // Handlers decode and validate input, call the domain packages and encode
 // the answer; the domain packages never import this one.
+//
+// # Files
+//
+//   - server.go: Deps, New, the middleware (request id, body limit, panics,
+//     access log, trace) and HTTPServer.
+//   - routes.go: every route with its scope, summary, request and answer.
+//   - auth.go: access tokens on requests, and the slowing of failed ones.
+//   - problem.go: Problem answers, the strict JSON body decoder and the
+//     fields its problems name; errors.go: the one table that maps domain
+//     errors onto problems.
+//   - connections.go, tokens.go, events.go, hooks.go, webhooks.go,
+//     deliveries.go, calls.go, imports.go: the handlers of each area (the
+//     OAuth callback page is in connections.go).
+//   - health.go: /healthz, /readyz and /metrics.
+//   - openapi.go: /openapi.json, generated from the routes and the types.
 package api

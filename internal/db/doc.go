@@ -13,4 +13,16 @@
 // transaction, and records them in schema_migrations. Several processes may
 // start at once: on PostgreSQL they queue on an advisory lock, on SQLite on
 // the database's write lock, so each migration runs exactly once.
+//
+// # Files
+//
+//   - db.go: DB, Open and OpenWith for PostgreSQL (pgx) or SQLite, dialects,
+//     Warm, transactions without waiting for the disk.
+//   - pool.go: the pool's size and waits, and the retry of a full server.
+//   - migrate.go: the numbered migrations of both dialects (migrations/),
+//     applied once under a lock.
+//   - unavailable.go: ErrUnavailable, Unavailable: what counts as the
+//     database being out of reach.
+//   - placeholders.go: Placeholders, the parameters of an IN list.
+//   - scratch.go: OpenScratch, a fresh database for a test or a benchmark.
 package db
