@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	ids "github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
@@ -392,8 +393,8 @@ func (s *Service) callSchedule(errs *invalid.Error, r *RetryPolicy) Schedule {
 	}
 	n := len(errs.Fields)
 	if r.Schedule != nil {
-		if len(r.Schedule) == 0 || len(r.Schedule) > MaxScheduleAttempts {
-			errs.Add("retry.schedule", "must hold from 1 to %d steps", MaxScheduleAttempts)
+		if len(r.Schedule) == 0 || len(r.Schedule) > send.MaxScheduleAttempts {
+			errs.Add("retry.schedule", "must hold from 1 to %d steps", send.MaxScheduleAttempts)
 		}
 		own := make(Schedule, 0, len(r.Schedule))
 		for i, step := range r.Schedule {
@@ -406,8 +407,8 @@ func (s *Service) callSchedule(errs *invalid.Error, r *RetryPolicy) Schedule {
 		}
 		sched = own
 	}
-	if r.MaxAttempts < 0 || r.MaxAttempts > MaxScheduleAttempts {
-		errs.Add("retry.max_attempts", "must be from 0 (the schedule's) to %d", MaxScheduleAttempts)
+	if r.MaxAttempts < 0 || r.MaxAttempts > send.MaxScheduleAttempts {
+		errs.Add("retry.max_attempts", "must be from 0 (the schedule's) to %d", send.MaxScheduleAttempts)
 	}
 	if len(errs.Fields) > n {
 		return nil
@@ -571,7 +572,7 @@ func (s *Service) Call(ctx context.Context, id string) (Call, error) {
 		c.FinishedAt = &t
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if c.Attempts, err = s.attempts(ctx, "call_id", id); err != nil {
+	if c.Attempts, err = send.Attempts(ctx, s.opts.DB, "call_id", id); err != nil {
 		return Call{}, err
 	}
 	if n := len(c.Attempts); c.Finished() && n > 0 {

@@ -10,9 +10,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 )
+
+// callAttemptInsert inserts the attempt of a call.
+var callAttemptInsert = send.AttemptInsert("call_id")
 
 // queuedCall is a call as RunCall needs it.
 type queuedCall struct {
@@ -27,7 +31,7 @@ type queuedCall struct {
 	key                                   sql.NullString
 	createdAt                             time.Time
 	// circuit is the connection's circuit breaker (circuit.go).
-	circuit circuitRow
+	circuit send.CircuitRow
 }
 
 func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) {
@@ -36,10 +40,10 @@ func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) 
 		query, headers, schedule string
 	)
 	err := s.opts.DB.QueryRowContext(ctx, `SELECT c.id, c.state, c.connection_id, c.method, c.path, c.query, c.headers, c.body, c.callback_url,
-		c.schedule, c.retry_4xx, c.timeout_ms, c.attempts, c.retry_base, c.idempotency_key, c.created_at, `+circuitColumns+`
+		c.schedule, c.retry_4xx, c.timeout_ms, c.attempts, c.retry_base, c.idempotency_key, c.created_at, `+send.CircuitColumns+`
 		FROM calls c LEFT JOIN circuits ci ON ci.target = 'connection:' || c.connection_id WHERE c.id = $1`, id).
 		Scan(append([]any{&c.id, &c.state, &c.connectionID, &c.method, &c.path, &query, &headers, &c.body, &c.callbackURL,
-			&schedule, &c.retry4xx, &c.timeoutMS, &c.attempts, &c.retryBase, &c.key, &c.createdAt}, c.circuit.scanArgs()...)...)
+			&schedule, &c.retry4xx, &c.timeoutMS, &c.attempts, &c.retryBase, &c.key, &c.createdAt}, c.circuit.ScanArgs()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +53,7 @@ func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) 
 	if c.headers, err = s.opts.Ring.OpenHeaders(headers, callHeadersAAD(id)); err != nil {
 		return nil, fmt.Errorf("opening call %s headers: %w", id, err)
 	}
-	if c.schedule, err = ParseSchedule(schedule); err != nil {
+	if c.schedule, err = send.ParseSchedule(schedule); err != nil {
 		return nil, fmt.Errorf("reading call %s schedule: %w", id, err)
 	}
 	c.createdAt = c.createdAt.UTC()
@@ -58,10 +62,10 @@ func (s *Service) loadCall(ctx context.Context, id string) (*queuedCall, error) 
 
 // request is what the call sends. Its id is the Idempotency-Key, stable
 // across retries, unless the call sets its own.
-func (c *queuedCall) request(timeout time.Duration) outgoing {
-	out := outgoing{connectionID: c.connectionID, method: c.method, url: c.path, header: make(http.Header, len(c.headers)+1), timeout: timeout}
+func (c *queuedCall) request(timeout time.Duration) send.Outgoing {
+	out := send.Outgoing{ConnectionID: c.connectionID, Method: c.method, URL: c.path, Header: make(http.Header, len(c.headers)+1), Timeout: timeout}
 	if c.timeoutMS > 0 {
-		out.timeout = time.Duration(c.timeoutMS) * time.Millisecond
+		out.Timeout = time.Duration(c.timeoutMS) * time.Millisecond
 	}
 	if len(c.query) > 0 {
 		if u, err := url.Parse(c.path); err == nil {
@@ -70,17 +74,17 @@ func (c *queuedCall) request(timeout time.Duration) outgoing {
 				q.Set(k, v)
 			}
 			u.RawQuery = q.Encode()
-			out.url = u.String()
+			out.URL = u.String()
 		}
 	}
 	for k, v := range c.headers {
-		out.header[k] = []string{v}
+		out.Header[k] = []string{v}
 	}
-	if _, ok := out.header["Idempotency-Key"]; !ok {
-		out.header["Idempotency-Key"] = []string{c.id}
+	if _, ok := out.Header["Idempotency-Key"]; !ok {
+		out.Header["Idempotency-Key"] = []string{c.id}
 	}
 	if c.body.Valid {
-		out.body = []byte(c.body.String)
+		out.Body = []byte(c.body.String)
 	}
 	return out
 }
@@ -118,19 +122,19 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	// than its share of this worker's slots.
 	out := c.request(s.opts.RequestTimeout)
 	key := "connection:" + c.connectionID
-	g, err := s.admit(ctx, key, c.circuit, out.timeout)
+	g, err := s.breakers.Admit(ctx, key, c.circuit, out.Timeout)
 	if err != nil {
 		return Result{}, err
 	}
-	if g.wait > 0 {
-		return s.postponeCallFor(ctx, c, g.wait, g.why)
+	if g.Wait > 0 {
+		return s.postponeCallFor(ctx, c, g.Wait, g.Why)
 	}
-	releaseShare, wait := s.callShare.take(ctx, key)
+	releaseShare, wait := s.callShare.Take(ctx, key)
 	if wait > 0 {
 		return Result{Again: wait, Postponed: true}, nil
 	}
 	defer releaseShare()
-	release, wait, err := s.limiter.acquire(ctx, "connection:"+c.connectionID, Limits{RateLimit: rate, MaxConcurrency: conc})
+	release, wait, err := s.limiter.Acquire(ctx, "connection:"+c.connectionID, Limits{RateLimit: rate, MaxConcurrency: conc})
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,19 +148,19 @@ func (s *Service) RunCall(ctx context.Context, id string) (Result, error) {
 	// it alone until then. A postponed call stays postponed while it looks
 	// whether its connection is back, lest it flicker at every look.
 	if _, err := s.opts.DB.ExecContext(ctx, `UPDATE calls SET state = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND state NOT IN ($5, $6, $7)`,
-		c.id, CallRunning, now.Add(out.timeout+time.Minute), now, CallSucceeded, CallFailed, CallPostponed); err != nil {
+		c.id, CallRunning, now.Add(out.Timeout+time.Minute), now, CallSucceeded, CallFailed, CallPostponed); err != nil {
 		return Result{}, fmt.Errorf("starting call %s: %w", c.id, err)
 	}
 	start := time.Now()
-	x := s.exchange(ctx, out, nil, c.attempts+1, now, maxCallResponse)
+	x := send.Exchange(ctx, s.opts.Sender, out, nil, c.attempts+1, now, maxCallResponse)
 	releaseShare() // the target's part is done; recording the attempt is ours
-	if x.reauth != nil {
-		return s.postponeCall(ctx, c, x.reauth)
+	if x.Reauth != nil {
+		return s.postponeCall(ctx, c, x.Reauth)
 	}
-	s.observeCircuit(ctx, key, c.circuit, g, x)
-	outcome := Classify(x.a.Status, x.err, TargetCall, c.retry4xx)
-	x.a.Outcome = outcome.String()
-	s.observeAttempt(TargetCall.String(), outcome, time.Since(start))
+	s.breakers.Observe(ctx, key, c.circuit, g, x)
+	outcome := send.Classify(x.Attempt.Status, x.Err, send.TargetCall, c.retry4xx)
+	x.Attempt.Outcome = outcome.String()
+	s.observeAttempt(send.TargetCall.String(), outcome, time.Since(start))
 	return s.concludeCall(ctx, c, x, outcome)
 }
 
@@ -180,19 +184,19 @@ func (s *Service) postponeCallFor(ctx context.Context, c *queuedCall, wait time.
 // transaction with, when the call ended and has a callback URL, the
 // call.completed event and its delivery to that URL. Then it queues the
 // callback and tells whoever waits that the call ended.
-func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x exchanged, outcome Outcome) (Result, error) {
+func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x send.Exchanged, outcome send.Outcome) (Result, error) {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
-	a := x.a
+	a := x.Attempt
 	retryBase := c.retryBase
 	var st step
-	if outcome == Retry && a.Status == http.StatusTooManyRequests && retryBase < maxFreeRateLimits {
+	if outcome == send.Retry && a.Status == http.StatusTooManyRequests && retryBase < maxFreeRateLimits {
 		// "Not now" is no failure: the attempt is kept, the schedule's
 		// round does not move on.
 		retryBase++
-		st = s.rateLimited(c.schedule, a.Number-retryBase, x.retryAfter, now)
+		st = s.rateLimited(c.schedule, a.Number-retryBase, x.RetryAfter, now)
 	} else {
-		st = s.advance(c.schedule, a.Number-retryBase, a, outcome, x.retryAfter, now)
+		st = s.advance(c.schedule, a.Number-retryBase, a, outcome, x.RetryAfter, now)
 	}
 
 	var callback, event string
@@ -208,7 +212,7 @@ func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x exchanged, 
 		}
 	}
 	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, callAttemptInsert, attemptArgs(c.id, a)...); err != nil {
+		if _, err := tx.ExecContext(ctx, callAttemptInsert, send.AttemptArgs(c.id, a)...); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE calls SET state = $2, attempts = $3, retry_base = $4, next_attempt_at = $5, finished_at = $6,
@@ -224,7 +228,7 @@ func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x exchanged, 
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, target_kind, target_id, status, next_attempt_at, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$6,$6)`, callback, event, TargetCall.String(), c.id, statusPending, now)
+			VALUES ($1,$2,$3,$4,$5,$6,$6,$6)`, callback, event, send.TargetCall.String(), c.id, statusPending, now)
 		return err
 	})
 	if err != nil {
@@ -252,8 +256,8 @@ func (s *Service) rateLimited(schedule Schedule, round int, retryAfter string, n
 		delay = schedule[len(schedule)-1]
 	}
 	hi := max(minRateLimitWait, min(s.opts.RetryAfterMax, schedule.Span()))
-	if ra, ok := ParseRetryAfter(retryAfter, now); ok {
-		delay = ClampRetryAfter(ra, minRateLimitWait, hi)
+	if ra, ok := send.ParseRetryAfter(retryAfter, now); ok {
+		delay = send.ClampRetryAfter(ra, minRateLimitWait, hi)
 	} else {
 		delay = min(max(delay, minRateLimitWait), hi)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
 )
@@ -40,29 +41,6 @@ type Delivery struct {
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	// Attempts are listed by GET /v1/deliveries/{id} only.
 	Attempts []Attempt `json:"attempts,omitempty"`
-}
-
-// Attempt is one HTTP request of a delivery, as it was sent (secrets
-// removed) and as it was answered (capped).
-type Attempt struct {
-	Number          int               `json:"number"`
-	StartedAt       time.Time         `json:"started_at"`
-	DurationMS      float64           `json:"duration_ms"`
-	Method          string            `json:"method"`
-	URL             string            `json:"url"`
-	RequestHeaders  map[string]string `json:"request_headers"`
-	RequestBody     string            `json:"request_body"`
-	Status          int               `json:"status,omitempty"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	ResponseBody    string            `json:"response_body"`
-	// Truncated says a body excerpt was cut: at the storage cap, or where
-	// the answer stopped coming (Error says so).
-	Truncated bool `json:"truncated"`
-	// Error is what went wrong, in plain words; "" for an answer that was
-	// classified on its status alone.
-	Error string `json:"error,omitempty"`
-	// Outcome is succeeded, retry, fail or disable.
-	Outcome string `json:"outcome"`
 }
 
 // DeliveryFilter narrows a list of deliveries.
@@ -198,7 +176,7 @@ func (s *Service) Delivery(ctx context.Context, id string) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, fmt.Errorf("reading delivery %s: %w", id, err)
 	}
-	if d.Attempts, err = s.attempts(ctx, "delivery_id", id); err != nil {
+	if d.Attempts, err = send.Attempts(ctx, s.opts.DB, "delivery_id", id); err != nil {
 		return Delivery{}, err
 	}
 	return d, nil
@@ -246,13 +224,13 @@ type ReplayResult struct {
 // Replay sends again every finished delivery (succeeded or failed) of a
 // target created since the given time, each with a fresh round of the
 // schedule. Deliveries still on their way are left to finish.
-func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, since time.Time) (ReplayResult, error) {
+func (s *Service) Replay(ctx context.Context, kind send.TargetKind, targetID string, since time.Time) (ReplayResult, error) {
 	switch kind {
-	case TargetHook:
+	case send.TargetHook:
 		if _, err := s.Hook(ctx, targetID); err != nil {
 			return ReplayResult{}, err
 		}
-	case TargetWebhook:
+	case send.TargetWebhook:
 		if _, err := s.Webhook(ctx, targetID); err != nil {
 			return ReplayResult{}, err
 		}

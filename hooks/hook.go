@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
@@ -60,15 +61,6 @@ type Hook struct {
 	version   int64
 }
 
-// Limits are per-target limits, held across every worker process. Over a
-// limit a delivery waits; it does not fail and uses up no attempt.
-type Limits struct {
-	// RateLimit is requests per second; 0 is unlimited.
-	RateLimit float64 `json:"rate_limit"`
-	// MaxConcurrency is requests in flight at once; 0 is unlimited.
-	MaxConcurrency int `json:"max_concurrency"`
-}
-
 // HookInput creates or edits a hook. Every field is a pointer so that an
 // edit changes only what it names.
 type HookInput struct {
@@ -97,7 +89,7 @@ const (
 	maxBodyTemplate  = 64 << 10
 	maxURLLen        = 2048
 	maxTimeoutMS     = 120_000
-	maxAttemptsLimit = MaxScheduleAttempts
+	maxAttemptsLimit = send.MaxScheduleAttempts
 )
 
 // headersNotSet are headers a hook may not set: the connection and the
@@ -220,11 +212,11 @@ func (h *Hook) validate(in HookInput) error {
 	if h.TimeoutMS < 0 || h.TimeoutMS > maxTimeoutMS {
 		errs.Add("timeout_ms", "must be from 0 (the default, 30 s) to %d", maxTimeoutMS)
 	}
-	h.Limits.validate(&errs)
+	validateLimits(&errs, h.Limits)
 	return errs.Err()
 }
 
-func (l Limits) validate(errs *invalid.Error) {
+func validateLimits(errs *invalid.Error, l Limits) {
 	if l.RateLimit < 0 || l.RateLimit > 10_000 {
 		errs.Add("rate_limit", "must be from 0 (unlimited) to 10000 requests per second")
 	}

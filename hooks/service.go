@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/secret"
 )
@@ -173,7 +174,7 @@ type Options struct {
 
 	// ObserveAttempt, if set, is told of every outbound attempt: the
 	// target's kind (hook, webhook, call, or callback for a call's
-	// callback), the outcome (Outcome's String) and how long the request
+	// callback), the outcome (send.Outcome's String) and how long the request
 	// took. Metrics count with it; hooks never imports them. Postponements
 	// (no attempt was made) are not told.
 	ObserveAttempt func(targetKind, outcome string, took time.Duration)
@@ -262,11 +263,13 @@ func (o Options) validate() error {
 // worker processes can run it side by side.
 type Service struct {
 	opts    Options
-	limiter *limiter
+	limiter *send.Limiter
 	// deliveryShare and callShare bound what one target has under way in
-	// this process (share.go).
-	deliveryShare, callShare *share
-	targets                  targetCache
+	// this process (send/share.go).
+	deliveryShare, callShare *send.Share
+	// breakers keep the targets' circuits (send/circuit.go).
+	breakers *send.Breakers
+	targets  targetCache
 	// compiled caches per-target state that is costly to build (a compiled
 	// template, a signer with its opened secrets), keyed by target id and
 	// checked against the target's version on every use.
@@ -290,8 +293,11 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Service{opts: opts, limiter: newLimiter(opts.Redis),
-		deliveryShare: newShare(opts.TargetConcurrency), callShare: newShare(opts.CallTargetConcurrency)}, nil
+	s := &Service{opts: opts, limiter: send.NewLimiter(opts.Redis),
+		deliveryShare: send.NewShare(opts.TargetConcurrency), callShare: send.NewShare(opts.CallTargetConcurrency)}
+	s.breakers = &send.Breakers{DB: opts.DB, Now: s.now, Log: opts.Log, Failures: opts.CircuitFailures,
+		Cooldown: opts.CircuitCooldown, CooldownMax: opts.CircuitCooldownMax, Opened: s.circuitOpened, Closed: s.circuitClosed}
+	return s, nil
 }
 
 // Close ends this process's subscription to ended calls, if any.
