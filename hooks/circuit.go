@@ -19,14 +19,14 @@ import (
 //     row that got no answer at all (a timeout, a refused or failed
 //     connection), the circuit opens and nothing is sent to the target for
 //     CircuitCooldown (doubled at each opening in a row, up to
-//     CircuitCooldownMax). Its deliveries and calls wait, postponed: no
+//     CircuitCooldownMax). What goes to it waits, postponed: no
 //     attempt is used. Then one request probes it; any answer closes the
 //     circuit and wakes what waits, no answer opens it again.
 //
 // A target is what requests share: a webhook endpoint, an action hook
-// without a connection, or a connection, whose hooks and API calls share
-// its circuit as they share its limits. A call's callback goes to a URL of
-// the call's own: it has a share (by host) but no circuit.
+// without a connection, or a connection, whose hooks share its circuit with
+// whatever else is sent through it (send.Breakers), as they share its limits. A callback goes to a URL of its
+// owner's: it has a share (by host) but no circuit.
 
 // Events of circuit breakers: <kind>.circuit_opened and <kind>.circuit_closed,
 // where kind is webhook, hook or connection.
@@ -36,14 +36,14 @@ const (
 )
 
 // circuitKey names a delivery's target for its share and its breaker; the
-// breaker is "" for a call's callback.
+// breaker is "" for a callback.
 func circuitKey(l *loaded) (share, breaker string) {
 	switch {
 	case l.kind == "hook" && l.hConn.String != "":
 		k := "connection:" + l.hConn.String
 		return k, k
-	case l.kind == "call":
-		host := l.cURL.String
+	case l.callback != nil:
+		host := l.callback.URL
 		if u, err := url.Parse(host); err == nil {
 			host = u.Host
 		}
@@ -67,7 +67,8 @@ func (s *Service) circuitClosed(ctx context.Context, key string) error {
 	return s.recordCircuitEvent(ctx, key, eventCircuitClosed, map[string]any{})
 }
 
-// wakeTarget makes the deliveries and calls postponed for a target run now.
+// wakeTarget makes what is postponed for a target run now: its deliveries,
+// and for a connection what Options.Resumer wakes.
 func (s *Service) wakeTarget(ctx context.Context, key string) error {
 	kind, id, _ := strings.Cut(key, ":")
 	if kind == "connection" {

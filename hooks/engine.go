@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,17 +31,6 @@ import (
 // kept-alive connections; one statement (PostgreSQL) or one transaction
 // (SQLite) that records the attempt and updates the delivery, shared with
 // the attempts of other deliveries that end at the same time (record.go).
-
-// Result is what a run of a delivery asks of the queue.
-type Result struct {
-	// Done: nothing more to do (succeeded, failed, gone).
-	Done bool
-	// Again is the wait before the next run when not Done.
-	Again time.Duration
-	// Postponed: the next run is a wait that used up no attempt (a limit,
-	// a connection that needs reauthorization), not a retry after a failure.
-	Postponed bool
-}
 
 // loaded is a delivery with its event and target, read in one query.
 type loaded struct {
@@ -71,12 +59,8 @@ type loaded struct {
 	wMaxConc                       sql.NullInt64
 	wDisabledReason, hName, wDescr sql.NullString
 
-	// call (the callback of an API call that ended)
-	cURL, cSecret sql.NullString
-
-	// the hook's connection's limits, shared with API calls through it
-	cnRate sql.NullFloat64
-	cnConc sql.NullInt64
+	// callback: where it goes, from its owner (Options.Callbacks)
+	callback *CallbackTarget
 
 	// the target's circuit breaker (circuit.go)
 	circuit send.CircuitRow
@@ -90,13 +74,11 @@ const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attemp
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
 	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
-	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency, ` + send.CircuitColumns + `
+	` + send.CircuitColumns + `
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
-LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
-LEFT JOIN connections cn ON d.target_kind = 'hook' AND cn.id = h.connection_id
 LEFT JOIN circuits ci ON ci.target = CASE WHEN h.connection_id <> '' THEN 'connection:' || h.connection_id ELSE d.target_kind || ':' || d.target_id END
 WHERE d.id IN `
 
@@ -135,7 +117,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
 				&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
 				&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
-				&l.cURL, &l.cSecret, &l.cnRate, &l.cnConc}, l.circuit.ScanArgs()...)...); err != nil {
+			}, l.circuit.ScanArgs()...)...); err != nil {
 				return err
 			}
 			found[l.id] = &l
@@ -268,8 +250,8 @@ func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := append([]any{batch, statusPending}, anys(ids)...)
-	left, err := queryIDs(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
+	args := append([]any{batch, statusPending}, db.Args(ids)...)
+	left, err := db.QueryStrings(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
 		AND id IN (`+db.Placeholders(3, len(ids))+`) RETURNING id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("taking deliveries out of batch %s: %w", batch, err)
@@ -322,11 +304,16 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 			return s.finishWithoutAttempt(ctx, l, reason)
 		}
 		lim = Limits{RateLimit: l.wRate.Float64, MaxConcurrency: int(l.wMaxConc.Int64)}
-	case "call":
-		kind = send.TargetCall
-		if !l.cURL.Valid {
-			return s.finishWithoutAttempt(ctx, l, "the call was removed")
+	case kindCallback:
+		kind = send.TargetCallback
+		cb, found, err := s.callbackTarget(ctx, l.targetID)
+		if err != nil {
+			return Result{}, err
 		}
+		if !found {
+			return s.finishWithoutAttempt(ctx, l, "the "+l.kind+" was removed")
+		}
+		l.callback = &cb
 	default:
 		return s.finishWithoutAttempt(ctx, l, "unknown target kind "+l.kind)
 	}
@@ -354,11 +341,15 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	if wait > 0 {
 		return s.postponeForLimit(ctx, l, wait, first)
 	}
-	if l.cnRate.Float64 > 0 || l.cnConc.Int64 > 0 {
+	connLimits, err := s.connectionLimits(ctx, l)
+	if err != nil {
+		release(false)
+		return Result{}, err
+	}
+	if connLimits.RateLimit > 0 || connLimits.MaxConcurrency > 0 {
 		// A connection's limits hold for everything sent through it: its
-		// hooks' deliveries share them with its API calls (callrun.go).
-		releaseConn, wait, err := s.limiter.Acquire(ctx, "connection:"+l.hConn.String,
-			Limits{RateLimit: l.cnRate.Float64, MaxConcurrency: int(l.cnConc.Int64)})
+		// hooks' deliveries share them with whatever else sends through it.
+		releaseConn, wait, err := s.limiter.Acquire(ctx, "connection:"+l.hConn.String, connLimits)
 		if err != nil || wait > 0 {
 			release(false) // nothing sent: the hook's own slot goes back whole
 			if err != nil {
@@ -383,9 +374,9 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		retry4xx = l.hRetry4xx.Bool
 	case send.TargetWebhook:
 		out, prepErr = s.webhookRequest(l, now)
-	case send.TargetCall:
+	case send.TargetCallback:
 		out, prepErr = s.callbackRequest(l, now)
-		schedule = s.opts.CallSchedule
+		schedule = l.callback.Schedule
 	}
 	if prepErr != nil && !errors.Is(prepErr, send.ErrPermanent) {
 		return Result{}, prepErr
@@ -400,11 +391,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	s.breakers.Observe(ctx, breaker, l.circuit, g, x)
 	outcome := send.Classify(x.Attempt.Status, x.Err, kind, retry4xx)
 	x.Attempt.Outcome = outcome.String()
-	observed := kind.String()
-	if kind == send.TargetCall {
-		observed = "callback" // the call's own requests are "call" (callrun.go)
-	}
-	s.observeAttempt(observed, outcome, time.Since(start))
+	s.observeAttempt(kind.String(), outcome, time.Since(start))
 	return s.conclude(ctx, l, kind, schedule, x.Attempt, outcome, x.RetryAfter)
 }
 
@@ -459,18 +446,35 @@ func (s *Service) webhookRequest(l *loaded, now time.Time) (send.Outgoing, error
 	return s.signedRequest(l, l.wURL.String, signer, now), nil
 }
 
-// callbackRequest is the callback of an API call that ended: the same
-// signed request as an event webhook's, with the secret the call gave.
+// callbackRequest is a callback delivery: the same signed request as an
+// event webhook's, to the owner's URL with the owner's secret.
 func (s *Service) callbackRequest(l *loaded, now time.Time) (send.Outgoing, error) {
-	plain, err := s.opts.Ring.OpenString(l.cSecret.String, callSecretAAD(l.targetID))
+	signer, err := NewSigner(l.callback.Secret)
 	if err != nil {
-		return send.Outgoing{Method: http.MethodPost, URL: l.cURL.String}, fmt.Errorf("opening the callback secret of call %s: %w", l.targetID, err)
+		return send.Outgoing{Method: http.MethodPost, URL: l.callback.URL}, fmt.Errorf("%w: the callback secret of %s %s: %w", send.ErrPermanent, l.kind, l.targetID, err)
 	}
-	signer, err := NewSigner(plain)
+	return s.signedRequest(l, l.callback.URL, signer, now), nil
+}
+
+// callbackTarget asks the owner of a callback delivery where it goes.
+func (s *Service) callbackTarget(ctx context.Context, ownerID string) (CallbackTarget, bool, error) {
+	if s.opts.Callbacks == nil {
+		return CallbackTarget{}, false, nil
+	}
+	return s.opts.Callbacks.CallbackTarget(ctx, ownerID)
+}
+
+// connectionLimits are the limits of the connection a hook's delivery goes
+// through: none for other deliveries, or without Options.Connections.
+func (s *Service) connectionLimits(ctx context.Context, l *loaded) (Limits, error) {
+	if l.kind != "hook" || l.hConn.String == "" || s.opts.Connections == nil {
+		return Limits{}, nil
+	}
+	rate, conc, _, err := s.opts.Connections.Limits(ctx, l.hConn.String)
 	if err != nil {
-		return send.Outgoing{Method: http.MethodPost, URL: l.cURL.String}, fmt.Errorf("%w: the callback secret of call %s: %w", send.ErrPermanent, l.targetID, err)
+		return Limits{}, err
 	}
-	return s.signedRequest(l, l.cURL.String, signer, now), nil
+	return Limits{RateLimit: rate, MaxConcurrency: conc}, nil
 }
 
 // signedRequest is a Standard Webhooks POST of the delivery's event to u.
@@ -564,8 +568,8 @@ func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason st
 func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind, schedule Schedule, a Attempt, outcome send.Outcome, retryAfter string) (Result, error) {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
-	st := s.advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now)
-	if err := s.recordAttempt(ctx, l.id, a, st.status, st.next, st.finished, st.lastError); err != nil {
+	st := send.Advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now, s.opts.Rand, s.opts.RetryAfterMax)
+	if err := s.recordAttempt(ctx, l.id, a, st.Status, st.Next, st.Finished, st.LastError); err != nil {
 		return Result{}, err
 	}
 
@@ -574,64 +578,15 @@ func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind,
 			s.opts.Log.ErrorContext(ctx, "tracking webhook failures", "webhook_id", l.targetID, "error", err)
 		}
 	}
-	if st.status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
+	if st.Status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
 		data := map[string]any{
 			"delivery_id": l.id, "event_id": l.eventID, "event_type": l.eventType,
-			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": st.lastError,
+			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": st.LastError,
 		}
 		data[l.kind+"_id"] = l.targetID
 		if err := s.Record(ctx, EventDeliveryFailed, data); err != nil {
 			s.opts.Log.ErrorContext(ctx, "recording delivery.failed", "delivery_id", l.id, "error", err)
 		}
 	}
-	return st.result, nil
-}
-
-// step is where an attempt leaves its delivery or call: its new status,
-// when the next attempt is due and when it finished (either may be NULL),
-// the error to show, and what the queue should do.
-type step struct {
-	status         string
-	next, finished sql.NullTime
-	lastError      string
-	result         Result
-}
-
-// advance applies the outcome of an attempt, the round-th of the current
-// round of the schedule, shared by deliveries and calls: succeeded; failed;
-// or retrying after the schedule's next delay, which a Retry-After answer
-// may lengthen (up to RetryAfterMax) but never shorten; failed when the
-// schedule is exhausted.
-func (s *Service) advance(schedule Schedule, round int, a Attempt, outcome send.Outcome, retryAfter string, now time.Time) step {
-	st := step{lastError: a.Error}
-	if st.lastError == "" && outcome != send.Succeeded {
-		st.lastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
-	}
-	switch outcome {
-	case send.Succeeded:
-		st.status, st.result = statusSucceeded, Result{Done: true}
-		st.lastError = ""
-	case send.Retry:
-		delay, ok := schedule.Delay(round, s.opts.Rand)
-		if !ok {
-			st.status, st.result = statusFailed, Result{Done: true}
-			st.lastError = fmt.Sprintf("gave up after %d attempts: %s", round, st.lastError)
-			break
-		}
-		if ra, ok := send.ParseRetryAfter(retryAfter, now); ok {
-			delay = send.ClampRetryAfter(ra, delay, max(delay, s.opts.RetryAfterMax))
-		}
-		st.retryIn(delay, now)
-	case send.Fail, send.Disable:
-		st.status, st.result = statusFailed, Result{Done: true}
-	}
-	if st.result.Done {
-		st.finished = sql.NullTime{Time: now, Valid: true}
-	}
-	return st
-}
-
-func (st *step) retryIn(delay time.Duration, now time.Time) {
-	st.status, st.result = statusRetrying, Result{Again: delay}
-	st.next = sql.NullTime{Time: now.Add(delay), Valid: true}
+	return st.Result, nil
 }

@@ -53,8 +53,8 @@ type Hook struct {
 	TimeoutMS int `json:"timeout_ms"`
 	Limits
 	// Circuit is the breaker the hook's deliveries go through: its
-	// connection's (shared with the connection's other hooks and its API
-	// calls) when it has one, its own otherwise.
+	// connection's (shared with whatever else is sent through the
+	// connection) when it has one, its own otherwise.
 	Circuit   Circuit   `json:"circuit"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -496,4 +496,22 @@ func (s *Service) DeleteHook(ctx context.Context, id string) error {
 	s.compiled.Delete(id)
 	s.targetsChanged(ctx)
 	return nil
+}
+
+// Limits and checks of an action hook's request, which other requests
+// through a connection share.
+const (
+	MaxHeaders   = maxHeaders
+	MaxURLLen    = maxURLLen
+	MaxTimeoutMS = maxTimeoutMS
+)
+
+// ValidHeaderName reports whether s may be a header's name.
+func ValidHeaderName(s string) bool { return validHeaderName(s) }
+
+// ValidSecret says what is wrong with a whsec_ signing secret (an error
+// wrapping ErrInvalidSecret), nil when nothing is.
+func ValidSecret(secret string) error {
+	_, err := decodeSecret(secret)
+	return err
 }

@@ -14,6 +14,7 @@ type (
 	Limits   = send.Limits
 	Circuit  = send.Circuit
 	Schedule = send.Schedule
+	Result   = send.Result
 )
 
 // Circuit states, as the API shows them (send.CircuitClosed…).
@@ -30,12 +31,4 @@ const (
 func DefaultSchedule() Schedule {
 	return Schedule{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
-}
-
-// DefaultCallSchedule is for API-call nodes (Options.CallSchedule, CALL_SCHEDULE): seven
-// attempts over about 53 minutes, because a scenario step waiting on the result is worth
-// little a day later. Each call returns a fresh slice.
-func DefaultCallSchedule() Schedule {
-	return Schedule{0, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
-		5 * time.Minute, 15 * time.Minute, 30 * time.Minute}
 }

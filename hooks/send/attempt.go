@@ -2,10 +2,11 @@ package send
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/liaison/liaison/internal/db"
 )
 
 // Attempt is one HTTP request of a delivery or a call, as it was sent (secrets
@@ -51,13 +52,8 @@ func AttemptArgs(owner string, a Attempt) []any {
 		a.Status, jsonText(a.ResponseHeaders), a.ResponseBody, a.Truncated, a.Error, a.Outcome}
 }
 
-// Querier is a database or a transaction.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // Attempts reads the attempts of a delivery or a call, oldest first.
-func Attempts(ctx context.Context, q Querier, ownerColumn, id string) ([]Attempt, error) {
+func Attempts(ctx context.Context, q db.Querier, ownerColumn, id string) ([]Attempt, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+AttemptColumns+` FROM attempts WHERE `+ownerColumn+` = $1 ORDER BY number`, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading attempts of %s: %w", id, err)

@@ -15,9 +15,10 @@ import (
 type TargetKind uint8
 
 const (
-	TargetHook    TargetKind = iota + 1 // an action hook
-	TargetWebhook                       // an event-webhook endpoint
-	TargetCall                          // an API-call node
+	TargetHook     TargetKind = iota + 1 // an action hook
+	TargetWebhook                        // an event-webhook endpoint
+	TargetCall                           // an API-call node
+	TargetCallback                       // a callback: an event delivered to its owner's URL
 )
 
 func (k TargetKind) String() string {
@@ -28,6 +29,8 @@ func (k TargetKind) String() string {
 		return "webhook"
 	case TargetCall:
 		return "call"
+	case TargetCallback:
+		return "callback"
 	}
 	return "TargetKind(" + strconv.Itoa(int(k)) + ")"
 }
