@@ -18,6 +18,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/db"
@@ -99,7 +100,7 @@ type Config struct {
 	// hooks.DefaultSchedule(). Tests scale it to milliseconds.
 	DeliverySchedule []time.Duration `env:"DELIVERY_SCHEDULE" validate:"min=1,max=100,dive,min=0,max=720h"`
 	// CallSchedule is the same for API-call nodes. CALL_SCHEDULE, default
-	// hooks.DefaultCallSchedule().
+	// calls.DefaultSchedule().
 	CallSchedule []time.Duration `env:"CALL_SCHEDULE" validate:"min=1,max=100,dive,min=0,max=720h"`
 	// WebhookRotationOverlap is how long the previous webhook secret keeps
 	// signing beside the new one after a rotation. WEBHOOK_ROTATION_OVERLAP,
@@ -115,7 +116,7 @@ type Config struct {
 	DeliveryRetention time.Duration `env:"DELIVERY_RETENTION" validate:"min=1ms,max=87600h"`
 	// CallRetention is how long an API call that ended is kept, with its
 	// attempts and its callback, for GET /v1/calls/{id} and idempotency
-	// keys. CALL_RETENTION, default hooks.DefaultCallRetention.
+	// keys. CALL_RETENTION, default calls.DefaultRetention.
 	CallRetention time.Duration `env:"CALL_RETENTION" validate:"min=1m,max=8760h"`
 }
 
@@ -187,11 +188,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.DeliveryPollInterval = duration(get, bad, "DELIVERY_POLL_INTERVAL", jobs.DefaultDeliveryPoll)
 	c.TokenRotationOverlap = duration(get, bad, "TOKEN_ROTATION_OVERLAP", access.DefaultRotationOverlap)
 	c.DeliverySchedule = schedule(get, bad, "DELIVERY_SCHEDULE", hooks.DefaultSchedule())
-	c.CallSchedule = schedule(get, bad, "CALL_SCHEDULE", hooks.DefaultCallSchedule())
+	c.CallSchedule = schedule(get, bad, "CALL_SCHEDULE", calls.DefaultSchedule())
 	c.WebhookRotationOverlap = duration(get, bad, "WEBHOOK_ROTATION_OVERLAP", hooks.DefaultRotationOverlap)
 	c.WebhookDisableAfter = duration(get, bad, "WEBHOOK_DISABLE_AFTER", hooks.DefaultDisableAfter)
 	c.DeliveryRetention = duration(get, bad, "DELIVERY_RETENTION", hooks.DefaultRetention)
-	c.CallRetention = duration(get, bad, "CALL_RETENTION", hooks.DefaultCallRetention)
+	c.CallRetention = duration(get, bad, "CALL_RETENTION", calls.DefaultRetention)
 
 	for i, k := range splitList(getenv("SECRET_KEYS")) {
 		key, err := base64.StdEncoding.DecodeString(k)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/hooks/send"
 )
 
 func TestClassify(t *testing.T) {
@@ -17,38 +19,38 @@ func TestClassify(t *testing.T) {
 	// want holds the outcome for a hook, a webhook endpoint and an API-call node.
 	tests := []struct {
 		status int
-		want   [3]Outcome
+		want   [3]send.Outcome
 	}{
-		{200, [3]Outcome{Succeeded, Succeeded, Succeeded}},
-		{201, [3]Outcome{Succeeded, Succeeded, Succeeded}},
-		{204, [3]Outcome{Succeeded, Succeeded, Succeeded}},
-		{299, [3]Outcome{Succeeded, Succeeded, Succeeded}},
-		{301, [3]Outcome{Retry, Retry, Retry}},
-		{302, [3]Outcome{Retry, Retry, Retry}},
-		{304, [3]Outcome{Retry, Retry, Retry}},
-		{400, [3]Outcome{Fail, Fail, Fail}},
-		{401, [3]Outcome{Fail, Fail, Fail}},
-		{403, [3]Outcome{Fail, Fail, Fail}},
-		{404, [3]Outcome{Fail, Fail, Fail}},
-		{408, [3]Outcome{Retry, Retry, Retry}},
-		{409, [3]Outcome{Fail, Fail, Fail}},
-		{410, [3]Outcome{Fail, Disable, Fail}},
-		{413, [3]Outcome{Fail, Fail, Fail}},
-		{422, [3]Outcome{Fail, Fail, Fail}},
-		{425, [3]Outcome{Retry, Retry, Retry}},
-		{429, [3]Outcome{Retry, Retry, Retry}},
-		{500, [3]Outcome{Retry, Retry, Retry}},
-		{502, [3]Outcome{Retry, Retry, Retry}},
-		{503, [3]Outcome{Retry, Retry, Retry}},
-		{504, [3]Outcome{Retry, Retry, Retry}},
-		{599, [3]Outcome{Retry, Retry, Retry}},
-		{100, [3]Outcome{Retry, Retry, Retry}},
-		{999, [3]Outcome{Retry, Retry, Retry}},
+		{200, [3]send.Outcome{send.Succeeded, send.Succeeded, send.Succeeded}},
+		{201, [3]send.Outcome{send.Succeeded, send.Succeeded, send.Succeeded}},
+		{204, [3]send.Outcome{send.Succeeded, send.Succeeded, send.Succeeded}},
+		{299, [3]send.Outcome{send.Succeeded, send.Succeeded, send.Succeeded}},
+		{301, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{302, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{304, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{400, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{401, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{403, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{404, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{408, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{409, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{410, [3]send.Outcome{send.Fail, send.Disable, send.Fail}},
+		{413, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{422, [3]send.Outcome{send.Fail, send.Fail, send.Fail}},
+		{425, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{429, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{500, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{502, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{503, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{504, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{599, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{100, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
+		{999, [3]send.Outcome{send.Retry, send.Retry, send.Retry}},
 	}
-	kinds := [3]TargetKind{TargetHook, TargetWebhook, TargetCall}
+	kinds := [3]send.TargetKind{send.TargetHook, send.TargetWebhook, send.TargetCall}
 	for _, tt := range tests {
 		for i, kind := range kinds {
-			require.Equal(t, tt.want[i], Classify(tt.status, nil, kind, false), "%d for %s", tt.status, kind)
+			require.Equal(t, tt.want[i], send.Classify(tt.status, nil, kind, false), "%d for %s", tt.status, kind)
 		}
 	}
 }
@@ -56,11 +58,11 @@ func TestClassify(t *testing.T) {
 func TestClassifyRetry4xx(t *testing.T) {
 	t.Parallel()
 
-	require.Equal(t, Retry, Classify(400, nil, TargetHook, true))
-	require.Equal(t, Retry, Classify(404, nil, TargetCall, true))
-	require.Equal(t, Fail, Classify(410, nil, TargetHook, true), "410 Gone stays final")
-	require.Equal(t, Disable, Classify(410, nil, TargetWebhook, true))
-	require.Equal(t, Succeeded, Classify(200, nil, TargetHook, true))
+	require.Equal(t, send.Retry, send.Classify(400, nil, send.TargetHook, true))
+	require.Equal(t, send.Retry, send.Classify(404, nil, send.TargetCall, true))
+	require.Equal(t, send.Fail, send.Classify(410, nil, send.TargetHook, true), "410 Gone stays final")
+	require.Equal(t, send.Disable, send.Classify(410, nil, send.TargetWebhook, true))
+	require.Equal(t, send.Succeeded, send.Classify(200, nil, send.TargetHook, true))
 }
 
 func TestClassifyErrors(t *testing.T) {
@@ -69,18 +71,18 @@ func TestClassifyErrors(t *testing.T) {
 	timeout := fmt.Errorf("posting: %w", context.DeadlineExceeded)
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 	for _, err := range []error{timeout, refused, errors.New("EOF")} {
-		for _, kind := range []TargetKind{TargetHook, TargetWebhook, TargetCall} {
-			require.Equal(t, Retry, Classify(0, err, kind, false), "%v for %s", err, kind)
+		for _, kind := range []send.TargetKind{send.TargetHook, send.TargetWebhook, send.TargetCall} {
+			require.Equal(t, send.Retry, send.Classify(0, err, kind, false), "%v for %s", err, kind)
 		}
 	}
 
-	blocked := fmt.Errorf("dialing 10.0.0.1: %w", ErrPermanent)
-	require.Equal(t, Fail, Classify(0, blocked, TargetWebhook, false))
-	require.Equal(t, Fail, Classify(0, blocked, TargetHook, true))
+	blocked := fmt.Errorf("dialing 10.0.0.1: %w", send.ErrPermanent)
+	require.Equal(t, send.Fail, send.Classify(0, blocked, send.TargetWebhook, false))
+	require.Equal(t, send.Fail, send.Classify(0, blocked, send.TargetHook, true))
 
 	// The receiver answered; losing the rest of its body does not undo that.
-	require.Equal(t, Succeeded, Classify(200, errors.New("reading body: unexpected EOF"), TargetHook, false))
-	require.Equal(t, Retry, Classify(0, nil, TargetHook, false), "no response and no error is not a success")
+	require.Equal(t, send.Succeeded, send.Classify(200, errors.New("reading body: unexpected EOF"), send.TargetHook, false))
+	require.Equal(t, send.Retry, send.Classify(0, nil, send.TargetHook, false), "no response and no error is not a success")
 }
 
 func TestParseRetryAfter(t *testing.T) {
@@ -105,7 +107,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := ParseRetryAfter(tt.in, now)
+		got, ok := send.ParseRetryAfter(tt.in, now)
 		require.Equal(t, tt.wantOK, ok, "%q", tt.in)
 		require.Equal(t, tt.want, got, "%q", tt.in)
 	}
@@ -115,14 +117,14 @@ func TestClampRetryAfter(t *testing.T) {
 	t.Parallel()
 
 	lo, hi := time.Second, time.Hour
-	require.Equal(t, time.Second, ClampRetryAfter(0, lo, hi))
-	require.Equal(t, time.Minute, ClampRetryAfter(time.Minute, lo, hi))
-	require.Equal(t, time.Hour, ClampRetryAfter(48*time.Hour, lo, hi))
+	require.Equal(t, time.Second, send.ClampRetryAfter(0, lo, hi))
+	require.Equal(t, time.Minute, send.ClampRetryAfter(time.Minute, lo, hi))
+	require.Equal(t, time.Hour, send.ClampRetryAfter(48*time.Hour, lo, hi))
 
 	// Parsed and clamped together, as a worker does.
-	d, ok := ParseRetryAfter("86400", time.Now())
+	d, ok := send.ParseRetryAfter("86400", time.Now())
 	require.True(t, ok)
-	require.Equal(t, time.Hour, ClampRetryAfter(d, lo, hi))
+	require.Equal(t, time.Hour, send.ClampRetryAfter(d, lo, hi))
 }
 
 func TestScheduleDelay(t *testing.T) {
@@ -169,26 +171,14 @@ func TestScheduleJitter(t *testing.T) {
 	require.Equal(t, 6*time.Second, d, "a bad random source cannot exceed +20 %")
 }
 
-func TestCallSchedule(t *testing.T) {
-	t.Parallel()
-
-	var total time.Duration
-	for _, d := range DefaultCallSchedule() {
-		total += d
-	}
-	require.Zero(t, DefaultCallSchedule()[0])
-	require.LessOrEqual(t, total, time.Hour)
-	require.Greater(t, total, 45*time.Minute)
-}
-
 func TestWithMaxAttempts(t *testing.T) {
 	t.Parallel()
 
-	s := Schedule{0, time.Second, time.Minute}
-	require.Equal(t, Schedule{0, time.Second}, s.WithMaxAttempts(2))
-	require.Equal(t, Schedule{0, time.Second, time.Minute, time.Minute, time.Minute}, s.WithMaxAttempts(5))
+	s := send.Schedule{0, time.Second, time.Minute}
+	require.Equal(t, send.Schedule{0, time.Second}, s.WithMaxAttempts(2))
+	require.Equal(t, send.Schedule{0, time.Second, time.Minute, time.Minute, time.Minute}, s.WithMaxAttempts(5))
 	require.Equal(t, s, s.WithMaxAttempts(0))
-	require.Equal(t, Schedule{0, 0}, Schedule{}.WithMaxAttempts(2))
+	require.Equal(t, send.Schedule{0, 0}, send.Schedule{}.WithMaxAttempts(2))
 
 	cut := s.WithMaxAttempts(2)
 	cut[0] = time.Hour
@@ -204,12 +194,12 @@ func TestWithMaxAttempts(t *testing.T) {
 func TestParseSchedule(t *testing.T) {
 	t.Parallel()
 
-	s, err := ParseSchedule("0s, 100ms,200ms ,1h30m")
+	s, err := send.ParseSchedule("0s, 100ms,200ms ,1h30m")
 	require.NoError(t, err)
-	require.Equal(t, Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 90 * time.Minute}, s)
+	require.Equal(t, send.Schedule{0, 100 * time.Millisecond, 200 * time.Millisecond, 90 * time.Minute}, s)
 	require.Equal(t, "0s,100ms,200ms,1h30m0s", s.String())
 
-	back, err := ParseSchedule(DefaultSchedule().String())
+	back, err := send.ParseSchedule(DefaultSchedule().String())
 	require.NoError(t, err)
 	require.Equal(t, DefaultSchedule(), back)
 
@@ -221,8 +211,8 @@ func TestParseSchedule(t *testing.T) {
 		"0s,-1s":        "invalid schedule: step 2: negative delay -1s",
 		"1s" + rep(100): "invalid schedule: 101 steps; at most 100",
 	} {
-		_, err := ParseSchedule(in)
-		require.ErrorIs(t, err, ErrInvalidSchedule, in)
+		_, err := send.ParseSchedule(in)
+		require.ErrorIs(t, err, send.ErrInvalidSchedule, in)
 		require.EqualError(t, err, want, in)
 	}
 }
@@ -238,14 +228,13 @@ func rep(n int) string {
 func TestKindAndOutcomeNames(t *testing.T) {
 	t.Parallel()
 
-	require.Equal(t, "webhook", TargetWebhook.String())
-	require.Equal(t, "disable", Disable.String())
-	require.Equal(t, "Outcome(0)", Outcome(0).String())
+	require.Equal(t, "webhook", send.TargetWebhook.String())
+	require.Equal(t, "disable", send.Disable.String())
+	require.Equal(t, "Outcome(0)", send.Outcome(0).String())
 }
 
 func TestScheduleSpan(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, 52*time.Minute+35*time.Second, DefaultCallSchedule().Span(), "about an hour: a scenario step cannot wait a day")
 	require.Equal(t, 75*time.Hour+35*time.Minute+5*time.Second, DefaultSchedule().Span())
-	require.Zero(t, Schedule(nil).Span())
+	require.Zero(t, send.Schedule(nil).Span())
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/invalid"
 )
@@ -27,9 +28,10 @@ type Delivery struct {
 	TargetKind string `json:"target_kind"`
 	HookID     string `json:"hook_id,omitempty"`
 	WebhookID  string `json:"webhook_id,omitempty"`
-	// CallID is the API call whose result this delivery is (its callback).
-	CallID string `json:"call_id,omitempty"`
-	Status string `json:"status"`
+	// OwnerID is the owner of a callback delivery (kindCallback): the
+	// answers have always named it call_id.
+	OwnerID string `json:"call_id,omitempty"`
+	Status  string `json:"status"`
 	// AttemptCount is every attempt made so far, manual retries included.
 	AttemptCount  int        `json:"attempt_count"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
@@ -40,29 +42,6 @@ type Delivery struct {
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 	// Attempts are listed by GET /v1/deliveries/{id} only.
 	Attempts []Attempt `json:"attempts,omitempty"`
-}
-
-// Attempt is one HTTP request of a delivery, as it was sent (secrets
-// removed) and as it was answered (capped).
-type Attempt struct {
-	Number          int               `json:"number"`
-	StartedAt       time.Time         `json:"started_at"`
-	DurationMS      float64           `json:"duration_ms"`
-	Method          string            `json:"method"`
-	URL             string            `json:"url"`
-	RequestHeaders  map[string]string `json:"request_headers"`
-	RequestBody     string            `json:"request_body"`
-	Status          int               `json:"status,omitempty"`
-	ResponseHeaders map[string]string `json:"response_headers"`
-	ResponseBody    string            `json:"response_body"`
-	// Truncated says a body excerpt was cut: at the storage cap, or where
-	// the answer stopped coming (Error says so).
-	Truncated bool `json:"truncated"`
-	// Error is what went wrong, in plain words; "" for an answer that was
-	// classified on its status alone.
-	Error string `json:"error,omitempty"`
-	// Outcome is succeeded, retry, fail or disable.
-	Outcome string `json:"outcome"`
 }
 
 // DeliveryFilter narrows a list of deliveries.
@@ -95,8 +74,8 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 		d.HookID = targetID
 	case "webhook":
 		d.WebhookID = targetID
-	case "call":
-		d.CallID = targetID
+	case kindCallback:
+		d.OwnerID = targetID
 	}
 	if next.Valid && (d.Status == statusRetrying || d.Status == statusPostponed || d.Status == statusPending) {
 		t := next.Time.UTC()
@@ -198,7 +177,7 @@ func (s *Service) Delivery(ctx context.Context, id string) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, fmt.Errorf("reading delivery %s: %w", id, err)
 	}
-	if d.Attempts, err = s.attempts(ctx, "delivery_id", id); err != nil {
+	if d.Attempts, err = send.Attempts(ctx, s.opts.DB, "delivery_id", id); err != nil {
 		return Delivery{}, err
 	}
 	return d, nil
@@ -246,13 +225,13 @@ type ReplayResult struct {
 // Replay sends again every finished delivery (succeeded or failed) of a
 // target created since the given time, each with a fresh round of the
 // schedule. Deliveries still on their way are left to finish.
-func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, since time.Time) (ReplayResult, error) {
+func (s *Service) Replay(ctx context.Context, kind send.TargetKind, targetID string, since time.Time) (ReplayResult, error) {
 	switch kind {
-	case TargetHook:
+	case send.TargetHook:
 		if _, err := s.Hook(ctx, targetID); err != nil {
 			return ReplayResult{}, err
 		}
-	case TargetWebhook:
+	case send.TargetWebhook:
 		if _, err := s.Webhook(ctx, targetID); err != nil {
 			return ReplayResult{}, err
 		}
@@ -264,7 +243,7 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 	now := s.now()
 	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		ids, err = queryIDs(ctx, tx, `SELECT id FROM deliveries WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($4, $5)`,
+		ids, err = db.QueryStrings(ctx, tx, `SELECT id FROM deliveries WHERE target_kind=$1 AND target_id=$2 AND created_at >= $3 AND status IN ($4, $5)`,
 			kind.String(), targetID, since.UTC(), statusSucceeded, statusFailed)
 		if err != nil {
 			return fmt.Errorf("finding deliveries to replay: %w", err)
@@ -291,13 +270,20 @@ func (s *Service) Replay(ctx context.Context, kind TargetKind, targetID string, 
 	return ReplayResult{Replayed: len(ids)}, nil
 }
 
-// ResumeConnection wakes the deliveries and API calls postponed because
-// the connection needed reauthorization: they run now instead of at their
-// next check.
+// ResumeConnection wakes the deliveries postponed because the connection
+// needed reauthorization, or for its circuit: they run now instead of at
+// their next check. Then it tells Options.Resumer, which wakes the rest.
 func (s *Service) ResumeConnection(ctx context.Context, connectionID string) error {
-	if err := s.resumeCalls(ctx, connectionID); err != nil {
-		return fmt.Errorf("waking calls waiting for connection %s: %w", connectionID, err)
+	if err := s.resumeDeliveries(ctx, connectionID); err != nil {
+		return err
 	}
+	if s.opts.Resumer == nil {
+		return nil
+	}
+	return s.opts.Resumer.ResumeConnection(ctx, connectionID)
+}
+
+func (s *Service) resumeDeliveries(ctx context.Context, connectionID string) error {
 	ids, err := s.ids(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 		WHERE d.status = $1 AND h.connection_id = $2`, statusPostponed, connectionID)
 	if err != nil {
@@ -468,11 +454,11 @@ func (s *Service) Clean(ctx context.Context) (deliveries, events int64, _ error)
 // path lock its parent row: migration 0006), so whatever removes
 // deliveries removes through here.
 func removeDeliveries(ctx context.Context, tx *sql.Tx, where string, args ...any) (int64, error) {
-	deleted, err := queryIDs(ctx, tx, `DELETE FROM deliveries WHERE `+where+` RETURNING id`, args...)
+	deleted, err := db.QueryStrings(ctx, tx, `DELETE FROM deliveries WHERE `+where+` RETURNING id`, args...)
 	if err != nil {
 		return 0, err
 	}
-	ids := anys(deleted)
+	ids := db.Args(deleted)
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(start+1000, len(ids))]
 		if _, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE delivery_id IN (`+db.Placeholders(1, len(chunk))+`)`, chunk...); err != nil {

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 )
 
@@ -31,17 +31,6 @@ import (
 // kept-alive connections; one statement (PostgreSQL) or one transaction
 // (SQLite) that records the attempt and updates the delivery, shared with
 // the attempts of other deliveries that end at the same time (record.go).
-
-// Result is what a run of a delivery asks of the queue.
-type Result struct {
-	// Done: nothing more to do (succeeded, failed, gone).
-	Done bool
-	// Again is the wait before the next run when not Done.
-	Again time.Duration
-	// Postponed: the next run is a wait that used up no attempt (a limit,
-	// a connection that needs reauthorization), not a retry after a failure.
-	Postponed bool
-}
 
 // loaded is a delivery with its event and target, read in one query.
 type loaded struct {
@@ -70,15 +59,11 @@ type loaded struct {
 	wMaxConc                       sql.NullInt64
 	wDisabledReason, hName, wDescr sql.NullString
 
-	// call (the callback of an API call that ended)
-	cURL, cSecret sql.NullString
-
-	// the hook's connection's limits, shared with API calls through it
-	cnRate sql.NullFloat64
-	cnConc sql.NullInt64
+	// callback: where it goes, from its owner (Options.Callbacks)
+	callback *CallbackTarget
 
 	// the target's circuit breaker (circuit.go)
-	circuit circuitRow
+	circuit send.CircuitRow
 }
 
 // loadColumns are what a delivery's run reads: the delivery, its event and
@@ -89,13 +74,11 @@ const loadColumns = `SELECT d.id, d.status, d.target_kind, d.target_id, d.attemp
 	h.max_attempts, h.timeout_ms, h.max_concurrency, h.rate_limit,
 	w.version, w.url, w.secret, w.previous_secret, w.previous_expires_at, w.failing_since, w.enabled,
 	w.rate_limit, w.max_concurrency, w.disabled_reason, h.name, w.description,
-	c.callback_url, c.callback_secret, cn.rate_limit, cn.max_concurrency, ` + circuitColumns + `
+	` + send.CircuitColumns + `
 FROM deliveries d
 JOIN events e ON e.id = d.event_id
 LEFT JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 LEFT JOIN webhooks w ON d.target_kind = 'webhook' AND w.id = d.target_id
-LEFT JOIN calls c ON d.target_kind = 'call' AND c.id = d.target_id
-LEFT JOIN connections cn ON d.target_kind = 'hook' AND cn.id = h.connection_id
 LEFT JOIN circuits ci ON ci.target = CASE WHEN h.connection_id <> '' THEN 'connection:' || h.connection_id ELSE d.target_kind || ':' || d.target_id END
 WHERE d.id IN `
 
@@ -134,7 +117,7 @@ func (s *Service) loadBatch(ctx context.Context, batch []*batchCall[string, *loa
 				&l.hMaxAttempts, &l.hTimeout, &l.hMaxConc, &l.hRate,
 				&l.wVersion, &l.wURL, &l.wSecret, &l.wPrev, &l.wPrevUntil, &l.wFailingSince, &l.wEnabled,
 				&l.wRate, &l.wMaxConc, &l.wDisabledReason, &l.hName, &l.wDescr,
-				&l.cURL, &l.cSecret, &l.cnRate, &l.cnConc}, l.circuit.scanArgs()...)...); err != nil {
+			}, l.circuit.ScanArgs()...)...); err != nil {
 				return err
 			}
 			found[l.id] = &l
@@ -191,7 +174,7 @@ func (s *Service) hookFor(l *loaded) (*compiledHook, error) {
 	if l.hBody.String != "" {
 		t, err := CompileTemplate(json.RawMessage(l.hBody.String), miss)
 		if err != nil {
-			return nil, fmt.Errorf("%w: hook body template: %w", ErrPermanent, err)
+			return nil, fmt.Errorf("%w: hook body template: %w", send.ErrPermanent, err)
 		}
 		ch.tmpl = t
 		ch.header.Set("Content-Type", "application/json")
@@ -267,8 +250,8 @@ func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	args := append([]any{batch, statusPending}, anys(ids)...)
-	left, err := queryIDs(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
+	args := append([]any{batch, statusPending}, db.Args(ids)...)
+	left, err := db.QueryStrings(ctx, s.opts.DB, `UPDATE deliveries SET batch_id='' WHERE batch_id=$1 AND status=$2 AND attempts=0
 		AND id IN (`+db.Placeholders(3, len(ids))+`) RETURNING id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("taking deliveries out of batch %s: %w", batch, err)
@@ -297,7 +280,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		return r, nil
 	}
 
-	kind := TargetHook
+	kind := send.TargetHook
 	var lim Limits
 	switch l.kind {
 	case "hook":
@@ -309,7 +292,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		}
 		lim = Limits{RateLimit: l.hRate.Float64, MaxConcurrency: int(l.hMaxConc.Int64)}
 	case "webhook":
-		kind = TargetWebhook
+		kind = send.TargetWebhook
 		if !l.wVersion.Valid {
 			return s.finishWithoutAttempt(ctx, l, "the webhook endpoint was deleted")
 		}
@@ -321,11 +304,16 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 			return s.finishWithoutAttempt(ctx, l, reason)
 		}
 		lim = Limits{RateLimit: l.wRate.Float64, MaxConcurrency: int(l.wMaxConc.Int64)}
-	case "call":
-		kind = TargetCall
-		if !l.cURL.Valid {
-			return s.finishWithoutAttempt(ctx, l, "the call was removed")
+	case kindCallback:
+		kind = send.TargetCallback
+		cb, found, err := s.callbackTarget(ctx, l.targetID)
+		if err != nil {
+			return Result{}, err
 		}
+		if !found {
+			return s.finishWithoutAttempt(ctx, l, "the "+l.kind+" was removed")
+		}
+		l.callback = &cb
 	default:
 		return s.finishWithoutAttempt(ctx, l, "unknown target kind "+l.kind)
 	}
@@ -333,31 +321,35 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	// A target that does not answer is left alone for a while (its
 	// circuit), and never holds more than its share of this worker's slots.
 	shareKey, breaker := circuitKey(l)
-	g, err := s.admit(ctx, breaker, l.circuit, s.timeoutOf(l))
+	g, err := s.breakers.Admit(ctx, breaker, l.circuit, s.timeoutOf(l))
 	if err != nil {
 		return Result{}, err
 	}
-	if g.wait > 0 {
-		return s.postponeFor(ctx, l, g.wait, first, g.why)
+	if g.Wait > 0 {
+		return s.postponeFor(ctx, l, g.Wait, first, g.Why)
 	}
-	releaseShare, wait := s.deliveryShare.take(ctx, shareKey)
+	releaseShare, wait := s.deliveryShare.Take(ctx, shareKey)
 	if wait > 0 {
 		return s.postponeForLimit(ctx, l, wait, first)
 	}
 	defer releaseShare()
 
-	release, wait, err := s.limiter.acquire(ctx, l.kind+":"+l.targetID, lim)
+	release, wait, err := s.limiter.Acquire(ctx, l.kind+":"+l.targetID, lim)
 	if err != nil {
 		return Result{}, err
 	}
 	if wait > 0 {
 		return s.postponeForLimit(ctx, l, wait, first)
 	}
-	if l.cnRate.Float64 > 0 || l.cnConc.Int64 > 0 {
+	connLimits, err := s.connectionLimits(ctx, l)
+	if err != nil {
+		release(false)
+		return Result{}, err
+	}
+	if connLimits.RateLimit > 0 || connLimits.MaxConcurrency > 0 {
 		// A connection's limits hold for everything sent through it: its
-		// hooks' deliveries share them with its API calls (callrun.go).
-		releaseConn, wait, err := s.limiter.acquire(ctx, "connection:"+l.hConn.String,
-			Limits{RateLimit: l.cnRate.Float64, MaxConcurrency: int(l.cnConc.Int64)})
+		// hooks' deliveries share them with whatever else sends through it.
+		releaseConn, wait, err := s.limiter.Acquire(ctx, "connection:"+l.hConn.String, connLimits)
 		if err != nil || wait > 0 {
 			release(false) // nothing sent: the hook's own slot goes back whole
 			if err != nil {
@@ -371,77 +363,73 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 
 	now := s.now()
 	var (
-		out      outgoing
+		out      send.Outgoing
 		schedule = s.opts.Schedule
 		retry4xx bool
 		prepErr  error
 	)
 	switch kind {
-	case TargetHook:
+	case send.TargetHook:
 		out, schedule, prepErr = s.hookRequest(l)
 		retry4xx = l.hRetry4xx.Bool
-	case TargetWebhook:
+	case send.TargetWebhook:
 		out, prepErr = s.webhookRequest(l, now)
-	case TargetCall:
+	case send.TargetCallback:
 		out, prepErr = s.callbackRequest(l, now)
-		schedule = s.opts.CallSchedule
+		schedule = l.callback.Schedule
 	}
-	if prepErr != nil && !errors.Is(prepErr, ErrPermanent) {
+	if prepErr != nil && !errors.Is(prepErr, send.ErrPermanent) {
 		return Result{}, prepErr
 	}
 
 	start := time.Now()
-	x := s.exchange(ctx, out, prepErr, l.attempts+1, now, maxStoredBody)
+	x := send.Exchange(ctx, s.opts.Sender, out, prepErr, l.attempts+1, now, send.MaxStoredBody)
 	releaseShare() // the target's part is done; recording the attempt is ours
-	if x.reauth != nil {
-		return s.postponeForReauth(ctx, l, x.reauth)
+	if x.Reauth != nil {
+		return s.postponeForReauth(ctx, l, x.Reauth)
 	}
-	s.observeCircuit(ctx, breaker, l.circuit, g, x)
-	outcome := Classify(x.a.Status, x.err, kind, retry4xx)
-	x.a.Outcome = outcome.String()
-	observed := kind.String()
-	if kind == TargetCall {
-		observed = "callback" // the call's own requests are "call" (callrun.go)
-	}
-	s.observeAttempt(observed, outcome, time.Since(start))
-	return s.conclude(ctx, l, kind, schedule, x.a, outcome, x.retryAfter)
+	s.breakers.Observe(ctx, breaker, l.circuit, g, x)
+	outcome := send.Classify(x.Attempt.Status, x.Err, kind, retry4xx)
+	x.Attempt.Outcome = outcome.String()
+	s.observeAttempt(kind.String(), outcome, time.Since(start))
+	return s.conclude(ctx, l, kind, schedule, x.Attempt, outcome, x.RetryAfter)
 }
 
 // observeAttempt tells Options.ObserveAttempt of an attempt. The duration
 // is measured on the wall clock, not s.now, which tests may fix.
-func (s *Service) observeAttempt(targetKind string, outcome Outcome, took time.Duration) {
+func (s *Service) observeAttempt(targetKind string, outcome send.Outcome, took time.Duration) {
 	if s.opts.ObserveAttempt != nil {
 		s.opts.ObserveAttempt(targetKind, outcome.String(), took)
 	}
 }
 
 // hookRequest renders an action hook's request for this delivery.
-func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
+func (s *Service) hookRequest(l *loaded) (send.Outgoing, Schedule, error) {
 	ch, err := s.hookFor(l)
 	if err != nil {
-		return outgoing{method: l.hMethod.String, url: l.hURL.String}, s.opts.Schedule, err
+		return send.Outgoing{Method: l.hMethod.String, URL: l.hURL.String}, s.opts.Schedule, err
 	}
-	out := outgoing{
-		connectionID: l.hConn.String, method: l.hMethod.String, url: l.hURL.String,
-		header: ch.header.Clone(), timeout: s.timeoutOf(l),
+	out := send.Outgoing{
+		ConnectionID: l.hConn.String, Method: l.hMethod.String, URL: l.hURL.String,
+		Header: ch.header.Clone(), Timeout: s.timeoutOf(l),
 	}
 	// The delivery id is stable across retries, so the receiver can
 	// recognise a repeat.
-	out.header["Idempotency-Key"] = []string{l.id}
+	out.Header["Idempotency-Key"] = []string{l.id}
 	if ch.tmpl != nil {
 		profile, err := DecodeObject([]byte(l.profile.String))
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: reading the event's profile: %w", ErrPermanent, err)
+			return out, ch.schedule, fmt.Errorf("%w: reading the event's profile: %w", send.ErrPermanent, err)
 		}
 		data, err := DecodeObject([]byte(l.data.String))
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: reading the event's data: %w", ErrPermanent, err)
+			return out, ch.schedule, fmt.Errorf("%w: reading the event's data: %w", send.ErrPermanent, err)
 		}
 		body, err := ch.tmpl.Render(Scope{Event: EventInfo{ID: l.eventID, Type: l.eventType, OccurredAt: l.occurredAt.UTC()}, Profile: profile, Data: data})
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: rendering the body: %w", ErrPermanent, err)
+			return out, ch.schedule, fmt.Errorf("%w: rendering the body: %w", send.ErrPermanent, err)
 		}
-		out.body = body
+		out.Body = body
 	}
 	return out, ch.schedule, nil
 }
@@ -450,31 +438,48 @@ func (s *Service) hookRequest(l *loaded) (outgoing, Schedule, error) {
 // {id, type, timestamp, data}, where id is the event's id, and the headers
 // webhook-id (the delivery id, the same on every attempt), webhook-timestamp
 // (this attempt) and webhook-signature (one v1 per active secret).
-func (s *Service) webhookRequest(l *loaded, now time.Time) (outgoing, error) {
+func (s *Service) webhookRequest(l *loaded, now time.Time) (send.Outgoing, error) {
 	signer, err := s.signerFor(l, now)
 	if err != nil {
-		return outgoing{method: http.MethodPost, url: l.wURL.String}, err
+		return send.Outgoing{Method: http.MethodPost, URL: l.wURL.String}, err
 	}
 	return s.signedRequest(l, l.wURL.String, signer, now), nil
 }
 
-// callbackRequest is the callback of an API call that ended: the same
-// signed request as an event webhook's, with the secret the call gave.
-func (s *Service) callbackRequest(l *loaded, now time.Time) (outgoing, error) {
-	plain, err := s.opts.Ring.OpenString(l.cSecret.String, callSecretAAD(l.targetID))
+// callbackRequest is a callback delivery: the same signed request as an
+// event webhook's, to the owner's URL with the owner's secret.
+func (s *Service) callbackRequest(l *loaded, now time.Time) (send.Outgoing, error) {
+	signer, err := NewSigner(l.callback.Secret)
 	if err != nil {
-		return outgoing{method: http.MethodPost, url: l.cURL.String}, fmt.Errorf("opening the callback secret of call %s: %w", l.targetID, err)
+		return send.Outgoing{Method: http.MethodPost, URL: l.callback.URL}, fmt.Errorf("%w: the callback secret of %s %s: %w", send.ErrPermanent, l.kind, l.targetID, err)
 	}
-	signer, err := NewSigner(plain)
+	return s.signedRequest(l, l.callback.URL, signer, now), nil
+}
+
+// callbackTarget asks the owner of a callback delivery where it goes.
+func (s *Service) callbackTarget(ctx context.Context, ownerID string) (CallbackTarget, bool, error) {
+	if s.opts.Callbacks == nil {
+		return CallbackTarget{}, false, nil
+	}
+	return s.opts.Callbacks.CallbackTarget(ctx, ownerID)
+}
+
+// connectionLimits are the limits of the connection a hook's delivery goes
+// through: none for other deliveries, or without Options.Connections.
+func (s *Service) connectionLimits(ctx context.Context, l *loaded) (Limits, error) {
+	if l.kind != "hook" || l.hConn.String == "" || s.opts.Connections == nil {
+		return Limits{}, nil
+	}
+	rate, conc, _, err := s.opts.Connections.Limits(ctx, l.hConn.String)
 	if err != nil {
-		return outgoing{method: http.MethodPost, url: l.cURL.String}, fmt.Errorf("%w: the callback secret of call %s: %w", ErrPermanent, l.targetID, err)
+		return Limits{}, err
 	}
-	return s.signedRequest(l, l.cURL.String, signer, now), nil
+	return Limits{RateLimit: rate, MaxConcurrency: conc}, nil
 }
 
 // signedRequest is a Standard Webhooks POST of the delivery's event to u.
-func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Time) outgoing {
-	out := outgoing{method: http.MethodPost, url: u, header: http.Header{}, timeout: s.opts.RequestTimeout}
+func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Time) send.Outgoing {
+	out := send.Outgoing{Method: http.MethodPost, URL: u, Header: http.Header{}, Timeout: s.opts.RequestTimeout}
 	data := strings.TrimSpace(l.data.String)
 	if data == "" {
 		data = "{}"
@@ -489,9 +494,9 @@ func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Ti
 	body = append(body, `","data":`...)
 	body = append(body, data...)
 	body = append(body, '}')
-	out.body = body
-	out.header["Content-Type"] = []string{"application/json"}
-	signer.Apply(out.header, l.id, now, body)
+	out.Body = body
+	out.Header["Content-Type"] = []string{"application/json"}
+	signer.Apply(out.Header, l.id, now, body)
 	return out
 }
 
@@ -560,77 +565,28 @@ func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason st
 
 // conclude records the attempt, moves the delivery on, and takes care of
 // what follows: the webhook's failure run (and disabling), delivery.failed.
-func (s *Service) conclude(ctx context.Context, l *loaded, kind TargetKind, schedule Schedule, a Attempt, outcome Outcome, retryAfter string) (Result, error) {
+func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind, schedule Schedule, a Attempt, outcome send.Outcome, retryAfter string) (Result, error) {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
-	st := s.advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now)
-	if err := s.recordAttempt(ctx, l.id, a, st.status, st.next, st.finished, st.lastError); err != nil {
+	st := send.Advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now, s.opts.Rand, s.opts.RetryAfterMax)
+	if err := s.recordAttempt(ctx, l.id, a, st.Status, st.Next, st.Finished, st.LastError); err != nil {
 		return Result{}, err
 	}
 
-	if kind == TargetWebhook {
+	if kind == send.TargetWebhook {
 		if err := s.trackWebhook(ctx, l, outcome, now); err != nil {
 			s.opts.Log.ErrorContext(ctx, "tracking webhook failures", "webhook_id", l.targetID, "error", err)
 		}
 	}
-	if st.status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
+	if st.Status == statusFailed && l.eventType != EventDeliveryFailed && l.eventType != EventWebhookDisabled {
 		data := map[string]any{
 			"delivery_id": l.id, "event_id": l.eventID, "event_type": l.eventType,
-			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": st.lastError,
+			"target_kind": l.kind, "attempts": a.Number, "last_status": a.Status, "last_error": st.LastError,
 		}
 		data[l.kind+"_id"] = l.targetID
 		if err := s.Record(ctx, EventDeliveryFailed, data); err != nil {
 			s.opts.Log.ErrorContext(ctx, "recording delivery.failed", "delivery_id", l.id, "error", err)
 		}
 	}
-	return st.result, nil
-}
-
-// step is where an attempt leaves its delivery or call: its new status,
-// when the next attempt is due and when it finished (either may be NULL),
-// the error to show, and what the queue should do.
-type step struct {
-	status         string
-	next, finished sql.NullTime
-	lastError      string
-	result         Result
-}
-
-// advance applies the outcome of an attempt, the round-th of the current
-// round of the schedule, shared by deliveries and calls: succeeded; failed;
-// or retrying after the schedule's next delay, which a Retry-After answer
-// may lengthen (up to RetryAfterMax) but never shorten; failed when the
-// schedule is exhausted.
-func (s *Service) advance(schedule Schedule, round int, a Attempt, outcome Outcome, retryAfter string, now time.Time) step {
-	st := step{lastError: a.Error}
-	if st.lastError == "" && outcome != Succeeded {
-		st.lastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
-	}
-	switch outcome {
-	case Succeeded:
-		st.status, st.result = statusSucceeded, Result{Done: true}
-		st.lastError = ""
-	case Retry:
-		delay, ok := schedule.Delay(round, s.opts.Rand)
-		if !ok {
-			st.status, st.result = statusFailed, Result{Done: true}
-			st.lastError = fmt.Sprintf("gave up after %d attempts: %s", round, st.lastError)
-			break
-		}
-		if ra, ok := ParseRetryAfter(retryAfter, now); ok {
-			delay = ClampRetryAfter(ra, delay, max(delay, s.opts.RetryAfterMax))
-		}
-		st.retryIn(delay, now)
-	case Fail, Disable:
-		st.status, st.result = statusFailed, Result{Done: true}
-	}
-	if st.result.Done {
-		st.finished = sql.NullTime{Time: now, Valid: true}
-	}
-	return st
-}
-
-func (st *step) retryIn(delay time.Duration, now time.Time) {
-	st.status, st.result = statusRetrying, Result{Again: delay}
-	st.next = sql.NullTime{Time: now.Add(delay), Valid: true}
+	return st.Result, nil
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
@@ -48,10 +49,10 @@ const (
 	sourceAPI       = "api"
 	sourceLiaison   = "liaison"
 	statusPending   = "pending"
-	statusRetrying  = "retrying"
+	statusRetrying  = send.StatusRetrying
 	statusPostponed = "postponed"
-	statusSucceeded = "succeeded"
-	statusFailed    = "failed"
+	statusSucceeded = send.StatusSucceeded
+	statusFailed    = send.StatusFailed
 )
 
 var validEventID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
@@ -52,21 +53,12 @@ type Hook struct {
 	TimeoutMS int `json:"timeout_ms"`
 	Limits
 	// Circuit is the breaker the hook's deliveries go through: its
-	// connection's (shared with the connection's other hooks and its API
-	// calls) when it has one, its own otherwise.
+	// connection's (shared with whatever else is sent through the
+	// connection) when it has one, its own otherwise.
 	Circuit   Circuit   `json:"circuit"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	version   int64
-}
-
-// Limits are per-target limits, held across every worker process. Over a
-// limit a delivery waits; it does not fail and uses up no attempt.
-type Limits struct {
-	// RateLimit is requests per second; 0 is unlimited.
-	RateLimit float64 `json:"rate_limit"`
-	// MaxConcurrency is requests in flight at once; 0 is unlimited.
-	MaxConcurrency int `json:"max_concurrency"`
 }
 
 // HookInput creates or edits a hook. Every field is a pointer so that an
@@ -97,7 +89,7 @@ const (
 	maxBodyTemplate  = 64 << 10
 	maxURLLen        = 2048
 	maxTimeoutMS     = 120_000
-	maxAttemptsLimit = MaxScheduleAttempts
+	maxAttemptsLimit = send.MaxScheduleAttempts
 )
 
 // headersNotSet are headers a hook may not set: the connection and the
@@ -220,11 +212,11 @@ func (h *Hook) validate(in HookInput) error {
 	if h.TimeoutMS < 0 || h.TimeoutMS > maxTimeoutMS {
 		errs.Add("timeout_ms", "must be from 0 (the default, 30 s) to %d", maxTimeoutMS)
 	}
-	h.Limits.validate(&errs)
+	validateLimits(&errs, h.Limits)
 	return errs.Err()
 }
 
-func (l Limits) validate(errs *invalid.Error) {
+func validateLimits(errs *invalid.Error, l Limits) {
 	if l.RateLimit < 0 || l.RateLimit > 10_000 {
 		errs.Add("rate_limit", "must be from 0 (unlimited) to 10000 requests per second")
 	}
@@ -504,4 +496,22 @@ func (s *Service) DeleteHook(ctx context.Context, id string) error {
 	s.compiled.Delete(id)
 	s.targetsChanged(ctx)
 	return nil
+}
+
+// Limits and checks of an action hook's request, which other requests
+// through a connection share.
+const (
+	MaxHeaders   = maxHeaders
+	MaxURLLen    = maxURLLen
+	MaxTimeoutMS = maxTimeoutMS
+)
+
+// ValidHeaderName reports whether s may be a header's name.
+func ValidHeaderName(s string) bool { return validHeaderName(s) }
+
+// ValidSecret says what is wrong with a whsec_ signing secret (an error
+// wrapping ErrInvalidSecret), nil when nothing is.
+func ValidSecret(secret string) error {
+	_, err := decodeSecret(secret)
+	return err
 }

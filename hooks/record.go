@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 )
 
@@ -17,6 +18,9 @@ import (
 // recordLimits.maxBatch of them. A batch that fails (one bad row spoils a
 // statement) is written again row by row, so that each attempt gets its own
 // answer.
+
+// deliveryAttemptInsert inserts the attempt of a delivery.
+var deliveryAttemptInsert = send.AttemptInsert("delivery_id")
 
 // recordLimits bound the writes: 19 parameters a row, far under the
 // databases' limits, and a statement short enough to plan at once. One
@@ -90,7 +94,7 @@ func (s *Service) writeTogether(ctx context.Context, batch []*attemptRecord) err
 // CTE, one round trip), on SQLite, which has no such CTE, one transaction.
 func (s *Service) writeOne(ctx context.Context, r *attemptRecord) error {
 	if s.opts.DB.Dialect == db.Postgres {
-		args := append(attemptArgs(r.deliveryID, r.a), r.status, r.next, r.finished, r.lastError, r.updatedAt)
+		args := append(send.AttemptArgs(r.deliveryID, r.a), r.status, r.next, r.finished, r.lastError, r.updatedAt)
 		const update = `UPDATE deliveries SET status=$15, attempts=$2, next_attempt_at=$16, finished_at=$17, last_status=$9, last_error=$18, updated_at=$19 WHERE id=$1`
 		return s.opts.DB.InTxUnflushed(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `WITH a AS (`+deliveryAttemptInsert+`) `+update, args...)
@@ -101,7 +105,7 @@ func (s *Service) writeOne(ctx context.Context, r *attemptRecord) error {
 }
 
 func writeSQLite(ctx context.Context, tx *sql.Tx, r *attemptRecord) error {
-	if _, err := tx.ExecContext(ctx, deliveryAttemptInsert, attemptArgs(r.deliveryID, r.a)...); err != nil {
+	if _, err := tx.ExecContext(ctx, deliveryAttemptInsert, send.AttemptArgs(r.deliveryID, r.a)...); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status=$2, attempts=$3, next_attempt_at=$4, finished_at=$5, last_status=$6, last_error=$7, updated_at=$8 WHERE id=$1`,
@@ -144,10 +148,10 @@ func recordStatement(batch []*attemptRecord) (string, []any) {
 			fmt.Fprintf(&q, "$%d::%s", len(args)+i+1, c.cast)
 		}
 		q.WriteByte(')')
-		args = append(args, attemptArgs(r.deliveryID, r.a)...)
+		args = append(args, send.AttemptArgs(r.deliveryID, r.a)...)
 		args = append(args, r.status, r.next, r.finished, r.lastError, r.updatedAt)
 	}
-	q.WriteString(`), a AS (INSERT INTO attempts (delivery_id, ` + attemptColumns + `) SELECT `)
+	q.WriteString(`), a AS (INSERT INTO attempts (delivery_id, ` + send.AttemptColumns + `) SELECT `)
 	for i, c := range recordColumns[:14] {
 		if i > 0 {
 			q.WriteByte(',')

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/id"
 )
@@ -44,7 +45,7 @@ func recordBundle(t *testing.T, n int) (*Service, []string) {
 func sentAttempt(id string) Attempt {
 	return Attempt{Number: 1, StartedAt: time.Now().UTC().Truncate(time.Microsecond), DurationMS: 1.5, Method: "POST",
 		URL: "https://example.com/hook", RequestHeaders: map[string]string{"Webhook-Id": id}, RequestBody: `{"id":"` + id + `"}`,
-		Status: 204, ResponseHeaders: map[string]string{}, Outcome: Succeeded.String()}
+		Status: 204, ResponseHeaders: map[string]string{}, Outcome: send.Succeeded.String()}
 }
 
 func TestAttemptsEndingTogetherAreAllRecorded(t *testing.T) {
@@ -95,7 +96,7 @@ func TestABadAttemptDoesNotSpoilItsBatch(t *testing.T) {
 		{deliveryID: ids[0], a: sentAttempt(ids[0]), status: statusSucceeded, updatedAt: s.now()},
 		{deliveryID: ids[1], a: sentAttempt(ids[1]), status: statusRetrying, next: next, lastError: "answered 503", updatedAt: s.now()},
 	}
-	records[2].a.Status, records[2].a.Outcome = 503, Retry.String()
+	records[2].a.Status, records[2].a.Outcome = 503, send.Retry.String()
 	batch := make([]*batchCall[*attemptRecord, struct{}], len(records))
 	for i, r := range records {
 		batch[i] = &batchCall[*attemptRecord, struct{}]{in: r, done: make(chan struct{})}
@@ -129,7 +130,7 @@ func TestABatchIsWrittenTogether(t *testing.T) {
 		r := &attemptRecord{deliveryID: id, a: sentAttempt(id), status: statusSucceeded,
 			finished: sql.NullTime{Time: s.now(), Valid: true}, updatedAt: s.now()}
 		if i == 1 {
-			r.a.Status, r.a.Outcome, r.status, r.finished, r.lastError = 500, Retry.String(), statusRetrying, sql.NullTime{}, "answered 500"
+			r.a.Status, r.a.Outcome, r.status, r.finished, r.lastError = 500, send.Retry.String(), statusRetrying, sql.NullTime{}, "answered 500"
 			r.next = sql.NullTime{Time: s.now().Add(time.Second), Valid: true}
 		}
 		batch = append(batch, r)

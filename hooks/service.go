@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/secret"
 )
@@ -30,18 +31,18 @@ type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
 
-// Connections tells API calls what they need of a connection before they
-// send through it: whether it exists, and the rate (requests per second)
-// and concurrency limits set on it, 0 for unlimited. connections.Service
-// satisfies it, in plain types so that neither package imports the other.
+// Connections tells the engine the rate (requests per second) and
+// concurrency limits set on a connection, 0 for unlimited, which hold for
+// everything sent through it; found is false when there is no such
+// connection. connections.Service satisfies it, in plain types so that
+// neither package imports the other.
 type Connections interface {
 	Limits(ctx context.Context, connectionID string) (ratePerSecond float64, maxConcurrency int, found bool, err error)
 }
 
-// Queue puts deliveries and API calls on the task queue. jobs.Client
-// satisfies it; hooks never imports asynq. A delivery queued alone and a
-// call have their id as task id, so enqueuing one that is already queued
-// does nothing. The first attempts of new deliveries travel in batches
+// Queue puts deliveries on the task queue. jobs.Client satisfies it; hooks
+// never imports asynq. A delivery queued alone has its id as task id, so
+// enqueuing one that is already queued does nothing. The first attempts of new deliveries travel in batches
 // (DeliverFirst), each batch a task whose id is its batch id.
 type Queue interface {
 	// EnqueueDeliveries queues deliveries to run now, each alone. Ids
@@ -55,13 +56,32 @@ type Queue interface {
 	// RunDeliveriesNow makes queued deliveries that wait (a retry, a
 	// postponement) run now, and queues those that are not queued.
 	RunDeliveriesNow(ctx context.Context, ids []string) error
-	// EnqueueCalls and RunCallsNow are the same for API calls.
-	EnqueueCalls(ctx context.Context, ids []string) error
-	RunCallsNow(ctx context.Context, ids []string) error
+}
+
+// CallbackTargets tell the engine where a callback delivery goes: a
+// delivery of an event to a URL that its owner keeps, signed per Standard
+// Webhooks with a secret the owner keeps too, on the owner's schedule. The
+// owner stores it with AddCallback. found is false when the owner is gone.
+type CallbackTargets interface {
+	CallbackTarget(ctx context.Context, ownerID string) (_ CallbackTarget, found bool, _ error)
+}
+
+// CallbackTarget is where a callback delivery goes and how it is signed.
+type CallbackTarget struct {
+	URL string
+	// Secret is the whsec_ secret the receiver verifies the signature with.
+	Secret   string
+	Schedule Schedule
+}
+
+// Resumer is told that a connection can be used again (it connected, its
+// circuit closed), to wake the work other than deliveries that waits for it.
+type Resumer interface {
+	ResumeConnection(ctx context.Context, connectionID string) error
 }
 
 // Defaults of Options, applied by New to the fields left zero. The retry
-// schedules are DefaultSchedule and DefaultCallSchedule (classify.go).
+// schedule is DefaultSchedule (schedule.go).
 const (
 	// DefaultRotationOverlap is Options.RotationOverlap (WEBHOOK_ROTATION_OVERLAP).
 	DefaultRotationOverlap = 24 * time.Hour
@@ -69,8 +89,6 @@ const (
 	DefaultDisableAfter = 120 * time.Hour
 	// DefaultRetention is Options.Retention (DELIVERY_RETENTION): 30 days.
 	DefaultRetention = 720 * time.Hour
-	// DefaultCallRetention is Options.CallRetention (CALL_RETENTION).
-	DefaultCallRetention = 24 * time.Hour
 	// DefaultRequestTimeout is Options.RequestTimeout.
 	DefaultRequestTimeout = 30 * time.Second
 	// DefaultRetryAfterMax is Options.RetryAfterMax: the longest step of
@@ -80,12 +98,10 @@ const (
 	DefaultReauthRecheck = 30 * time.Second
 	// DefaultTargetCacheTTL is Options.TargetCacheTTL.
 	DefaultTargetCacheTTL = 10 * time.Second
-	// DefaultTargetConcurrency and DefaultCallTargetConcurrency are a
-	// quarter of a worker's default slots (jobs.DefaultDeliveryConcurrency
-	// 200, jobs.DefaultConcurrency 50; a test in jobs keeps them so): a
-	// target that hangs can hold no more than that.
-	DefaultTargetConcurrency     = 50
-	DefaultCallTargetConcurrency = 12
+	// DefaultTargetConcurrency is a quarter of a worker's default delivery
+	// slots (jobs.DefaultDeliveryConcurrency 200; a test in jobs keeps it
+	// so): a target that hangs can hold no more than that.
+	DefaultTargetConcurrency = 50
 	// DefaultCircuitFailures, DefaultCircuitCooldown and
 	// DefaultCircuitCooldownMax are Options.CircuitFailures,
 	// CircuitCooldown and CircuitCooldownMax.
@@ -104,10 +120,16 @@ type Options struct {
 	Ring   *secret.Ring
 	Sender Sender
 	Queue  Queue
-	// Connections serves API calls (connection limits, unknown connections).
+	// Connections gives the limits of the connections hooks send through.
 	// Default: Sender, when it satisfies Connections (connections.Service
-	// does); without it, calls are refused.
+	// does); without it, a connection's limits are not enforced.
 	Connections Connections
+	// Callbacks resolve the targets of callback deliveries (the calls
+	// package's); without it a callback delivery fails, its owner unknown.
+	Callbacks CallbackTargets
+	// Resumer, if set, is told when a connection can be used again, after
+	// its waiting deliveries are woken.
+	Resumer Resumer
 	// Log gets structured lines; never a secret. Default: discard.
 	Log *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -119,9 +141,6 @@ type Options struct {
 	// Schedule is the retry schedule of action hooks and event webhooks
 	// (DELIVERY_SCHEDULE). Default DefaultSchedule().
 	Schedule Schedule
-	// CallSchedule is the schedule of API-call nodes (CALL_SCHEDULE).
-	// Default DefaultCallSchedule().
-	CallSchedule Schedule
 	// RotationOverlap is how long the previous webhook secret keeps signing
 	// after a rotation (WEBHOOK_ROTATION_OVERLAP). Default
 	// DefaultRotationOverlap, 24 h.
@@ -134,10 +153,6 @@ type Options struct {
 	// events are kept (DELIVERY_RETENTION). Default DefaultRetention, 720 h
 	// (30 days).
 	Retention time.Duration
-	// CallRetention is how long an API call that ended is kept, with its
-	// attempts and its callback (CALL_RETENTION). Default
-	// DefaultCallRetention, 24 h.
-	CallRetention time.Duration
 	// RequestTimeout bounds one attempt unless a hook sets its own.
 	// Default DefaultRequestTimeout, 30 s.
 	RequestTimeout time.Duration
@@ -158,9 +173,6 @@ type Options struct {
 	// way at once in this process's deliveries, so that a slow one cannot
 	// take every slot (share.go). Default DefaultTargetConcurrency.
 	TargetConcurrency int
-	// CallTargetConcurrency is the same for API calls, per connection.
-	// Default DefaultCallTargetConcurrency.
-	CallTargetConcurrency int
 	// CircuitFailures is how many attempts in a row to one target may get
 	// no answer (a timeout, a failed connection) before its circuit opens
 	// (circuit.go). Default DefaultCircuitFailures, 5.
@@ -172,8 +184,7 @@ type Options struct {
 	CircuitCooldown, CircuitCooldownMax time.Duration
 
 	// ObserveAttempt, if set, is told of every outbound attempt: the
-	// target's kind (hook, webhook, call, or callback for a call's
-	// callback), the outcome (Outcome's String) and how long the request
+	// target's kind (hook, webhook, or callback for a callback delivery), the outcome (send.Outcome's String) and how long the request
 	// took. Metrics count with it; hooks never imports them. Postponements
 	// (no attempt was made) are not told.
 	ObserveAttempt func(targetKind, outcome string, took time.Duration)
@@ -190,22 +201,17 @@ func (o Options) withDefaults() Options {
 	if len(o.Schedule) == 0 {
 		o.Schedule = DefaultSchedule()
 	}
-	if len(o.CallSchedule) == 0 {
-		o.CallSchedule = DefaultCallSchedule()
-	}
 	if o.Connections == nil {
 		o.Connections, _ = o.Sender.(Connections)
 	}
 	o.RotationOverlap = cmp.Or(o.RotationOverlap, DefaultRotationOverlap)
 	o.DisableAfter = cmp.Or(o.DisableAfter, DefaultDisableAfter)
 	o.Retention = cmp.Or(o.Retention, DefaultRetention)
-	o.CallRetention = cmp.Or(o.CallRetention, DefaultCallRetention)
 	o.RequestTimeout = cmp.Or(o.RequestTimeout, DefaultRequestTimeout)
 	o.RetryAfterMax = cmp.Or(o.RetryAfterMax, DefaultRetryAfterMax)
 	o.ReauthRecheck = cmp.Or(o.ReauthRecheck, DefaultReauthRecheck)
 	o.TargetCacheTTL = cmp.Or(o.TargetCacheTTL, DefaultTargetCacheTTL)
 	o.TargetConcurrency = cmp.Or(o.TargetConcurrency, DefaultTargetConcurrency)
-	o.CallTargetConcurrency = cmp.Or(o.CallTargetConcurrency, DefaultCallTargetConcurrency)
 	o.CircuitFailures = cmp.Or(o.CircuitFailures, DefaultCircuitFailures)
 	o.CircuitCooldown = cmp.Or(o.CircuitCooldown, DefaultCircuitCooldown)
 	o.CircuitCooldownMax = max(cmp.Or(o.CircuitCooldownMax, DefaultCircuitCooldownMax), o.CircuitCooldown)
@@ -232,7 +238,7 @@ func (o Options) validate() error {
 		v    time.Duration
 	}{
 		{"RotationOverlap", o.RotationOverlap}, {"DisableAfter", o.DisableAfter},
-		{"Retention", o.Retention}, {"CallRetention", o.CallRetention},
+		{"Retention", o.Retention},
 		{"RequestTimeout", o.RequestTimeout}, {"RetryAfterMax", o.RetryAfterMax},
 		{"ReauthRecheck", o.ReauthRecheck}, {"TargetCacheTTL", o.TargetCacheTTL},
 		{"CircuitCooldown", o.CircuitCooldown}, {"CircuitCooldownMax", o.CircuitCooldownMax},
@@ -245,7 +251,7 @@ func (o Options) validate() error {
 		name string
 		v    int
 	}{
-		{"TargetConcurrency", o.TargetConcurrency}, {"CallTargetConcurrency", o.CallTargetConcurrency},
+		{"TargetConcurrency", o.TargetConcurrency},
 		{"CircuitFailures", o.CircuitFailures},
 	} {
 		if f.v < 0 {
@@ -256,23 +262,23 @@ func (o Options) validate() error {
 }
 
 // Service is events in and deliveries out: intake, the hook and webhook
-// stores, the delivery engine, API calls, replay and retention. It is safe for
+// stores, the delivery engine, callbacks, replay and retention. It is safe for
 // concurrent use; what it caches (the target list, compiled templates,
 // signers) is checked against the database, so any number of web and
 // worker processes can run it side by side.
 type Service struct {
 	opts    Options
-	limiter *limiter
-	// deliveryShare and callShare bound what one target has under way in
-	// this process (share.go).
-	deliveryShare, callShare *share
-	targets                  targetCache
+	limiter *send.Limiter
+	// deliveryShare bounds what one target has under way in this process
+	// (send/share.go).
+	deliveryShare *send.Share
+	// breakers keep the targets' circuits (send/circuit.go).
+	breakers *send.Breakers
+	targets  targetCache
 	// compiled caches per-target state that is costly to build (a compiled
 	// template, a signer with its opened secrets), keyed by target id and
 	// checked against the target's version on every use.
 	compiled sync.Map // id → *compiledHook | *compiledWebhook
-	// waiters are the requests of this process waiting for calls to end.
-	waiters callWaiters
 	// recorder writes the attempts of this process's deliveries, many
 	// per commit when many end together (record.go).
 	recorder batcher[*attemptRecord, struct{}]
@@ -290,19 +296,18 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Service{opts: opts, limiter: newLimiter(opts.Redis),
-		deliveryShare: newShare(opts.TargetConcurrency), callShare: newShare(opts.CallTargetConcurrency)}, nil
+	s := &Service{opts: opts, limiter: send.NewLimiter(opts.Redis),
+		deliveryShare: send.NewShare(opts.TargetConcurrency)}
+	s.breakers = &send.Breakers{DB: opts.DB, Now: s.now, Log: opts.Log, Failures: opts.CircuitFailures,
+		Cooldown: opts.CircuitCooldown, CooldownMax: opts.CircuitCooldownMax, Opened: s.circuitOpened, Closed: s.circuitClosed}
+	return s, nil
 }
 
-// Close ends this process's subscription to ended calls, if any.
-func (s *Service) Close() { s.waiters.close() }
-
-func (s *Service) connections() (Connections, error) {
-	if s.opts.Connections == nil {
-		return nil, errors.New("hooks: API calls need Options.Connections")
-	}
-	return s.opts.Connections, nil
-}
+// Breakers are the circuit breakers of the targets hooks send to. Whatever
+// else sends through a connection uses these, so that an opening is told
+// once and a closing wakes the connection's deliveries (and, through
+// Options.Resumer, the rest).
+func (s *Service) Breakers() *send.Breakers { return s.breakers }
 
 // Sentinel errors; the API maps them onto statuses.
 var (

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/hooks/send"
 )
 
 // target is an enabled hook or webhook as intake matches it.
 type target struct {
-	kind   TargetKind
+	kind   send.TargetKind
 	id     string
 	types  []string
 	filter *Filter
@@ -26,7 +28,7 @@ type targets []target
 func (ts targets) match(p *prepared, ownOnly bool) []target {
 	var out []target
 	for _, t := range ts {
-		if ownOnly && t.kind != TargetWebhook {
+		if ownOnly && t.kind != send.TargetWebhook {
 			continue
 		}
 		if !MatchType(t.types, p.Type) {
@@ -94,7 +96,7 @@ func (s *Service) loadTargets(ctx context.Context) (targets, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			t      = target{kind: TargetHook}
+			t      = target{kind: send.TargetHook}
 			types  string
 			filter sql.NullString
 		)
@@ -125,7 +127,7 @@ func (s *Service) loadTargets(ctx context.Context) (targets, error) {
 	defer wrows.Close()
 	for wrows.Next() {
 		var (
-			t     = target{kind: TargetWebhook}
+			t     = target{kind: send.TargetWebhook}
 			types string
 		)
 		if err := wrows.Scan(&t.id, &types); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
@@ -30,7 +31,7 @@ type TryResult struct {
 	// Error is why the body did not render ("profile.email has no value"),
 	// or why the request failed.
 	Error string `json:"error,omitempty"`
-	// Sent, Outcome: whether it was sent and how the answer classifies.
+	// Sent, send.Outcome: whether it was sent and how the answer classifies.
 	Sent    bool   `json:"sent"`
 	Outcome string `json:"outcome,omitempty"`
 }
@@ -79,29 +80,29 @@ func (s *Service) TryHook(ctx context.Context, id string, in TryInput) (TryResul
 		hMaxAttempts: sql.NullInt64{Int64: int64(h.MaxAttempts), Valid: true},
 	}
 	out, _, err := s.hookRequest(l)
-	res.Request = Attempt{Number: 1, StartedAt: s.now(), Method: out.method, URL: out.url, RequestHeaders: redactHeaders(out.header),
-		RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}
+	res.Request = Attempt{Number: 1, StartedAt: s.now(), Method: out.Method, URL: out.URL, RequestHeaders: send.RedactHeaders(out.Header),
+		RequestBody: send.Excerpt(out.Body), ResponseHeaders: map[string]string{}}
 	if err != nil {
-		if !errors.Is(err, ErrPermanent) {
+		if !errors.Is(err, send.ErrPermanent) {
 			return TryResult{}, err
 		}
-		res.Error = plainError(err, out.timeout)
+		res.Error = send.PlainError(err, out.Timeout)
 		return res, nil
 	}
-	if out.body != nil {
-		res.Body = json.RawMessage(out.body)
+	if out.Body != nil {
+		res.Body = json.RawMessage(out.Body)
 	}
 	if !in.Send {
 		return res, nil
 	}
 	start := time.Now()
-	_, err = s.send(ctx, out, &res.Request, maxStoredBody)
+	_, err = send.Send(ctx, s.opts.Sender, out, &res.Request, send.MaxStoredBody)
 	res.Request.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	res.Sent = err == nil
 	if err != nil {
-		res.Error = plainError(err, out.timeout)
+		res.Error = send.PlainError(err, out.Timeout)
 	}
-	outcome := Classify(res.Request.Status, err, TargetHook, h.Retry4xx)
+	outcome := send.Classify(res.Request.Status, err, send.TargetHook, h.Retry4xx)
 	res.Outcome = outcome.String()
 	res.Request.Outcome = res.Outcome
 	return res, nil

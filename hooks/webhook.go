@@ -99,7 +99,7 @@ func (w *Webhook) validate() error {
 		errs.Add("description", "must be at most 500 characters")
 	}
 	validateEventTypes(&errs, w.EventTypes)
-	w.Limits.validate(&errs)
+	validateLimits(&errs, w.Limits)
 	return errs.Err()
 }
 

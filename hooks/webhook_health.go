@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/liaison/liaison/hooks/send"
 )
 
 // An event webhook's health: an endpoint whose attempts all fail for
@@ -13,15 +15,15 @@ import (
 // trackWebhook keeps an endpoint's run of failures: a success ends it, a
 // failure starts it, and a run longer than DisableAfter, or a 410, disables
 // the endpoint and says so with webhook.disabled.
-func (s *Service) trackWebhook(ctx context.Context, l *loaded, outcome Outcome, now time.Time) error {
+func (s *Service) trackWebhook(ctx context.Context, l *loaded, outcome send.Outcome, now time.Time) error {
 	switch {
-	case outcome == Succeeded:
+	case outcome == send.Succeeded:
 		if l.wFailingSince.Valid {
 			_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=NULL WHERE id=$1`, l.targetID)
 			return err
 		}
 		return nil
-	case outcome == Disable:
+	case outcome == send.Disable:
 		return s.disableWebhook(ctx, l, "the endpoint answered 410 Gone", now)
 	case !l.wFailingSince.Valid:
 		_, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET failing_since=$2 WHERE id=$1 AND failing_since IS NULL`, l.targetID, now)

@@ -8,11 +8,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 )
 
 // API calls. As with a delivery alone, the task id is the call id and the
-// payload is the id alone; hooks keeps the attempts and the schedule in its
+// payload is the id alone; calls keeps the attempts and the schedule in its
 // store, and asynq is only the timer (againError, retryDelay). Calls go on
 // the critical queue: a scenario step may be waiting for the answer, while
 // deliveries, on the default queue, are notifications.
@@ -23,7 +23,7 @@ const (
 )
 
 // NewCallTask makes the task of an API call. MaxRetry and Timeout are the
-// deliveries': the schedule is hooks', and one attempt is bounded by the
+// deliveries': the schedule is calls', and one attempt is bounded by the
 // longest request timeout (120 s) plus bookkeeping.
 func NewCallTask(id string) (*asynq.Task, []asynq.Option) {
 	return asynq.NewTask(TypeCallSend, []byte(id)), []asynq.Option{
@@ -31,9 +31,9 @@ func NewCallTask(id string) (*asynq.Task, []asynq.Option) {
 	}
 }
 
-func handleCall(svc *hooks.Service) asynq.HandlerFunc {
+func handleCall(svc *calls.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		res, err := svc.RunCall(ctx, string(t.Payload()))
+		res, err := svc.Run(ctx, string(t.Payload()))
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func handleCall(svc *hooks.Service) asynq.HandlerFunc {
 }
 
 // EnqueueCalls queues calls to run now; those already queued are left as
-// they are. It satisfies hooks.Queue.
+// they are. It satisfies calls.Queue.
 func (c *Client) EnqueueCalls(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		t, opts := NewCallTask(id)
@@ -57,10 +57,12 @@ func (c *Client) EnqueueCalls(ctx context.Context, ids []string) error {
 }
 
 // RunCallsNow makes waiting calls (a retry, a postponement) run now, and
-// queues those that are not queued. It satisfies hooks.Queue.
+// queues those that are not queued. It satisfies calls.Queue.
 func (c *Client) RunCallsNow(ctx context.Context, ids []string) error {
 	return c.runNow(ctx, QueueCritical, ids, c.EnqueueCalls)
 }
+
+var _ calls.Queue = (*Client)(nil)
 
 // CallHousekeeping is the periodic-task source of API calls: a sweep every
 // SweepEvery (as the deliveries') that queues calls that should be queued and are not, and
@@ -75,16 +77,16 @@ func (CallHousekeeping) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
 	}, nil
 }
 
-func handleCallSweep(svc *hooks.Service) asynq.HandlerFunc {
+func handleCallSweep(svc *calls.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
-		_, err := svc.SweepCalls(ctx, sweepGrace)
+		_, err := svc.Sweep(ctx, sweepGrace)
 		return err
 	}
 }
 
-func handleCallClean(svc *hooks.Service) asynq.HandlerFunc {
+func handleCallClean(svc *calls.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
-		_, err := svc.CleanCalls(ctx)
+		_, err := svc.Clean(ctx)
 		return err
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 )
 
 // A target may hold a quarter of a worker's slots (cmd/liaison's openHooks):
@@ -14,5 +15,5 @@ import (
 func TestTargetShareDefaultsAreAQuarterOfTheWorkers(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, DefaultDeliveryConcurrency/4, hooks.DefaultTargetConcurrency)
-	require.Equal(t, DefaultConcurrency/4, hooks.DefaultCallTargetConcurrency)
+	require.Equal(t, DefaultConcurrency/4, calls.DefaultTargetConcurrency)
 }

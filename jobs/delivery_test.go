@@ -81,7 +81,6 @@ func newDeliveryEnvOn(t *testing.T, schedule hooks.Schedule, answer func(eventID
 	t.Cleanup(func() { c.Close() })
 	svc, err := hooks.New(hooks.Options{DB: via(d), Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})
 	require.NoError(t, err)
-	t.Cleanup(svc.Close)
 
 	rc := &countingReceiver{answer: answer, byDelivery: map[string]int{}}
 	rc.Server = httptest.NewServer(rc)

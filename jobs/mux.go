@@ -7,6 +7,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 )
 
@@ -22,8 +23,10 @@ type Deps struct {
 	// Connections refreshes tokens (connections:sweep).
 	Connections *connections.Service
 
-	// Hooks runs deliveries of action hooks and event webhooks, and API calls.
+	// Hooks runs deliveries of action hooks, event webhooks and callbacks.
 	Hooks *hooks.Service
+	// Calls runs API calls.
+	Calls *calls.Service
 }
 
 // newMux registers every task handler. It is the one place that does.
@@ -36,9 +39,11 @@ func newMux(deps Deps, runs *deliveryRuns, log *slog.Logger) *asynq.ServeMux {
 		mux.Handle(TypeDeliveryBatch, handleDeliveryBatch(deps.Hooks, deps.Client, runs, log))
 		mux.Handle(TypeDeliverySweep, handleDeliverySweep(deps.Hooks))
 		mux.Handle(TypeDeliveryClean, handleDeliveryClean(deps.Hooks))
-		mux.Handle(TypeCallSend, handleCall(deps.Hooks))
-		mux.Handle(TypeCallSweep, handleCallSweep(deps.Hooks))
-		mux.Handle(TypeCallClean, handleCallClean(deps.Hooks))
+	}
+	if deps.Calls != nil {
+		mux.Handle(TypeCallSend, handleCall(deps.Calls))
+		mux.Handle(TypeCallSweep, handleCallSweep(deps.Calls))
+		mux.Handle(TypeCallClean, handleCallClean(deps.Calls))
 	}
 	if deps.Connections != nil {
 		mux.Handle(TypeConnectionsSweep, handleConnectionsSweep(deps.Connections))

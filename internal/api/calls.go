@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 )
 
 // createCall is POST /v1/calls: the call is stored and queued; with wait,
@@ -12,18 +12,18 @@ import (
 // its id and state otherwise. A replay (same idempotency key, same request)
 // says so in Idempotent-Replayed: true.
 func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
-	var in hooks.CallInput
+	var in calls.CallInput
 	if err := decodeJSON(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	c, replayed, err := s.Hooks.CreateCall(r.Context(), in)
+	c, replayed, err := s.Calls.Create(r.Context(), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if d := in.WaitFor(); d > 0 && !c.Finished() {
-		if c, err = s.Hooks.WaitCall(r.Context(), c.ID, d); err != nil {
+		if c, err = s.Calls.Wait(r.Context(), c.ID, d); err != nil {
 			if r.Context().Err() != nil {
 				return // the client left; nobody reads an answer
 			}
@@ -47,7 +47,7 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 
 // getCall is GET /v1/calls/{id}: state, every attempt, the final answer.
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Hooks.Call(r.Context(), r.PathValue("id"))
+	c, err := s.Calls.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -19,6 +19,7 @@ import (
 
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/app"
@@ -34,7 +35,9 @@ import (
 type callBundle struct {
 	*testBundle
 	hooks       *hooks.Service
+	calls       *calls.Service
 	opts        hooks.Options
+	callOpts    calls.Options
 	secret      string // calls.write, connections.*, hooks.read
 	redirectURI string
 }
@@ -48,20 +51,37 @@ func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 // application is wired as the binary wires it (internal/app).
 func setupCallsOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *callBundle {
 	t.Helper()
+	return setupCallsWith(t, wc, tune, nil)
+}
+
+// setupCallsWith is setupCallsOn that tunes API calls too (after the
+// hooks' options that calls take on: timeouts, Retry-After, reauthorization).
+func setupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *callBundle {
+	t.Helper()
 	b := setup(t)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	var opts hooks.Options
+	var (
+		opts     hooks.Options
+		callOpts calls.Options
+	)
 	a := b.openApp(t, app.Options{
 		Config: workerConfig(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
 		Hooks: func(o *hooks.Options) {
-			o.Schedule, o.CallSchedule, o.RequestTimeout = testSchedule, testSchedule, 10*time.Second
+			o.Schedule, o.RequestTimeout = testSchedule, 10*time.Second
 			o.RetryAfterMax, o.ReauthRecheck = 1500*time.Millisecond, 200*time.Millisecond
 			if tune != nil {
 				tune(o)
 			}
 			opts = *o
+		},
+		Calls: func(o *calls.Options) {
+			o.Schedule = testSchedule
+			if tuneCalls != nil {
+				tuneCalls(o)
+			}
+			callOpts = *o
 		},
 	})
 	w, err := a.StartWorker()
@@ -69,7 +89,7 @@ func setupCallsOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options))
 	t.Cleanup(w.Shutdown)
 	handler = api.New(a.APIDeps())
 	b.srv = srv
-	cb := &callBundle{testBundle: b, hooks: a.Hooks, opts: opts, redirectURI: a.Config.RedirectURI()}
+	cb := &callBundle{testBundle: b, hooks: a.Hooks, calls: a.Calls, opts: opts, callOpts: callOpts, redirectURI: a.Config.RedirectURI()}
 	cb.secret = b.token(t, access.ScopeCallsWrite, access.ScopeConnectionsWrite, access.ScopeConnectionsRead, access.ScopeHooksRead)
 	return cb
 }
@@ -646,7 +666,7 @@ func TestCallBadInputNamesTheField(t *testing.T) {
 		{"wait too long", func(m map[string]any) { m["wait"] = 31 }, 422, "wait"},
 		{"wait negative", func(m map[string]any) { m["wait"] = -1 }, 422, "wait"},
 		{"wait not a number", func(m map[string]any) { m["wait"] = "10s" }, 400, "wait"},
-		{"body over the limit", func(m map[string]any) { m["body"] = strings.Repeat("x", hooks.MaxCallBody) }, 422, "body"},
+		{"body over the limit", func(m map[string]any) { m["body"] = strings.Repeat("x", calls.MaxCallBody) }, 422, "body"},
 		{"raw body not a string", func(m map[string]any) {
 			m["headers"] = map[string]string{"Content-Type": "text/plain"}
 			m["body"] = map[string]any{"a": 1}
@@ -687,7 +707,7 @@ func TestCallBadInputNamesTheField(t *testing.T) {
 
 // lostQueue stores calls but fails to queue them, as a web process that
 // stops between the two would.
-type lostQueue struct{ hooks.Queue }
+type lostQueue struct{ calls.Queue }
 
 func (lostQueue) EnqueueCalls(context.Context, []string) error {
 	return errors.New("the process stopped")
@@ -698,20 +718,20 @@ func TestSweepQueuesACallThatWasNeverQueued(t *testing.T) {
 	b := setupCalls(t, nil)
 	rc := newReceiver(t, nil)
 	conn := b.bearerConnection(t, rc.URL, nil)
-	opts := b.opts
-	opts.Queue = lostQueue{b.opts.Queue}
-	web, err := hooks.New(opts)
+	opts := b.callOpts
+	opts.Queue = lostQueue{b.callOpts.Queue}
+	web, err := calls.New(opts)
 	require.NoError(t, err)
-	c, _, err := web.CreateCall(context.Background(), hooks.CallInput{ConnectionID: conn, Method: "GET", Path: "/lost"})
+	c, _, err := web.Create(context.Background(), calls.CallInput{ConnectionID: conn, Method: "GET", Path: "/lost"})
 	require.NoError(t, err, "the call is stored even if it could not be queued")
 	require.Equal(t, "queued", c.State)
 
 	// The minutely sweep, a little later, queues it.
-	opts = b.opts
+	opts = b.callOpts
 	opts.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
-	scheduler, err := hooks.New(opts)
+	scheduler, err := calls.New(opts)
 	require.NoError(t, err)
-	n, err := scheduler.SweepCalls(context.Background(), time.Minute)
+	n, err := scheduler.Sweep(context.Background(), time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	b.waitCall(t, c.ID, "succeeded")
@@ -759,14 +779,14 @@ func TestCallRetentionRemovesEndedCalls(t *testing.T) {
 
 	// The usual clock keeps it; one 25 hours ahead (past the default 24 h)
 	// removes the call, its attempts and its callback.
-	n, err := b.hooks.CleanCalls(context.Background())
+	n, err := b.calls.Clean(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
-	opts := b.opts
+	opts := b.callOpts
 	opts.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
-	later, err := hooks.New(opts)
+	later, err := calls.New(opts)
 	require.NoError(t, err)
-	n, err = later.CleanCalls(context.Background())
+	n, err = later.Clean(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
 	resp, _ := b.do(t, http.MethodGet, "/v1/calls/"+id, b.secret, nil)

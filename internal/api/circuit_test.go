@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/jobs"
 )
@@ -145,14 +146,13 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := setupCallsOn(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := setupCallsWith(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2
-		o.CallTargetConcurrency = 2
 		o.CircuitFailures = 3
 		o.CircuitCooldown = 300 * time.Millisecond
 		o.CircuitCooldownMax = 600 * time.Millisecond
-	})
+	}, func(o *calls.Options) { o.TargetConcurrency = 2 })
 	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
 	as := func(method, path string, body any, want int) map[string]any {
 		t.Helper()

@@ -22,6 +22,7 @@ import (
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/app"
@@ -38,6 +39,7 @@ import (
 type deliveryBundle struct {
 	*testBundle
 	hooks  *hooks.Service
+	calls  *calls.Service
 	conns  *connections.Service
 	secret string // an access token with every scope this area needs
 	ring   *secret.Ring
@@ -68,6 +70,12 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 // The application is wired as the binary wires it (internal/app).
 func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
+	return setupDeliveriesWith(t, wc, tune, nil)
+}
+
+// setupDeliveriesWith is setupDeliveriesOn that tunes API calls too.
+func setupDeliveriesWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *deliveryBundle {
+	t.Helper()
 	b := setup(t)
 	ring := testRing(t)
 	var opts hooks.Options
@@ -81,6 +89,7 @@ func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Opti
 			}
 			opts = *o
 		},
+		Calls: tuneCalls,
 	})
 	a.Metrics.WatchQueues(a.Jobs.QueueTasks)
 	// Feed imports tell of their runs' ends through the engine too.
@@ -91,7 +100,7 @@ func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Opti
 	srv := httptest.NewServer(api.New(a.APIDeps()))
 	t.Cleanup(srv.Close)
 	b.srv = srv
-	db := &deliveryBundle{testBundle: b, hooks: a.Hooks, conns: a.Connections, ring: ring, opts: opts, metrics: a.Metrics}
+	db := &deliveryBundle{testBundle: b, hooks: a.Hooks, calls: a.Calls, conns: a.Connections, ring: ring, opts: opts, metrics: a.Metrics}
 	db.secret = b.token(t, access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite)
 	return db
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/invalid"
@@ -57,12 +58,13 @@ var domainErrors = []struct {
 		return unprocessable(errs...)
 	}},
 	{is(access.ErrNotFound), withDetail(http.StatusNotFound)},
-	{is(hooks.ErrIdempotencyConflict), func(err error) *Problem {
+	{is(calls.ErrIdempotencyConflict), func(err error) *Problem {
 		p := problem(http.StatusConflict, err.Error())
 		p.Errors = []FieldError{{Field: "idempotency_key", Message: "was used for a different request; a new request needs a new key"}}
 		return p
 	}},
 	{is(hooks.ErrNotFound), withDetail(http.StatusNotFound)},
+	{is(calls.ErrNotFound), withDetail(http.StatusNotFound)},
 	{is(hooks.ErrConflict), withDetail(http.StatusConflict)},
 	{is(access.ErrNoRotation), withDetail(http.StatusConflict)},
 	{is(access.ErrRotationInProgress), withDetail(http.StatusConflict)},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/invalid"
@@ -33,9 +34,10 @@ func TestDomainErrorsAnswers(t *testing.T) {
 		{invalid.New("name", "is required"), Problem{Type: "https://liaison.dev/problems/invalid-request", Status: 422,
 			Detail: "the request has invalid fields", Errors: []FieldError{{Field: "name", Message: "is required"}}}},
 		{wrap(access.ErrNotFound), Problem{Type: "about:blank", Status: 404, Detail: "access: token not found: thing x_1"}},
-		{wrap(hooks.ErrIdempotencyConflict), Problem{Type: "about:blank", Status: 409, Detail: "hooks: idempotency key reused with a different request: thing x_1",
+		{wrap(calls.ErrIdempotencyConflict), Problem{Type: "about:blank", Status: 409, Detail: "hooks: idempotency key reused with a different request: thing x_1",
 			Errors: []FieldError{{Field: "idempotency_key", Message: "was used for a different request; a new request needs a new key"}}}},
 		{wrap(hooks.ErrNotFound), Problem{Type: "about:blank", Status: 404, Detail: "hooks: not found: thing x_1"}},
+		{wrap(calls.ErrNotFound), Problem{Type: "about:blank", Status: 404, Detail: "hooks: not found: thing x_1"}},
 		{wrap(hooks.ErrConflict), Problem{Type: "about:blank", Status: 409, Detail: "hooks: conflict: thing x_1"}},
 		{access.ErrNoRotation, Problem{Type: "about:blank", Status: 409, Detail: "access: no rotation in progress"}},
 		{access.ErrRotationInProgress, Problem{Type: "about:blank", Status: 409, Detail: access.ErrRotationInProgress.Error()}},

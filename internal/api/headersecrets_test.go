@@ -13,9 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/jobs"
 )
 
 // Header secrets of the tests below: long enough to be masked as
@@ -31,10 +33,9 @@ const (
 // and a token for every scope.
 func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body any, want int) map[string]any) {
 	t.Helper()
-	b := setupDeliveries(t, func(o *hooks.Options) {
-		o.CallSchedule = testSchedule
+	b := setupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.ReauthRecheck = 200 * time.Millisecond
-	})
+	}, func(o *calls.Options) { o.Schedule = testSchedule })
 	all := b.token(t, access.AllScopes...)
 	return b, func(method, path string, body any, want int) map[string]any {
 		t.Helper()
@@ -290,6 +291,7 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 
 	require.NoError(t, b.conns.SealStoredHeaders(ctx))
 	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
+	require.NoError(t, b.calls.SealStoredHeaders(ctx))
 	require.Empty(t, unsealedTables(t, b.db), "every table is taken off the list")
 	for _, r := range []struct{ table, id, secret, name string }{
 		{"connections", conn, connAPIKey, "X-Api-Key"}, {"hooks", hook, hookAPIKey, "X-Api-Key"}, {"calls", callID, callSession, "X-Session-Token"},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/send"
 )
 
 // replayRequest is POST /v1/hooks/{id}/replay and /v1/webhooks/{id}/replay.
@@ -82,7 +83,7 @@ func (s *Server) replayHook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.Hooks.Replay(r.Context(), hooks.TargetHook, r.PathValue("id"), in.Since)
+	res, err := s.Hooks.Replay(r.Context(), send.TargetHook, r.PathValue("id"), in.Since)
 	if err != nil {
 		s.fail(w, r, err)
 		return

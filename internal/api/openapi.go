@@ -199,7 +199,15 @@ func schemaName(t reflect.Type) string {
 	return qualify(t.PkgPath(), name)
 }
 
+// hooksParts are the packages below hooks (hooks/send, hooks/calls): their
+// types are part of what the API shows of hooks and keep hooks' name
+// ("HooksAttempt", "HooksCall").
+const hooksParts = "github.com/liaison/liaison/hooks/"
+
 func qualify(pkgPath, name string) string {
+	if strings.HasPrefix(pkgPath, hooksParts) {
+		pkgPath = strings.TrimSuffix(hooksParts, "/")
+	}
 	pkg := pkgPath[strings.LastIndexByte(pkgPath, '/')+1:]
 	if pkg == "" || pkg == "api" {
 		return exported(name)

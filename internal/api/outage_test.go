@@ -140,7 +140,6 @@ func outageServer(t *testing.T, d *db.DB, r *jobs.Redis) *httptest.Server {
 	t.Cleanup(func() { client.Close() })
 	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: testRing(t), Sender: conns, Queue: client, Log: log})
 	require.NoError(t, err)
-	t.Cleanup(svc.Close)
 	imports := importer.NewStore(d, &connections.StoreEvents{DB: d})
 	srv := httptest.NewServer(api.New(api.Deps{Log: log, DB: d, Redis: r, Jobs: client, Tokens: access.NewStore(d, 0),
 		Connections: conns, Hooks: svc, Imports: imports, Version: "test"}))

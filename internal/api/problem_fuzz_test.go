@@ -11,6 +11,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/jsoncheck/jsonbtest"
 )
@@ -44,7 +45,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		for _, into := range []func() any{
 			func() any { return new(hooks.EventInput) },
 			func() any { return new(hooks.HookInput) },
-			func() any { return new(hooks.CallInput) },
+			func() any { return new(calls.CallInput) },
 			func() any { return new(connections.Input) },
 		} {
 			v := into()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 )
@@ -92,8 +93,8 @@ func (s *Server) routes() []route {
 
 		// API-call nodes. Reading a call needs calls.write too: the answer is
 		// what the call's author asked for, and there is no calls.read.
-		{Pattern: "POST /v1/calls", Scope: access.ScopeCallsWrite, Summary: "Make an HTTP call through a connection; with wait (0–30 s) the answer is the result (200), else 202 with the call's id and state", Request: hooks.CallInput{}, Response: hooks.Call{}, Status: http.StatusAccepted, Handler: s.createCall},
-		{Pattern: "GET /v1/calls/{id}", Scope: access.ScopeCallsWrite, Summary: "Show a call: state, every attempt, the final answer", Response: hooks.Call{}, Handler: s.getCall},
+		{Pattern: "POST /v1/calls", Scope: access.ScopeCallsWrite, Summary: "Make an HTTP call through a connection; with wait (0–30 s) the answer is the result (200), else 202 with the call's id and state", Request: calls.CallInput{}, Response: calls.Call{}, Status: http.StatusAccepted, Handler: s.createCall},
+		{Pattern: "GET /v1/calls/{id}", Scope: access.ScopeCallsWrite, Summary: "Show a call: state, every attempt, the final answer", Response: calls.Call{}, Handler: s.getCall},
 
 		{Pattern: "GET /oauth/callback", Public: true, Summary: "The OAuth redirect URI: finishes connecting and shows the outcome (HTML)", Handler: s.oauthCallback},
 	}

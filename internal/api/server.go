@@ -12,6 +12,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/db"
@@ -45,6 +46,8 @@ type Deps struct {
 	Connections *connections.Service
 	// Hooks serves events, action hooks, event webhooks and deliveries.
 	Hooks *hooks.Service
+	// Calls serves /v1/calls.
+	Calls *calls.Service
 
 	// Metrics counts every request and serves GET /metrics. Default: a
 	// registry of the server's own.

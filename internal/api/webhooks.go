@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/send"
 )
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +85,7 @@ func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.Hooks.Replay(r.Context(), hooks.TargetWebhook, r.PathValue("id"), in.Since)
+	res, err := s.Hooks.Replay(r.Context(), send.TargetWebhook, r.PathValue("id"), in.Since)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -18,6 +18,7 @@ import (
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
@@ -53,11 +54,12 @@ type Options struct {
 	Redis *jobs.Redis
 	Ring  *secret.Ring
 
-	// Connections and Hooks adjust the options of the connections service
-	// and of the delivery engine before they are built (tests scale the
-	// retry schedules to milliseconds).
+	// Connections, Hooks and Calls adjust the options of the connections
+	// service, of the delivery engine and of API calls before they are
+	// built (tests scale the retry schedules to milliseconds).
 	Connections func(*connections.Options)
 	Hooks       func(*hooks.Options)
+	Calls       func(*calls.Options)
 }
 
 // App is the application's parts.
@@ -73,7 +75,10 @@ type App struct {
 	// Connections is the connections service and the outbound client.
 	Connections *connections.Service
 	// Hooks is events in and deliveries out.
-	Hooks   *hooks.Service
+	Hooks *hooks.Service
+	// Calls is API calls, sent through the connections, their callbacks
+	// delivered by Hooks.
+	Calls   *calls.Service
 	Imports *importer.Store
 	Runner  *importer.Runner
 	// Metrics is what GET /metrics serves; the domain packages count into
@@ -150,24 +155,24 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.onClose(a.Connections.Close)
+	// The engine asks API calls where their callbacks go and wakes their
+	// calls with a connection's deliveries; calls store their callbacks
+	// through the engine. So calls is set once both exist, as events is.
+	waiting := &callsOfEngine{}
 	ho := hooks.Options{
 		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Queue: a.Jobs,
+		Connections: a.Connections, Callbacks: waiting, Resumer: waiting,
 		Log:             a.Log.With("component", "hooks"),
 		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
-		CallSchedule:    hooks.Schedule(cfg.CallSchedule),
 		RotationOverlap: cfg.WebhookRotationOverlap,
 		DisableAfter:    cfg.WebhookDisableAfter,
 		Retention:       cfg.DeliveryRetention,
-		CallRetention:   cfg.CallRetention,
 		ObserveAttempt:  a.Metrics.ObserveAttempt,
 	}
-	// One target may hold a quarter of a worker's slots (hooks/share.go);
+	// One target may hold a quarter of a worker's slots (hooks/send/share.go);
 	// unset, the engine's defaults are a quarter of the worker's.
 	if cfg.DeliveryConcurrency > 0 {
 		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
-	}
-	if cfg.WorkerConcurrency > 0 {
-		ho.CallTargetConcurrency = max(1, cfg.WorkerConcurrency/4)
 	}
 	if o.Hooks != nil {
 		o.Hooks(&ho)
@@ -176,7 +181,31 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	events.hooks = a.Hooks
-	a.onClose(a.Hooks.Close)
+	// A call's attempts go through the same connections, limits and
+	// circuits as its connection's hooks; what the hooks options set for
+	// every request (timeouts, Retry-After, reauthorization) holds for
+	// calls too.
+	cop := calls.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Connections: a.Connections,
+		Queue: a.Jobs, Callbacks: a.Hooks, Breakers: a.Hooks.Breakers(),
+		Log:            a.Log.With("component", "calls"),
+		Schedule:       hooks.Schedule(cfg.CallSchedule),
+		Retention:      cfg.CallRetention,
+		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
+		Now: ho.Now, Rand: ho.Rand,
+		ObserveAttempt: a.Metrics.ObserveAttempt,
+	}
+	if cfg.WorkerConcurrency > 0 {
+		cop.TargetConcurrency = max(1, cfg.WorkerConcurrency/4)
+	}
+	if o.Calls != nil {
+		o.Calls(&cop)
+	}
+	if a.Calls, err = calls.New(cop); err != nil {
+		return nil, err
+	}
+	waiting.calls = a.Calls
+	a.onClose(a.Calls.Close)
 
 	// Headers stored before they were sealed (migration 0009) are sealed by
 	// the first process that starts with the keys.
@@ -184,6 +213,9 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	if err := a.Hooks.SealStoredHeaders(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.Calls.SealStoredHeaders(ctx); err != nil {
 		return nil, err
 	}
 	a.Imports = importer.NewStore(a.DB, events)
@@ -207,12 +239,12 @@ func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
 // APIDeps are the API's parts.
 func (a *App) APIDeps() api.Deps {
 	return api.Deps{Log: a.Log, DB: a.DB, Redis: a.Redis, Jobs: a.Jobs, Tokens: a.Tokens, Connections: a.Connections,
-		Imports: a.Imports, Hooks: a.Hooks, MaxBodyBytes: a.Config.MaxBodyBytes, Version: a.Version, Metrics: a.Metrics}
+		Imports: a.Imports, Hooks: a.Hooks, Calls: a.Calls, MaxBodyBytes: a.Config.MaxBodyBytes, Version: a.Version, Metrics: a.Metrics}
 }
 
 // JobDeps are the task handlers' parts.
 func (a *App) JobDeps() jobs.Deps {
-	return jobs.Deps{Client: a.Jobs, Connections: a.Connections, Imports: a.Imports, ImportRunner: a.Runner, Hooks: a.Hooks}
+	return jobs.Deps{Client: a.Jobs, Connections: a.Connections, Imports: a.Imports, ImportRunner: a.Runner, Hooks: a.Hooks, Calls: a.Calls}
 }
 
 // StartWorker starts a worker with the configured concurrency.
@@ -321,6 +353,8 @@ var (
 	// declares what it needs and never imports connections.
 	_ hooks.Sender      = (*connections.Service)(nil)
 	_ hooks.Connections = (*connections.Service)(nil)
+	_ calls.Connections = (*connections.Service)(nil)
+	_ calls.Queue       = (*jobs.Client)(nil)
 )
 
 func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
@@ -328,4 +362,29 @@ func (o *ownEvents) Record(ctx context.Context, eventType string, data map[strin
 		return fmt.Errorf("recording %s: the delivery engine is not ready", eventType)
 	}
 	return o.hooks.Record(ctx, eventType, data)
+}
+
+// callsOfEngine is API calls as the delivery engine needs them: where a
+// callback goes, and waking calls with their connection. The engine is
+// built before calls, which store their callbacks through it; calls is set
+// once both exist, before either is used.
+type callsOfEngine struct{ calls *calls.Service }
+
+var (
+	_ hooks.CallbackTargets = (*callsOfEngine)(nil)
+	_ hooks.Resumer         = (*callsOfEngine)(nil)
+)
+
+func (c *callsOfEngine) CallbackTarget(ctx context.Context, id string) (hooks.CallbackTarget, bool, error) {
+	if c.calls == nil {
+		return hooks.CallbackTarget{}, false, fmt.Errorf("finding the callback of %s: API calls are not ready", id)
+	}
+	return c.calls.CallbackTarget(ctx, id)
+}
+
+func (c *callsOfEngine) ResumeConnection(ctx context.Context, connectionID string) error {
+	if c.calls == nil {
+		return fmt.Errorf("waking calls of connection %s: API calls are not ready", connectionID)
+	}
+	return c.calls.ResumeConnection(ctx, connectionID)
 }

@@ -141,7 +141,7 @@ func (m *Metrics) ObserveRequest(pattern, method string, status int, took time.D
 }
 
 // ObserveAttempt counts one outbound attempt: targetKind is hook, webhook,
-// call or callback; outcome is hooks.Outcome's String. It has the shape
+// call or callback; outcome is send.Outcome's String. It has the shape
 // of hooks.Options.ObserveAttempt.
 func (m *Metrics) ObserveAttempt(targetKind, outcome string, took time.Duration) {
 	if m == nil {

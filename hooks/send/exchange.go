@@ -1,4 +1,4 @@
-package hooks
+package send
 
 import (
 	"bytes"
@@ -19,57 +19,69 @@ import (
 )
 
 // A request and its answer as an attempt records them: sent through the
-// Sender by exchange, for deliveries and API calls alike, with secrets
+// Sender by Exchange, for deliveries and API calls alike, with secrets
 // removed from what was sent, the answer capped, and an error in words.
 
 // Storage caps of an attempt. The design allows 64 KiB; 16 KiB of each body
 // keeps an attempt row small at thousands of deliveries a second and is
 // more than a person reads in a list of attempts.
 const (
-	maxStoredBody = 16 << 10
+	// MaxStoredBody is what an attempt keeps of each body (a call keeps
+	// more of the answer: Exchange's bodyCap).
+	MaxStoredBody = 16 << 10
 	// maxDrain is how much of a long answer is read (and thrown away) so
 	// the connection can be reused; past it the connection is closed.
 	maxDrain = 256 << 10
 )
 
-// outgoing is one request to send.
-type outgoing struct {
-	connectionID string
-	method, url  string
-	header       http.Header
-	body         []byte
-	timeout      time.Duration
+// Sender sends a request through a connection, or to a public URL when
+// connectionID is "", through the outbound guard; connections.Service
+// satisfies it. The answer's Request is the request last sent (after
+// redirects) with its credentials removed. Errors that mean "a person must
+// reconnect first" satisfy interface{ NeedsReauth() bool }; errors that no
+// retry can fix satisfy interface{ Permanent() bool }.
+type Sender interface {
+	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
 
-// exchanged is one request made and answered (or not): what the attempt
+// Outgoing is one request to send.
+type Outgoing struct {
+	ConnectionID string
+	Method, URL  string
+	Header       http.Header
+	Body         []byte
+	Timeout      time.Duration
+}
+
+// Exchanged is one request made and answered (or not): what the attempt
 // records, the error Classify judges, and the answer's Retry-After.
-type exchanged struct {
-	a          Attempt
-	err        error
-	retryAfter string
-	// reauth is set when nothing could be sent because the connection needs
+type Exchanged struct {
+	Attempt    Attempt
+	Err        error
+	RetryAfter string
+	// Reauth is set when nothing could be sent because the connection needs
 	// a person to reconnect it: that is no attempt, and the work waits.
-	reauth error
+	Reauth error
 }
 
-// exchange is the request executor that deliveries and API calls share:
+// Exchange is the request executor that deliveries and API calls share:
 // it sends out (unless preparing it already failed with prepErr, which
 // wraps ErrPermanent) and records the request and its answer as attempt
 // number, keeping at most bodyCap bytes of the answer. A refusal before
 // sending (a host outside the connection's, a blocked address) comes back
 // wrapping ErrPermanent, so Classify fails it without a retry.
-func (s *Service) exchange(ctx context.Context, out outgoing, prepErr error, number int, now time.Time, bodyCap int) exchanged {
-	x := exchanged{a: Attempt{Number: number, StartedAt: now, Method: out.method, URL: out.url,
-		RequestHeaders: redactHeaders(out.header), RequestBody: excerpt(out.body), ResponseHeaders: map[string]string{}}}
+func Exchange(ctx context.Context, sender Sender, out Outgoing, prepErr error, number int, now time.Time, bodyCap int) Exchanged {
+	x := Exchanged{Attempt: Attempt{Number: number, StartedAt: now, Method: out.Method, URL: out.URL,
+		RequestHeaders: RedactHeaders(out.Header), RequestBody: Excerpt(out.Body), ResponseHeaders: map[string]string{}}}
 	if prepErr != nil {
-		x.err = prepErr
-		x.a.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
-	} else if retryAfter, err := s.send(ctx, out, &x.a, bodyCap); err != nil {
+		x.Err = prepErr
+		x.Attempt.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
+	} else if retryAfter, err := Send(ctx, sender, out, &x.Attempt, bodyCap); err != nil {
 		if nr, ok := errors.AsType[interface {
 			error
 			NeedsReauth() bool
 		}](err); ok && nr.NeedsReauth() {
-			x.reauth = err
+			x.Reauth = err
 			return x
 		}
 		if p, ok := errors.AsType[interface {
@@ -78,30 +90,30 @@ func (s *Service) exchange(ctx context.Context, out outgoing, prepErr error, num
 		}](err); ok && p.Permanent() {
 			err = fmt.Errorf("%w: %w", ErrPermanent, err)
 		}
-		x.err = err
-		x.a.Error = plainError(err, out.timeout)
+		x.Err = err
+		x.Attempt.Error = PlainError(err, out.Timeout)
 	} else {
-		x.retryAfter = retryAfter
+		x.RetryAfter = retryAfter
 	}
-	x.a.DurationMS = float64(time.Since(now).Microseconds()) / 1000
+	x.Attempt.DurationMS = float64(time.Since(now).Microseconds()) / 1000
 	return x
 }
 
-// send makes the request and records its answer in a, keeping at most
-// bodyCap bytes of the answer's body.
-func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap int) (retryAfter string, _ error) {
-	ctx, cancel := context.WithTimeout(ctx, out.timeout)
+// Send makes the request through sender and records its answer in a,
+// keeping at most bodyCap bytes of the answer's body.
+func Send(ctx context.Context, sender Sender, out Outgoing, a *Attempt, bodyCap int) (retryAfter string, _ error) {
+	ctx, cancel := context.WithTimeout(ctx, out.Timeout)
 	defer cancel()
 	var body io.Reader
-	if out.body != nil {
-		body = bytes.NewReader(out.body)
+	if out.Body != nil {
+		body = bytes.NewReader(out.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, out.method, out.url, body)
+	req, err := http.NewRequestWithContext(ctx, out.Method, out.URL, body)
 	if err != nil {
 		return "", fmt.Errorf("%w: building the request: %w", ErrPermanent, err)
 	}
-	req.Header = out.header
-	resp, err := s.opts.Sender.Do(ctx, out.connectionID, req)
+	req.Header = out.Header
+	resp, err := sender.Do(ctx, out.ConnectionID, req)
 	if err != nil {
 		return "", err
 	}
@@ -138,15 +150,16 @@ func (s *Service) send(ctx context.Context, out outgoing, a *Attempt, bodyCap in
 		// The answer's status stands; the body is kept as far as it came,
 		// and the error says it was cut, not that no answer came.
 		a.Truncated = true
-		a.Error = bodyCutError(cut, out.timeout, len(buf))
+		a.Error = bodyCutError(cut, out.Timeout, len(buf))
 	}
 	a.ResponseBody = storedText(buf)
 	return resp.Header.Get("Retry-After"), nil
 }
 
-func excerpt(b []byte) string {
-	if len(b) > maxStoredBody {
-		b = b[:maxStoredBody]
+// Excerpt is what an attempt keeps of a request's body.
+func Excerpt(b []byte) string {
+	if len(b) > MaxStoredBody {
+		b = b[:MaxStoredBody]
 	}
 	return storedText(b)
 }
@@ -159,13 +172,13 @@ func storedText(b []byte) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// redactHeaders flattens a request's headers for its attempt by the rule
+// RedactHeaders flattens a request's headers for its attempt by the rule
 // that masks headers in answers: a value is kept only when its name is one
 // of secret.PlainHeaders or of the headers Liaison writes itself
 // (liaisonHeaders); every other value, given to a hook or a call, is
 // "[removed]". (A connection's fixed headers and credentials are added by
 // the Sender and never reach the attempt.)
-func redactHeaders(h http.Header) map[string]string {
+func RedactHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		v := strings.Join(vs, ", ")
@@ -222,7 +235,7 @@ func bodyCutError(err error, timeout time.Duration, kept int) string {
 	if isTimeout(err) {
 		return fmt.Sprintf("the answer's body was cut off after %s (timeout); %d bytes kept", timeout, kept)
 	}
-	return fmt.Sprintf("the answer's body was cut off: %s; %d bytes kept", plainError(err, timeout), kept)
+	return fmt.Sprintf("the answer's body was cut off: %s; %d bytes kept", PlainError(err, timeout), kept)
 }
 
 func isTimeout(err error) bool {
@@ -230,8 +243,8 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-// plainError says what went wrong with a request in words a person reads.
-func plainError(err error, timeout time.Duration) string {
+// PlainError says what went wrong with a request in words a person reads.
+func PlainError(err error, timeout time.Duration) string {
 	var (
 		dnse *net.DNSError
 		oe   *net.OpError

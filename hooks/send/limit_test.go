@@ -1,4 +1,4 @@
-package hooks
+package send
 
 import (
 	"context"
@@ -19,24 +19,24 @@ func TestAnUnsentRequestGivesItsRateSlotBack(t *testing.T) {
 	require.NoError(t, err)
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
-	l := newLimiter(rdb)
+	l := NewLimiter(rdb)
 	ctx := context.Background()
 	lim := Limits{RateLimit: 0.5, MaxConcurrency: 1} // one request every 2 s, one at a time
 
-	release, wait, err := l.acquire(ctx, "hook:h1", lim)
+	release, wait, err := l.Acquire(ctx, "hook:h1", lim)
 	require.NoError(t, err)
 	require.Zero(t, wait)
-	_, wait, err = l.acquire(ctx, "hook:h1", lim)
+	_, wait, err = l.Acquire(ctx, "hook:h1", lim)
 	require.NoError(t, err)
 	require.Positive(t, wait, "the slot is taken")
 	release(false)
 
-	release, wait, err = l.acquire(ctx, "hook:h1", lim)
+	release, wait, err = l.Acquire(ctx, "hook:h1", lim)
 	require.NoError(t, err)
 	require.Zero(t, wait, "nothing was sent: both the rate and the concurrency slot came back")
 	release(true)
 
-	_, wait, err = l.acquire(ctx, "hook:h1", lim)
+	_, wait, err = l.Acquire(ctx, "hook:h1", lim)
 	require.NoError(t, err)
 	require.Greater(t, wait, time.Second, "a sent request spends its rate slot")
 }

@@ -1,4 +1,4 @@
-package hooks
+package send
 
 import (
 	"context"
@@ -26,7 +26,8 @@ const shareWaitHere = 100 * time.Millisecond
 // for the target to count as slow.
 const slowRequest = time.Second
 
-type share struct {
+// Share bounds what each target has under way in this process.
+type Share struct {
 	max     int
 	mu      sync.Mutex
 	targets map[string]*shareOf
@@ -37,13 +38,14 @@ type shareOf struct {
 	freed   chan struct{}        // closed and replaced when one ends
 }
 
-func newShare(max int) *share { return &share{max: max, targets: map[string]*shareOf{}} }
+// NewShare lets each target have max requests under way.
+func NewShare(max int) *Share { return &Share{max: max, targets: map[string]*shareOf{}} }
 
-// take takes one of key's slots; release gives it back, and may be called
+// Take takes one of key's slots; release gives it back, and may be called
 // more than once (once the request is answered, and again on the way out).
 // wait > 0: the target is at its share; come back after wait (no slot was
 // taken).
-func (s *share) take(ctx context.Context, key string) (release func(), wait time.Duration) {
+func (s *Share) Take(ctx context.Context, key string) (release func(), wait time.Duration) {
 	deadline := time.Now().Add(shareWaitHere)
 	for {
 		s.mu.Lock()
@@ -74,7 +76,7 @@ func (s *share) take(ctx context.Context, key string) (release func(), wait time
 	}
 }
 
-func (s *share) give(key string, id uint64) {
+func (s *Share) give(key string, id uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.targets[key]
@@ -96,8 +98,8 @@ func (t *shareOf) oldest() time.Time {
 	return o
 }
 
-// underWay is how many requests to key are under way (for tests).
-func (s *share) underWay(key string) int {
+// UnderWay is how many requests to key are under way.
+func (s *Share) UnderWay(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.targets[key]; t != nil {

@@ -1,4 +1,4 @@
-package hooks
+package calls
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	ids "github.com/liaison/liaison/internal/id"
 	"github.com/liaison/liaison/internal/invalid"
@@ -31,7 +33,7 @@ import (
 // hosts, the outbound guard), its attempts are rows of the same attempts
 // table, its retries follow a Schedule with the same classification and
 // Retry-After handling, and asynq is again only the timer (RunCall). What
-// differs: the schedule is short (DefaultCallSchedule, about an hour: a scenario
+// differs: the schedule is short (DefaultSchedule, about an hour: a scenario
 // step is worth little a day later), a 429 answer waits without using up an
 // attempt, the limits are the connection's, and the callback of a call that
 // ended is a delivery of the event call.completed to the callback URL,
@@ -41,10 +43,10 @@ import (
 const (
 	CallQueued    = "queued"
 	CallRunning   = "running"
-	CallRetrying  = statusRetrying
-	CallPostponed = statusPostponed // the connection needs reauthorization
-	CallSucceeded = statusSucceeded
-	CallFailed    = statusFailed
+	CallRetrying  = send.StatusRetrying
+	CallPostponed = "postponed" // the connection needs reauthorization
+	CallSucceeded = send.StatusSucceeded
+	CallFailed    = send.StatusFailed
 )
 
 // EventCallCompleted is the event whose delivery is a call's callback.
@@ -81,10 +83,6 @@ var callHeadersNotSet = map[string]bool{
 	"Authorization": true, "Host": true, "Content-Length": true, "Transfer-Encoding": true,
 	"Connection": true, "Cookie": true, "Proxy-Authorization": true, "User-Agent": true,
 }
-
-// ErrIdempotencyConflict: a call with the same idempotency key was made
-// with a different request.
-var ErrIdempotencyConflict = errors.New("hooks: idempotency key reused with a different request")
 
 // CallInput is POST /v1/calls.
 type CallInput struct {
@@ -145,10 +143,10 @@ type Call struct {
 	Response *CallResponse `json:"response"`
 	// AttemptCount counts the requests made; Attempts lists them (not in
 	// the callback, which has the answer that counts).
-	AttemptCount  int        `json:"attempt_count"`
-	Attempts      []Attempt  `json:"attempts"`
-	LastError     string     `json:"last_error,omitempty"`
-	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	AttemptCount  int             `json:"attempt_count"`
+	Attempts      []hooks.Attempt `json:"attempts"`
+	LastError     string          `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
 	// Callback is where the result goes, and how that went.
 	Callback   *CallCallback `json:"callback,omitempty"`
 	CreatedAt  time.Time     `json:"created_at"`
@@ -159,7 +157,7 @@ type Call struct {
 // callResult is a call as its callback carries it: without attempts.
 type callResult struct {
 	Call
-	Attempts []Attempt `json:"attempts,omitempty"` // shadows Call.Attempts
+	Attempts []hooks.Attempt `json:"attempts,omitempty"` // shadows Call.Attempts
 }
 
 // CallResponse is a remote answer: status, headers (secrets removed) and
@@ -191,7 +189,7 @@ type preparedCall struct {
 	query, headers             map[string]string
 	body                       []byte // nil: no body
 	callbackURL, secret        string
-	schedule                   Schedule
+	schedule                   hooks.Schedule
 	retry4xx                   bool
 	timeoutMS                  int
 	key                        string
@@ -205,10 +203,6 @@ func callHeadersAAD(id string) string { return "call:" + id + ":headers" }
 
 // prepareCall validates in, reporting every bad field, and normalises it.
 func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall, error) {
-	conns, err := s.connections()
-	if err != nil {
-		return nil, err
-	}
 	var errs invalid.Error
 	p := &preparedCall{
 		connectionID: strings.TrimSpace(in.ConnectionID), method: strings.ToUpper(strings.TrimSpace(in.Method)),
@@ -221,7 +215,7 @@ func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall,
 
 	if p.connectionID == "" {
 		errs.Add("connection_id", "is required: the connection the call goes through")
-	} else if _, _, found, err := conns.Limits(ctx, p.connectionID); err != nil {
+	} else if _, _, found, err := s.opts.Connections.Limits(ctx, p.connectionID); err != nil {
 		return nil, err
 	} else if !found {
 		errs.Add("connection_id", "there is no connection %q", p.connectionID)
@@ -243,13 +237,13 @@ func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall,
 		}
 	}
 
-	if len(in.Headers) > maxHeaders {
-		errs.Add("headers", "at most %d headers", maxHeaders)
+	if len(in.Headers) > hooks.MaxHeaders {
+		errs.Add("headers", "at most %d headers", hooks.MaxHeaders)
 	}
 	for k, v := range in.Headers {
 		ck := http.CanonicalHeaderKey(k)
 		switch {
-		case !validHeaderName(k):
+		case !hooks.ValidHeaderName(k):
 			errs.Add("headers."+k, "is not a valid header name")
 		case callHeadersNotSet[ck]:
 			errs.Add("headers."+k, "is set by Liaison (the connection or the transport), not by the call")
@@ -275,8 +269,8 @@ func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall,
 		validateCallbackURL(&errs, p.callbackURL)
 		if p.secret == "" {
 			errs.Add("callback_secret", "is required with callback_url: the whsec_ secret the receiver verifies the callback's signature with")
-		} else if _, err := decodeSecret(p.secret); err != nil {
-			errs.Add("callback_secret", "%s", strings.TrimPrefix(err.Error(), ErrInvalidSecret.Error()+": "))
+		} else if err := hooks.ValidSecret(p.secret); err != nil {
+			errs.Add("callback_secret", "%s", strings.TrimPrefix(err.Error(), hooks.ErrInvalidSecret.Error()+": "))
 		}
 	case p.secret != "":
 		errs.Add("callback_secret", "is only used with callback_url")
@@ -285,8 +279,8 @@ func (s *Service) prepareCall(ctx context.Context, in CallInput) (*preparedCall,
 	if in.Wait < 0 || in.Wait > MaxCallWait.Seconds() {
 		errs.Add("wait", "must be from 0 to %d seconds", int(MaxCallWait.Seconds()))
 	}
-	if p.timeoutMS < 0 || p.timeoutMS > maxTimeoutMS {
-		errs.Add("timeout_ms", "must be from 0 (the default, 30 s) to %d", maxTimeoutMS)
+	if p.timeoutMS < 0 || p.timeoutMS > hooks.MaxTimeoutMS {
+		errs.Add("timeout_ms", "must be from 0 (the default, 30 s) to %d", hooks.MaxTimeoutMS)
 	}
 	p.schedule = s.callSchedule(&errs, in.Retry)
 
@@ -303,8 +297,8 @@ func validateCallPath(errs *invalid.Error, raw string) {
 		errs.Add("path", "is required: %s", strings.TrimPrefix(want, "must be "))
 		return
 	}
-	if len(raw) > maxURLLen {
-		errs.Add("path", "must be at most %d characters", maxURLLen)
+	if len(raw) > hooks.MaxURLLen {
+		errs.Add("path", "must be at most %d characters", hooks.MaxURLLen)
 		return
 	}
 	u, err := url.Parse(raw)
@@ -323,8 +317,8 @@ func validateCallPath(errs *invalid.Error, raw string) {
 func validateCallbackURL(errs *invalid.Error, raw string) {
 	u, err := url.Parse(raw)
 	switch {
-	case len(raw) > maxURLLen:
-		errs.Add("callback_url", "must be at most %d characters", maxURLLen)
+	case len(raw) > hooks.MaxURLLen:
+		errs.Add("callback_url", "must be at most %d characters", hooks.MaxURLLen)
 	case err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		errs.Add("callback_url", "must be an absolute http(s) URL")
 	case u.User != nil:
@@ -385,17 +379,17 @@ func isJSONType(ct string) bool {
 
 // callSchedule is the call's retry schedule: CALL_SCHEDULE, or the one it
 // gives, cut or stretched to max_attempts.
-func (s *Service) callSchedule(errs *invalid.Error, r *RetryPolicy) Schedule {
-	sched := s.opts.CallSchedule
+func (s *Service) callSchedule(errs *invalid.Error, r *RetryPolicy) hooks.Schedule {
+	sched := s.opts.Schedule
 	if r == nil {
 		return sched
 	}
 	n := len(errs.Fields)
 	if r.Schedule != nil {
-		if len(r.Schedule) == 0 || len(r.Schedule) > MaxScheduleAttempts {
-			errs.Add("retry.schedule", "must hold from 1 to %d steps", MaxScheduleAttempts)
+		if len(r.Schedule) == 0 || len(r.Schedule) > send.MaxScheduleAttempts {
+			errs.Add("retry.schedule", "must hold from 1 to %d steps", send.MaxScheduleAttempts)
 		}
-		own := make(Schedule, 0, len(r.Schedule))
+		own := make(hooks.Schedule, 0, len(r.Schedule))
 		for i, step := range r.Schedule {
 			d, err := time.ParseDuration(strings.TrimSpace(step))
 			if err != nil || d < 0 {
@@ -406,8 +400,8 @@ func (s *Service) callSchedule(errs *invalid.Error, r *RetryPolicy) Schedule {
 		}
 		sched = own
 	}
-	if r.MaxAttempts < 0 || r.MaxAttempts > MaxScheduleAttempts {
-		errs.Add("retry.max_attempts", "must be from 0 (the schedule's) to %d", MaxScheduleAttempts)
+	if r.MaxAttempts < 0 || r.MaxAttempts > send.MaxScheduleAttempts {
+		errs.Add("retry.max_attempts", "must be from 0 (the schedule's) to %d", send.MaxScheduleAttempts)
 	}
 	if len(errs.Fields) > n {
 		return nil
@@ -456,11 +450,11 @@ func (p *preparedCall) requestHash(r *RetryPolicy) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CreateCall validates and stores a call and queues its first attempt.
-// With an idempotency key already used, it returns the call made then
-// (replayed true), provided the request is the same; a different request
-// is ErrIdempotencyConflict. Waiting is WaitCall's.
-func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replayed bool, _ error) {
+// Create validates and stores a call and queues its first attempt. With
+// an idempotency key already used, it returns the call made then (replayed
+// true), provided the request is the same; a different request is
+// ErrIdempotencyConflict. Waiting is Wait's.
+func (s *Service) Create(ctx context.Context, in CallInput) (_ Call, replayed bool, _ error) {
 	p, err := s.prepareCall(ctx, in)
 	if err != nil {
 		return Call{}, false, err
@@ -471,12 +465,12 @@ func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replaye
 			return Call{}, false, err
 		}
 		if !inserted && p.key == "" {
-			return Call{}, false, fmt.Errorf("hooks: storing call %s: not stored", id)
+			return Call{}, false, fmt.Errorf("calls: storing call %s: not stored", id)
 		}
 		if inserted {
 			// Read as stored, before a quick worker can take it: the answer
 			// shows the call as it was accepted, queued.
-			c, readErr := s.Call(ctx, id)
+			c, readErr := s.Get(ctx, id)
 			if err := s.opts.Queue.EnqueueCalls(ctx, []string{id}); err != nil {
 				// Stored: the sweep queues it. The caller must not think it lost.
 				s.opts.Log.ErrorContext(ctx, "queueing call; the sweep will queue it", "call_id", id, "error", err)
@@ -496,10 +490,10 @@ func (s *Service) CreateCall(ctx context.Context, in CallInput) (_ Call, replaye
 		if hash != p.hash {
 			return Call{}, false, fmt.Errorf("%w: call %s was made with this key and another request; use a new key for a new request", ErrIdempotencyConflict, existing)
 		}
-		c, err := s.Call(ctx, existing)
+		c, err := s.Get(ctx, existing)
 		return c, true, err
 	}
-	return Call{}, false, errors.New("hooks: storing a call: its idempotency key keeps changing hands")
+	return Call{}, false, errors.New("calls: storing a call: its idempotency key keeps changing hands")
 }
 
 // insertCall stores a new call unless its idempotency key is taken.
@@ -537,30 +531,35 @@ func (s *Service) insertCall(ctx context.Context, p *preparedCall) (id string, i
 }
 
 const callColumns = `c.id, c.state, c.connection_id, c.method, c.path, c.idempotency_key, c.callback_url, c.callback_delivery_id,
-	d.status, c.attempts, c.next_attempt_at, c.last_error, c.created_at, c.updated_at, c.finished_at`
+	c.attempts, c.next_attempt_at, c.last_error, c.created_at, c.updated_at, c.finished_at`
 
-// Call returns a call with every attempt and, once it ended, the answer
+// Get returns a call with every attempt and, once it ended, the answer
 // that ended it.
-func (s *Service) Call(ctx context.Context, id string) (Call, error) {
+func (s *Service) Get(ctx context.Context, id string) (Call, error) {
 	var (
 		c                 Call
-		key, dlvStatus    sql.NullString
+		key               sql.NullString
 		cbURL, cbDelivery string
 		next, finished    sql.NullTime
 	)
-	err := s.opts.DB.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls c
-		LEFT JOIN deliveries d ON d.id = c.callback_delivery_id WHERE c.id = $1`, id).
+	err := s.opts.DB.QueryRowContext(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.id = $1`, id).
 		Scan(&c.ID, &c.State, &c.ConnectionID, &c.Method, &c.Path, &key, &cbURL, &cbDelivery,
-			&dlvStatus, &c.AttemptCount, &next, &c.LastError, &c.CreatedAt, &c.UpdatedAt, &finished)
+			&c.AttemptCount, &next, &c.LastError, &c.CreatedAt, &c.UpdatedAt, &finished)
 	if errors.Is(err, db.ErrNoRows) {
-		return Call{}, notFound("call", id)
+		return Call{}, notFound(id)
 	}
 	if err != nil {
 		return Call{}, fmt.Errorf("reading call %s: %w", id, err)
 	}
 	c.IdempotencyKey = key.String
 	if cbURL != "" {
-		c.Callback = &CallCallback{URL: cbURL, DeliveryID: cbDelivery, Status: dlvStatus.String}
+		// The callback is a delivery of the engine's, shown as it is now.
+		c.Callback = &CallCallback{URL: cbURL, DeliveryID: cbDelivery}
+		if cbDelivery != "" {
+			if c.Callback.Status, err = s.opts.Callbacks.CallbackStatus(ctx, cbDelivery); err != nil {
+				return Call{}, fmt.Errorf("reading call %s: %w", id, err)
+			}
+		}
 	}
 	if next.Valid && !c.Finished() {
 		t := next.Time.UTC()
@@ -571,7 +570,7 @@ func (s *Service) Call(ctx context.Context, id string) (Call, error) {
 		c.FinishedAt = &t
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if c.Attempts, err = s.attempts(ctx, "call_id", id); err != nil {
+	if c.Attempts, err = send.Attempts(ctx, s.opts.DB, "call_id", id); err != nil {
 		return Call{}, err
 	}
 	if n := len(c.Attempts); c.Finished() && n > 0 {
@@ -581,7 +580,7 @@ func (s *Service) Call(ctx context.Context, id string) (Call, error) {
 }
 
 // responseOf is the answer an attempt got, nil when it got none.
-func responseOf(a Attempt) *CallResponse {
+func responseOf(a hooks.Attempt) *CallResponse {
 	if a.Status == 0 {
 		return nil
 	}
@@ -608,15 +607,15 @@ func headerValue(h map[string]string, name string) string {
 	return ""
 }
 
-// WaitCall waits up to d for a call to end and returns it as it is then.
+// Wait waits up to d for a call to end and returns it as it is then.
 // It does not poll: it waits for the word that the call ended, published
 // in Redis by whichever worker ended it, having subscribed before it looked
 // at the call, so the word cannot pass unseen between the look and the
 // wait. Should Redis not answer, it looks again once a second.
-func (s *Service) WaitCall(ctx context.Context, id string, d time.Duration) (Call, error) {
+func (s *Service) Wait(ctx context.Context, id string, d time.Duration) (Call, error) {
 	ended, stop := s.waiters.wait(ctx, s.opts.Redis, id, s.opts.Log)
 	defer stop()
-	c, err := s.Call(ctx, id)
+	c, err := s.Get(ctx, id)
 	if err != nil || c.Finished() || d <= 0 {
 		return c, err
 	}
@@ -631,11 +630,11 @@ func (s *Service) WaitCall(ctx context.Context, id string, d time.Duration) (Cal
 	for {
 		select {
 		case <-ended:
-			return s.Call(ctx, id)
+			return s.Get(ctx, id)
 		case <-timer.C:
-			return s.Call(ctx, id)
+			return s.Get(ctx, id)
 		case <-tick:
-			if c, err := s.Call(ctx, id); err != nil || c.Finished() {
+			if c, err := s.Get(ctx, id); err != nil || c.Finished() {
 				return c, err
 			}
 		case <-ctx.Done():
@@ -644,128 +643,7 @@ func (s *Service) WaitCall(ctx context.Context, id string, d time.Duration) (Cal
 	}
 }
 
-// resumeCalls wakes the calls postponed because the connection needed
-// reauthorization.
-func (s *Service) resumeCalls(ctx context.Context, connectionID string) error {
-	ids, err := s.ids(ctx, `SELECT id FROM calls WHERE connection_id = $1 AND state = $2`, connectionID, CallPostponed)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	return s.opts.Queue.RunCallsNow(ctx, ids)
-}
-
-// SweepCalls queues calls that should be on the queue and may not be (the
-// web process stopped between storing a call and queueing it), those due
-// for longer than grace. Queueing is idempotent: the call id is the task id.
-func (s *Service) SweepCalls(ctx context.Context, grace time.Duration) (int, error) {
-	ids, err := s.ids(ctx, `SELECT id FROM calls WHERE state IN ($1, $2, $3, $4) AND next_attempt_at < $5 ORDER BY next_attempt_at LIMIT 1000`,
-		CallQueued, CallRunning, CallRetrying, CallPostponed, s.now().Add(-grace))
-	if err != nil || len(ids) == 0 {
-		return 0, err
-	}
-	return len(ids), s.opts.Queue.EnqueueCalls(ctx, ids)
-}
-
-// CleanCalls enforces CallRetention: calls that ended longer ago are
-// removed with their attempts, their callback deliveries and the events
-// those carried, in bounded batches. It returns how many calls went.
-func (s *Service) CleanCalls(ctx context.Context) (int64, error) {
-	cutoff := s.now().Add(-s.opts.CallRetention)
-	var removed int64
-	for {
-		ids, err := s.ids(ctx, `SELECT id FROM calls WHERE finished_at < $1 AND state IN ($2, $3) ORDER BY finished_at LIMIT 500`,
-			cutoff, CallSucceeded, CallFailed)
-		if err != nil {
-			return removed, fmt.Errorf("finding old calls: %w", err)
-		}
-		if len(ids) == 0 {
-			return removed, nil
-		}
-		args, in := anys(ids), db.Placeholders(1, len(ids))
-		err = s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
-			// The callback's event goes with its deliveries, their attempts
-			// with them; a callback still on its way stays.
-			callbacks := `SELECT event_id FROM deliveries WHERE target_kind = 'call' AND target_id IN (` + in + `) AND status IN ('succeeded', 'failed')`
-			events, err := queryIDs(ctx, tx, callbacks, args...)
-			if err != nil {
-				return fmt.Errorf("finding callbacks of old calls: %w", err)
-			}
-			if len(events) > 0 {
-				evIn, evArgs := db.Placeholders(1, len(events)), anys(events)
-				if _, err := removeDeliveries(ctx, tx, `event_id IN (`+evIn+`)`, evArgs...); err != nil {
-					return fmt.Errorf("removing callbacks of old calls: %w", err)
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (`+evIn+`)`, evArgs...); err != nil {
-					return fmt.Errorf("removing callbacks of old calls: %w", err)
-				}
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+in+`)`, args...)
-			if err != nil {
-				return fmt.Errorf("removing old calls: %w", err)
-			}
-			n, _ := res.RowsAffected()
-			removed += n
-			return nil
-		})
-		if err != nil {
-			return removed, err
-		}
-		if len(ids) < 500 {
-			return removed, nil
-		}
-	}
-}
-
-// SealStoredHeaders seals the headers of hooks and calls stored before
-// headers were sealed (migration 0009); once done, it costs two small
-// queries. Every process runs it at start, after migrating.
-func (s *Service) SealStoredHeaders(ctx context.Context) error {
-	for _, t := range []struct {
-		table string
-		aad   func(string) string
-	}{{"hooks", headersAAD}, {"calls", callHeadersAAD}} {
-		n, err := s.opts.Ring.SealPlainHeaders(ctx, s.opts.DB, t.table, t.aad)
-		if n > 0 {
-			s.opts.Log.InfoContext(ctx, "sealed headers stored in plaintext", "table", t.table, "rows", n)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ids runs a query that selects one text column.
-func (s *Service) ids(ctx context.Context, q string, args ...any) ([]string, error) {
-	return queryIDs(ctx, s.opts.DB, q, args...)
-}
-
-// queryIDs runs, on the database or in a transaction, a query that selects
-// one text column.
-func queryIDs(ctx context.Context, db interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, q string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
-// anys is ss as query arguments.
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

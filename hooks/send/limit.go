@@ -1,4 +1,4 @@
-package hooks
+package send
 
 import (
 	"context"
@@ -58,23 +58,34 @@ end
 return 0
 `)
 
-type limiter struct {
+// Limits are per-target limits, held across every worker process. Over a
+// limit a delivery or a call waits; it does not fail and uses up no attempt.
+type Limits struct {
+	// RateLimit is requests per second; 0 is unlimited.
+	RateLimit float64 `json:"rate_limit"`
+	// MaxConcurrency is requests in flight at once; 0 is unlimited.
+	MaxConcurrency int `json:"max_concurrency"`
+}
+
+// Limiter takes and gives back slots of per-target limits.
+type Limiter struct {
 	rdb redis.UniversalClient
 	// lease bounds how long a concurrency slot is held by a worker that
 	// never releases it (killed mid-request).
 	lease time.Duration
 }
 
-func newLimiter(rdb redis.UniversalClient) *limiter {
-	return &limiter{rdb: rdb, lease: 3 * time.Minute}
+// NewLimiter keeps limits in rdb.
+func NewLimiter(rdb redis.UniversalClient) *Limiter {
+	return &Limiter{rdb: rdb, lease: 3 * time.Minute}
 }
 
-// acquire takes a slot for one request to the target. wait > 0 means over a
+// Acquire takes a slot for one request to the target. wait > 0 means over a
 // limit: come back after wait. release(true) gives back the concurrency
 // slot once the request is done; release(false) says the request was not
 // sent after all (another limit held it back) and gives back the rate slot
 // too, so that the target's next request need not wait for it.
-func (l *limiter) acquire(ctx context.Context, target string, lim Limits) (release func(sent bool), wait time.Duration, _ error) {
+func (l *Limiter) Acquire(ctx context.Context, target string, lim Limits) (release func(sent bool), wait time.Duration, _ error) {
 	if lim.RateLimit <= 0 && lim.MaxConcurrency <= 0 {
 		return func(bool) {}, 0, nil
 	}

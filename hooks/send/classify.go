@@ -1,4 +1,4 @@
-package hooks
+package send
 
 import (
 	"errors"
@@ -11,13 +11,14 @@ import (
 	"time"
 )
 
-// TargetKind is what a delivery goes to; it changes what a 410 means.
+// TargetKind is what a request goes to; it changes what a 410 means.
 type TargetKind uint8
 
 const (
-	TargetHook    TargetKind = iota + 1 // an action hook
-	TargetWebhook                       // an event-webhook endpoint
-	TargetCall                          // an API-call node
+	TargetHook     TargetKind = iota + 1 // an action hook
+	TargetWebhook                        // an event-webhook endpoint
+	TargetCall                           // an API-call node
+	TargetCallback                       // a callback: an event delivered to its owner's URL
 )
 
 func (k TargetKind) String() string {
@@ -28,6 +29,8 @@ func (k TargetKind) String() string {
 		return "webhook"
 	case TargetCall:
 		return "call"
+	case TargetCallback:
+		return "callback"
 	}
 	return "TargetKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -119,7 +122,7 @@ func ParseRetryAfter(h string, now time.Time) (time.Duration, bool) {
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}
@@ -141,23 +144,6 @@ const MaxScheduleAttempts = 100
 // Schedule is the delay before each attempt: s[0] before the first, s[n] before attempt n+1.
 // len(s) is the number of attempts.
 type Schedule []time.Duration
-
-// DefaultSchedule is for action hooks and event webhooks (Options.Schedule,
-// DELIVERY_SCHEDULE): ten attempts over a little more than three days (75 h 35 min before
-// jitter), so a receiver that is down over a weekend still gets the event. Each call
-// returns a fresh slice.
-func DefaultSchedule() Schedule {
-	return Schedule{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
-		2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
-}
-
-// DefaultCallSchedule is for API-call nodes (Options.CallSchedule, CALL_SCHEDULE): seven
-// attempts over about 53 minutes, because a scenario step waiting on the result is worth
-// little a day later. Each call returns a fresh slice.
-func DefaultCallSchedule() Schedule {
-	return Schedule{0, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
-		5 * time.Minute, 15 * time.Minute, 30 * time.Minute}
-}
 
 // ParseSchedule reads a comma-separated list of Go durations, "0s,100ms,200ms", so that
 // configuration (and tests) can change the pace. Delays must not be negative.

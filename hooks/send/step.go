@@ -1,0 +1,77 @@
+package send
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Result is what a run of a delivery or a call asks of the queue.
+type Result struct {
+	// Done: nothing more to do (succeeded, failed, gone).
+	Done bool
+	// Again is the wait before the next run when not Done.
+	Again time.Duration
+	// Postponed: the next run is a wait that used up no attempt (a limit,
+	// a connection that needs reauthorization), not a retry after a failure.
+	Postponed bool
+}
+
+// States a delivery or a call is left in after an attempt.
+const (
+	StatusRetrying  = "retrying"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+)
+
+// Step is where an attempt leaves its delivery or call: its new status,
+// when the next attempt is due and when it finished (either may be NULL),
+// the error to show, and what the queue should do.
+type Step struct {
+	Status         string
+	Next, Finished sql.NullTime
+	LastError      string
+	Result         Result
+}
+
+// Advance applies the outcome of an attempt, the round-th of the current
+// round of the schedule, shared by deliveries and calls: succeeded; failed;
+// or retrying after the schedule's next delay (jittered with rnd), which a
+// Retry-After answer may lengthen (up to retryAfterMax) but never shorten;
+// failed when the schedule is exhausted.
+func Advance(schedule Schedule, round int, a Attempt, outcome Outcome, retryAfter string, now time.Time, rnd func() float64, retryAfterMax time.Duration) Step {
+	st := Step{LastError: a.Error}
+	if st.LastError == "" && outcome != Succeeded {
+		st.LastError = "answered " + strconv.Itoa(a.Status) + " " + http.StatusText(a.Status)
+	}
+	switch outcome {
+	case Succeeded:
+		st.Status, st.Result = StatusSucceeded, Result{Done: true}
+		st.LastError = ""
+	case Retry:
+		delay, ok := schedule.Delay(round, rnd)
+		if !ok {
+			st.Status, st.Result = StatusFailed, Result{Done: true}
+			st.LastError = fmt.Sprintf("gave up after %d attempts: %s", round, st.LastError)
+			break
+		}
+		if ra, ok := ParseRetryAfter(retryAfter, now); ok {
+			delay = ClampRetryAfter(ra, delay, max(delay, retryAfterMax))
+		}
+		st.RetryIn(delay, now)
+	case Fail, Disable:
+		st.Status, st.Result = StatusFailed, Result{Done: true}
+	}
+	if st.Result.Done {
+		st.Finished = sql.NullTime{Time: now, Valid: true}
+	}
+	return st
+}
+
+// RetryIn makes the step a retry after delay.
+func (st *Step) RetryIn(delay time.Duration, now time.Time) {
+	st.Status, st.Result = StatusRetrying, Result{Again: delay}
+	st.Next = sql.NullTime{Time: now.Add(delay), Valid: true}
+}
