@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/liaison/liaison/internal/clocktest"
 	"github.com/liaison/liaison/internal/oauthfake"
 )
 
@@ -27,35 +28,16 @@ const (
 	redirectURI  = "http://liaison.test/oauth/callback"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type testBundle struct {
 	p     *oauthfake.Provider
 	cfg   *oauth2.Config
-	clock *clock
+	clock *clocktest.Clock
 }
 
 // setup starts a provider; opts fields left zero get the test defaults.
 func setup(t *testing.T, opts oauthfake.Options) *testBundle {
 	t.Helper()
-	c := newClock()
+	c := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if opts.ClientID == "" {
 		opts.ClientID = clientID
 	}
