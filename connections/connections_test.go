@@ -701,7 +701,7 @@ func TestNoSecretInPlaintextInTheDatabase(t *testing.T) {
 	require.NotEmpty(t, at)
 	require.NotEmpty(t, rt)
 
-	dump := b.dumpTables(t, "connections", "oauth_states", "system_events")
+	dump := b.db.Dump(t, "connections", "oauth_states", "system_events")
 	for _, s := range []string{testClientSecret, bearer, apiKey, at, rt} {
 		require.NotContains(t, dump, s)
 	}
