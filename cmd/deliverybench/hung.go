@@ -67,10 +67,10 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	}))
 	defer bs.Close()
 	var whA, whB hooks.WebhookWithSecret
-	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": a.URL, "event_types": []string{"hung.test"}, "description": "A, hanging"}, &whA); err != nil {
+	if err := b.api.Post(ctx, "/v1/webhooks", map[string]any{"url": a.URL, "event_types": []string{"hung.test"}, "description": "A, hanging"}, http.StatusCreated, &whA); err != nil {
 		return err
 	}
-	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": bs.URL, "event_types": []string{"hung.test"}, "description": "B, healthy"}, &whB); err != nil {
+	if err := b.api.Post(ctx, "/v1/webhooks", map[string]any{"url": bs.URL, "event_types": []string{"hung.test"}, "description": "B, healthy"}, http.StatusCreated, &whB); err != nil {
 		return err
 	}
 
@@ -84,7 +84,7 @@ func (b *bench) hung(ctx context.Context, o options) error {
 		id := fmt.Sprintf("%s%07d", prefix, i)
 		sends.Go(func() {
 			at := time.Now()
-			if err := b.post(ctx, "/v1/events", map[string]any{"id": id, "type": "hung.test", "profile": map[string]any{}, "data": map[string]any{"i": id}}, nil); err != nil {
+			if err := b.api.Post(ctx, "/v1/events", map[string]any{"id": id, "type": "hung.test", "profile": map[string]any{}, "data": map[string]any{"i": id}}, http.StatusAccepted, nil); err != nil {
 				errs <- err
 				return
 			}
@@ -125,7 +125,7 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	var circuit struct {
 		Circuit hooks.Circuit `json:"circuit"`
 	}
-	if err := b.get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err != nil {
+	if err := b.api.Get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err != nil {
 		return err
 	}
 	mu.Lock()
@@ -152,22 +152,4 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	}
 	fmt.Printf("  A answered again: all %d of its deliveries arrived %s later\n", o.hungEvents, time.Since(back).Round(time.Second))
 	return nil
-}
-
-// get reads an API answer into out.
-func (b *bench) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.apiURL+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s answered %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }
