@@ -622,14 +622,7 @@ func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "id,name\n")
-		for i := 0; r.Context().Err() == nil; i++ {
-			fmt.Fprintf(w, "%d,item\n", i)
-			w.(http.Flusher).Flush()
-			time.Sleep(time.Millisecond)
-		}
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(feedgen.EndlessCSV))
 	t.Cleanup(srv.Close)
 	b.runner.BatchSize = 10
 	im := b.create(t, importer.Input{Name: new("race"), URL: new(srv.URL), Format: new("csv")})
