@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 )
 
@@ -111,24 +112,20 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]View, st
 	if err != nil {
 		return nil, "", fmt.Errorf("listing connections: %w", err)
 	}
-	defer rows.Close()
-	out := []View{}
-	for rows.Next() {
-		c, err := s.scan(rows)
+	out, more, err := db.Page(rows, limit, func(row db.Row) (View, error) {
+		c, err := s.scan(row)
 		if err != nil {
-			return nil, "", err
+			return View{}, err
 		}
-		out = append(out, s.view(c))
-	}
-	if err := rows.Err(); err != nil {
+		return s.view(c), nil
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("listing connections: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
+	if !more {
+		return out, "", nil
 	}
-	return out, next, nil
+	return out, out[limit-1].ID, nil
 }
 
 // Update edits a connection; only the fields in is names change. A change

@@ -239,7 +239,7 @@ func (s *Store) DB() *db.DB { return s.db }
 const importColumns = `id, name, connection_id, url, format, item_path, mapping, schedule, timezone, enabled,
 	time_limit_seconds, bad_row_threshold, etag, last_modified, created_at, updated_at`
 
-func scanImport(row interface{ Scan(...any) error }) (Import, error) {
+func scanImport(row db.Row) (Import, error) {
 	var (
 		im      Import
 		conn    sql.NullString
@@ -337,21 +337,9 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]Import, bo
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
 	}
-	defer rows.Close()
-	var out []Import
-	for rows.Next() {
-		im, err := scanImport(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, im)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := db.Page(rows, limit, scanImport)
+	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }

@@ -89,7 +89,7 @@ func endEvent(im Import, r Run) (string, map[string]any) {
 const runColumns = `id, import_id, status, trigger, queued_at, started_at, finished_at, bytes, bytes_total, items,
 	created, updated, unchanged, removed, bad, errors, message`
 
-func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+func scanRun(row db.Row) (Run, error) {
 	var (
 		r                 Run
 		started, finished sql.NullTime
@@ -213,21 +213,9 @@ func (s *Store) Runs(ctx context.Context, importID, before string, limit int) ([
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := db.Page(rows, limit, scanRun)
+	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }

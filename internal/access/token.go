@@ -188,7 +188,7 @@ const columns = `id, name, description, scopes, created_by, created_at, updated_
 
 // scan reads a token's columns, and then into extra any columns that
 // follow them.
-func (s *Store) scan(row interface{ Scan(...any) error }, extra ...any) (Token, error) {
+func (s *Store) scan(row db.Row, extra ...any) (Token, error) {
 	var (
 		t            Token
 		scopes       string
@@ -233,21 +233,9 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]Token, boo
 	if err != nil {
 		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := s.scan(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := db.Page(rows, limit, func(row db.Row) (Token, error) { return s.scan(row) })
+	if err != nil {
 		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }
