@@ -108,17 +108,14 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]View, st
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("listing connections: %w", err)
-	}
-	out, more, err := db.Page(rows, limit, func(row db.Row) (View, error) {
+	view := func(row db.Row) (View, error) {
 		c, err := s.scan(row)
 		if err != nil {
 			return View{}, err
 		}
 		return s.view(c), nil
-	})
+	}
+	out, more, err := db.Page(ctx, s.opts.DB, view, limit, `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing connections: %w", err)
 	}

@@ -215,13 +215,9 @@ func (s *Store) Items(ctx context.Context, importID, status, after string, limit
 	if _, err := s.Get(ctx, importID); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT external_id, status, fields, created_at, updated_at FROM catalog_items
+	out, more, err := db.Page(ctx, s.db, scanItem, limit, `SELECT external_id, status, fields, created_at, updated_at FROM catalog_items
 		WHERE import_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR external_id > $3) ORDER BY external_id LIMIT $4`,
 		importID, status, after, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("importer: listing items: %w", err)
-	}
-	out, more, err := db.Page(rows, limit, scanItem)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing items: %w", err)
 	}

@@ -333,11 +333,8 @@ func (s *Store) Get(ctx context.Context, id string) (Import, error) {
 
 // List pages through imports by id.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Import, bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+importColumns+` FROM imports WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
-	}
-	out, more, err := db.Page(rows, limit, scanImport)
+	out, more, err := db.Page(ctx, s.db, scanImport, limit,
+		`SELECT `+importColumns+` FROM imports WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
 	}

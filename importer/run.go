@@ -208,12 +208,8 @@ func (s *Store) Runs(ctx context.Context, importID, before string, limit int) ([
 	if _, err := s.Get(ctx, importID); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM import_runs
+	out, more, err := db.Page(ctx, s.db, scanRun, limit, `SELECT `+runColumns+` FROM import_runs
 		WHERE import_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, importID, before, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
-	}
-	out, more, err := db.Page(rows, limit, scanRun)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
 	}

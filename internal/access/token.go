@@ -228,12 +228,9 @@ func (s *Store) Get(ctx context.Context, id string) (Token, error) {
 // List returns up to limit tokens created after the token with id after
 // ("" for the first page), oldest first, and whether more follow.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Token, bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM access_tokens
+	scan := func(row db.Row) (Token, error) { return s.scan(row) }
+	out, more, err := db.Page(ctx, s.db, scan, limit, `SELECT `+columns+` FROM access_tokens
 		WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-	}
-	out, more, err := db.Page(rows, limit, func(row db.Row) (Token, error) { return s.scan(row) })
 	if err != nil {
 		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
 	}
