@@ -180,17 +180,7 @@ func (b *testBundle) get(t *testing.T, id, path string) (*http.Response, error) 
 
 func (b *testBundle) events(t *testing.T, eventType string) []string {
 	t.Helper()
-	rows, err := b.db.QueryContext(context.Background(), `SELECT data FROM system_events WHERE type = $1 ORDER BY occurred_at`, eventType)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		require.NoError(t, rows.Scan(&d))
-		out = append(out, d)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return b.db.Strings(t, `SELECT data FROM system_events WHERE type = $1 ORDER BY occurred_at`, eventType)
 }
 
 func keysEnv(keys [][]byte) string {

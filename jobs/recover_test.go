@@ -244,16 +244,7 @@ func TestSweepReadsPastItsFirstPage(t *testing.T) {
 	n, err := e.hooks.Sweep(ctx, -time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, 1300, n)
-	var batches []string
-	rows, err := e.db.QueryContext(ctx, `SELECT DISTINCT batch_id FROM deliveries`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var b string
-		require.NoError(t, rows.Scan(&b))
-		batches = append(batches, b)
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
+	batches := e.db.Strings(t, `SELECT DISTINCT batch_id FROM deliveries`)
 	require.Len(t, batches, 16+5) // 1000 in 16 batches, 300 in 5
 	_, prefix := leaseKeys(QueueDefault)
 	for _, b := range batches {

@@ -49,31 +49,15 @@ func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body
 // byte of the database file and its write-ahead log.
 func dumpDatabase(t *testing.T, d dbtest.Database) string {
 	t.Helper()
-	ctx := context.Background()
 	var sb strings.Builder
 	if d.Dialect == db.Postgres {
-		rows, err := d.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
-		require.NoError(t, err)
-		var tables []string
-		for rows.Next() {
-			var name string
-			require.NoError(t, rows.Scan(&name))
-			tables = append(tables, name)
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
+		tables := d.Strings(t, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
 		require.Contains(t, tables, "connections")
 		for _, table := range tables {
-			rows, err := d.QueryContext(ctx, `SELECT CAST(t AS TEXT) FROM "`+table+`" AS t`)
-			require.NoError(t, err)
-			for rows.Next() {
-				var row string
-				require.NoError(t, rows.Scan(&row))
+			for _, row := range d.Strings(t, `SELECT CAST(t AS TEXT) FROM "`+table+`" AS t`) {
 				sb.WriteString(row)
 				sb.WriteByte('\n')
 			}
-			require.NoError(t, rows.Err())
-			rows.Close()
 		}
 		return sb.String()
 	}
@@ -326,17 +310,7 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 
 func unsealedTables(t *testing.T, d dbtest.Database) []string {
 	t.Helper()
-	rows, err := d.QueryContext(context.Background(), `SELECT table_name FROM unsealed_headers ORDER BY table_name`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		out = append(out, s)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return d.Strings(t, `SELECT table_name FROM unsealed_headers ORDER BY table_name`)
 }
 
 // The API description says, wherever headers are given or shown, that

@@ -130,3 +130,26 @@ func (d Database) Dump(t testing.TB, tables ...string) string {
 	}
 	return sb.String()
 }
+
+// Strings runs a query of one text column and gives its rows' values in
+// order.
+func (d Database) Strings(t testing.TB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := d.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatalf("querying %s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatalf("reading a row of %s: %v", query, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("querying %s: %v", query, err)
+	}
+	return out
+}
