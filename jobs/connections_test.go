@@ -32,11 +32,8 @@ func TestConnectionsSweepTask(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, svc.Complete(ctx, back.Query()).OK)
 
-	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc})
+	c := newClient(t, r)
 
 	tasks, err := ConnectionsSweepSource{}.PeriodicTasks()
 	require.NoError(t, err)

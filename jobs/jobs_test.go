@@ -58,6 +58,21 @@ func openRedis(t *testing.T) *Redis {
 	return r
 }
 
+// newClient is a client on r, closed after the test.
+func newClient(t testing.TB, r *Redis) *Client {
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// startWorker starts a worker on r, shut down after the test.
+func startWorker(t testing.TB, r *Redis, cfg WorkerConfig, deps Deps) *Worker {
+	w := NewWorker(r, cfg, deps, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+	return w
+}
+
 func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 	t.Parallel()
 	r, err := OpenRedis(context.Background(), "", testLogger(t))
@@ -65,12 +80,9 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	require.True(t, r.Embedded())
 
-	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
+	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{})
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := c.PingWorker(ctx)
@@ -81,12 +93,9 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 func TestPingThroughRealQueue(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	w := NewWorker(r, WorkerConfig{Concurrency: 4}, Deps{}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
+	startWorker(t, r, WorkerConfig{Concurrency: 4}, Deps{})
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for range 3 {
@@ -99,8 +108,7 @@ func TestPingThroughRealQueue(t *testing.T) {
 func TestPingWithoutWorkerTimesOut(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := c.PingWorker(ctx)
@@ -127,8 +135,7 @@ func TestShutdownLetsInFlightTaskFinish(t *testing.T) {
 	w := newWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second}, mux, testLogger(t))
 	require.NoError(t, w.Start())
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:slow", nil), asynq.TaskID("slow-1"), asynq.Retention(time.Minute))
 	require.NoError(t, err)
 	<-started
@@ -157,8 +164,7 @@ func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
 	w := newWorker(r, WorkerConfig{Concurrency: 1, ShutdownTimeout: 300 * time.Millisecond}, mux, testLogger(t))
 	require.NoError(t, w.Start())
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:stuck", nil), asynq.TaskID("stuck-1"))
 	require.NoError(t, err)
 	<-started
@@ -176,8 +182,7 @@ func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
 func TestDuplicateTaskID(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))
 	require.NoError(t, err)
 	_, err = c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))

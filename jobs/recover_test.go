@@ -52,8 +52,7 @@ func TestRecovererMatchesAsynqKeys(t *testing.T) {
 	require.NoError(t, srv.Start(mux))
 	t.Cleanup(srv.Shutdown)
 	t.Cleanup(func() { close(release) })
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(ctx, asynq.NewTask("recover:probe", []byte("payload")), asynq.TaskID("probe1"), asynq.Queue(QueueLow))
 	require.NoError(t, err)
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(runs) }

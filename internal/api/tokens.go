@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -82,20 +83,21 @@ func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelTokenRotation(w http.ResponseWriter, r *http.Request) {
-	if err := s.mayManage(r, r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	t, err := s.Tokens.CancelRotation(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, t, err)
+	s.endRotation(w, r, s.Tokens.CancelRotation)
 }
 
 func (s *Server) expireTokenRotation(w http.ResponseWriter, r *http.Request) {
+	s.endRotation(w, r, s.Tokens.ExpireRotation)
+}
+
+// endRotation ends the rotation of the token named in the path, one way
+// or the other, once the caller may manage it.
+func (s *Server) endRotation(w http.ResponseWriter, r *http.Request, end func(ctx context.Context, id string) (access.Token, error)) {
 	if err := s.mayManage(r, r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	t, err := s.Tokens.ExpireRotation(r.Context(), r.PathValue("id"))
+	t, err := end(r.Context(), r.PathValue("id"))
 	s.reply(w, r, http.StatusOK, t, err)
 }
 
