@@ -45,11 +45,7 @@ func setupImports(t *testing.T) *importBundle {
 		ClientID: new("shop"), ClientSecret: new("s3cret+/="), DiscoveryURL: new(p.Issuer()), ClientAuth: new("client_secret_post"),
 	})
 	require.NoError(t, err)
-	u, err := svc.AuthorizeURL(ctx, v.ID)
-	require.NoError(t, err)
-	back, err := p.Visit(ctx, u)
-	require.NoError(t, err)
-	require.True(t, svc.Complete(ctx, back.Query()).OK)
+	connect(t, svc, p, v.ID)
 
 	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
 	runner := importer.NewRunner(store, svc, testLogger(t))

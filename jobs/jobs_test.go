@@ -15,6 +15,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/redistest"
 	"github.com/liaison/liaison/internal/secret"
 )
@@ -48,6 +49,18 @@ func openServices(t *testing.T) (*Redis, dbtest.Database, *secret.Ring, *connect
 	require.NoError(t, err)
 	t.Cleanup(conns.Close)
 	return r, d, ring, conns
+}
+
+// connect takes the connection through the OAuth flow at the fake
+// provider, as the person connecting it would.
+func connect(t testing.TB, svc *connections.Service, p *oauthfake.Provider, id string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := svc.AuthorizeURL(ctx, id)
+	require.NoError(t, err)
+	back, err := p.Visit(ctx, u)
+	require.NoError(t, err)
+	require.True(t, svc.Complete(ctx, back.Query()).OK)
 }
 
 func openRedis(t *testing.T) *Redis {
