@@ -312,15 +312,24 @@ func TestCodeExpires(t *testing.T) {
 	require.Contains(t, b.p.Violations()[0], "expired")
 }
 
+// exchangeAuthStyle exchanges the code with the client authenticating in
+// style instead of as it is registered; the provider is told to expect the
+// violation.
+func (b *testBundle) exchangeAuthStyle(t *testing.T, style oauth2.AuthStyle, code, verifier string) error {
+	t.Helper()
+	cfg := *b.cfg
+	cfg.Endpoint.AuthStyle = style
+	b.p.ExpectViolations()
+	_, err := cfg.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	return err
+}
+
 func TestWrongClientAuthMethodBurnsCode(t *testing.T) {
 	t.Parallel()
 	b := setup(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost})
 	code, verifier := b.authorize(t)
 
-	header := *b.cfg
-	header.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
-	b.p.ExpectViolations()
-	_, err := header.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	err := b.exchangeAuthStyle(t, oauth2.AuthStyleInHeader, code, verifier)
 	re := retrieveError(t, err)
 	require.Equal(t, "invalid_client", re.ErrorCode)
 	require.Equal(t, http.StatusUnauthorized, re.Response.StatusCode)
@@ -343,10 +352,7 @@ func TestAutoDetectedAuthStyleLosesTheCode(t *testing.T) {
 	// code: a strict provider makes that fail, so Liaison must set the style.
 	b := setup(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost})
 	code, verifier := b.authorize(t)
-	auto := *b.cfg
-	auto.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
-	b.p.ExpectViolations()
-	_, err := auto.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	err := b.exchangeAuthStyle(t, oauth2.AuthStyleAutoDetect, code, verifier)
 	require.Error(t, err)
 	require.Equal(t, 2, b.p.TokenRequests())
 	require.NotEmpty(t, b.p.Violations())
