@@ -158,6 +158,15 @@ func (b *testBundle) createConnected(t *testing.T, p *oauthfake.Provider, in con
 	return v
 }
 
+// connectedRotating is a connection made the usual way (authorization
+// code) and connected, at a provider that requires PKCE and rotates
+// refresh tokens.
+func (b *testBundle) connectedRotating(t *testing.T) (*oauthfake.Provider, connections.View) {
+	t.Helper()
+	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
+	return p, b.createConnected(t, p, codeInput(p))
+}
+
 // expireInDB makes Liaison believe the stored token has expired.
 func (b *testBundle) expireInDB(t *testing.T, id string) {
 	t.Helper()
