@@ -78,42 +78,37 @@ type Input struct {
 	BadRowShare  *float64 `json:"bad_row_threshold"`
 }
 
+// setGiven sets *dst to *src when the edit gives src; a field left out
+// keeps its value.
+func setGiven[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// setTrimmed is setGiven for text, without the white space around it.
+func setTrimmed(dst, src *string) {
+	if src != nil {
+		*dst = strings.TrimSpace(*src)
+	}
+}
+
 // apply sets in onto im and checks the result as a whole, naming every bad
 // field. ConnectionExists says whether a connection id is known.
 func (in Input) apply(im *Import, connectionExists func(string) bool) error {
-	if in.Name != nil {
-		im.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.ConnectionID != nil {
-		im.ConnectionID = strings.TrimSpace(*in.ConnectionID)
-	}
-	if in.URL != nil {
-		im.URL = strings.TrimSpace(*in.URL)
-	}
+	setTrimmed(&im.Name, in.Name)
+	setTrimmed(&im.ConnectionID, in.ConnectionID)
+	setTrimmed(&im.URL, in.URL)
 	if in.Format != nil {
 		im.Format = Format(strings.ToLower(strings.TrimSpace(*in.Format)))
 	}
-	if in.ItemPath != nil {
-		im.ItemPath = strings.TrimSpace(*in.ItemPath)
-	}
-	if in.Mapping != nil {
-		im.Mapping = *in.Mapping
-	}
-	if in.Schedule != nil {
-		im.Schedule = strings.TrimSpace(*in.Schedule)
-	}
-	if in.Timezone != nil {
-		im.Timezone = strings.TrimSpace(*in.Timezone)
-	}
-	if in.Enabled != nil {
-		im.Enabled = *in.Enabled
-	}
-	if in.TimeLimit != nil {
-		im.TimeLimit = strings.TrimSpace(*in.TimeLimit)
-	}
-	if in.BadRowShare != nil {
-		im.BadRowShare = *in.BadRowShare
-	}
+	setTrimmed(&im.ItemPath, in.ItemPath)
+	setGiven(&im.Mapping, in.Mapping)
+	setTrimmed(&im.Schedule, in.Schedule)
+	setTrimmed(&im.Timezone, in.Timezone)
+	setGiven(&im.Enabled, in.Enabled)
+	setTrimmed(&im.TimeLimit, in.TimeLimit)
+	setGiven(&im.BadRowShare, in.BadRowShare)
 
 	errs := &invalid.Error{}
 	switch n := utf8.RuneCountInString(im.Name); {
