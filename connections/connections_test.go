@@ -164,8 +164,7 @@ func TestCallbackOutcomesInPlainWords(t *testing.T) {
 func TestRefreshBeforeUseRotatesInOneWrite(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	before := b.sealedTokens(t, v.ID)
 
 	p.ExpireAll()
@@ -207,8 +206,7 @@ func TestRefreshKeepsRefreshTokenWhenNoneComesBack(t *testing.T) {
 func TestUnauthorizedForcesOneRefreshAndResend(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 
 	p.ExpireAll() // the provider refuses the token; Liaison still thinks it is good
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "/contacts", bytes.NewReader([]byte(`{"email":"a@b.c"}`)))
@@ -242,8 +240,7 @@ func TestUnauthorizedForcesOneRefreshAndResend(t *testing.T) {
 func TestRefreshOnceAcrossGoroutines(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	p.SlowToken(200 * time.Millisecond) // the refresh is in flight while the others arrive
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
@@ -273,8 +270,7 @@ func TestRefreshOnceAcrossGoroutines(t *testing.T) {
 func TestInvalidGrantNeedsReauthThenReconnect(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 
 	p.RevokeAll() // the user disconnected the app at the provider
 	b.expireInDB(t, v.ID)
@@ -308,8 +304,7 @@ func TestInvalidGrantNeedsReauthThenReconnect(t *testing.T) {
 func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(o *connections.Options) { o.TokenRetries = 2 })
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 
 	// 503 and 429 say the provider did not take the request on: sending
 	// the refresh token again is safe.
@@ -534,8 +529,7 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 func TestEditingCredentialsAsksForReconnection(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 
 	got, err := b.svc.Update(t.Context(), v.ID, connections.Input{Name: new("CRM (prod)"), Description: new("the main CRM"), TestPath: new("/me")})
 	require.NoError(t, err)
@@ -558,8 +552,7 @@ func TestEditingCredentialsAsksForReconnection(t *testing.T) {
 func TestDeleteRevokesAtTheProvider(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	res, err := b.svc.Delete(t.Context(), v.ID)
 	require.NoError(t, err)
 	require.True(t, res.Revoked)
@@ -602,8 +595,7 @@ func TestSweepRefreshesTokensAboutToExpire(t *testing.T) {
 func TestTestAndRefreshOnDemand(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	res, err := b.svc.Test(t.Context(), v.ID)
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Error)
@@ -685,8 +677,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 func TestNoSecretInPlaintextInTheDatabase(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	_, v := b.connectedRotating(t)
 	const bearer, apiKey = "static-bearer-token-value-1", "api-key-value-abcdef-2"
 	_, err := b.svc.Create(t.Context(), connections.Input{Name: new("b"), AuthType: new(connections.AuthBearer), BaseURL: new("https://api.example.com"), Token: new(bearer)})
 	require.NoError(t, err)
@@ -701,7 +692,7 @@ func TestNoSecretInPlaintextInTheDatabase(t *testing.T) {
 	require.NotEmpty(t, at)
 	require.NotEmpty(t, rt)
 
-	dump := b.dumpTables(t, "connections", "oauth_states", "system_events")
+	dump := b.db.Dump(t, "connections", "oauth_states", "system_events")
 	for _, s := range []string{testClientSecret, bearer, apiKey, at, rt} {
 		require.NotContains(t, dump, s)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
 )
 
@@ -107,28 +108,21 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]View, st
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	view := func(row db.Row) (View, error) {
+		c, err := s.scan(row)
+		if err != nil {
+			return View{}, err
+		}
+		return s.view(c), nil
+	}
+	out, more, err := db.Page(ctx, s.opts.DB, view, limit, `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing connections: %w", err)
 	}
-	defer rows.Close()
-	out := []View{}
-	for rows.Next() {
-		c, err := s.scan(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, s.view(c))
+	if !more {
+		return out, "", nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("listing connections: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return out, out[limit-1].ID, nil
 }
 
 // Update edits a connection; only the fields in is names change. A change

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
-	"github.com/liaison/liaison/internal/oauthfake"
 )
 
 // TestRefreshResultsAreObserved: each refresh that reaches the token
@@ -29,8 +28,7 @@ func TestRefreshResultsAreObserved(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), results...)
 	}
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	require.Empty(t, observed(), "the authorization-code exchange is no refresh")
 
 	b.expireInDB(t, v.ID)

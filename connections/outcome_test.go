@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
-	"github.com/liaison/liaison/internal/oauthfake"
 )
 
 // TestRefreshWithUnknownOutcomeIsNotSentAgain: the provider processes a
@@ -20,8 +19,7 @@ import (
 func TestRefreshWithUnknownOutcomeIsNotSentAgain(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	svc := b.withTokenTimeout(t, 500*time.Millisecond, 3)
 
 	p.SlowToken(3 * time.Second)
@@ -62,8 +60,7 @@ func (b *testBundle) withTokenTimeout(t *testing.T, d time.Duration, retries int
 func TestWaitersDoNotResendARefreshWithUnknownOutcome(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 	one := b.withTokenTimeout(t, 300*time.Millisecond, 2)
 	other := b.withTokenTimeout(t, 300*time.Millisecond, 2) // another process on the same database and Redis
 

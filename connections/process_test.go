@@ -22,7 +22,6 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/internal/db"
-	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/secret"
 )
 
@@ -149,8 +148,7 @@ func TestRefreshOnceAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	const processes, calls = 4, 150
 	b := setup(t)
-	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
-	v := b.createConnected(t, p, codeInput(p))
+	p, v := b.connectedRotating(t)
 
 	round := func(name string, expire func()) {
 		children := make([]*child, processes)

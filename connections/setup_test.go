@@ -158,6 +158,15 @@ func (b *testBundle) createConnected(t *testing.T, p *oauthfake.Provider, in con
 	return v
 }
 
+// connectedRotating is a connection made the usual way (authorization
+// code) and connected, at a provider that requires PKCE and rotates
+// refresh tokens.
+func (b *testBundle) connectedRotating(t *testing.T) (*oauthfake.Provider, connections.View) {
+	t.Helper()
+	p := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true})
+	return p, b.createConnected(t, p, codeInput(p))
+}
+
 // expireInDB makes Liaison believe the stored token has expired.
 func (b *testBundle) expireInDB(t *testing.T, id string) {
 	t.Helper()
@@ -180,17 +189,7 @@ func (b *testBundle) get(t *testing.T, id, path string) (*http.Response, error) 
 
 func (b *testBundle) events(t *testing.T, eventType string) []string {
 	t.Helper()
-	rows, err := b.db.QueryContext(context.Background(), `SELECT data FROM system_events WHERE type = $1 ORDER BY occurred_at`, eventType)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		require.NoError(t, rows.Scan(&d))
-		out = append(out, d)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return b.db.Strings(t, `SELECT data FROM system_events WHERE type = $1 ORDER BY occurred_at`, eventType)
 }
 
 func keysEnv(keys [][]byte) string {

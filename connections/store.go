@@ -164,7 +164,7 @@ func (s *Service) update(ctx context.Context, c *Connection, wantVersion int64) 
 	if err != nil {
 		return false, err
 	}
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE connections SET
+	ok, err := s.updateOne(ctx, `UPDATE connections SET
 		name = $2, description = $3, auth_type = $4, status = $5, base_url = $6, allowed_hosts = $7, headers = $8,
 		client_id = $9, client_secret = $10, authorization_url = $11, token_url = $12, revocation_url = $13,
 		discovery_url = $14, issuer = $15, scopes = $16, client_auth = $17, pkce = $18, authorization_params = $19,
@@ -182,11 +182,18 @@ func (s *Service) update(ctx context.Context, c *Connection, wantVersion int64) 
 	if err != nil {
 		return false, fmt.Errorf("updating connection: %w", err)
 	}
-	n, err := res.RowsAffected()
+	return ok, nil
+}
+
+// updateOne runs an UPDATE of one connection, guarded by what the caller
+// read (its token_version), and reports whether it changed the row.
+func (s *Service) updateOne(ctx context.Context, query string, args ...any) (bool, error) {
+	res, err := s.opts.DB.ExecContext(ctx, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("updating connection: %w", err)
+		return false, err
 	}
-	return n == 1, nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func mapOrEmpty(m map[string]string) map[string]string {
@@ -219,7 +226,7 @@ func (s *Service) storeTokens(ctx context.Context, id string, stale int64, t tok
 		return false, fmt.Errorf("sealing refresh token: %w", err)
 	}
 	now := s.now()
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE connections SET access_token = $1, refresh_token = $2,
+	ok, err := s.updateOne(ctx, `UPDATE connections SET access_token = $1, refresh_token = $2,
 		token_obtained_at = $3, token_expires_at = $4, token_version = token_version + 1,
 		status = $5, last_error = '', updated_at = $3
 		WHERE id = $6 AND token_version = $7`,
@@ -227,11 +234,7 @@ func (s *Service) storeTokens(ctx context.Context, id string, stale int64, t tok
 	if err != nil {
 		return false, fmt.Errorf("storing tokens: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("storing tokens: %w", err)
-	}
-	return n == 1, nil
+	return ok, nil
 }
 
 // markNeedsReauth moves a connection to needs_reauth, drops its tokens

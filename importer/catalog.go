@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -216,30 +215,24 @@ func (s *Store) Items(ctx context.Context, importID, status, after string, limit
 	if _, err := s.Get(ctx, importID); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT external_id, status, fields, created_at, updated_at FROM catalog_items
+	out, more, err := db.Page(ctx, s.db, scanItem, limit, `SELECT external_id, status, fields, created_at, updated_at FROM catalog_items
 		WHERE import_id = $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR external_id > $3) ORDER BY external_id LIMIT $4`,
 		importID, status, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing items: %w", err)
 	}
-	defer rows.Close()
-	var out []CatalogItem
-	for rows.Next() {
-		var it CatalogItem
-		var fields string
-		if err := rows.Scan(&it.ExternalID, &it.Status, &fields, &it.CreatedAt, &it.UpdatedAt); err != nil {
-			return nil, false, fmt.Errorf("importer: listing items: %w", err)
-		}
-		it.Fields = json.RawMessage(fields)
-		it.CreatedAt, it.UpdatedAt = it.CreatedAt.UTC(), it.UpdatedAt.UTC()
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, errors.Join(errors.New("importer: listing items"), err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
 	return out, more, nil
+}
+
+// scanItem reads a row of external_id, status, fields, created_at,
+// updated_at.
+func scanItem(row db.Row) (CatalogItem, error) {
+	var it CatalogItem
+	var fields string
+	if err := row.Scan(&it.ExternalID, &it.Status, &fields, &it.CreatedAt, &it.UpdatedAt); err != nil {
+		return CatalogItem{}, err
+	}
+	it.Fields = json.RawMessage(fields)
+	it.CreatedAt, it.UpdatedAt = it.CreatedAt.UTC(), it.UpdatedAt.UTC()
+	return it, nil
 }

@@ -98,14 +98,6 @@ func TestTSV(t *testing.T) {
 	require.Equal(t, []any{}, items[1].Fields["additional_image_link"])
 }
 
-func TestCSVHeaderOnly(t *testing.T) {
-	t.Parallel()
-
-	items, bad := parseAll(t, "id,title\n", FormatCSV, ParseOptions{})
-	require.Empty(t, items)
-	require.Empty(t, bad)
-}
-
 func TestCSVUnclosedQuoteDoesNotBufferTheFeed(t *testing.T) {
 	t.Parallel()
 

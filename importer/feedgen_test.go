@@ -138,18 +138,6 @@ func TestChangedPricesShowInTheContentHash(t *testing.T) {
 	}
 }
 
-// feedByteCounter counts the bytes that went through it.
-type feedByteCounter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *feedByteCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // TestParsingStreams parses feeds far larger than the heap limit it checks:
 // only a parser that streams stays under it. It does not run in parallel,
 // because the heap it measures is the whole test binary's.
@@ -164,7 +152,7 @@ func TestParsingStreams(t *testing.T) {
 	for _, name := range []string{"yml", "json", "csv"} {
 		t.Run(name, func(t *testing.T) {
 			runtime.GC()
-			feed := &feedByteCounter{r: generatedFeed(t, feedgen.Options{Format: name, Items: items, Seed: 1})}
+			feed := &countingReader{r: generatedFeed(t, feedgen.Options{Format: name, Items: items, Seed: 1})}
 			p, err := NewParser(feed, FormatAuto, ParseOptions{})
 			require.NoError(t, err)
 
@@ -199,7 +187,7 @@ func BenchmarkParse(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			const items = 10_000
 			for b.Loop() {
-				feed := &feedByteCounter{r: generatedFeed(b, feedgen.Options{Format: name, Items: items, Seed: 1})}
+				feed := &countingReader{r: generatedFeed(b, feedgen.Options{Format: name, Items: items, Seed: 1})}
 				p, err := NewParser(feed, FormatAuto, ParseOptions{ItemPath: feedgen.XMLItemPath})
 				if err != nil {
 					b.Fatal(err)

@@ -78,42 +78,37 @@ type Input struct {
 	BadRowShare  *float64 `json:"bad_row_threshold"`
 }
 
+// setGiven sets *dst to *src when the edit gives src; a field left out
+// keeps its value.
+func setGiven[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// setTrimmed is setGiven for text, without the white space around it.
+func setTrimmed(dst, src *string) {
+	if src != nil {
+		*dst = strings.TrimSpace(*src)
+	}
+}
+
 // apply sets in onto im and checks the result as a whole, naming every bad
 // field. ConnectionExists says whether a connection id is known.
 func (in Input) apply(im *Import, connectionExists func(string) bool) error {
-	if in.Name != nil {
-		im.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.ConnectionID != nil {
-		im.ConnectionID = strings.TrimSpace(*in.ConnectionID)
-	}
-	if in.URL != nil {
-		im.URL = strings.TrimSpace(*in.URL)
-	}
+	setTrimmed(&im.Name, in.Name)
+	setTrimmed(&im.ConnectionID, in.ConnectionID)
+	setTrimmed(&im.URL, in.URL)
 	if in.Format != nil {
 		im.Format = Format(strings.ToLower(strings.TrimSpace(*in.Format)))
 	}
-	if in.ItemPath != nil {
-		im.ItemPath = strings.TrimSpace(*in.ItemPath)
-	}
-	if in.Mapping != nil {
-		im.Mapping = *in.Mapping
-	}
-	if in.Schedule != nil {
-		im.Schedule = strings.TrimSpace(*in.Schedule)
-	}
-	if in.Timezone != nil {
-		im.Timezone = strings.TrimSpace(*in.Timezone)
-	}
-	if in.Enabled != nil {
-		im.Enabled = *in.Enabled
-	}
-	if in.TimeLimit != nil {
-		im.TimeLimit = strings.TrimSpace(*in.TimeLimit)
-	}
-	if in.BadRowShare != nil {
-		im.BadRowShare = *in.BadRowShare
-	}
+	setTrimmed(&im.ItemPath, in.ItemPath)
+	setGiven(&im.Mapping, in.Mapping)
+	setTrimmed(&im.Schedule, in.Schedule)
+	setTrimmed(&im.Timezone, in.Timezone)
+	setGiven(&im.Enabled, in.Enabled)
+	setTrimmed(&im.TimeLimit, in.TimeLimit)
+	setGiven(&im.BadRowShare, in.BadRowShare)
 
 	errs := &invalid.Error{}
 	switch n := utf8.RuneCountInString(im.Name); {
@@ -239,7 +234,7 @@ func (s *Store) DB() *db.DB { return s.db }
 const importColumns = `id, name, connection_id, url, format, item_path, mapping, schedule, timezone, enabled,
 	time_limit_seconds, bad_row_threshold, etag, last_modified, created_at, updated_at`
 
-func scanImport(row interface{ Scan(...any) error }) (Import, error) {
+func scanImport(row db.Row) (Import, error) {
 	var (
 		im      Import
 		conn    sql.NullString
@@ -333,25 +328,10 @@ func (s *Store) Get(ctx context.Context, id string) (Import, error) {
 
 // List pages through imports by id.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Import, bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+importColumns+` FROM imports WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	out, more, err := db.Page(ctx, s.db, scanImport, limit,
+		`SELECT `+importColumns+` FROM imports WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
-	}
-	defer rows.Close()
-	var out []Import
-	for rows.Next() {
-		im, err := scanImport(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, im)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("importer: listing imports: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }

@@ -76,14 +76,6 @@ func TestJSONMustBeAnArray(t *testing.T) {
 	require.ErrorContains(t, err, "must be an array of objects")
 }
 
-func TestJSONEmptyArray(t *testing.T) {
-	t.Parallel()
-
-	items, bad := parseAll(t, "[]", FormatAuto, ParseOptions{})
-	require.Empty(t, items)
-	require.Empty(t, bad)
-}
-
 func TestJSONLines(t *testing.T) {
 	t.Parallel()
 

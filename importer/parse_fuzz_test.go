@@ -148,24 +148,29 @@ func FuzzParseCSV(f *testing.F) {
 	})
 }
 
+// fuzzFormat seeds f with seeds and fuzzes the reader of one format.
+func fuzzFormat(f *testing.F, format Format, seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, feed []byte) {
+		checkFeed(t, feed, format, ParseOptions{})
+	})
+}
+
 func FuzzParseJSON(f *testing.F) {
-	for _, s := range []string{
+	fuzzFormat(f, FormatJSON,
 		`[{"id":1,"name":"Chair","price":10.5},{"id":"2","tags":["a","b"],"nested":{"x":null}}]`,
 		`[{"id":12345678901234567890},{"id":1e400},{"id":-0.0},{"id":9007199254740993}]`,
 		`[1,"x",null,[],{"id":"ok"}]`,
 		`[{"id":"\u0000"},{"id":"\ud800"},{"\udc00":"key"}]`,
 		`[{"id":1},`, `[{"id":1}]]`, `[{"id":1}] {}`, `{"items":[]}`, `[]`, `[`, `[{"a":1}{"b":2}]`,
 		"\xef\xbb\xbf[{\"id\":1}]", "[{\"id\":\"\xff\"}]", ` [ { "id" : 1 } ] `,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, feed []byte) {
-		checkFeed(t, feed, FormatJSON, ParseOptions{})
-	})
+	)
 }
 
 func FuzzParseJSONLines(f *testing.F) {
-	for _, s := range []string{
+	fuzzFormat(f, FormatJSONL,
 		"{\"id\":1,\"name\":\"Chair\"}\n{\"id\":2}\n",
 		"{\"id\":1}\r\n\r\n{\"id\":2}",
 		"{\"id\":1} {\"id\":2}\n[1]\n\"x\"\nnot json\n{\"id\":3}\n",
@@ -173,12 +178,7 @@ func FuzzParseJSONLines(f *testing.F) {
 		"{\"id\":12345678901234567890}\n{\"id\":1e999}\n",
 		"{\n\"id\":1\n}\n",
 		"{\"id\":1", "\n\n\n", "{}\n",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, feed []byte) {
-		checkFeed(t, feed, FormatJSONL, ParseOptions{})
-	})
+	)
 }
 
 // xmlSeeds are shapes every XML reader meets: declarations of other encodings, entities,
@@ -197,7 +197,7 @@ var xmlSeeds = []string{
 }
 
 func FuzzParseYML(f *testing.F) {
-	for _, s := range append([]string{
+	fuzzFormat(f, FormatYML, append([]string{
 		`<?xml version="1.0" encoding="UTF-8"?>
 <yml_catalog date="2026-01-01 00:00"><shop><name>Shop</name>
 <currencies><currency id="RUR" rate="1"/><currency id="USD" rate="CBRF"/></currencies>
@@ -209,16 +209,11 @@ func FuzzParseYML(f *testing.F) {
 </offers><gifts><gift id="g"/></gifts></shop></yml_catalog>`,
 		`<yml_catalog xmlns:x="urn:x"><shop><offers><offer x:id="1" xmlns="urn:y"><x:name>n</x:name></offer></offers></shop></yml_catalog>`,
 		`<catalog/>`,
-	}, xmlSeeds...) {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, feed []byte) {
-		checkFeed(t, feed, FormatYML, ParseOptions{})
-	})
+	}, xmlSeeds...)...)
 }
 
 func FuzzParseGoogleMerchant(f *testing.F) {
-	for _, s := range append([]string{
+	fuzzFormat(f, FormatRSS, append([]string{
 		`<?xml version="1.0"?><rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>Shop</title>
 <item><g:id>1</g:id><title>Chair</title><g:title>Chair G</g:title><g:price>10 USD</g:price>
 <g:additional_image_link>a.jpg</g:additional_image_link><g:shipping><g:country>US</g:country><g:price>0 USD</g:price></g:shipping></item>
@@ -227,12 +222,7 @@ func FuzzParseGoogleMerchant(f *testing.F) {
 		`<feed xmlns="http://www.w3.org/2005/Atom" xmlns:g="http://base.google.com/cns/1.0"><entry><g:id>1</g:id><link rel="self" href="s"/><link href="https://e.com/1"/><summary type="html">&lt;b&gt;x&lt;/b&gt;</summary></entry></feed>`,
 		`<rss><channel><item><g:id>undeclared prefix</g:id></item></channel></rss>`,
 		`<feed><entry><id>not atom</id></entry></feed>`,
-	}, xmlSeeds...) {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, feed []byte) {
-		checkFeed(t, feed, FormatRSS, ParseOptions{})
-	})
+	}, xmlSeeds...)...)
 }
 
 // FuzzParseXML covers the generic reader with a fuzzed item path, and auto detection.

@@ -187,6 +187,26 @@ func TestHTMLIsNotAFeed(t *testing.T) {
 	}
 }
 
+// TestFeedWithoutItems: a feed that is well formed but lists nothing gives
+// no items and no bad rows; it is not an error.
+func TestFeedWithoutItems(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, feed string
+		format     Format
+	}{
+		{"csv header only", "id,title\n", FormatCSV},
+		{"json empty array", "[]", FormatAuto},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			items, bad := parseAll(t, tc.feed, tc.format, ParseOptions{})
+			require.Empty(t, items)
+			require.Empty(t, bad)
+		})
+	}
+}
+
 func TestEmptyFeedIsAnError(t *testing.T) {
 	t.Parallel()
 

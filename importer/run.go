@@ -89,7 +89,7 @@ func endEvent(im Import, r Run) (string, map[string]any) {
 const runColumns = `id, import_id, status, trigger, queued_at, started_at, finished_at, bytes, bytes_total, items,
 	created, updated, unchanged, removed, bad, errors, message`
 
-func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+func scanRun(row db.Row) (Run, error) {
 	var (
 		r                 Run
 		started, finished sql.NullTime
@@ -208,26 +208,10 @@ func (s *Store) Runs(ctx context.Context, importID, before string, limit int) ([
 	if _, err := s.Get(ctx, importID); err != nil {
 		return nil, false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM import_runs
+	out, more, err := db.Page(ctx, s.db, scanRun, limit, `SELECT `+runColumns+` FROM import_runs
 		WHERE import_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, importID, before, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("importer: listing runs: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }

@@ -133,15 +133,37 @@ func (b *bundle) create(t *testing.T, in importer.Input) importer.Import {
 	return im
 }
 
-func (b *bundle) run(t *testing.T, importID string) importer.Run {
+// newRun queues a run of the import, as trigger ("manual", "schedule")
+// asked for it.
+func (b *bundle) newRun(t *testing.T, importID, trigger string) importer.Run {
 	t.Helper()
-	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, importID, "manual")
-	require.NoError(t, err)
-	require.NoError(t, b.runner.Execute(ctx, run.ID))
-	run, err = b.store.GetRun(ctx, run.ID)
+	run, err := b.store.NewRun(context.Background(), importID, trigger)
 	require.NoError(t, err)
 	return run
+}
+
+// getRun reads a run as it stands now.
+func (b *bundle) getRun(t *testing.T, runID string) importer.Run {
+	t.Helper()
+	run, err := b.store.GetRun(context.Background(), runID)
+	require.NoError(t, err)
+	return run
+}
+
+// run runs the import once, to its end, and gives the run as it ended.
+func (b *bundle) run(t *testing.T, importID string) importer.Run {
+	t.Helper()
+	run := b.newRun(t, importID, "manual")
+	require.NoError(t, b.runner.Execute(context.Background(), run.ID))
+	return b.getRun(t, run.ID)
+}
+
+// execute runs a run in the background, as a worker does; its error
+// arrives on the channel.
+func (b *bundle) execute(ctx context.Context, runID string) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- b.runner.Execute(ctx, runID) }()
+	return done
 }
 
 // cancelRunning cancels a run that Execute (answering on done) runs, waits
@@ -157,8 +179,7 @@ func (b *bundle) cancelRunning(t *testing.T, runID string, done <-chan error) im
 	case <-time.After(20 * time.Second):
 		t.Fatal("the run did not stop after cancellation")
 	}
-	r, err := b.store.GetRun(ctx, runID)
-	require.NoError(t, err)
+	r := b.getRun(t, runID)
 	require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
 	return r
 }
@@ -285,28 +306,24 @@ func TestARunStartedOverCountsOnce(t *testing.T) {
 	t.Cleanup(srv.Close)
 	b.runner.BatchSize = 20
 	im := b.create(t, importer.Input{Name: new("restart"), URL: new(srv.URL), Format: new("csv")})
-	run, err := b.store.NewRun(context.Background(), im.ID, "manual")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "manual")
 
 	// The first worker stops (its context ends) once some items are in.
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	done := b.execute(ctx, run.ID)
 	require.Eventually(t, func() bool {
 		r, err := b.store.GetRun(context.Background(), run.ID)
 		return err == nil && r.Counts.Created >= 40
 	}, 10*time.Second, 5*time.Millisecond)
 	stop()
 	require.Error(t, <-done, "a stopping worker hands the run back")
-	r, err := b.store.GetRun(context.Background(), run.ID)
-	require.NoError(t, err)
+	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusRunning, r.Status)
 
 	// The next worker runs it again, from the start of the feed.
 	slow.Store(false)
 	require.NoError(t, b.runner.Execute(context.Background(), run.ID))
-	r, err = b.store.GetRun(context.Background(), run.ID)
-	require.NoError(t, err)
+	r = b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusSucceeded, r.Status, r.Message)
 	require.EqualValues(t, 300, r.Items)
 	require.Zero(t, r.Counts.Bad, "%v", r.Errors)
@@ -405,9 +422,8 @@ func TestRunsNeverOverlap(t *testing.T) {
 	b := setupRunner(t, nil)
 	im := b.create(t, importer.Input{Name: new("x"), URL: new("https://example.com/feed.csv")})
 	ctx := context.Background()
-	first, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
-	_, err = b.store.NewRun(ctx, im.ID, "schedule")
+	first := b.newRun(t, im.ID, "manual")
+	_, err := b.store.NewRun(ctx, im.ID, "schedule")
 	require.ErrorIs(t, err, importer.ErrRunInProgress)
 
 	_, err = b.store.CancelRun(ctx, first.ID)
@@ -440,17 +456,15 @@ func TestCancelARunningRun(t *testing.T) {
 	b.runner.BatchSize = 10
 	im := b.create(t, importer.Input{Name: new("endless"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	run := b.newRun(t, im.ID, "manual")
+	done := b.execute(ctx, run.ID)
 
 	require.Eventually(t, func() bool {
 		r, err := b.store.GetRun(ctx, run.ID)
 		return err == nil && r.Status == importer.StatusRunning && r.Items > 20
 	}, 10*time.Second, 10*time.Millisecond, "progress is visible while the run goes")
 	r := b.cancelRunning(t, run.ID, done)
-	_, err = b.store.CancelRun(ctx, run.ID)
+	_, err := b.store.CancelRun(ctx, run.ID)
 	require.ErrorIs(t, err, importer.ErrRunFinished)
 
 	// A cancelled run did not complete: it ends with import.failed, once,
@@ -480,10 +494,8 @@ func TestCancelARunWhoseFeedStalls(t *testing.T) {
 	t.Cleanup(srv.Close)
 	im := b.create(t, importer.Input{Name: new("stalls"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	run := b.newRun(t, im.ID, "manual")
+	done := b.execute(ctx, run.ID)
 
 	<-stalled
 	require.Eventually(t, func() bool {
@@ -499,8 +511,7 @@ func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	b := setupRunner(t, nil)
 	im := b.create(t, importer.Input{Name: new("waiting"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "manual")
 
 	r, err := b.store.CancelRun(ctx, run.ID)
 	require.NoError(t, err)
@@ -519,8 +530,7 @@ func TestCancellingAQueuedRunTellsOfItsEnd(t *testing.T) {
 	require.NoError(t, b.runner.Execute(ctx, run.ID))
 	_, err = b.store.CancelRun(ctx, run.ID)
 	require.ErrorIs(t, err, importer.ErrRunFinished)
-	r, err = b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r = b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	b.events.onlyEvent(t, run.ID)
 	require.Equal(t, []string{"cancelled"}, b.events.observedRuns(), "counted once, by the store that ended it")
@@ -543,15 +553,13 @@ func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	b.runner.AbandonedAfter = 50 * time.Millisecond
 	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "manual")
 	flagOnly(t, b, run.ID)
-	_, err = b.store.NewRun(ctx, im.ID, "manual")
+	_, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.ErrorIs(t, err, importer.ErrRunInProgress, "the flagged run still counts as queued")
 
 	require.NoError(t, b.runner.Execute(ctx, run.ID))
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	require.Contains(t, r.Message, "stopped before ending it")
 	b.events.cancelledOnce(t, run.ID)
@@ -568,19 +576,16 @@ func TestAFlaggedRunWithoutATaskGivesWayToTheNextRun(t *testing.T) {
 	b := setupRunner(t, nil)
 	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "schedule")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "schedule")
 	flagOnly(t, b, run.ID)
-	_, err = b.store.NewRun(ctx, im.ID, "manual")
+	_, err := b.store.NewRun(ctx, im.ID, "manual")
 	require.ErrorIs(t, err, importer.ErrRunInProgress, "flagged a moment ago: its flagger may still end it")
 
 	_, err = b.store.DB().ExecContext(ctx, `UPDATE import_runs SET queued_at = $1 WHERE id = $2`, time.Now().Add(-2*time.Minute), run.ID)
 	require.NoError(t, err)
-	next, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
+	next := b.newRun(t, im.ID, "manual")
 	require.NotEqual(t, run.ID, next.ID)
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusCancelled, r.Status)
 	b.events.cancelledOnce(t, run.ID)
 }
@@ -590,12 +595,10 @@ func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 	b := setupRunner(t, nil)
 	im := b.create(t, importer.Input{Name: new("unqueued"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "manual")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "manual")
 
 	require.NoError(t, b.store.FailQueued(ctx, run.ID, "the run could not be queued: redis is down"))
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusFailed, r.Status)
 	ev, data := b.events.onlyEvent(t, run.ID)
 	require.Equal(t, "import.failed", ev)
@@ -608,7 +611,7 @@ func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 
 	// Once ended, it stays as it ended.
 	require.NoError(t, b.store.FailQueued(ctx, run.ID, "again"))
-	_, err = b.store.CancelRun(ctx, run.ID)
+	_, err := b.store.CancelRun(ctx, run.ID)
 	require.ErrorIs(t, err, importer.ErrRunFinished)
 	b.events.onlyEvent(t, run.ID)
 }
@@ -619,23 +622,14 @@ func TestARunThatCouldNotBeQueuedTellsOfItsEnd(t *testing.T) {
 func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "id,name\n")
-		for i := 0; r.Context().Err() == nil; i++ {
-			fmt.Fprintf(w, "%d,item\n", i)
-			w.(http.Flusher).Flush()
-			time.Sleep(time.Millisecond)
-		}
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(feedgen.EndlessCSV))
 	t.Cleanup(srv.Close)
 	b.runner.BatchSize = 10
 	im := b.create(t, importer.Input{Name: new("race"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	for i := range 20 {
-		run, err := b.store.NewRun(ctx, im.ID, "manual")
-		require.NoError(t, err)
-		done := make(chan error, 1)
-		go func() { done <- b.runner.Execute(ctx, run.ID) }()
+		run := b.newRun(t, im.ID, "manual")
+		done := b.execute(ctx, run.ID)
 		// Spread the cancels over the moments the worker takes the run up.
 		time.Sleep(time.Duration(i) * 50 * time.Microsecond)
 		b.cancelRunning(t, run.ID, done)
@@ -664,10 +658,8 @@ func TestACancelledRunIsNotPostponed(t *testing.T) {
 	b := setupRunner(t, sender)
 	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "schedule")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- b.runner.Execute(ctx, run.ID) }()
+	run := b.newRun(t, im.ID, "schedule")
+	done := b.execute(ctx, run.ID)
 	<-sender.asked
 	r, err := b.store.CancelRun(ctx, run.ID)
 	require.NoError(t, err)
@@ -679,8 +671,7 @@ func TestACancelledRunIsNotPostponed(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the run did not end")
 	}
-	r, err = b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r = b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusCancelled, r.Status, r.Message)
 	b.events.cancelledOnce(t, run.ID)
 }
@@ -692,8 +683,7 @@ func TestCancellingAPostponedRun(t *testing.T) {
 	b := setupRunner(t, reauthSender{})
 	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "schedule")
-	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "schedule")
 	var post *importer.PostponedError
 	require.ErrorAs(t, b.runner.Execute(ctx, run.ID), &post)
 	types, _ := b.events.ofRun(run.ID)
@@ -737,14 +727,12 @@ func TestNeedsReauthPostponesTheRun(t *testing.T) {
 	b := setupRunner(t, reauthSender{})
 	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
-	run, err := b.store.NewRun(ctx, im.ID, "schedule")
-	require.NoError(t, err)
-	err = b.runner.Execute(ctx, run.ID)
+	run := b.newRun(t, im.ID, "schedule")
+	err := b.runner.Execute(ctx, run.ID)
 	var post *importer.PostponedError
 	require.True(t, errors.As(err, &post), "got %v; want *PostponedError", err)
 	require.Equal(t, 30*time.Second, post.RetryAfter())
-	r, err := b.store.GetRun(ctx, run.ID)
-	require.NoError(t, err)
+	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed and not lost")
 	require.Contains(t, r.Message, "waiting for connection conn_1")
 }

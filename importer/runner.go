@@ -410,6 +410,7 @@ func decompress(r io.Reader, contentEncoding string) (io.Reader, error) {
 	return br, nil
 }
 
+// countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
 	n int64

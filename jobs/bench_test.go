@@ -26,8 +26,7 @@ func BenchmarkEmptyHandler(b *testing.B) {
 	r, err := OpenRedis(context.Background(), redistest.New(b), testLogger(b))
 	require.NoError(b, err)
 	b.Cleanup(func() { r.Close() })
-	c := NewClient(r)
-	b.Cleanup(func() { c.Close() })
+	c := newClient(b, r)
 
 	var g errgroup.Group
 	g.SetLimit(enqueueConcurrency)

@@ -26,17 +26,10 @@ func TestConnectionsSweepTask(t *testing.T) {
 		ClientID: new("c"), ClientSecret: new("client-secret"), DiscoveryURL: new(p.Issuer()),
 	})
 	require.NoError(t, err)
-	u, err := svc.AuthorizeURL(ctx, v.ID)
-	require.NoError(t, err)
-	back, err := p.Visit(ctx, u)
-	require.NoError(t, err)
-	require.True(t, svc.Complete(ctx, back.Query()).OK)
+	connect(t, svc, p, v.ID)
 
-	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc})
+	c := newClient(t, r)
 
 	tasks, err := ConnectionsSweepSource{}.PeriodicTasks()
 	require.NoError(t, err)

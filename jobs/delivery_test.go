@@ -77,8 +77,7 @@ func newDeliveryEnv(t *testing.T, schedule hooks.Schedule, answer func(eventID s
 func newDeliveryEnvOn(t *testing.T, schedule hooks.Schedule, answer func(eventID string) (int, time.Duration), via func(dbtest.Database) *db.DB) *deliveryEnv {
 	t.Helper()
 	r, d, ring, conns := openServices(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	svc, err := hooks.New(hooks.Options{DB: via(d), Redis: r.UniversalClient, Ring: ring, Sender: conns, Queue: c, Log: testLogger(t), Schedule: schedule})
 	require.NoError(t, err)
 

@@ -45,20 +45,12 @@ func setupImports(t *testing.T) *importBundle {
 		ClientID: new("shop"), ClientSecret: new("s3cret+/="), DiscoveryURL: new(p.Issuer()), ClientAuth: new("client_secret_post"),
 	})
 	require.NoError(t, err)
-	u, err := svc.AuthorizeURL(ctx, v.ID)
-	require.NoError(t, err)
-	back, err := p.Visit(ctx, u)
-	require.NoError(t, err)
-	require.True(t, svc.Complete(ctx, back.Query()).OK)
+	connect(t, svc, p, v.ID)
 
 	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
 	runner := importer.NewRunner(store, svc, testLogger(t))
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
-	w := NewWorker(r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second},
-		Deps{Client: c, Imports: store, ImportRunner: runner}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
+	c := newClient(t, r)
+	startWorker(t, r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second}, Deps{Client: c, Imports: store, ImportRunner: runner})
 	return &importBundle{store: store, client: c, conns: svc, p: p, connID: v.ID}
 }
 
@@ -138,8 +130,7 @@ func TestARunThatCannotBeQueuedFailsAndSaysSo(t *testing.T) {
 	require.NoError(t, err)
 	d := dbtest.New(t)
 	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	im, err := store.Create(ctx, importer.Input{Name: new("x"), URL: new("https://feeds.example/f.csv")}, nil)
 	require.NoError(t, err)
 
@@ -181,8 +172,7 @@ func TestScheduleChangesArePickedUpWithoutRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sched.Start())
 	t.Cleanup(sched.Shutdown)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 
 	specs := func() []string {
 		entries, err := c.ins.SchedulerEntries()

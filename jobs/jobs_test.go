@@ -15,6 +15,7 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/redistest"
 	"github.com/liaison/liaison/internal/secret"
 )
@@ -50,12 +51,39 @@ func openServices(t *testing.T) (*Redis, dbtest.Database, *secret.Ring, *connect
 	return r, d, ring, conns
 }
 
+// connect takes the connection through the OAuth flow at the fake
+// provider, as the person connecting it would.
+func connect(t testing.TB, svc *connections.Service, p *oauthfake.Provider, id string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := svc.AuthorizeURL(ctx, id)
+	require.NoError(t, err)
+	back, err := p.Visit(ctx, u)
+	require.NoError(t, err)
+	require.True(t, svc.Complete(ctx, back.Query()).OK)
+}
+
 func openRedis(t *testing.T) *Redis {
 	t.Helper()
 	r, err := OpenRedis(context.Background(), redistest.New(t), testLogger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// newClient is a client on r, closed after the test.
+func newClient(t testing.TB, r *Redis) *Client {
+	c := NewClient(r)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// startWorker starts a worker on r, shut down after the test.
+func startWorker(t testing.TB, r *Redis, cfg WorkerConfig, deps Deps) *Worker {
+	w := NewWorker(r, cfg, deps, testLogger(t))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Shutdown)
+	return w
 }
 
 func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
@@ -65,12 +93,9 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	require.True(t, r.Embedded())
 
-	w := NewWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
+	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{})
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := c.PingWorker(ctx)
@@ -81,12 +106,9 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 func TestPingThroughRealQueue(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	w := NewWorker(r, WorkerConfig{Concurrency: 4}, Deps{}, testLogger(t))
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Shutdown)
+	startWorker(t, r, WorkerConfig{Concurrency: 4}, Deps{})
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for range 3 {
@@ -99,8 +121,7 @@ func TestPingThroughRealQueue(t *testing.T) {
 func TestPingWithoutWorkerTimesOut(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := c.PingWorker(ctx)
@@ -127,8 +148,7 @@ func TestShutdownLetsInFlightTaskFinish(t *testing.T) {
 	w := newWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second}, mux, testLogger(t))
 	require.NoError(t, w.Start())
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:slow", nil), asynq.TaskID("slow-1"), asynq.Retention(time.Minute))
 	require.NoError(t, err)
 	<-started
@@ -157,8 +177,7 @@ func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
 	w := newWorker(r, WorkerConfig{Concurrency: 1, ShutdownTimeout: 300 * time.Millisecond}, mux, testLogger(t))
 	require.NoError(t, w.Start())
 
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:stuck", nil), asynq.TaskID("stuck-1"))
 	require.NoError(t, err)
 	<-started
@@ -176,8 +195,7 @@ func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
 func TestDuplicateTaskID(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))
 	require.NoError(t, err)
 	_, err = c.Enqueue(context.Background(), asynq.NewTask("test:x", nil), asynq.TaskID("same"))

@@ -52,8 +52,7 @@ func TestRecovererMatchesAsynqKeys(t *testing.T) {
 	require.NoError(t, srv.Start(mux))
 	t.Cleanup(srv.Shutdown)
 	t.Cleanup(func() { close(release) })
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 	_, err := c.Enqueue(ctx, asynq.NewTask("recover:probe", []byte("payload")), asynq.TaskID("probe1"), asynq.Queue(QueueLow))
 	require.NoError(t, err)
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(runs) }
@@ -244,16 +243,7 @@ func TestSweepReadsPastItsFirstPage(t *testing.T) {
 	n, err := e.hooks.Sweep(ctx, -time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, 1300, n)
-	var batches []string
-	rows, err := e.db.QueryContext(ctx, `SELECT DISTINCT batch_id FROM deliveries`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var b string
-		require.NoError(t, rows.Scan(&b))
-		batches = append(batches, b)
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
+	batches := e.db.Strings(t, `SELECT DISTINCT batch_id FROM deliveries`)
 	require.Len(t, batches, 16+5) // 1000 in 16 batches, 300 in 5
 	_, prefix := leaseKeys(QueueDefault)
 	for _, b := range batches {

@@ -14,8 +14,7 @@ import (
 func TestQueueTasksCountsEachState(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	c := NewClient(r)
-	t.Cleanup(func() { c.Close() })
+	c := newClient(t, r)
 
 	// Before any task, every queue is reported, with zeros.
 	got, err := c.QueueTasks()

@@ -67,10 +67,10 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	}))
 	defer bs.Close()
 	var whA, whB hooks.WebhookWithSecret
-	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": a.URL, "event_types": []string{"hung.test"}, "description": "A, hanging"}, &whA); err != nil {
+	if err := b.api.Post(ctx, "/v1/webhooks", map[string]any{"url": a.URL, "event_types": []string{"hung.test"}, "description": "A, hanging"}, http.StatusCreated, &whA); err != nil {
 		return err
 	}
-	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": bs.URL, "event_types": []string{"hung.test"}, "description": "B, healthy"}, &whB); err != nil {
+	if err := b.api.Post(ctx, "/v1/webhooks", map[string]any{"url": bs.URL, "event_types": []string{"hung.test"}, "description": "B, healthy"}, http.StatusCreated, &whB); err != nil {
 		return err
 	}
 
@@ -84,7 +84,7 @@ func (b *bench) hung(ctx context.Context, o options) error {
 		id := fmt.Sprintf("%s%07d", prefix, i)
 		sends.Go(func() {
 			at := time.Now()
-			if err := b.post(ctx, "/v1/events", map[string]any{"id": id, "type": "hung.test", "profile": map[string]any{}, "data": map[string]any{"i": id}}, nil); err != nil {
+			if err := b.api.Post(ctx, "/v1/events", map[string]any{"id": id, "type": "hung.test", "profile": map[string]any{}, "data": map[string]any{"i": id}}, http.StatusAccepted, nil); err != nil {
 				errs <- err
 				return
 			}
@@ -98,18 +98,8 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		mu.Lock()
-		n := len(atB)
-		mu.Unlock()
-		if n >= o.hungEvents {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("hung: B received %d of %d events", n, o.hungEvents)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if n, ok := waitFor(lenUnder(&mu, atB), o.hungEvents, 2*time.Minute, 10*time.Millisecond); !ok {
+		return fmt.Errorf("hung: B received %d of %d events", n, o.hungEvents)
 	}
 	mu.Lock()
 	lat := make([]time.Duration, 0, len(atB))
@@ -125,12 +115,10 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	var circuit struct {
 		Circuit hooks.Circuit `json:"circuit"`
 	}
-	if err := b.get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err != nil {
+	if err := b.api.Get(ctx, "/v1/webhooks/"+whA.ID, &circuit); err != nil {
 		return err
 	}
-	mu.Lock()
-	gotA = len(atA)
-	mu.Unlock()
+	gotA = lenUnder(&mu, atA)()
 	fmt.Printf("  after A hung for %s: its circuit %s, %d attempts in a row without an answer; A answered %d\n",
 		o.hungFor, circuit.Circuit.State, circuit.Circuit.Failures, gotA)
 
@@ -138,36 +126,34 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	hanging.Store(false)
 	close(release)
 	back := time.Now()
-	for {
-		mu.Lock()
-		n := len(atA)
-		mu.Unlock()
-		if n >= o.hungEvents {
-			break
-		}
-		if time.Since(back) > 15*time.Minute {
-			return fmt.Errorf("hung: A received %d of %d events after it answered again", n, o.hungEvents)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if n, ok := waitFor(lenUnder(&mu, atA), o.hungEvents, 15*time.Minute, 50*time.Millisecond); !ok {
+		return fmt.Errorf("hung: A received %d of %d events after it answered again", n, o.hungEvents)
 	}
 	fmt.Printf("  A answered again: all %d of its deliveries arrived %s later\n", o.hungEvents, time.Since(back).Round(time.Second))
 	return nil
 }
 
-// get reads an API answer into out.
-func (b *bench) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.apiURL+path, nil)
-	if err != nil {
-		return err
+// waitFor polls count, once every every, until it reaches want, for at most
+// within, and gives the count it reached and whether it got there.
+func waitFor(count func() int, want int, within, every time.Duration) (int, bool) {
+	deadline := time.Now().Add(within)
+	for {
+		n := count()
+		if n >= want {
+			return n, true
+		}
+		if time.Now().After(deadline) {
+			return n, false
+		}
+		time.Sleep(every)
 	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return err
+}
+
+// lenUnder counts the entries of m, read under mu.
+func lenUnder[V any](mu *sync.Mutex, m map[string]V) func() int {
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(m)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s answered %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }

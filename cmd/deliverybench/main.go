@@ -40,7 +40,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -69,6 +68,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/apiclient"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/secret"
 	"github.com/liaison/liaison/jobs"
@@ -126,9 +126,7 @@ func main() {
 type bench struct {
 	db       *db.DB
 	redis    *jobs.Redis
-	apiURL   string
-	token    string
-	client   *http.Client
+	api      *apiclient.Client
 	receiver *receiver
 }
 
@@ -195,9 +193,9 @@ func run(ctx context.Context, o options) error {
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
-	b := &bench{db: d, redis: r, apiURL: web.URL, token: issued.Secret, client: &http.Client{Transport: tr, Timeout: time.Minute}, receiver: recv}
+	b := &bench{db: d, redis: r, api: &apiclient.Client{BaseURL: web.URL, Token: issued.Secret, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}}, receiver: recv}
 	var wh hooks.WebhookWithSecret
-	if err := b.post(ctx, "/v1/webhooks", map[string]any{"url": rs.URL + "/webhook", "event_types": []string{"order.*"}, "description": "deliverybench"}, &wh); err != nil {
+	if err := b.api.Post(ctx, "/v1/webhooks", map[string]any{"url": rs.URL + "/webhook", "event_types": []string{"order.*"}, "description": "deliverybench"}, http.StatusCreated, &wh); err != nil {
 		return fmt.Errorf("creating the webhook: %w", err)
 	}
 	recv.secret.Store(&wh.Secret)
@@ -318,7 +316,7 @@ func (b *bench) throughput(ctx context.Context, o options, label string, report 
 // send posts events first…first+n-1, as one batch or (batch 1) alone.
 func (b *bench) send(ctx context.Context, prefix string, first, n int) error {
 	if n == 1 {
-		return b.post(ctx, "/v1/events", event(prefix, first), nil)
+		return b.api.Post(ctx, "/v1/events", event(prefix, first), http.StatusAccepted, nil)
 	}
 	evs := make([]map[string]any, n)
 	for i := range evs {
@@ -327,7 +325,7 @@ func (b *bench) send(ctx context.Context, prefix string, first, n int) error {
 	var out struct {
 		Accepted int `json:"accepted"`
 	}
-	if err := b.post(ctx, "/v1/events/batch", map[string]any{"events": evs}, &out); err != nil {
+	if err := b.api.Post(ctx, "/v1/events/batch", map[string]any{"events": evs}, http.StatusAccepted, &out); err != nil {
 		return err
 	}
 	if out.Accepted != n {
@@ -360,7 +358,7 @@ func (b *bench) latency(ctx context.Context, o options) error {
 	begin := time.Now()
 	for i := range lead {
 		time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
-		leading.Go(func() { _ = b.post(ctx, "/v1/events", event(leadPrefix, i), nil) })
+		leading.Go(func() { _ = b.api.Post(ctx, "/v1/events", event(leadPrefix, i), http.StatusAccepted, nil) })
 	}
 	start := begin.Add(time.Duration(lead) * interval)
 	if lead == 0 {
@@ -417,7 +415,7 @@ func (b *bench) latency(ctx context.Context, o options) error {
 		time.Sleep(time.Until(due[i]))
 		sentAt[i] = time.Since(due[i])
 		wg.Go(func() {
-			if err := b.post(ctx, "/v1/events", event(prefix, i), nil); err != nil {
+			if err := b.api.Post(ctx, "/v1/events", event(prefix, i), http.StatusAccepted, nil); err != nil {
 				if failed.Add(1) == 1 {
 					fmt.Fprintln(os.Stderr, "deliverybench: sending an event:", err)
 				}
@@ -550,33 +548,6 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
-func (b *bench) post(ctx context.Context, path string, body, out any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.apiURL+path, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("POST %s answered %s: %s", path, resp.Status, msg)
-	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
 
 // succeeded counts the deliveries whose attempt is recorded as succeeded.
 func (b *bench) succeeded(ctx context.Context) (int, error) {

@@ -120,13 +120,7 @@ func TestKilledWorkerLosesNoDelivery(t *testing.T) {
 	// database before the processes start).
 	token := cliToken(t, env, "crash")
 
-	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
-	worker := start(t, with("HEALTH_ADDR", workerAddr), "worker")
-	sched := start(t, with("HEALTH_ADDR", schedAddr), "scheduler")
-	waitReady(t, web, "http://"+webAddr+"/readyz", 15*time.Second)
-	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
-	waitReady(t, sched, "http://"+schedAddr+"/readyz", 15*time.Second)
+	web, worker, sched, webAddr := startDeployment(t, env)
 
 	api := apiCaller(t, webAddr, token)
 

@@ -175,6 +175,21 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// startDeployment starts the three processes of a deployment on env (web,
+// worker, scheduler) at once, each on an address of its own, and waits
+// until every one is ready.
+func startDeployment(t *testing.T, env map[string]string) (web, worker, sched *proc, webAddr string) {
+	t.Helper()
+	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	web = start(t, withVar(env, "LISTEN_ADDR", webAddr), "serve")
+	worker = start(t, withVar(env, "HEALTH_ADDR", workerAddr), "worker")
+	sched = start(t, withVar(env, "HEALTH_ADDR", schedAddr), "scheduler")
+	waitReady(t, web, "http://"+webAddr+"/readyz", 15*time.Second)
+	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
+	waitReady(t, sched, "http://"+schedAddr+"/readyz", 15*time.Second)
+	return web, worker, sched, webAddr
+}
+
 // waitReady polls url until it answers 200 or the time is up.
 func waitReady(t *testing.T, p *proc, url string, within time.Duration) map[string]any {
 	t.Helper()
@@ -281,15 +296,7 @@ func TestSeparateProcessesShareTheQueue(t *testing.T) {
 		"REDIS_URL":    redistest.New(t),
 		"SECRET_KEYS":  "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 	}
-	with := func(k, v string) map[string]string { return withVar(env, k, v) }
-	webAddr, workerAddr, schedAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	web := start(t, with("LISTEN_ADDR", webAddr), "serve")
-	worker := start(t, with("HEALTH_ADDR", workerAddr), "worker")
-	sched := start(t, with("HEALTH_ADDR", schedAddr), "scheduler")
-
-	waitReady(t, web, "http://"+webAddr+"/readyz", 15*time.Second)
-	waitReady(t, worker, "http://"+workerAddr+"/readyz", 15*time.Second)
-	waitReady(t, sched, "http://"+schedAddr+"/readyz", 15*time.Second)
+	web, worker, sched, webAddr := startDeployment(t, env)
 
 	// The web process enqueues system:ping; the worker process runs it.
 	body := waitReady(t, web, "http://"+webAddr+"/readyz?worker=1", 15*time.Second)

@@ -32,11 +32,7 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		w.Shutdown()
 		return err
 	}
-	// The web process reports the queues' gauges; the other processes
-	// would read the same Redis.
-	p.Metrics.WatchQueues(p.Jobs.QueueTasks)
-	srv := api.HTTPServer(e.cfg.ListenAddr, api.New(p.APIDeps()), e.log)
-	err = e.serveHTTP(ctx, srv, func(addr string) {
+	err = e.serveHTTP(ctx, e.webServer(p), func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 		fmt.Fprintf(e.stdout, "Liaison is running: open %s (health: %s/healthz, API description: %s/openapi.json)\n", localURL(addr), localURL(addr), localURL(addr))
 		if boot != "" {
@@ -54,42 +50,41 @@ func runServe(ctx context.Context, e *environment, _ []string) error {
 	if err != nil {
 		return err
 	}
-	// The web process reports the queues' gauges; the other processes
-	// would read the same Redis.
-	p.Metrics.WatchQueues(p.Jobs.QueueTasks)
-	srv := api.HTTPServer(e.cfg.ListenAddr, api.New(p.APIDeps()), e.log)
-	return e.serveHTTP(ctx, srv, func(addr string) {
+	return e.serveHTTP(ctx, e.webServer(p), func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 	})
 }
 
+// webServer is the API's server on LISTEN_ADDR. The web process reports
+// the queues' gauges; the other processes would read the same Redis.
+func (e *environment) webServer(p *app.App) *http.Server {
+	p.Metrics.WatchQueues(p.Jobs.QueueTasks)
+	return api.HTTPServer(e.cfg.ListenAddr, api.New(p.APIDeps()), e.log)
+}
+
 func runWorker(ctx context.Context, e *environment, _ []string) error {
-	defer e.close()
-	p, err := e.open(ctx)
-	if err != nil {
-		return err
-	}
-	w, err := p.StartWorker()
-	if err != nil {
-		return err
-	}
-	err = e.serveHealth(ctx, p)
-	w.Shutdown()
-	return err
+	return runBackground(ctx, e, (*app.App).StartWorker)
 }
 
 func runScheduler(ctx context.Context, e *environment, _ []string) error {
+	return runBackground(ctx, e, (*app.App).StartScheduler)
+}
+
+// runBackground is a worker or scheduler process: it starts the one part
+// of the app it runs, serves health until the stop signal, and shuts the
+// part down.
+func runBackground[T interface{ Shutdown() }](ctx context.Context, e *environment, start func(*app.App) (T, error)) error {
 	defer e.close()
 	p, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := p.StartScheduler()
+	part, err := start(p)
 	if err != nil {
 		return err
 	}
 	err = e.serveHealth(ctx, p)
-	s.Shutdown()
+	part.Shutdown()
 	return err
 }
 

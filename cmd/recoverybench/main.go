@@ -27,7 +27,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,6 +45,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liaison/liaison/internal/apiclient"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/tcpproxy"
 )
@@ -145,8 +145,8 @@ func run(ctx context.Context, o options) error {
 	recv := newReceiver(o.hold)
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	api := &apiClient{base: "http://" + webAddr, token: token, c: &http.Client{Timeout: 10 * time.Second}}
-	if err := api.post(ctx, "/v1/webhooks", map[string]any{"url": srv.URL + "/hook", "event_types": []string{"order.*"}}, http.StatusCreated, nil); err != nil {
+	api := &apiclient.Client{BaseURL: "http://" + webAddr, Token: token, HTTP: &http.Client{Timeout: 10 * time.Second}}
+	if err := api.Post(ctx, "/v1/webhooks", map[string]any{"url": srv.URL + "/hook", "event_types": []string{"order.*"}}, http.StatusCreated, nil); err != nil {
 		return fmt.Errorf("creating the webhook: %w", err)
 	}
 	fmt.Printf("recoverybench: %d workers, a scheduler and a web process on redis-server %s and PostgreSQL through a proxy; %.0f events/s, the receiver answers after %s\n",
@@ -186,7 +186,7 @@ func run(ctx context.Context, o options) error {
 					Deliveries []string `json:"deliveries"`
 				} `json:"results"`
 			}
-			if err := api.post(ctx, "/v1/events/batch", map[string]any{"events": burst}, http.StatusAccepted, &res); err != nil {
+			if err := api.Post(ctx, "/v1/events/batch", map[string]any{"events": burst}, http.StatusAccepted, &res); err != nil {
 				return time.Time{}, err
 			}
 			for _, r := range res.Results {
@@ -436,7 +436,7 @@ func (rc *receiver) longestSince(ids []string, t time.Time) (time.Duration, stri
 // producer posts events one by one at its rate, each retried with the
 // same id until it is answered 202.
 type producer struct {
-	api      *apiClient
+	api      *apiclient.Client
 	rate     float64
 	retries  atomic.Int64
 	mu       sync.Mutex
@@ -460,7 +460,7 @@ func (p *producer) run(ctx context.Context) {
 				var acc struct {
 					Deliveries []string `json:"deliveries"`
 				}
-				err := p.api.post(context.WithoutCancel(ctx), "/v1/events", map[string]any{"id": id, "type": "order.paid", "data": map[string]any{"n": i}}, http.StatusAccepted, &acc)
+				err := p.api.Post(context.WithoutCancel(ctx), "/v1/events", map[string]any{"id": id, "type": "order.paid", "data": map[string]any{"n": i}}, http.StatusAccepted, &acc)
 				if err == nil && len(acc.Deliveries) == 1 {
 					p.mu.Lock()
 					p.accepted[id] = acc.Deliveries[0]
@@ -489,37 +489,6 @@ func (p *producer) deliveries() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-type apiClient struct {
-	base, token string
-	c           *http.Client
-}
-
-func (a *apiClient) post(ctx context.Context, path string, body any, want int, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
 }
 
 // redisServer is a private redis-server without persistence.

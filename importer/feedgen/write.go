@@ -15,6 +15,31 @@ func (g *generator) emit() error {
 	return err
 }
 
+// eachItem makes every item in turn, appending it to g.buf with add, and
+// hands each to the writer as soon as it is made.
+func (g *generator) eachItem(add func(b []byte, i int, p *product) []byte) error {
+	for i := range g.opts.Items {
+		p := g.next(i)
+		g.buf = add(g.buf, i, p)
+		if err := g.emit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendOpening appends an XML item's opening tag, <tag id="…"
+// available="…">, and a line break.
+func appendOpening(b []byte, tag string, p *product) []byte {
+	b = append(b, '<')
+	b = append(b, tag...)
+	b = append(b, ` id="`...)
+	b = strconv.AppendInt(b, int64(p.id), 10)
+	b = append(b, `" available="`...)
+	b = strconv.AppendBool(b, p.available)
+	return append(b, "\">\n"...)
+}
+
 func (g *generator) writeYML() error {
 	encoding := "UTF-8"
 	if strings.EqualFold(g.opts.Charset, "windows-1251") {
@@ -51,14 +76,8 @@ func (g *generator) writeYML() error {
 		return err
 	}
 
-	for i := range g.opts.Items {
-		p := g.next(i)
-		b := g.buf
-		b = append(b, `<offer id="`...)
-		b = strconv.AppendInt(b, int64(p.id), 10)
-		b = append(b, `" available="`...)
-		b = strconv.AppendBool(b, p.available)
-		b = append(b, "\">\n"...)
+	if err := g.eachItem(func(b []byte, i int, p *product) []byte {
+		b = appendOpening(b, "offer", p)
 		b = appendElement(b, "url", p.url())
 		b = append(b, "<price>"...)
 		b = strconv.AppendInt(b, int64(p.priceRUB), 10)
@@ -89,10 +108,9 @@ func (g *generator) writeYML() error {
 			b = appendParam(b, "Размер", "", p.size)
 		}
 		b = append(b, "</offer>\n"...)
-		g.buf = b
-		if err := g.emit(); err != nil {
-			return err
-		}
+		return b
+	}); err != nil {
+		return err
 	}
 
 	// Gifts and promos follow the offers in real feeds; an import skips them.
@@ -132,9 +150,7 @@ func (g *generator) writeRSS() error {
 	if err := g.emit(); err != nil {
 		return err
 	}
-	for i := range g.opts.Items {
-		p := g.next(i)
-		b := g.buf
+	if err := g.eachItem(func(b []byte, i int, p *product) []byte {
 		b = append(b, "<item>\n<g:id>"...)
 		b = strconv.AppendInt(b, int64(p.id), 10)
 		b = append(b, "</g:id>\n"...)
@@ -162,10 +178,9 @@ func (g *generator) writeRSS() error {
 		b = append(b, "<g:shipping>\n<g:country>US</g:country>\n<g:service>Standard</g:service>\n"...)
 		b = appendPrice(b, "g:price", 4.95)
 		b = append(b, "</g:shipping>\n</item>\n"...)
-		g.buf = b
-		if err := g.emit(); err != nil {
-			return err
-		}
+		return b
+	}); err != nil {
+		return err
 	}
 	g.buf = append(g.buf, "</channel>\n</rss>\n"...)
 	return g.emit()
@@ -228,9 +243,7 @@ func (g *generator) writeJSON(lines bool) error {
 	if !lines {
 		g.buf = append(g.buf, "[\n"...)
 	}
-	for i := range g.opts.Items {
-		p := g.next(i)
-		b := g.buf
+	if err := g.eachItem(func(b []byte, i int, p *product) []byte {
 		if !lines && i > 0 {
 			b = append(b, ",\n"...)
 		}
@@ -268,10 +281,9 @@ func (g *generator) writeJSON(lines bool) error {
 		if lines {
 			b = append(b, '\n')
 		}
-		g.buf = b
-		if err := g.emit(); err != nil {
-			return err
-		}
+		return b
+	}); err != nil {
+		return err
 	}
 	if !lines {
 		g.buf = append(g.buf, "\n]\n"...)
@@ -287,14 +299,8 @@ func (g *generator) writeXML() error {
 	if err := g.emit(); err != nil {
 		return err
 	}
-	for i := range g.opts.Items {
-		p := g.next(i)
-		b := g.buf
-		b = append(b, `<product id="`...)
-		b = strconv.AppendInt(b, int64(p.id), 10)
-		b = append(b, `" available="`...)
-		b = strconv.AppendBool(b, p.available)
-		b = append(b, "\">\n"...)
+	if err := g.eachItem(func(b []byte, i int, p *product) []byte {
+		b = appendOpening(b, "product", p)
 		b = appendElement(b, "name", p.titleEN())
 		b = appendElement(b, "brand", p.brand)
 		b = append(b, `<price currency="USD">`...)
@@ -320,10 +326,9 @@ func (g *generator) writeXML() error {
 		b = append(b, "</attribute></attributes>\n<stock>"...)
 		b = strconv.AppendInt(b, int64(p.quantity), 10)
 		b = append(b, "</stock>\n</product>\n"...)
-		g.buf = b
-		if err := g.emit(); err != nil {
-			return err
-		}
+		return b
+	}); err != nil {
+		return err
 	}
 	g.buf = append(g.buf, "</products>\n</catalog>\n"...)
 	return g.emit()

@@ -186,7 +186,9 @@ func (s *Store) Create(ctx context.Context, in Input, createdBy string) (Issued,
 const columns = `id, name, description, scopes, created_by, created_at, updated_at, last_used_at,
 	secret_hint, previous_hint, previous_expires_at`
 
-func (s *Store) scan(row interface{ Scan(...any) error }) (Token, error) {
+// scan reads a token's columns, and then into extra any columns that
+// follow them.
+func (s *Store) scan(row db.Row, extra ...any) (Token, error) {
 	var (
 		t            Token
 		scopes       string
@@ -194,8 +196,8 @@ func (s *Store) scan(row interface{ Scan(...any) error }) (Token, error) {
 		previousHint sql.NullString
 		previousExp  sql.NullTime
 	)
-	err := row.Scan(&t.ID, &t.Name, &t.Description, &scopes, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt,
-		&lastUsed, &t.Hint, &previousHint, &previousExp)
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &scopes, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt,
+		&lastUsed, &t.Hint, &previousHint, &previousExp}, extra...)...)
 	if err != nil {
 		return Token{}, err
 	}
@@ -226,26 +228,11 @@ func (s *Store) Get(ctx context.Context, id string) (Token, error) {
 // List returns up to limit tokens created after the token with id after
 // ("" for the first page), oldest first, and whether more follow.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Token, bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM access_tokens
+	scan := func(row db.Row) (Token, error) { return s.scan(row) }
+	out, more, err := db.Page(ctx, s.db, scan, limit, `SELECT `+columns+` FROM access_tokens
 		WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := s.scan(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }
@@ -399,15 +386,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) 
 	var current, previous []byte
 	row := s.db.QueryRowContext(ctx, `SELECT `+columns+`, secret_hash, previous_hash FROM access_tokens
 		WHERE secret_hash = $1 OR (previous_hash = $1 AND previous_expires_at > $2)`, h[:], now)
-	var (
-		t            Token
-		scopes       string
-		lastUsed     sql.NullTime
-		previousHint sql.NullString
-		previousExp  sql.NullTime
-	)
-	err := row.Scan(&t.ID, &t.Name, &t.Description, &scopes, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt,
-		&lastUsed, &t.Hint, &previousHint, &previousExp, &current, &previous)
+	t, err := s.scan(row, &current, &previous)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrInvalidSecret
 	}
@@ -418,11 +397,6 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) 
 	// that no code path's timing depends on how much of a hash matched.
 	if subtle.ConstantTimeCompare(current, h[:]) != 1 && subtle.ConstantTimeCompare(previous, h[:]) != 1 {
 		return Token{}, ErrInvalidSecret
-	}
-	t.Scopes = strings.Fields(scopes)
-	if lastUsed.Valid {
-		lu := lastUsed.Time.UTC()
-		t.LastUsedAt = &lu
 	}
 	s.touch(ctx, t.ID, now)
 	return t, nil

@@ -6,40 +6,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/clocktest"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/invalid"
 )
 
-// clock is the store's clock in a test: it starts at the test's own now
-// and moves only when the test says.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type testBundle struct {
 	db    dbtest.Database
 	store *access.Store
-	clock *clock
+	clock *clocktest.Clock
 }
 
 // setup opens a database of the test's own and a store on it with the
@@ -47,7 +28,7 @@ type testBundle struct {
 func setup(t *testing.T, overlap time.Duration) *testBundle {
 	t.Helper()
 	d := dbtest.New(t)
-	c := &clock{now: time.Now()}
+	c := clocktest.New(time.Now())
 	s := access.NewStore(d.DB, overlap)
 	s.SetClock(c.Now)
 	return &testBundle{db: d, store: s, clock: c}

@@ -36,28 +36,24 @@ func (s *Server) connectionCircuits(r *http.Request, ids []string) (map[string]h
 	return s.Hooks.ConnectionCircuits(r.Context(), ids)
 }
 
-// writeConnection answers with one connection.
-func (s *Server) writeConnection(w http.ResponseWriter, r *http.Request, status int, v connections.View) {
-	out, err := s.shown(r, v)
+// replyConnection answers with one connection, or, when err is set, with
+// the problem err is.
+func (s *Server) replyConnection(w http.ResponseWriter, r *http.Request, status int, v connections.View, err error) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, out)
+	out, err := s.shown(r, v)
+	s.reply(w, r, status, out, err)
 }
 
 func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) {
-	var in connections.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[connections.Input](s, w, r)
+	if !ok {
 		return
 	}
 	v, err := s.Connections.Create(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeConnection(w, r, http.StatusCreated, v)
+	s.replyConnection(w, r, http.StatusCreated, v, err)
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
@@ -89,25 +85,16 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Connections.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeConnection(w, r, http.StatusOK, v)
+	s.replyConnection(w, r, http.StatusOK, v, err)
 }
 
 func (s *Server) updateConnection(w http.ResponseWriter, r *http.Request) {
-	var in connections.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[connections.Input](s, w, r)
+	if !ok {
 		return
 	}
 	v, err := s.Connections.Update(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeConnection(w, r, http.StatusOK, v)
+	s.replyConnection(w, r, http.StatusOK, v, err)
 }
 
 // deletedConnection is the answer to a deletion: the connection is gone;
@@ -121,11 +108,7 @@ type deletedConnection struct {
 func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	res, err := s.Connections.Delete(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedConnection{ID: id, Deleted: true, DeleteResult: res})
+	s.reply(w, r, http.StatusOK, deletedConnection{ID: id, Deleted: true, DeleteResult: res}, err)
 }
 
 type authorizeAnswer struct {
@@ -134,29 +117,17 @@ type authorizeAnswer struct {
 
 func (s *Server) authorizeConnection(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Connections.AuthorizeURL(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, authorizeAnswer{AuthorizeURL: u})
+	s.reply(w, r, http.StatusOK, authorizeAnswer{AuthorizeURL: u}, err)
 }
 
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Connections.Test(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, http.StatusOK, res, err)
 }
 
 func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Connections.Refresh(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeConnection(w, r, http.StatusOK, v)
+	s.replyConnection(w, r, http.StatusOK, v, err)
 }
 
 // callbackPage is what the person sees back from the provider. It holds

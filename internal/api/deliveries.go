@@ -35,18 +35,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Hooks.Delivery(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	s.reply(w, r, http.StatusOK, d, err)
 }
 
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	d, err := s.Hooks.Retry(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, d)
+	s.reply(w, r, http.StatusAccepted, d, err)
 }

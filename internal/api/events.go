@@ -25,17 +25,12 @@ type eventAnswer struct {
 }
 
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
-	var in hooks.EventInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[hooks.EventInput](s, w, r)
+	if !ok {
 		return
 	}
 	acc, err := s.Hooks.Ingest(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, acc)
+	s.reply(w, r, http.StatusAccepted, acc, err)
 }
 
 func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
@@ -64,9 +59,5 @@ func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	e, ds, err := s.Hooks.GetEvent(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, eventAnswer{Event: e, Deliveries: ds})
+	s.reply(w, r, http.StatusOK, eventAnswer{Event: e, Deliveries: ds}, err)
 }

@@ -50,31 +50,15 @@ func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body
 // byte of the database file and its write-ahead log.
 func dumpDatabase(t *testing.T, d dbtest.Database) string {
 	t.Helper()
-	ctx := context.Background()
 	var sb strings.Builder
 	if d.Dialect == db.Postgres {
-		rows, err := d.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
-		require.NoError(t, err)
-		var tables []string
-		for rows.Next() {
-			var name string
-			require.NoError(t, rows.Scan(&name))
-			tables = append(tables, name)
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
+		tables := d.Strings(t, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
 		require.Contains(t, tables, "connections")
 		for _, table := range tables {
-			rows, err := d.QueryContext(ctx, `SELECT CAST(t AS TEXT) FROM "`+table+`" AS t`)
-			require.NoError(t, err)
-			for rows.Next() {
-				var row string
-				require.NoError(t, rows.Scan(&row))
+			for _, row := range d.Strings(t, `SELECT CAST(t AS TEXT) FROM "`+table+`" AS t`) {
 				sb.WriteString(row)
 				sb.WriteByte('\n')
 			}
-			require.NoError(t, rows.Err())
-			rows.Close()
 		}
 		return sb.String()
 	}
@@ -132,11 +116,12 @@ func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
 	})
 	dump := dumpDatabase(t, b.db)
 	require.Contains(t, dump, conn, "the dump holds the rows")
-	for _, v := range []string{connAPIKey, hookAPIKey, callSession} {
+	secrets := []string{connAPIKey, hookAPIKey, callSession}
+	for _, v := range secrets {
 		require.False(t, strings.Contains(dump, v), "the database holds the header secret %q in plaintext", v)
 		require.NotContains(t, answers, v, "an answer shows a header secret")
-		require.NotContains(t, b.logs.String(), v, "a log line holds a header secret")
 	}
+	requireNoLogHolds(t, b.testBundle, secrets...)
 }
 
 // A connection's fixed headers show masked in answers, but for the short
@@ -176,9 +161,7 @@ func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
 	got = crm.waitFor(t, 2)[1]
 	require.Equal(t, newKey, got.Header.Get("X-Api-Key"))
 	require.Empty(t, got.Header.Get("X-Tenant"))
-	for _, v := range []string{connAPIKey, tenantSecret, newKey} {
-		require.NotContains(t, b.logs.String(), v, "a log line holds a header secret")
-	}
+	requireNoLogHolds(t, b.testBundle, connAPIKey, tenantSecret, newKey)
 }
 
 // Hooks and calls follow the same rule as connections: a header off the
@@ -321,24 +304,22 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	var stored string
 	require.NoError(t, b.db.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM hooks WHERE id = $1`, hook).Scan(&stored))
 	require.Contains(t, stored, hookAPIKey, "the pass ran once, not at every start")
-	for _, v := range []string{connAPIKey, hookAPIKey, callSession} {
-		require.NotContains(t, b.logs.String(), v)
+	requireNoLogHolds(t, b.testBundle, connAPIKey, hookAPIKey, callSession)
+}
+
+// requireNoLogHolds fails the test if any log line so far holds one of
+// the secrets.
+func requireNoLogHolds(t *testing.T, b *testBundle, secrets ...string) {
+	t.Helper()
+	logs := b.logs.String()
+	for _, v := range secrets {
+		require.NotContains(t, logs, v, "a log line holds a header secret")
 	}
 }
 
 func unsealedTables(t *testing.T, d dbtest.Database) []string {
 	t.Helper()
-	rows, err := d.QueryContext(context.Background(), `SELECT table_name FROM unsealed_headers ORDER BY table_name`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		out = append(out, s)
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return d.Strings(t, `SELECT table_name FROM unsealed_headers ORDER BY table_name`)
 }
 
 // The API description says, wherever headers are given or shown, that

@@ -15,58 +15,30 @@ type replayRequest struct {
 }
 
 func (s *Server) createHook(w http.ResponseWriter, r *http.Request) {
-	var in hooks.HookInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[hooks.HookInput](s, w, r)
+	if !ok {
 		return
 	}
 	h, err := s.Hooks.CreateHook(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, h)
+	s.reply(w, r, http.StatusCreated, h, err)
 }
 
 func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, err := page(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	hs, more, err := s.Hooks.Hooks(r.Context(), cursor, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := list[hooks.Hook]{Data: hs}
-	if more {
-		out.NextCursor = hs[len(hs)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
+	replyPage(s, w, r, s.Hooks.Hooks, func(h hooks.Hook) string { return h.ID })
 }
 
 func (s *Server) getHook(w http.ResponseWriter, r *http.Request) {
 	h, err := s.Hooks.Hook(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
+	s.reply(w, r, http.StatusOK, h, err)
 }
 
 func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) {
-	var in hooks.HookInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[hooks.HookInput](s, w, r)
+	if !ok {
 		return
 	}
 	h, err := s.Hooks.UpdateHook(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
+	s.reply(w, r, http.StatusOK, h, err)
 }
 
 func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) {
@@ -78,17 +50,12 @@ func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) replayHook(w http.ResponseWriter, r *http.Request) {
-	var in replayRequest
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[replayRequest](s, w, r)
+	if !ok {
 		return
 	}
 	res, err := s.Hooks.Replay(r.Context(), send.TargetHook, r.PathValue("id"), in.Since)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, res)
+	s.reply(w, r, http.StatusAccepted, res, err)
 }
 
 func (s *Server) testHook(w http.ResponseWriter, r *http.Request) {
@@ -98,9 +65,5 @@ func (s *Server) testHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Hooks.TryHook(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, http.StatusOK, res, err)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/liaison/liaison/importer"
@@ -18,58 +19,30 @@ func (s *Server) connectionExists(r *http.Request) func(string) bool {
 }
 
 func (s *Server) createImport(w http.ResponseWriter, r *http.Request) {
-	var in importer.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[importer.Input](s, w, r)
+	if !ok {
 		return
 	}
 	im, err := s.Imports.Create(r.Context(), in, s.connectionExists(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, im)
+	s.reply(w, r, http.StatusCreated, im, err)
 }
 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, err := page(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ims, more, err := s.Imports.List(r.Context(), cursor, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := list[importer.Import]{Data: append([]importer.Import{}, ims...)}
-	if more {
-		out.NextCursor = ims[len(ims)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
+	replyPage(s, w, r, s.Imports.List, func(im importer.Import) string { return im.ID })
 }
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
 	im, err := s.Imports.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, im)
+	s.reply(w, r, http.StatusOK, im, err)
 }
 
 func (s *Server) updateImport(w http.ResponseWriter, r *http.Request) {
-	var in importer.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[importer.Input](s, w, r)
+	if !ok {
 		return
 	}
 	im, err := s.Imports.Update(r.Context(), r.PathValue("id"), in, s.connectionExists(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, im)
+	s.reply(w, r, http.StatusOK, im, err)
 }
 
 func (s *Server) deleteImport(w http.ResponseWriter, r *http.Request) {
@@ -90,61 +63,32 @@ func (s *Server) runImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, run)
 }
 
+// listRuns pages through an import's runs, newest first.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, err := page(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	runs, more, err := s.Imports.Runs(r.Context(), r.PathValue("id"), cursor, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := list[importer.Run]{Data: append([]importer.Run{}, runs...)}
-	if more {
-		out.NextCursor = runs[len(runs)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
+	importID := r.PathValue("id")
+	replyPage(s, w, r, func(ctx context.Context, cursor string, limit int) ([]importer.Run, bool, error) {
+		return s.Imports.Runs(ctx, importID, cursor, limit)
+	}, func(run importer.Run) string { return run.ID })
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	run, err := s.Imports.GetRun(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, run)
+	s.reply(w, r, http.StatusOK, run, err)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 	run, err := s.Jobs.CancelImportRun(r.Context(), s.Imports, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, run)
+	s.reply(w, r, http.StatusOK, run, err)
 }
 
+// listItems pages through an import's catalogue items by external id,
+// all of them or those of one status.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, err := page(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	status := r.URL.Query().Get("status")
-	if status != "" && status != importer.ItemActive && status != importer.ItemRemoved {
-		s.fail(w, r, badRequest("status", `must be "active" or "removed"`))
-		return
-	}
-	items, more, err := s.Imports.Items(r.Context(), r.PathValue("id"), status, cursor, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := list[importer.CatalogItem]{Data: append([]importer.CatalogItem{}, items...)}
-	if more {
-		out.NextCursor = items[len(items)-1].ExternalID
-	}
-	writeJSON(w, http.StatusOK, out)
+	importID, status := r.PathValue("id"), r.URL.Query().Get("status")
+	replyPage(s, w, r, func(ctx context.Context, cursor string, limit int) ([]importer.CatalogItem, bool, error) {
+		if status != "" && status != importer.ItemActive && status != importer.ItemRemoved {
+			return nil, false, badRequest("status", `must be "active" or "removed"`)
+		}
+		return s.Imports.Items(ctx, importID, status, cursor, limit)
+	}, func(it importer.CatalogItem) string { return it.ExternalID })
 }

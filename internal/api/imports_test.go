@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -201,14 +200,7 @@ func TestImportRunEndsReachSubscribedWebhooks(t *testing.T) {
 	require.Equal(t, map[string]any{"created": 30.0, "updated": 0.0, "unchanged": 0.0, "removed": 0.0, "bad": 0.0}, completed.Data["counts"])
 
 	// A feed that never ends, cancelled while it runs.
-	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, "id,name\n")
-		for i := 0; r.Context().Err() == nil; i++ {
-			fmt.Fprintf(w, "%d,item\n", i)
-			w.(http.Flusher).Flush()
-			time.Sleep(time.Millisecond)
-		}
-	}))
+	endless := httptest.NewServer(http.HandlerFunc(feedgen.EndlessCSV))
 	t.Cleanup(endless.Close)
 	resp, im2 := b.do(t, http.MethodPost, "/v1/imports", writer, map[string]any{"name": "Endless", "url": endless.URL, "format": "csv"})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", im2)

@@ -1,37 +1,17 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/liaison/liaison/internal/access"
 )
 
-// page reads ?limit= (1–200, default 50) and ?cursor=.
-func page(r *http.Request) (cursor string, limit int, err error) {
-	limit = 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return "", 0, badRequest("limit", "must be a whole number from 1 to 200")
-		}
-		limit = n
-	}
-	return r.URL.Query().Get("cursor"), limit, nil
-}
-
-// list is a page of a collection.
-type list[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	var in access.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[access.Input](s, w, r)
+	if !ok {
 		return
 	}
 	if err := mayGrant(caller(r.Context()), in.Scopes); err != nil {
@@ -39,47 +19,21 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	issued, err := s.Tokens.Create(r.Context(), in, "token:"+caller(r.Context()).ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, issued)
+	s.reply(w, r, http.StatusCreated, issued, err)
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
-	cursor, limit, err := page(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	toks, more, err := s.Tokens.List(r.Context(), cursor, limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := list[access.Token]{Data: toks}
-	if out.Data == nil {
-		out.Data = []access.Token{}
-	}
-	if more {
-		out.NextCursor = toks[len(toks)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
+	replyPage(s, w, r, s.Tokens.List, func(t access.Token) string { return t.ID })
 }
 
 func (s *Server) getToken(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Tokens.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.reply(w, r, http.StatusOK, t, err)
 }
 
 func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
-	var in access.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[access.Input](s, w, r)
+	if !ok {
 		return
 	}
 	if err := s.mayManage(r, r.PathValue("id")); err != nil {
@@ -91,11 +45,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.Tokens.Update(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.reply(w, r, http.StatusOK, t, err)
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
@@ -116,9 +66,8 @@ type rotateRequest struct {
 }
 
 func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
-	var in rotateRequest
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
+	in, ok := body[rotateRequest](s, w, r)
+	if !ok {
 		return
 	}
 	if in.Expire != "later" && in.Expire != "now" {
@@ -130,37 +79,26 @@ func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	issued, err := s.Tokens.Rotate(r.Context(), r.PathValue("id"), in.Expire == "now")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, issued)
+	s.reply(w, r, http.StatusOK, issued, err)
 }
 
 func (s *Server) cancelTokenRotation(w http.ResponseWriter, r *http.Request) {
-	if err := s.mayManage(r, r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	t, err := s.Tokens.CancelRotation(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.endRotation(w, r, s.Tokens.CancelRotation)
 }
 
 func (s *Server) expireTokenRotation(w http.ResponseWriter, r *http.Request) {
+	s.endRotation(w, r, s.Tokens.ExpireRotation)
+}
+
+// endRotation ends the rotation of the token named in the path, one way
+// or the other, once the caller may manage it.
+func (s *Server) endRotation(w http.ResponseWriter, r *http.Request, end func(ctx context.Context, id string) (access.Token, error)) {
 	if err := s.mayManage(r, r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	t, err := s.Tokens.ExpireRotation(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	t, err := end(r.Context(), r.PathValue("id"))
+	s.reply(w, r, http.StatusOK, t, err)
 }
 
 // A token cannot raise itself: it grants only scopes it holds, and it

@@ -281,20 +281,27 @@ func (s *scanner) object(rules Rules, ask bool) {
 		s.pos++
 		s.value(rules, ask)
 		s.path = s.path[:len(s.path)-1]
-		if s.flaw != nil {
+		if s.flaw != nil || !s.more('}', "object") {
 			return
 		}
-		s.space()
-		if s.pos < len(s.doc) && s.doc[s.pos] == ',' {
-			s.pos++
-			continue
-		}
-		if s.pos < len(s.doc) && s.doc[s.pos] == '}' {
-			s.pos++
-			return
-		}
-		s.syntax("expected a comma or the end of the object")
 	}
+}
+
+// more reads what follows a member of an object or an element of an
+// array: a comma, and more follow, or end, and there are no more. Anything
+// else is a syntax error naming what (an object, an array).
+func (s *scanner) more(end byte, what string) bool {
+	s.space()
+	if s.pos < len(s.doc) && s.doc[s.pos] == ',' {
+		s.pos++
+		return true
+	}
+	if s.pos < len(s.doc) && s.doc[s.pos] == end {
+		s.pos++
+		return false
+	}
+	s.syntax("expected a comma or the end of the " + what)
+	return false
 }
 
 func (s *scanner) array(rules Rules, ask bool) {
@@ -312,19 +319,9 @@ func (s *scanner) array(rules Rules, ask bool) {
 		s.path = append(s.path, Step{Index: i})
 		s.value(rules, ask)
 		s.path = s.path[:len(s.path)-1]
-		if s.flaw != nil {
+		if s.flaw != nil || !s.more(']', "array") {
 			return
 		}
-		s.space()
-		if s.pos < len(s.doc) && s.doc[s.pos] == ',' {
-			s.pos++
-			continue
-		}
-		if s.pos < len(s.doc) && s.doc[s.pos] == ']' {
-			s.pos++
-			return
-		}
-		s.syntax("expected a comma or the end of the array")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/liaison/liaison/internal/clocktest"
 	"github.com/liaison/liaison/internal/oauthfake"
 )
 
@@ -27,35 +28,16 @@ const (
 	redirectURI  = "http://liaison.test/oauth/callback"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type testBundle struct {
 	p     *oauthfake.Provider
 	cfg   *oauth2.Config
-	clock *clock
+	clock *clocktest.Clock
 }
 
 // setup starts a provider; opts fields left zero get the test defaults.
 func setup(t *testing.T, opts oauthfake.Options) *testBundle {
 	t.Helper()
-	c := newClock()
+	c := clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	if opts.ClientID == "" {
 		opts.ClientID = clientID
 	}
@@ -330,15 +312,24 @@ func TestCodeExpires(t *testing.T) {
 	require.Contains(t, b.p.Violations()[0], "expired")
 }
 
+// exchangeAuthStyle exchanges the code with the client authenticating in
+// style instead of as it is registered; the provider is told to expect the
+// violation.
+func (b *testBundle) exchangeAuthStyle(t *testing.T, style oauth2.AuthStyle, code, verifier string) error {
+	t.Helper()
+	cfg := *b.cfg
+	cfg.Endpoint.AuthStyle = style
+	b.p.ExpectViolations()
+	_, err := cfg.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	return err
+}
+
 func TestWrongClientAuthMethodBurnsCode(t *testing.T) {
 	t.Parallel()
 	b := setup(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost})
 	code, verifier := b.authorize(t)
 
-	header := *b.cfg
-	header.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
-	b.p.ExpectViolations()
-	_, err := header.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	err := b.exchangeAuthStyle(t, oauth2.AuthStyleInHeader, code, verifier)
 	re := retrieveError(t, err)
 	require.Equal(t, "invalid_client", re.ErrorCode)
 	require.Equal(t, http.StatusUnauthorized, re.Response.StatusCode)
@@ -361,10 +352,7 @@ func TestAutoDetectedAuthStyleLosesTheCode(t *testing.T) {
 	// code: a strict provider makes that fail, so Liaison must set the style.
 	b := setup(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost})
 	code, verifier := b.authorize(t)
-	auto := *b.cfg
-	auto.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
-	b.p.ExpectViolations()
-	_, err := auto.Exchange(t.Context(), code, oauth2.VerifierOption(verifier))
+	err := b.exchangeAuthStyle(t, oauth2.AuthStyleAutoDetect, code, verifier)
 	require.Error(t, err)
 	require.Equal(t, 2, b.p.TokenRequests())
 	require.NotEmpty(t, b.p.Violations())

@@ -20,10 +20,17 @@ func newKey(t *testing.T) []byte {
 	return k
 }
 
+// newRing is a ring of the keys, the first of them sealing.
+func newRing(t *testing.T, keys ...[]byte) *secret.Ring {
+	t.Helper()
+	r, err := secret.NewRing(keys)
+	require.NoError(t, err)
+	return r
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	r, err := secret.NewRing([][]byte{newKey(t)})
-	require.NoError(t, err)
+	r := newRing(t, newKey(t))
 
 	sealed, err := r.Seal([]byte("refresh-token-value"), []byte("connection:c1:refresh"))
 	require.NoError(t, err)
@@ -41,8 +48,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestTamperedAndMisplaced(t *testing.T) {
 	t.Parallel()
-	r, err := secret.NewRing([][]byte{newKey(t)})
-	require.NoError(t, err)
+	r := newRing(t, newKey(t))
 	sealed, err := r.Seal([]byte("s3cr3t"), []byte("a"))
 	require.NoError(t, err)
 
@@ -69,10 +75,8 @@ func TestTamperedAndMisplaced(t *testing.T) {
 
 func TestWrongKey(t *testing.T) {
 	t.Parallel()
-	a, err := secret.NewRing([][]byte{newKey(t)})
-	require.NoError(t, err)
-	b, err := secret.NewRing([][]byte{newKey(t)})
-	require.NoError(t, err)
+	a := newRing(t, newKey(t))
+	b := newRing(t, newKey(t))
 	sealed, err := a.Seal([]byte("x"), nil)
 	require.NoError(t, err)
 	_, err = b.Open(sealed, nil)
@@ -83,13 +87,11 @@ func TestWrongKey(t *testing.T) {
 func TestRotation(t *testing.T) {
 	t.Parallel()
 	oldKey, newKeyB := newKey(t), newKey(t)
-	before, err := secret.NewRing([][]byte{oldKey})
-	require.NoError(t, err)
+	before := newRing(t, oldKey)
 	sealed, err := before.Seal([]byte("client-secret"), []byte("aad"))
 	require.NoError(t, err)
 
-	after, err := secret.NewRing([][]byte{newKeyB, oldKey})
-	require.NoError(t, err)
+	after := newRing(t, newKeyB, oldKey)
 	plain, err := after.Open(sealed, []byte("aad"))
 	require.NoError(t, err, "old ciphertexts still open after a rotation")
 	require.Equal(t, "client-secret", string(plain))
@@ -101,8 +103,7 @@ func TestRotation(t *testing.T) {
 	require.Contains(t, resealed, secret.KeyID(newKeyB))
 
 	// Once the old key is dropped, values it sealed no longer open.
-	onlyNew, err := secret.NewRing([][]byte{newKeyB})
-	require.NoError(t, err)
+	onlyNew := newRing(t, newKeyB)
 	_, err = onlyNew.Open(sealed, []byte("aad"))
 	require.ErrorIs(t, err, secret.ErrUnknownKey)
 }

@@ -91,3 +91,65 @@ func Role(t testing.TB, d Database, limit int) string {
 	u.User = url.User(role)
 	return u.String()
 }
+
+// Dump reads every column of every row of the tables as text, a line
+// "table.column=value" each, for a test to search for what must not be
+// stored (a secret in plain text).
+func (d Database) Dump(t testing.TB, tables ...string) string {
+	t.Helper()
+	var sb strings.Builder
+	for _, table := range tables {
+		rows, err := d.QueryContext(context.Background(), `SELECT * FROM `+table)
+		if err != nil {
+			t.Fatalf("reading table %s: %v", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatalf("reading the columns of %s: %v", table, err)
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("reading a row of %s: %v", table, err)
+			}
+			for i, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&sb, "%s.%s=%v\n", table, cols[i], v)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("reading table %s: %v", table, err)
+		}
+		rows.Close()
+	}
+	return sb.String()
+}
+
+// Strings runs a query of one text column and gives its rows' values in
+// order.
+func (d Database) Strings(t testing.TB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := d.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatalf("querying %s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatalf("reading a row of %s: %v", query, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("querying %s: %v", query, err)
+	}
+	return out
+}
