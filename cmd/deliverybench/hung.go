@@ -110,7 +110,7 @@ func (b *bench) hung(ctx context.Context, o options) error {
 	mu.Unlock()
 	slices.Sort(lat)
 	fmt.Printf("hung: %d events at %.0f/s to A (hanging) and B; B's latency p50 %s, p95 %s, p99 %s, max %s; A answered %d meanwhile\n",
-		o.hungEvents, o.hungRate, ms(pct(lat, 0.50)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]), gotA)
+		o.hungEvents, o.hungRate, ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99)), ms(lat[len(lat)-1]), gotA)
 	time.Sleep(time.Until(start.Add(o.hungFor)))
 	var circuit struct {
 		Circuit hooks.Circuit `json:"circuit"`

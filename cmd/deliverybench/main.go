@@ -539,6 +539,7 @@ func (u cpuUse) per(n int, unit string) string {
 	return out
 }
 
+// pct is the p-th percentile (0–100) of sorted.
 func pct(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
