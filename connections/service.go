@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/liaison/liaison/internal/invalid"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -108,24 +109,17 @@ func (o Options) withDefaults() Options {
 // validate checks what is set: the required parts, and no negative
 // duration (zero means the default).
 func (o Options) validate() error {
-	switch {
-	case o.DB == nil:
-		return errors.New("connections: Options.DB is required")
-	case o.Redis == nil:
-		return errors.New("connections: Options.Redis is required")
-	case o.Ring == nil:
-		return errors.New("connections: Options.Ring is required")
+	if err := invalid.Required("connections",
+		invalid.Need("DB", o.DB != nil), invalid.Need("Redis", o.Redis != nil),
+		invalid.Need("Ring", o.Ring != nil),
+	); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"RequestTimeout", o.RequestTimeout}, {"TokenTimeout", o.TokenTimeout}, {"TokenBackoff", o.TokenBackoff},
-		{"Skew", o.Skew}, {"SweepWindow", o.SweepWindow}, {"StateTTL", o.StateTTL},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("connections: Options.%s is negative (%s); 0 means the default", f.name, f.v)
-		}
+	if err := invalid.NotNegative("connections", []invalid.Setting[time.Duration]{
+		invalid.Named("RequestTimeout", o.RequestTimeout), invalid.Named("TokenTimeout", o.TokenTimeout), invalid.Named("TokenBackoff", o.TokenBackoff),
+		invalid.Named("Skew", o.Skew), invalid.Named("SweepWindow", o.SweepWindow), invalid.Named("StateTTL", o.StateTTL),
+	}); err != nil {
+		return err
 	}
 	return nil
 }

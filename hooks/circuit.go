@@ -116,6 +116,23 @@ func hookCircuitKey(h *Hook) string {
 	return "hook:" + h.ID
 }
 
+// withCircuits shows each target of a listed page its circuit, read in one
+// query: key names a target's circuit, set gives it.
+func withCircuits[T any](ctx context.Context, s *Service, page []T, key func(*T) string, set func(*T, Circuit)) error {
+	keys := make([]string, len(page))
+	for i := range page {
+		keys[i] = key(&page[i])
+	}
+	circuits, err := s.circuitsOf(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i := range page {
+		set(&page[i], circuits[keys[i]])
+	}
+	return nil
+}
+
 // circuitsOf reads the circuits of many targets at once, by key.
 func (s *Service) circuitsOf(ctx context.Context, keys []string) (map[string]Circuit, error) {
 	return s.breakers.Of(ctx, keys)

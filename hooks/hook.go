@@ -104,9 +104,7 @@ func (in HookInput) apply(h *Hook) {
 	if in.Name != nil {
 		h.Name = strings.TrimSpace(*in.Name)
 	}
-	if in.EventTypes != nil {
-		h.EventTypes = *in.EventTypes
-	}
+	given(&h.EventTypes, in.EventTypes)
 	if in.Filter != nil {
 		h.Filter = in.Filter
 		if len(in.Filter.All)+len(in.Filter.Any) == 0 {
@@ -137,24 +135,12 @@ func (in HookInput) apply(h *Hook) {
 	if in.Missing != nil {
 		h.Missing, _ = ParseMissingPolicy(*in.Missing) // validated before
 	}
-	if in.Enabled != nil {
-		h.Enabled = *in.Enabled
-	}
-	if in.MaxAttempts != nil {
-		h.MaxAttempts = *in.MaxAttempts
-	}
-	if in.Retry4xx != nil {
-		h.Retry4xx = *in.Retry4xx
-	}
-	if in.TimeoutMS != nil {
-		h.TimeoutMS = *in.TimeoutMS
-	}
-	if in.RateLimit != nil {
-		h.RateLimit = *in.RateLimit
-	}
-	if in.MaxConcurrency != nil {
-		h.MaxConcurrency = *in.MaxConcurrency
-	}
+	given(&h.Enabled, in.Enabled)
+	given(&h.MaxAttempts, in.MaxAttempts)
+	given(&h.Retry4xx, in.Retry4xx)
+	given(&h.TimeoutMS, in.TimeoutMS)
+	given(&h.RateLimit, in.RateLimit)
+	given(&h.MaxConcurrency, in.MaxConcurrency)
 }
 
 // validate checks a hook as it would be saved and reports every bad field.
@@ -328,7 +314,7 @@ func (s *Service) hookHeaders(hookID, stored string) (map[string]string, error) 
 	return h, nil
 }
 
-func (s *Service) scanHook(row interface{ Scan(...any) error }) (*Hook, error) {
+func (s *Service) scanHook(row db.Row) (Hook, error) {
 	var (
 		h                          Hook
 		types, headers, body, miss string
@@ -336,29 +322,29 @@ func (s *Service) scanHook(row interface{ Scan(...any) error }) (*Hook, error) {
 	)
 	if err := row.Scan(&h.ID, &h.Name, &types, &filter, &h.ConnectionID, &h.Method, &h.URL, &headers, &body, &miss,
 		&h.Enabled, &h.MaxAttempts, &h.Retry4xx, &h.TimeoutMS, &h.RateLimit, &h.MaxConcurrency, &h.version, &h.CreatedAt, &h.UpdatedAt); err != nil {
-		return nil, err
+		return Hook{}, err
 	}
 	if err := json.Unmarshal([]byte(types), &h.EventTypes); err != nil {
-		return nil, fmt.Errorf("reading hook %s event types: %w", h.ID, err)
+		return Hook{}, fmt.Errorf("reading hook %s event types: %w", h.ID, err)
 	}
 	if filter.Valid && filter.String != "" && filter.String != "null" {
 		h.Filter = &Filter{}
 		dec := json.NewDecoder(strings.NewReader(filter.String))
 		dec.UseNumber()
 		if err := dec.Decode(h.Filter); err != nil {
-			return nil, fmt.Errorf("reading hook %s filter: %w", h.ID, err)
+			return Hook{}, fmt.Errorf("reading hook %s filter: %w", h.ID, err)
 		}
 	}
 	var err error
 	if h.Headers, err = s.hookHeaders(h.ID, headers); err != nil {
-		return nil, err
+		return Hook{}, err
 	}
 	if body != "" {
 		h.Body = json.RawMessage(body)
 	}
 	h.Missing, _ = ParseMissingPolicy(miss)
 	h.CreatedAt, h.UpdatedAt = h.CreatedAt.UTC(), h.UpdatedAt.UTC()
-	return &h, nil
+	return h, nil
 }
 
 func jsonText(v any) string {
@@ -411,46 +397,20 @@ func (s *Service) Hook(ctx context.Context, id string) (Hook, error) {
 	if err != nil {
 		return Hook{}, fmt.Errorf("reading hook %s: %w", id, err)
 	}
-	if h.Circuit, err = s.circuitOfKey(ctx, hookCircuitKey(h)); err != nil {
+	if h.Circuit, err = s.circuitOfKey(ctx, hookCircuitKey(&h)); err != nil {
 		return Hook{}, err
 	}
-	return *h, nil
+	return h, nil
 }
 
 // Hooks lists hooks by id after the cursor; more says whether a next page exists.
 func (s *Service) Hooks(ctx context.Context, after string, limit int) (_ []Hook, more bool, _ error) {
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+hookColumns+` FROM hooks WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	out, more, err := db.Page(ctx, s.opts.DB, s.scanHook, limit, `SELECT `+hookColumns+` FROM hooks WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing hooks: %w", err)
 	}
-	defer rows.Close()
-	out := []Hook{}
-	for rows.Next() {
-		h, err := s.scanHook(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("listing hooks: %w", err)
-		}
-		out = append(out, *h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing hooks: %w", err)
-	}
-	rows.Close()
-	keys := make([]string, len(out))
-	for i := range out {
-		keys[i] = hookCircuitKey(&out[i])
-	}
-	circuits, err := s.circuitsOf(ctx, keys)
-	if err != nil {
-		return nil, false, err
-	}
-	for i := range out {
-		out[i].Circuit = circuits[keys[i]]
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	err = withCircuits(ctx, s, out, func(h *Hook) string { return hookCircuitKey(h) }, func(h *Hook, c Circuit) { h.Circuit = c })
+	return out, more, err
 }
 
 // UpdateHook changes what in names.
@@ -468,30 +428,44 @@ func (s *Service) UpdateHook(ctx context.Context, id string, in HookInput) (Hook
 	if err != nil {
 		return Hook{}, err
 	}
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE hooks SET name=$2, event_types=$3, filter=$4, connection_id=$5, method=$6, url=$7, headers=$8,
+	if err := s.updateTarget(ctx, "hook", id, `UPDATE hooks SET name=$2, event_types=$3, filter=$4, connection_id=$5, method=$6, url=$7, headers=$8,
 		body=$9, missing=$10, enabled=$11, max_attempts=$12, retry_4xx=$13, timeout_ms=$14, rate_limit=$15, max_concurrency=$16,
 		version=version+1, updated_at=$17 WHERE id=$1`,
 		h.ID, h.Name, jsonText(h.EventTypes), nullableJSON(h.Filter, h.Filter == nil), h.ConnectionID, h.Method, h.URL, headers,
-		string(h.Body), h.Missing.String(), h.Enabled, h.MaxAttempts, h.Retry4xx, h.TimeoutMS, h.RateLimit, h.MaxConcurrency, h.UpdatedAt)
-	if err != nil {
-		return Hook{}, fmt.Errorf("updating hook %s: %w", id, err)
+		string(h.Body), h.Missing.String(), h.Enabled, h.MaxAttempts, h.Retry4xx, h.TimeoutMS, h.RateLimit, h.MaxConcurrency, h.UpdatedAt); err != nil {
+		return Hook{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Hook{}, notFound("hook", id)
-	}
-	s.targetsChanged(ctx)
 	return s.Hook(ctx, id)
 }
 
 // DeleteHook removes a hook. Its deliveries stay as history; those still
 // waiting fail with "hook deleted" when their turn comes.
 func (s *Service) DeleteHook(ctx context.Context, id string) error {
-	res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM hooks WHERE id = $1`, id)
+	return s.deleteTarget(ctx, "hooks", "hook", id)
+}
+
+// updateTarget runs query, which updates the hook or webhook endpoint id
+// (what names which), and tells the matching cache.
+func (s *Service) updateTarget(ctx context.Context, what, id, query string, args ...any) error {
+	res, err := s.opts.DB.ExecContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("deleting hook %s: %w", id, err)
+		return fmt.Errorf("updating %s %s: %w", what, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("hook", id)
+		return notFound(what, id)
+	}
+	s.targetsChanged(ctx)
+	return nil
+}
+
+// deleteTarget removes the hook or webhook endpoint id from table.
+func (s *Service) deleteTarget(ctx context.Context, table, what, id string) error {
+	res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("deleting %s %s: %w", what, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(what, id)
 	}
 	s.compiled.Delete(id)
 	s.targetsChanged(ctx)
@@ -514,4 +488,12 @@ func ValidHeaderName(s string) bool { return validHeaderName(s) }
 func ValidSecret(secret string) error {
 	_, err := decodeSecret(secret)
 	return err
+}
+
+// given sets *dst to *v when an edit gives v (PATCH changes only what it
+// names).
+func given[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/liaison/liaison/internal/invalid"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -221,42 +222,27 @@ func (o Options) withDefaults() Options {
 // validate checks what is set: the required parts, and no negative
 // duration or count (zero means the default).
 func (o Options) validate() error {
-	switch {
-	case o.DB == nil:
-		return errors.New("hooks: Options.DB is required")
-	case o.Redis == nil:
-		return errors.New("hooks: Options.Redis is required")
-	case o.Ring == nil:
-		return errors.New("hooks: Options.Ring is required")
-	case o.Sender == nil:
-		return errors.New("hooks: Options.Sender is required")
-	case o.Queue == nil:
-		return errors.New("hooks: Options.Queue is required")
+	if err := invalid.Required("hooks",
+		invalid.Need("DB", o.DB != nil), invalid.Need("Redis", o.Redis != nil),
+		invalid.Need("Ring", o.Ring != nil), invalid.Need("Sender", o.Sender != nil),
+		invalid.Need("Queue", o.Queue != nil),
+	); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"RotationOverlap", o.RotationOverlap}, {"DisableAfter", o.DisableAfter},
-		{"Retention", o.Retention},
-		{"RequestTimeout", o.RequestTimeout}, {"RetryAfterMax", o.RetryAfterMax},
-		{"ReauthRecheck", o.ReauthRecheck}, {"TargetCacheTTL", o.TargetCacheTTL},
-		{"CircuitCooldown", o.CircuitCooldown}, {"CircuitCooldownMax", o.CircuitCooldownMax},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("hooks: Options.%s is negative (%s); 0 means the default", f.name, f.v)
-		}
+	if err := invalid.NotNegative("hooks", []invalid.Setting[time.Duration]{
+		invalid.Named("RotationOverlap", o.RotationOverlap), invalid.Named("DisableAfter", o.DisableAfter),
+		invalid.Named("Retention", o.Retention),
+		invalid.Named("RequestTimeout", o.RequestTimeout), invalid.Named("RetryAfterMax", o.RetryAfterMax),
+		invalid.Named("ReauthRecheck", o.ReauthRecheck), invalid.Named("TargetCacheTTL", o.TargetCacheTTL),
+		invalid.Named("CircuitCooldown", o.CircuitCooldown), invalid.Named("CircuitCooldownMax", o.CircuitCooldownMax),
+	}); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{
-		{"TargetConcurrency", o.TargetConcurrency},
-		{"CircuitFailures", o.CircuitFailures},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("hooks: Options.%s is negative (%d); 0 means the default", f.name, f.v)
-		}
+	if err := invalid.NotNegative("hooks", []invalid.Setting[int]{
+		invalid.Named("TargetConcurrency", o.TargetConcurrency),
+		invalid.Named("CircuitFailures", o.CircuitFailures),
+	}); err != nil {
+		return err
 	}
 	return nil
 }

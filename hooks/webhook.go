@@ -65,21 +65,15 @@ func (in WebhookInput) apply(w *Webhook) {
 	if in.Description != nil {
 		w.Description = strings.TrimSpace(*in.Description)
 	}
-	if in.EventTypes != nil {
-		w.EventTypes = *in.EventTypes
-	}
+	given(&w.EventTypes, in.EventTypes)
 	if in.Enabled != nil {
 		w.Enabled = *in.Enabled
 		if w.Enabled {
 			w.DisabledReason = ""
 		}
 	}
-	if in.RateLimit != nil {
-		w.RateLimit = *in.RateLimit
-	}
-	if in.MaxConcurrency != nil {
-		w.MaxConcurrency = *in.MaxConcurrency
-	}
+	given(&w.RateLimit, in.RateLimit)
+	given(&w.MaxConcurrency, in.MaxConcurrency)
 }
 
 func (w *Webhook) validate() error {
@@ -108,7 +102,7 @@ func secretAAD(id, field string) string { return "webhook:" + id + ":" + field }
 const webhookColumns = `id, url, description, event_types, enabled, disabled_reason, previous_expires_at,
 	rate_limit, max_concurrency, version, created_at, updated_at`
 
-func scanWebhook(row interface{ Scan(...any) error }, now time.Time) (*Webhook, error) {
+func scanWebhook(row db.Row, now time.Time) (Webhook, error) {
 	var (
 		w     Webhook
 		types string
@@ -116,17 +110,17 @@ func scanWebhook(row interface{ Scan(...any) error }, now time.Time) (*Webhook, 
 	)
 	if err := row.Scan(&w.ID, &w.URL, &w.Description, &types, &w.Enabled, &w.DisabledReason, &prev,
 		&w.RateLimit, &w.MaxConcurrency, &w.version, &w.CreatedAt, &w.UpdatedAt); err != nil {
-		return nil, err
+		return Webhook{}, err
 	}
 	if err := json.Unmarshal([]byte(types), &w.EventTypes); err != nil {
-		return nil, fmt.Errorf("reading webhook %s event types: %w", w.ID, err)
+		return Webhook{}, fmt.Errorf("reading webhook %s event types: %w", w.ID, err)
 	}
 	if prev.Valid && prev.Time.After(now) {
 		t := prev.Time.UTC()
 		w.RotationEndsAt = &t
 	}
 	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
-	return &w, nil
+	return w, nil
 }
 
 // CreateWebhook saves a new endpoint with a fresh secret, returned once.
@@ -167,44 +161,19 @@ func (s *Service) Webhook(ctx context.Context, id string) (Webhook, error) {
 	if w.Circuit, err = s.circuitOfKey(ctx, "webhook:"+id); err != nil {
 		return Webhook{}, err
 	}
-	return *w, nil
+	return w, nil
 }
 
 // Webhooks lists endpoints by id after the cursor.
 func (s *Service) Webhooks(ctx context.Context, after string, limit int) (_ []Webhook, more bool, _ error) {
-	rows, err := s.opts.DB.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing webhooks: %w", err)
-	}
-	defer rows.Close()
 	now := s.now()
-	out := []Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows, now)
-		if err != nil {
-			return nil, false, fmt.Errorf("listing webhooks: %w", err)
-		}
-		out = append(out, *w)
-	}
-	if err := rows.Err(); err != nil {
+	scan := func(r db.Row) (Webhook, error) { return scanWebhook(r, now) }
+	out, more, err := db.Page(ctx, s.opts.DB, scan, limit, `SELECT `+webhookColumns+` FROM webhooks WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	if err != nil {
 		return nil, false, fmt.Errorf("listing webhooks: %w", err)
 	}
-	rows.Close()
-	keys := make([]string, len(out))
-	for i := range out {
-		keys[i] = "webhook:" + out[i].ID
-	}
-	circuits, err := s.circuitsOf(ctx, keys)
-	if err != nil {
-		return nil, false, err
-	}
-	for i := range out {
-		out[i].Circuit = circuits[keys[i]]
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	err = withCircuits(ctx, s, out, func(w *Webhook) string { return "webhook:" + w.ID }, func(w *Webhook, c Circuit) { w.Circuit = c })
+	return out, more, err
 }
 
 // UpdateWebhook changes what in names. Enabling an endpoint clears its
@@ -219,32 +188,18 @@ func (s *Service) UpdateWebhook(ctx context.Context, id string, in WebhookInput)
 		return Webhook{}, err
 	}
 	w.UpdatedAt = s.now()
-	res, err := s.opts.DB.ExecContext(ctx, `UPDATE webhooks SET url=$2, description=$3, event_types=$4, enabled=$5, disabled_reason=$6,
+	if err := s.updateTarget(ctx, "webhook", id, `UPDATE webhooks SET url=$2, description=$3, event_types=$4, enabled=$5, disabled_reason=$6,
 		rate_limit=$7, max_concurrency=$8, failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END,
 		version=version+1, updated_at=$9 WHERE id=$1`,
-		w.ID, w.URL, w.Description, jsonText(w.EventTypes), w.Enabled, w.DisabledReason, w.RateLimit, w.MaxConcurrency, w.UpdatedAt)
-	if err != nil {
-		return Webhook{}, fmt.Errorf("updating webhook %s: %w", id, err)
+		w.ID, w.URL, w.Description, jsonText(w.EventTypes), w.Enabled, w.DisabledReason, w.RateLimit, w.MaxConcurrency, w.UpdatedAt); err != nil {
+		return Webhook{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Webhook{}, notFound("webhook", id)
-	}
-	s.targetsChanged(ctx)
 	return s.Webhook(ctx, id)
 }
 
 // DeleteWebhook removes an endpoint; its deliveries stay as history.
 func (s *Service) DeleteWebhook(ctx context.Context, id string) error {
-	res, err := s.opts.DB.ExecContext(ctx, `DELETE FROM webhooks WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("deleting webhook %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("webhook", id)
-	}
-	s.compiled.Delete(id)
-	s.targetsChanged(ctx)
-	return nil
+	return s.deleteTarget(ctx, "webhooks", "webhook", id)
 }
 
 // RotateWebhookSecret issues a new secret. The current one keeps signing

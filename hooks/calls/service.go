@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/liaison/liaison/internal/invalid"
 	"log/slog"
 	"time"
 
@@ -134,34 +135,19 @@ func (o Options) withDefaults() Options {
 // validate checks what is set: the required parts, and no negative
 // duration or count (zero means the default).
 func (o Options) validate() error {
-	switch {
-	case o.DB == nil:
-		return errors.New("calls: Options.DB is required")
-	case o.Redis == nil:
-		return errors.New("calls: Options.Redis is required")
-	case o.Ring == nil:
-		return errors.New("calls: Options.Ring is required")
-	case o.Sender == nil:
-		return errors.New("calls: Options.Sender is required")
-	case o.Connections == nil:
-		return errors.New("calls: Options.Connections is required")
-	case o.Queue == nil:
-		return errors.New("calls: Options.Queue is required")
-	case o.Callbacks == nil:
-		return errors.New("calls: Options.Callbacks is required")
-	case o.Breakers == nil:
-		return errors.New("calls: Options.Breakers is required")
+	if err := invalid.Required("calls",
+		invalid.Need("DB", o.DB != nil), invalid.Need("Redis", o.Redis != nil),
+		invalid.Need("Ring", o.Ring != nil), invalid.Need("Sender", o.Sender != nil),
+		invalid.Need("Connections", o.Connections != nil), invalid.Need("Queue", o.Queue != nil),
+		invalid.Need("Callbacks", o.Callbacks != nil), invalid.Need("Breakers", o.Breakers != nil),
+	); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"Retention", o.Retention}, {"RequestTimeout", o.RequestTimeout},
-		{"RetryAfterMax", o.RetryAfterMax}, {"ReauthRecheck", o.ReauthRecheck},
-	} {
-		if f.v < 0 {
-			return fmt.Errorf("calls: Options.%s is negative (%s); 0 means the default", f.name, f.v)
-		}
+	if err := invalid.NotNegative("calls", []invalid.Setting[time.Duration]{
+		invalid.Named("Retention", o.Retention), invalid.Named("RequestTimeout", o.RequestTimeout),
+		invalid.Named("RetryAfterMax", o.RetryAfterMax), invalid.Named("ReauthRecheck", o.ReauthRecheck),
+	}); err != nil {
+		return err
 	}
 	if o.TargetConcurrency < 0 {
 		return fmt.Errorf("calls: Options.TargetConcurrency is negative (%d); 0 means the default", o.TargetConcurrency)

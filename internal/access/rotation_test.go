@@ -37,13 +37,10 @@ func TestRotateLaterKeepsBothSecretsForTheOverlap(t *testing.T) {
 
 	// Just before the end, both still work; at the end, only the new one.
 	b.clock.Advance(access.DefaultRotationOverlap - time.Microsecond)
-	_, ok := b.works(t, old.Secret)
-	require.True(t, ok)
+	b.requireWorks(t, old.Secret, true)
 	b.clock.Advance(time.Microsecond)
-	_, ok = b.works(t, old.Secret)
-	require.False(t, ok, "the previous secret works until ExpiresAt, not at it")
-	_, ok = b.works(t, rotated.Secret)
-	require.True(t, ok)
+	b.requireWorks(t, old.Secret, false, "the previous secret works until ExpiresAt, not at it")
+	b.requireWorks(t, rotated.Secret, true)
 	got, err := b.store.Get(t.Context(), old.ID)
 	require.NoError(t, err)
 	require.Nil(t, got.Rotation, "an overlap that ended is no rotation in progress")
@@ -55,10 +52,8 @@ func TestRotateLaterKeepsBothSecretsForTheOverlap(t *testing.T) {
 	require.ErrorIs(t, err, access.ErrNoRotation)
 	again, err := b.store.Rotate(t.Context(), old.ID, false)
 	require.NoError(t, err)
-	_, ok = b.works(t, rotated.Secret)
-	require.True(t, ok, "the secret of the last rotation is now the previous one")
-	_, ok = b.works(t, again.Secret)
-	require.True(t, ok)
+	b.requireWorks(t, rotated.Secret, true, "the secret of the last rotation is now the previous one")
+	b.requireWorks(t, again.Secret, true)
 }
 
 func TestTheOverlapIsTheStoresOwn(t *testing.T) {
@@ -69,8 +64,7 @@ func TestTheOverlapIsTheStoresOwn(t *testing.T) {
 	require.NoError(t, err)
 	sameTime(t, b.now().Add(time.Hour), rotated.Rotation.ExpiresAt, "the store's overlap")
 	b.clock.Advance(time.Hour)
-	_, ok := b.works(t, old.Secret)
-	require.False(t, ok)
+	b.requireWorks(t, old.Secret, false)
 }
 
 // One rotation at a time: a second "expire later" must wait until the
@@ -85,8 +79,7 @@ func TestASecondRotateLaterIsRefusedDuringTheOverlap(t *testing.T) {
 	_, err = b.store.Rotate(t.Context(), old.ID, false)
 	require.ErrorIs(t, err, access.ErrRotationInProgress)
 	for _, s := range []string{old.Secret, rotated.Secret} {
-		_, ok := b.works(t, s)
-		require.True(t, ok, "the refused rotation changed nothing")
+		b.requireWorks(t, s, true, "the refused rotation changed nothing")
 	}
 	got, err := b.store.Get(t.Context(), old.ID)
 	require.NoError(t, err)
@@ -109,14 +102,11 @@ func TestCancelRotationKeepsThePreviousSecret(t *testing.T) {
 	require.Nil(t, got.Rotation)
 	require.Equal(t, old.Hint, got.Hint)
 	sameTime(t, b.now(), got.UpdatedAt, "cancelling is an update")
-	_, ok := b.works(t, rotated.Secret)
-	require.False(t, ok, "the new secret stops")
-	_, ok = b.works(t, old.Secret)
-	require.True(t, ok)
+	b.requireWorks(t, rotated.Secret, false, "the new secret stops")
+	b.requireWorks(t, old.Secret, true)
 
 	b.clock.Advance(access.DefaultRotationOverlap)
-	_, ok = b.works(t, old.Secret)
-	require.True(t, ok, "the previous secret is primary again: the overlap's end no longer applies")
+	b.requireWorks(t, old.Secret, true, "the previous secret is primary again: the overlap's end no longer applies")
 
 	_, err = b.store.CancelRotation(t.Context(), old.ID)
 	require.ErrorIs(t, err, access.ErrNoRotation)
@@ -136,10 +126,8 @@ func TestExpireRotationStopsThePreviousSecretAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, got.Rotation)
 	require.Equal(t, rotated.Hint, got.Hint)
-	_, ok := b.works(t, old.Secret)
-	require.False(t, ok)
-	_, ok = b.works(t, rotated.Secret)
-	require.True(t, ok)
+	b.requireWorks(t, old.Secret, false)
+	b.requireWorks(t, rotated.Secret, true)
 
 	_, err = b.store.ExpireRotation(t.Context(), old.ID)
 	require.ErrorIs(t, err, access.ErrNoRotation)
@@ -157,8 +145,7 @@ func TestRotateNowStopsEveryEarlierSecret(t *testing.T) {
 	second, err := b.store.Rotate(t.Context(), first.ID, true)
 	require.NoError(t, err)
 	require.Nil(t, second.Rotation, "no overlap")
-	_, ok := b.works(t, first.Secret)
-	require.False(t, ok)
+	b.requireWorks(t, first.Secret, false)
 
 	third, err := b.store.Rotate(t.Context(), first.ID, false)
 	require.NoError(t, err)
@@ -166,8 +153,7 @@ func TestRotateNowStopsEveryEarlierSecret(t *testing.T) {
 	require.NoError(t, err, "expire now is allowed during an overlap")
 	require.Nil(t, fourth.Rotation)
 	for _, s := range []string{first.Secret, second.Secret, third.Secret} {
-		_, ok := b.works(t, s)
-		require.False(t, ok)
+		b.requireWorks(t, s, false)
 	}
 	id, ok := b.works(t, fourth.Secret)
 	require.True(t, ok)
@@ -210,7 +196,6 @@ func TestConcurrentRotationsLeaveOneNewSecret(t *testing.T) {
 	}
 	require.Len(t, won, 1, "exactly one rotation happens")
 	for _, s := range []string{old.Secret, won[0]} {
-		_, ok := b.works(t, s)
-		require.True(t, ok)
+		b.requireWorks(t, s, true)
 	}
 }

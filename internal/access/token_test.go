@@ -56,6 +56,13 @@ func (b *testBundle) works(t *testing.T, secret string) (string, bool) {
 	return tok.ID, true
 }
 
+// requireWorks requires that secret authenticates, or that it does not.
+func (b *testBundle) requireWorks(t *testing.T, secret string, want bool, msgAndArgs ...any) {
+	t.Helper()
+	_, ok := b.works(t, secret)
+	require.Equal(t, want, ok, msgAndArgs...)
+}
+
 // fields lists the fields an *invalid.Error names.
 func fields(t *testing.T, err error) []string {
 	t.Helper()

@@ -198,6 +198,28 @@ func (b *testBundle) openApp(t *testing.T, o app.Options) *app.App {
 	return a
 }
 
+// startApp is openApp with a worker running, stopped when the test ends.
+func (b *testBundle) startApp(t *testing.T, o app.Options) *app.App {
+	t.Helper()
+	a := b.openApp(t, o)
+	w, err := a.StartWorker()
+	require.NoError(t, err)
+	t.Cleanup(w.Shutdown)
+	return a
+}
+
+// tuned is an options tune that applies base and then tune (a test's
+// own, or nil), and keeps the options that result in *kept.
+func tuned[T any](kept *T, base func(*T), tune func(*T)) func(*T) {
+	return func(o *T) {
+		base(o)
+		if tune != nil {
+			tune(o)
+		}
+		*kept = *o
+	}
+}
+
 // workerConfig is c with the worker's settings of wc, as the environment
 // would give them.
 func workerConfig(wc jobs.WorkerConfig, c config.Config) config.Config {

@@ -44,18 +44,13 @@ type callBundle struct {
 
 func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 	t.Helper()
-	return setupCallsOn(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, tune)
+	return setupCallsWith(t, testWorker, tune, nil)
 }
 
-// setupCallsOn is setupCalls with a worker of the given size. The
-// application is wired as the binary wires it (internal/app).
-func setupCallsOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *callBundle {
-	t.Helper()
-	return setupCallsWith(t, wc, tune, nil)
-}
-
-// setupCallsWith is setupCallsOn that tunes API calls too (after the
-// hooks' options that calls take on: timeouts, Retry-After, reauthorization).
+// setupCallsWith is setupCalls with a worker of the given size, tuning API
+// calls too (after the hooks' options that calls take on: timeouts,
+// Retry-After, reauthorization). The application is wired as the binary
+// wires it (internal/app).
 func setupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *callBundle {
 	t.Helper()
 	b := setup(t)
@@ -66,27 +61,14 @@ func setupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options
 		opts     hooks.Options
 		callOpts calls.Options
 	)
-	a := b.openApp(t, app.Options{
+	a := b.startApp(t, app.Options{
 		Config: workerConfig(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
-		Hooks: func(o *hooks.Options) {
+		Hooks: tuned(&opts, func(o *hooks.Options) {
 			o.Schedule, o.RequestTimeout = testSchedule, 10*time.Second
 			o.RetryAfterMax, o.ReauthRecheck = 1500*time.Millisecond, 200*time.Millisecond
-			if tune != nil {
-				tune(o)
-			}
-			opts = *o
-		},
-		Calls: func(o *calls.Options) {
-			o.Schedule = testSchedule
-			if tuneCalls != nil {
-				tuneCalls(o)
-			}
-			callOpts = *o
-		},
+		}, tune),
+		Calls: tuned(&callOpts, func(o *calls.Options) { o.Schedule = testSchedule }, tuneCalls),
 	})
-	w, err := a.StartWorker()
-	require.NoError(t, err)
-	t.Cleanup(w.Shutdown)
 	handler = api.New(a.APIDeps())
 	b.srv = srv
 	cb := &callBundle{testBundle: b, hooks: a.Hooks, calls: a.Calls, opts: opts, callOpts: callOpts, redirectURI: a.Config.RedirectURI()}
@@ -368,17 +350,7 @@ func TestCallNeedsReauthPostponesThenCompletesAfterReconnect(t *testing.T) {
 func TestReconnectingWakesAPostponedCallAtOnce(t *testing.T) {
 	t.Parallel()
 	b := setupCalls(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
-	var mu sync.Mutex
-	ok := false
-	api := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	api, allow := refusedUntilAllowed(t)
 	conn := b.bearerConnection(t, api.URL, nil)
 	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
 	id := c["id"].(string)
@@ -386,9 +358,7 @@ func TestReconnectingWakesAPostponedCallAtOnce(t *testing.T) {
 
 	// A new token reconnects the connection (connection.connected): the
 	// call runs now, not in an hour.
-	mu.Lock()
-	ok = true
-	mu.Unlock()
+	allow()
 	b.req(t, http.MethodPatch, "/v1/connections/"+conn, map[string]any{"token": "new-t0ken"}, http.StatusOK)
 	c = b.waitCall(t, id, "succeeded")
 	require.EqualValues(t, 1, c["attempt_count"])

@@ -27,13 +27,13 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := setupDeliveriesOn(t, jobs.WorkerConfig{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := setupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2 // a quarter of the 8 slots, as the default is of 200
 		o.CircuitFailures = 3
 		o.CircuitCooldown = 300 * time.Millisecond
 		o.CircuitCooldownMax = 600 * time.Millisecond
-	})
+	}, nil)
 
 	var hanging atomic.Bool
 	hanging.Store(true)

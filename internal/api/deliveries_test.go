@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,42 +62,34 @@ const (
 	deliveriesRedirectURI = deliveriesPublicURL + "/oauth/callback"
 )
 
+// testWorker is the worker of the test bundles: 20 slots for tasks, the
+// default for deliveries.
+var testWorker = jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}
+
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
-	return setupDeliveriesOn(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, tune)
+	return setupDeliveriesWith(t, testWorker, tune, nil)
 }
 
-// setupDeliveriesOn is setupDeliveries with the worker configured as given.
-// The application is wired as the binary wires it (internal/app).
-func setupDeliveriesOn(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options)) *deliveryBundle {
-	t.Helper()
-	return setupDeliveriesWith(t, wc, tune, nil)
-}
-
-// setupDeliveriesWith is setupDeliveriesOn that tunes API calls too.
+// setupDeliveriesWith is setupDeliveries with the worker configured as
+// given, tuning API calls too. The application is wired as the binary
+// wires it (internal/app).
 func setupDeliveriesWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *deliveryBundle {
 	t.Helper()
 	b := setup(t)
 	ring := testRing(t)
 	var opts hooks.Options
-	a := b.openApp(t, app.Options{
+	a := b.startApp(t, app.Options{
 		Config: workerConfig(wc, config.Config{PublicURL: deliveriesPublicURL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
 		Ring:   ring,
-		Hooks: func(o *hooks.Options) {
+		Hooks: tuned(&opts, func(o *hooks.Options) {
 			o.Schedule, o.RotationOverlap, o.RequestTimeout, o.RetryAfterMax = testSchedule, time.Hour, 5*time.Second, 1500*time.Millisecond
-			if tune != nil {
-				tune(o)
-			}
-			opts = *o
-		},
+		}, tune),
 		Calls: tuneCalls,
 	})
 	a.Metrics.WatchQueues(a.Jobs.QueueTasks)
 	// Feed imports tell of their runs' ends through the engine too.
 	b.imports = a.Imports
-	w, err := a.StartWorker()
-	require.NoError(t, err)
-	t.Cleanup(w.Shutdown)
 	srv := httptest.NewServer(api.New(a.APIDeps()))
 	t.Cleanup(srv.Close)
 	b.srv = srv
@@ -716,26 +709,14 @@ func nextAttempt(t *testing.T, d map[string]any) time.Time {
 func TestReconnectionWakesPostponedDeliveriesAtOnce(t *testing.T) {
 	t.Parallel()
 	b := setupDeliveries(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
-	var mu sync.Mutex
-	ok := false
-	api := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	api, allow := refusedUntilAllowed(t)
 	ctx := context.Background()
 	conn, err := b.conns.Create(ctx, connections.Input{Name: new("CRM"), AuthType: new("bearer"), BaseURL: new(api.URL), Token: new("t")})
 	require.NoError(t, err)
 	b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": conn.ID, "url": "/x"}, http.StatusCreated)
 	_, ids := b.event(t, map[string]any{"type": "email.opened"})
 	b.waitDelivery(t, ids[0], "postponed")
-	mu.Lock()
-	ok = true
-	mu.Unlock()
+	allow()
 	// What connections records when a connection is connected again.
 	require.NoError(t, b.hooks.Record(ctx, hooks.EventConnectionConnected, map[string]any{"connection_id": conn.ID}))
 	d := b.waitDelivery(t, ids[0], "succeeded")
@@ -1045,6 +1026,20 @@ func TestRetentionRemovesOldDeliveriesAndEvents(t *testing.T) {
 		types = append(types, tk.Task.Type()+" "+tk.Cronspec)
 	}
 	require.ElementsMatch(t, []string{"delivery:sweep @every 5s", "delivery:clean @every 1h"}, types)
+}
+
+// refusedUntilAllowed is a receiver that answers 401 (a credential it
+// refuses) until allow is called, and 200 after.
+func refusedUntilAllowed(t *testing.T) (rc *receiver, allow func()) {
+	var allowed atomic.Bool
+	rc = newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+		if !allowed.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	return rc, func() { allowed.Store(true) }
 }
 
 // slowReceiver answers 200 after hold, and most reports the most requests

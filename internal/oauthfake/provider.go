@@ -554,3 +554,10 @@ func repeated(v url.Values) string {
 	}
 	return ""
 }
+
+// refuseLocked records a protocol violation (format, args) and answers 400
+// with the OAuth error code and its description.
+func (p *Provider) refuseLocked(code, description, format string, args ...any) answer {
+	p.violateLocked(format, args...)
+	return oauthError(http.StatusBadRequest, code, description)
+}

@@ -78,15 +78,8 @@ func (p *Provider) tokenAnswer(r *http.Request, form url.Values, formErr error) 
 		return answer{status: f.status, header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, raw: f.body}
 	}
 
-	if r.Method != http.MethodPost {
-		p.violateLocked("token: %s request; the token endpoint takes POST only", r.Method)
-		a := oauthError(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
-		a.header = http.Header{"Allow": {http.MethodPost}}
+	if a, ok := p.postFormLocked("token", "token", r, formErr); !ok {
 		return a
-	}
-	if formErr != nil {
-		p.violateLocked("token: %v", formErr)
-		return oauthError(http.StatusBadRequest, "invalid_request", formErr.Error())
 	}
 	if a, ok := p.authenticateLocked("token", r, form); !ok {
 		// A code sent with failed client authentication is gone: a provider
@@ -107,11 +100,9 @@ func (p *Provider) tokenAnswer(r *http.Request, form url.Values, formErr error) 
 	case "client_credentials":
 		return p.clientCredentialsLocked(form)
 	case "":
-		p.violateLocked("token: grant_type missing")
-		return oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required")
+		return p.refuseLocked("invalid_request", "grant_type is required", "token: grant_type missing")
 	default:
-		p.violateLocked("token: unsupported grant_type %q", grantType)
-		return oauthError(http.StatusBadRequest, "unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", grantType))
+		return p.refuseLocked("unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported", grantType), "token: unsupported grant_type %q", grantType)
 	}
 }
 
@@ -119,13 +110,11 @@ func (p *Provider) tokenAnswer(r *http.Request, form url.Values, formErr error) 
 func (p *Provider) exchangeCodeLocked(form url.Values) answer {
 	code := form.Get("code")
 	if code == "" {
-		p.violateLocked("token: authorization_code without code")
-		return oauthError(http.StatusBadRequest, "invalid_request", "code is required")
+		return p.refuseLocked("invalid_request", "code is required", "token: authorization_code without code")
 	}
 	c := p.codes[code]
 	if c == nil {
-		p.violateLocked("token: unknown authorization code")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "unknown authorization code")
+		return p.refuseLocked("invalid_grant", "unknown authorization code", "token: unknown authorization code")
 	}
 	if c.used {
 		// RFC 6749 §4.1.2: a code used twice may have been stolen; everything
@@ -141,29 +130,23 @@ func (p *Provider) exchangeCodeLocked(form url.Values) answer {
 	// Burnt from here on, whatever the outcome: a second try is a reuse.
 	c.used = true
 	if now := p.opts.Now(); !now.Before(c.expires) {
-		p.violateLocked("token: authorization code expired %s ago", now.Sub(c.expires).Round(time.Second))
-		return oauthError(http.StatusBadRequest, "invalid_grant", "authorization code expired")
+		return p.refuseLocked("invalid_grant", "authorization code expired", "token: authorization code expired %s ago", now.Sub(c.expires).Round(time.Second))
 	}
 	if got, ok := form["redirect_uri"]; !ok || got[0] != c.redirectURI {
-		p.violateLocked("token: redirect_uri %q does not match %q sent to /authorize", form.Get("redirect_uri"), c.redirectURI)
-		return oauthError(http.StatusBadRequest, "invalid_grant", "redirect_uri does not match the authorization request")
+		return p.refuseLocked("invalid_grant", "redirect_uri does not match the authorization request", "token: redirect_uri %q does not match %q sent to /authorize", form.Get("redirect_uri"), c.redirectURI)
 	}
 	verifier, sent := form["code_verifier"]
 	switch {
 	case c.challenge == "" && sent:
 		// OAuth 2.1 §4.1.3: a verifier without a challenge means something
 		// in between dropped the challenge.
-		p.violateLocked("token: code_verifier sent but /authorize had no code_challenge")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "code_verifier without code_challenge")
+		return p.refuseLocked("invalid_grant", "code_verifier without code_challenge", "token: code_verifier sent but /authorize had no code_challenge")
 	case c.challenge != "" && !sent:
-		p.violateLocked("token: code_verifier missing (PKCE)")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "code_verifier is required")
+		return p.refuseLocked("invalid_grant", "code_verifier is required", "token: code_verifier missing (PKCE)")
 	case c.challenge != "" && !validVerifier(verifier[0]):
-		p.violateLocked("token: code_verifier is not 43-128 unreserved characters (RFC 7636 §4.1)")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "malformed code_verifier")
+		return p.refuseLocked("invalid_grant", "malformed code_verifier", "token: code_verifier is not 43-128 unreserved characters (RFC 7636 §4.1)")
 	case c.challenge != "" && s256(verifier[0]) != c.challenge:
-		p.violateLocked("token: code_verifier does not match code_challenge (PKCE S256)")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
+		return p.refuseLocked("invalid_grant", "PKCE verification failed", "token: code_verifier does not match code_challenge (PKCE S256)")
 	}
 	g := p.newGrantLocked("authorization_code", p.opts.Subject, c.scopes)
 	c.grant = g
@@ -175,18 +158,15 @@ func (p *Provider) exchangeCodeLocked(form url.Values) answer {
 func (p *Provider) refreshLocked(form url.Values) answer {
 	value := form.Get("refresh_token")
 	if value == "" {
-		p.violateLocked("token: refresh_token grant without refresh_token")
-		return oauthError(http.StatusBadRequest, "invalid_request", "refresh_token is required")
+		return p.refuseLocked("invalid_request", "refresh_token is required", "token: refresh_token grant without refresh_token")
 	}
 	rt := p.refresh[value]
 	if rt == nil {
-		p.violateLocked("token: unknown refresh token")
-		return oauthError(http.StatusBadRequest, "invalid_grant", "unknown refresh token")
+		return p.refuseLocked("invalid_grant", "unknown refresh token", "token: unknown refresh token")
 	}
 	if rt.rotated {
 		p.revokeGrantLocked(rt.grant, "refresh token reused after rotation")
-		p.violateLocked("token: refresh token reused after rotation; grant %s revoked", rt.grant.ID)
-		return oauthError(http.StatusBadRequest, "invalid_grant", "refresh token already used; grant revoked")
+		return p.refuseLocked("invalid_grant", "refresh token already used; grant revoked", "token: refresh token reused after rotation; grant %s revoked", rt.grant.ID)
 	}
 	if rt.grant.Revoked {
 		// Not the client's mistake: the grant was revoked by the user, a
@@ -197,8 +177,7 @@ func (p *Provider) refreshLocked(form url.Values) answer {
 	if s, ok := form["scope"]; ok {
 		scopes = parseScopes(s[0])
 		if bad := unknownScopes(scopes, rt.grant.Scopes); len(bad) > 0 {
-			p.violateLocked("token: refresh asks for scope %q beyond the grant %q", strings.Join(bad, " "), strings.Join(rt.grant.Scopes, " "))
-			return oauthError(http.StatusBadRequest, "invalid_scope", "scope exceeds the original grant")
+			return p.refuseLocked("invalid_scope", "scope exceeds the original grant", "token: refresh asks for scope %q beyond the grant %q", strings.Join(bad, " "), strings.Join(rt.grant.Scopes, " "))
 		}
 	}
 	if p.opts.RotateRefreshTokens {
@@ -210,13 +189,11 @@ func (p *Provider) refreshLocked(form url.Values) answer {
 // clientCredentialsLocked is RFC 6749 §4.4: one new grant per request.
 func (p *Provider) clientCredentialsLocked(form url.Values) answer {
 	if p.opts.ClientSecret == "" {
-		p.violateLocked("token: client_credentials from a public client")
-		return oauthError(http.StatusBadRequest, "unauthorized_client", "a public client cannot use client_credentials")
+		return p.refuseLocked("unauthorized_client", "a public client cannot use client_credentials", "token: client_credentials from a public client")
 	}
 	scopes := parseScopes(form.Get("scope"))
 	if bad := unknownScopes(scopes, p.opts.Scopes); len(bad) > 0 {
-		p.violateLocked("token: unknown scope %q", strings.Join(bad, " "))
-		return oauthError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("unknown scope %q", strings.Join(bad, " ")))
+		return p.refuseLocked("invalid_scope", fmt.Sprintf("unknown scope %q", strings.Join(bad, " ")), "token: unknown scope %q", strings.Join(bad, " "))
 	}
 	g := p.newGrantLocked("client_credentials", p.opts.ClientID, scopes)
 	return p.issueLocked(g, scopes, false)
@@ -253,23 +230,15 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) revokeAnswer(r *http.Request, form url.Values, formErr error) answer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r.Method != http.MethodPost {
-		p.violateLocked("revoke: %s request; the revocation endpoint takes POST only", r.Method)
-		a := oauthError(http.StatusMethodNotAllowed, "invalid_request", "the revocation endpoint takes POST")
-		a.header = http.Header{"Allow": {http.MethodPost}}
+	if a, ok := p.postFormLocked("revoke", "revocation", r, formErr); !ok {
 		return a
-	}
-	if formErr != nil {
-		p.violateLocked("revoke: %v", formErr)
-		return oauthError(http.StatusBadRequest, "invalid_request", formErr.Error())
 	}
 	if a, ok := p.authenticateLocked("revoke", r, form); !ok {
 		return a
 	}
 	value := form.Get("token")
 	if value == "" {
-		p.violateLocked("revoke: token missing")
-		return oauthError(http.StatusBadRequest, "invalid_request", "token is required")
+		return p.refuseLocked("invalid_request", "token is required", "revoke: token missing")
 	}
 	// token_type_hint only speeds up the lookup (RFC 7009 §2.1); both maps
 	// are searched whatever it says.
@@ -427,4 +396,20 @@ func write(w http.ResponseWriter, a answer) {
 	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, a.raw)
+}
+
+// postFormLocked refuses, as the endpoint (what: "token", "revocation")
+// named in violations as where, a request that is not a POST or whose form
+// did not parse.
+func (p *Provider) postFormLocked(where, what string, r *http.Request, formErr error) (answer, bool) {
+	if r.Method != http.MethodPost {
+		p.violateLocked("%s: %s request; the %s endpoint takes POST only", where, r.Method, what)
+		a := oauthError(http.StatusMethodNotAllowed, "invalid_request", "the "+what+" endpoint takes POST")
+		a.header = http.Header{"Allow": {http.MethodPost}}
+		return a, false
+	}
+	if formErr != nil {
+		return p.refuseLocked("invalid_request", formErr.Error(), "%s: %v", where, formErr), false
+	}
+	return answer{}, true
 }

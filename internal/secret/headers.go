@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/liaison/liaison/internal/db"
 )
 
 // Headers given to a connection (its fixed headers), an action hook or an
@@ -141,7 +143,7 @@ func (r *Ring) SealPlainHeaders(ctx context.Context, q Queryer, table string, aa
 	if !slices.Contains(HeaderTables, table) {
 		return 0, fmt.Errorf("secret: %q holds no headers column", table)
 	}
-	pending, err := queryStrings(ctx, q, `SELECT table_name FROM unsealed_headers WHERE table_name = $1`, table)
+	pending, err := db.QueryStrings(ctx, q, `SELECT table_name FROM unsealed_headers WHERE table_name = $1`, table)
 	if err != nil {
 		return 0, fmt.Errorf("secret: reading unsealed_headers: %w", err)
 	}
@@ -195,21 +197,4 @@ func (r *Ring) SealPlainHeaders(ctx context.Context, q Queryer, table string, aa
 		return sealed, fmt.Errorf("secret: recording %s sealed: %w", table, err)
 	}
 	return sealed, nil
-}
-
-func queryStrings(ctx context.Context, q Queryer, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
