@@ -16,4 +16,19 @@
 // one script a task to dequeue and never take the slots of an API call;
 // its other server weighs critical 6 to low 1, weights rather than strict
 // priority, so low work is never starved (queue.go).
+//
+// # Files
+//
+//   - queue.go: the queues, the worker and its two asynq servers, their
+//     defaults, the retry and delay policy, and the client that enqueues.
+//   - mux.go: Deps, the domain services the handlers call, and newMux.
+//   - delivery.go, calls.go, imports.go, connections.go, system.go: the
+//     task types of each area with their constructors and handlers.
+//   - scheduler.go: the scheduler and its periodic sources (the sweeps,
+//     import schedules, housekeeping).
+//   - recover.go: every second, a worker hands back the tasks of leases
+//     that a dead worker left (scripts over asynq's keys).
+//   - redis.go: the Redis connection, real (single, Sentinel, Cluster) or
+//     embedded; stats.go: the queues' task counts for /metrics.
+//   - logger.go: asynq's logging through slog.
 package jobs

@@ -20,8 +20,15 @@
 // Domain packages never import this package or Prometheus: each declares
 // a callback in its own options (hooks.Options.ObserveAttempt,
 // connections.Options.ObserveRefresh, importer.Store.ObserveRun), and
-// cmd/liaison wires this package's methods into them. A nil *Metrics
+// internal/app wires this package's methods into them. A nil *Metrics
 // observes nothing, so tests that do not care need not build one.
 //
 // No label carries an id, a URL, a secret or anything a user typed.
+//
+// # Files
+//
+//   - metrics.go: Metrics, its registry and the Observe callbacks (HTTP
+//     requests, attempts, token refreshes, import runs).
+//   - database.go: WatchDatabase, the pool's connections and waits.
+//   - queues.go: WatchQueues, the tasks of each queue by state.
 package metrics

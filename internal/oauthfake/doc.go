@@ -35,4 +35,13 @@
 // TokenRequestsByGrant("refresh_token") counts what arrived, and with
 // RotateRefreshTokens a second refresh with the same token is a reuse that
 // revokes the grant (GrantRevoked) and lands in Violations.
+//
+// # Files
+//
+//   - provider.go: Options, New, the discovery document, violations and
+//     the counters tests read.
+//   - authorize.go: the authorization endpoint (RFC 6749 §4.1, PKCE).
+//   - token.go: the token and revocation endpoints: client
+//     authentication, the grants, rotation and reuse detection.
+//   - resource.go: the protected resource (/api/me, Echo, Serve).
 package oauthfake
