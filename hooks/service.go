@@ -185,9 +185,10 @@ type Options struct {
 	CircuitCooldown, CircuitCooldownMax time.Duration
 
 	// ObserveAttempt, if set, is told of every outbound attempt: the
-	// target's kind (hook, webhook, or callback for a callback delivery), the outcome (send.Outcome's String) and how long the request
-	// took. Metrics count with it; hooks never imports them. Postponements
-	// (no attempt was made) are not told.
+	// target's kind (hook, webhook, or callback for a callback delivery),
+	// the outcome (send.Outcome's String) and how long the request took.
+	// Metrics count with it; hooks never imports them. Postponements (no
+	// attempt was made) are not told.
 	ObserveAttempt func(targetKind, outcome string, took time.Duration)
 }
 
