@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,148 +13,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
-	"github.com/liaison/liaison/internal/api"
-	"github.com/liaison/liaison/internal/app"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/jobs"
 )
 
-// callBundle is the whole API-call path in one test: the API, the engine
-// with a real worker on the test's own Redis, the connections service as
-// its outbound client (loopback allowed), and the OAuth redirect URI
-// pointing at this very server so that connecting works as in a browser.
-// The call schedule is scaled to milliseconds.
-type callBundle struct {
-	*testBundle
-	hooks       *hooks.Service
-	calls       *calls.Service
-	opts        hooks.Options
-	callOpts    calls.Options
-	secret      string // calls.write, connections.*, hooks.read
-	redirectURI string
-}
-
-func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
-	t.Helper()
-	return setupCallsWith(t, testWorker, tune, nil)
-}
-
-// setupCallsWith is setupCalls with a worker of the given size, tuning API
-// calls too (after the hooks' options that calls take on: timeouts,
-// Retry-After, reauthorization). The application is wired as the binary
-// wires it (internal/app).
-func setupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *callBundle {
-	t.Helper()
-	b := setup(t)
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	var (
-		opts     hooks.Options
-		callOpts calls.Options
-	)
-	a := b.startApp(t, app.Options{
-		Config: workerConfig(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: testLoopback, MaxBodyBytes: 4 << 20}),
-		Hooks: tuned(&opts, func(o *hooks.Options) {
-			o.Schedule, o.RequestTimeout = testSchedule, 10*time.Second
-			o.RetryAfterMax, o.ReauthRecheck = 1500*time.Millisecond, 200*time.Millisecond
-		}, tune),
-		Calls: tuned(&callOpts, func(o *calls.Options) { o.Schedule = testSchedule }, tuneCalls),
-	})
-	handler = api.New(a.APIDeps())
-	b.srv = srv
-	cb := &callBundle{testBundle: b, hooks: a.Hooks, calls: a.Calls, opts: opts, callOpts: callOpts, redirectURI: a.Config.RedirectURI()}
-	cb.secret = b.token(t, access.ScopeCallsWrite, access.ScopeConnectionsWrite, access.ScopeConnectionsRead, access.ScopeHooksRead)
-	return cb
-}
-
-// req is b.do with the bundle's token, requiring the status.
-func (b *callBundle) req(t *testing.T, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	resp, out := b.do(t, method, path, b.secret, body)
-	require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
-	return out
-}
-
-// bearerConnection makes a connection with a static token to baseURL.
-func (b *callBundle) bearerConnection(t *testing.T, baseURL string, extra map[string]any) string {
-	t.Helper()
-	in := map[string]any{"name": "CRM", "auth_type": "bearer", "base_url": baseURL, "token": "crm-t0ken"}
-	for k, v := range extra {
-		in[k] = v
-	}
-	return b.req(t, http.MethodPost, "/v1/connections", in, http.StatusCreated)["id"].(string)
-}
-
-// oauthConnection makes an authorization-code connection to the fake
-// provider and connects it as a person would.
-func (b *callBundle) oauthConnection(t *testing.T, p *oauthfake.Provider) string {
-	t.Helper()
-	id := b.req(t, http.MethodPost, "/v1/connections", map[string]any{
-		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
-		"client_id": connClientID, "client_secret": connClientSecret, "client_auth": "client_secret_basic",
-		"authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(), "scopes": []string{"contacts.read", "offline_access"},
-	}, http.StatusCreated)["id"].(string)
-	b.connect(t, p, id)
-	return id
-}
-
-func (b *callBundle) connect(t *testing.T, p *oauthfake.Provider, id string) {
-	t.Helper()
-	auth := b.req(t, http.MethodPost, "/v1/connections/"+id+"/authorize", nil, http.StatusOK)
-	status, page := callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
-	require.Equal(t, "connected", b.req(t, http.MethodGet, "/v1/connections/"+id, nil, http.StatusOK)["status"])
-}
-
-// waitCall polls a call until it is in the state.
-func (b *callBundle) waitCall(t *testing.T, id, state string) map[string]any {
-	t.Helper()
-	var last map[string]any
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		last = b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
-		assert.Equal(c, state, last["state"], "call %s: %v", id, last)
-	}, 15*time.Second, 10*time.Millisecond)
-	return last
-}
-
-func attemptsOf(c map[string]any) []map[string]any {
-	var out []map[string]any
-	for _, a := range c["attempts"].([]any) {
-		out = append(out, a.(map[string]any))
-	}
-	return out
-}
-
-func fieldsOf(problem map[string]any) []string {
-	var out []string
-	errs, _ := problem["errors"].([]any)
-	for _, e := range errs {
-		out = append(out, e.(map[string]any)["field"].(string))
-	}
-	return out
-}
-
 func TestWaitedCallReturnsTheRemoteAnswer(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	crm := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+	b := apptest.SetupCalls(t, nil)
+	crm := apptest.NewReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Request-Id", "crm-1")
 		w.Header().Set("Set-Cookie", "session=s3cret")
 		w.WriteHeader(http.StatusCreated)
 		_, _ = fmt.Fprintf(w, `{"id":7,"method":%q}`, r.Method)
 	})
-	conn := b.bearerConnection(t, crm.URL+"/api", map[string]any{"headers": map[string]string{"Version": "2021-07-28"}})
+	conn := b.BearerConnection(t, crm.URL+"/api", map[string]any{"headers": map[string]string{"Version": "2021-07-28"}})
 
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{
 		"connection_id": conn, "method": "post", "path": "contacts?src=liaison", "query": map[string]string{"page": "2"},
 		"headers": map[string]string{"X-Source": "scenario"}, "body": json.RawMessage(`{ "email": "ada@example.com", "age": 36, "big": 12345678901234567890 }`),
 		"wait": 10,
@@ -172,7 +52,7 @@ func TestWaitedCallReturnsTheRemoteAnswer(t *testing.T) {
 	require.Equal(t, "crm-1", resp["headers"].(map[string]any)["X-Request-Id"])
 	require.Equal(t, "[removed]", resp["headers"].(map[string]any)["Set-Cookie"], "secrets are not kept")
 
-	got := crm.waitFor(t, 1)
+	got := crm.WaitFor(t, 1)
 	require.Len(t, got, 1)
 	require.Equal(t, http.MethodPost, got[0].Method)
 	u, err := url.Parse(got[0].Path)
@@ -186,62 +66,62 @@ func TestWaitedCallReturnsTheRemoteAnswer(t *testing.T) {
 	require.Equal(t, id, got[0].Header.Get("Idempotency-Key"), "the call id, stable across retries")
 	require.Equal(t, `{"email":"ada@example.com","age":36,"big":12345678901234567890}`, string(got[0].Body), "JSON as given, numbers exact")
 
-	shown := b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+	shown := b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
 	require.Equal(t, c["response"], shown["response"])
-	at := attemptsOf(shown)
+	at := apptest.AttemptsOf(shown)
 	require.Len(t, at, 1)
 	require.Equal(t, "succeeded", at[0]["outcome"])
 	require.NotContains(t, fmt.Sprint(at[0]["request_headers"]), "crm-t0ken", "credentials are never recorded")
 
 	// A raw body goes as it is, with the content type the call gives.
-	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{
+	c = b.Req(t, http.MethodPost, "/v1/calls", map[string]any{
 		"connection_id": conn, "method": "PUT", "path": "/import", "headers": map[string]string{"Content-Type": "text/csv"},
 		"body": "email,age\nada@example.com,36\n", "wait": 10,
 	}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"])
-	got = crm.waitFor(t, 2)
+	got = crm.WaitFor(t, 2)
 	require.Equal(t, "text/csv", got[1].Header.Get("Content-Type"))
 	require.Equal(t, "email,age\nada@example.com,36\n", string(got[1].Body))
 }
 
 func TestLongCallAnswers202ThenSucceeds(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
+	b := apptest.SetupCalls(t, nil)
 	release := make(chan struct{})
-	slow := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+	slow := apptest.NewReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
 		<-release
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"done":true}`))
 	})
-	conn := b.bearerConnection(t, slow.URL, nil)
+	conn := b.BearerConnection(t, slow.URL, nil)
 
 	start := time.Now()
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/report", "wait": 0.3}, http.StatusAccepted)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/report", "wait": 0.3}, http.StatusAccepted)
 	require.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "the answer waited as asked")
 	id := c["id"].(string)
 	require.Contains(t, []any{"queued", "running"}, c["state"])
 	require.Nil(t, c["response"])
 	require.Equal(t, []any{}, c["attempts"])
 
-	slow.waitFor(t, 1)
-	require.Equal(t, "running", b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)["state"])
+	slow.WaitFor(t, 1)
+	require.Equal(t, "running", b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)["state"])
 	close(release)
-	c = b.waitCall(t, id, "succeeded")
+	c = b.WaitCall(t, id, "succeeded")
 	require.Equal(t, map[string]any{"done": true}, c["response"].(map[string]any)["json"])
 	require.NotEmpty(t, c["finished_at"])
 
-	require.NotContains(t, b.logs.String(), "subscribing to ended calls", "waiting used the Redis subscription")
+	require.NotContains(t, b.Logs.String(), "subscribing to ended calls", "waiting used the Redis subscription")
 
 	// Without wait the answer is at once.
-	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/report"}, http.StatusAccepted)
+	c = b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/report"}, http.StatusAccepted)
 	require.Equal(t, "queued", c["state"])
-	b.waitCall(t, c["id"].(string), "succeeded")
+	b.WaitCall(t, c["id"].(string), "succeeded")
 }
 
 func TestCallRetriesA503ThenSucceeds(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
 		if n < 2 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("busy"))
@@ -249,11 +129,11 @@ func TestCallRetriesA503ThenSucceeds(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("ok"))
 	})
-	conn := b.bearerConnection(t, rc.URL, nil)
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/x", "body": map[string]any{"n": 1}, "wait": 10}, http.StatusOK)
+	conn := b.BearerConnection(t, rc.URL, nil)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/x", "body": map[string]any{"n": 1}, "wait": 10}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"])
 	require.EqualValues(t, 3, c["attempt_count"])
-	at := attemptsOf(c)
+	at := apptest.AttemptsOf(c)
 	require.Len(t, at, 3)
 	for i, want := range []struct {
 		status  float64
@@ -263,7 +143,7 @@ func TestCallRetriesA503ThenSucceeds(t *testing.T) {
 		require.Equal(t, want.outcome, at[i]["outcome"], "attempt %d", i+1)
 	}
 	require.Equal(t, "ok", c["response"].(map[string]any)["body"])
-	got := rc.requests()
+	got := rc.Requests()
 	require.Len(t, got, 3)
 	require.Equal(t, got[0].Header.Get("Idempotency-Key"), got[2].Header.Get("Idempotency-Key"))
 	require.Equal(t, `{"n":1}`, string(got[2].Body), "every attempt sends the body again")
@@ -271,32 +151,32 @@ func TestCallRetriesA503ThenSucceeds(t *testing.T) {
 
 func TestCall400FailsAtOnceKeepingTheBody(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, answerWith(http.StatusBadRequest, http.Header{"Content-Type": {"application/problem+json"}}, `{"error":"email is invalid"}`))
-	conn := b.bearerConnection(t, rc.URL, nil)
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/contacts", "body": map[string]any{"email": "nope"}, "wait": 10}, http.StatusOK)
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, apptest.AnswerWith(http.StatusBadRequest, http.Header{"Content-Type": {"application/problem+json"}}, `{"error":"email is invalid"}`))
+	conn := b.BearerConnection(t, rc.URL, nil)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/contacts", "body": map[string]any{"email": "nope"}, "wait": 10}, http.StatusOK)
 	require.Equal(t, "failed", c["state"])
 	require.EqualValues(t, 1, c["attempt_count"], "a 400 is not retried")
 	resp := c["response"].(map[string]any)
 	require.EqualValues(t, 400, resp["status"])
 	require.Equal(t, `{"error":"email is invalid"}`, resp["body"])
 	require.Equal(t, map[string]any{"error": "email is invalid"}, resp["json"])
-	require.Equal(t, "fail", attemptsOf(c)[0]["outcome"])
+	require.Equal(t, "fail", apptest.AttemptsOf(c)[0]["outcome"])
 	require.Contains(t, c["last_error"], "400")
-	require.Len(t, rc.requests(), 1)
+	require.Len(t, rc.Requests(), 1)
 }
 
 func TestCall401RefreshesAndResendsOnce(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	p := connProvider(t, b.redirectURI, oauthfake.Options{RotateRefreshTokens: true})
-	conn := b.oauthConnection(t, p)
+	b := apptest.SetupCalls(t, nil)
+	p := apptest.Provider(t, b.RedirectURI, oauthfake.Options{RotateRefreshTokens: true})
+	conn := b.OAuthConnection(t, p)
 	require.Zero(t, p.TokenRequestsByGrant("refresh_token"))
 
 	// The provider ends the token early: the call's 401 gets a new one and
 	// the request is sent again, within the same attempt.
 	p.ExpireAll()
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "contacts", "body": map[string]any{"a": 1}, "wait": 10}, http.StatusOK)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "contacts", "body": map[string]any{"a": 1}, "wait": 10}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"], "%v", c)
 	require.EqualValues(t, 1, c["attempt_count"])
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"))
@@ -307,7 +187,7 @@ func TestCall401RefreshesAndResendsOnce(t *testing.T) {
 
 	// Once: a target that refuses the fresh token too gets no third request.
 	p.Serve("/api/locked", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
-	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/locked", "wait": 10}, http.StatusOK)
+	c = b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/locked", "wait": 10}, http.StatusOK)
 	require.Equal(t, "failed", c["state"])
 	require.EqualValues(t, 401, c["response"].(map[string]any)["status"])
 	require.Equal(t, 2, p.Requests("/api/locked"))
@@ -316,32 +196,32 @@ func TestCall401RefreshesAndResendsOnce(t *testing.T) {
 
 func TestCallNeedsReauthPostponesThenCompletesAfterReconnect(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	p := connProvider(t, b.redirectURI, oauthfake.Options{RotateRefreshTokens: true})
-	conn := b.oauthConnection(t, p)
+	b := apptest.SetupCalls(t, nil)
+	p := apptest.Provider(t, b.RedirectURI, oauthfake.Options{RotateRefreshTokens: true})
+	conn := b.OAuthConnection(t, p)
 
 	// The person disconnects the app at the provider.
 	p.RevokeAll()
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
 	id := c["id"].(string)
-	c = b.waitCall(t, id, "postponed")
+	c = b.WaitCall(t, id, "postponed")
 	require.EqualValues(t, 0, c["attempt_count"], "waiting for a reconnection uses up no attempt")
 	require.Contains(t, c["last_error"], "reconnected")
 	require.NotEmpty(t, c["next_attempt_at"])
-	require.Equal(t, "needs_reauth", b.req(t, http.MethodGet, "/v1/connections/"+conn, nil, http.StatusOK)["status"])
+	require.Equal(t, "needs_reauth", b.Req(t, http.MethodGet, "/v1/connections/"+conn, nil, http.StatusOK)["status"])
 	// It looks again now and then (next_attempt_at moves on), sending
 	// nothing and using up no attempt.
 	firstCheck := c["next_attempt_at"]
 	require.Eventually(t, func() bool {
-		c = b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+		c = b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
 		return c["next_attempt_at"] != firstCheck
 	}, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, "postponed", c["state"])
 	require.Equal(t, []any{}, c["attempts"])
 	require.Equal(t, 1, p.Requests("/api/me"), "a connection that needs reconnecting sends nothing")
 
-	b.connect(t, p, conn)
-	c = b.waitCall(t, id, "succeeded")
+	b.Connect(t, p, conn)
+	c = b.WaitCall(t, id, "succeeded")
 	require.EqualValues(t, 1, c["attempt_count"])
 	require.EqualValues(t, 200, c["response"].(map[string]any)["status"])
 	require.Contains(t, c["response"].(map[string]any)["body"], `"sub":"user-1"`)
@@ -349,46 +229,46 @@ func TestCallNeedsReauthPostponesThenCompletesAfterReconnect(t *testing.T) {
 
 func TestReconnectingWakesAPostponedCallAtOnce(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
-	api, allow := refusedUntilAllowed(t)
-	conn := b.bearerConnection(t, api.URL, nil)
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
+	b := apptest.SetupCalls(t, func(o *hooks.Options) { o.ReauthRecheck = time.Hour })
+	api, allow := apptest.RefusedUntilAllowed(t)
+	conn := b.BearerConnection(t, api.URL, nil)
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/me"}, http.StatusAccepted)
 	id := c["id"].(string)
-	b.waitCall(t, id, "postponed")
+	b.WaitCall(t, id, "postponed")
 
 	// A new token reconnects the connection (connection.connected): the
 	// call runs now, not in an hour.
 	allow()
-	b.req(t, http.MethodPatch, "/v1/connections/"+conn, map[string]any{"token": "new-t0ken"}, http.StatusOK)
-	c = b.waitCall(t, id, "succeeded")
+	b.Req(t, http.MethodPatch, "/v1/connections/"+conn, map[string]any{"token": "new-t0ken"}, http.StatusOK)
+	c = b.WaitCall(t, id, "succeeded")
 	require.EqualValues(t, 1, c["attempt_count"])
-	require.Equal(t, "Bearer new-t0ken", api.requests()[len(api.requests())-1].Header.Get("Authorization"))
+	require.Equal(t, "Bearer new-t0ken", api.Requests()[len(api.Requests())-1].Header.Get("Authorization"))
 }
 
 func TestCallCallbackIsDeliveredSignedWithItsOwnRetries(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	crm := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+	b := apptest.SetupCalls(t, nil)
+	crm := apptest.NewReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"contact":42}`))
 	})
-	scenario := newReceiver(t, answerStatuses(http.StatusServiceUnavailable, http.StatusNoContent))
-	conn := b.bearerConnection(t, crm.URL, nil)
+	scenario := apptest.NewReceiver(t, apptest.AnswerStatuses(http.StatusServiceUnavailable, http.StatusNoContent))
+	conn := b.BearerConnection(t, crm.URL, nil)
 	whsec, err := hooks.NewSecret()
 	require.NoError(t, err)
 
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/contacts",
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": "/contacts",
 		"idempotency_key": "step-7", "callback_url": scenario.URL + "/steps/7/result", "callback_secret": whsec}, http.StatusAccepted)
 	id := c["id"].(string)
 	require.NotContains(t, fmt.Sprint(c), whsec, "the secret is never shown")
 
-	got := scenario.waitFor(t, 2)
+	got := scenario.WaitFor(t, 2)
 	require.Equal(t, got[0].Header.Get("webhook-id"), got[1].Header.Get("webhook-id"), "a retry is the same message")
 	last := got[1]
 	require.Equal(t, http.MethodPost, last.Method)
 	require.Equal(t, "/steps/7/result", last.Path)
 	require.NoError(t, hooks.Verify(whsec, last.Header, last.Body, time.Now(), 0))
-	require.True(t, verifyByHand(t, whsec, last.Header, last.Body))
+	require.True(t, apptest.VerifyByHand(t, whsec, last.Header, last.Body))
 	var payload struct {
 		Type string         `json:"type"`
 		Data map[string]any `json:"data"`
@@ -405,13 +285,13 @@ func TestCallCallbackIsDeliveredSignedWithItsOwnRetries(t *testing.T) {
 
 	var shown map[string]any
 	require.Eventually(t, func() bool {
-		shown = b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+		shown = b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
 		cb, _ := shown["callback"].(map[string]any)
 		return cb != nil && cb["status"] == "succeeded"
 	}, 10*time.Second, 10*time.Millisecond)
 	cb := shown["callback"].(map[string]any)
 	require.Equal(t, last.Header.Get("webhook-id"), cb["delivery_id"])
-	d := b.req(t, http.MethodGet, "/v1/deliveries/"+cb["delivery_id"].(string), nil, http.StatusOK)
+	d := b.Req(t, http.MethodGet, "/v1/deliveries/"+cb["delivery_id"].(string), nil, http.StatusOK)
 	require.Equal(t, id, d["call_id"])
 	require.Equal(t, "call.completed", d["event_type"])
 	require.EqualValues(t, 2, d["attempt_count"], "the callback has its own attempts")
@@ -419,32 +299,32 @@ func TestCallCallbackIsDeliveredSignedWithItsOwnRetries(t *testing.T) {
 
 func TestCallIdempotencyKeyBothWays(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, nil)
-	conn := b.bearerConnection(t, rc.URL, nil)
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
 	first := map[string]any{"connection_id": conn, "method": "POST", "path": "/orders", "idempotency_key": "order-1",
 		"body": json.RawMessage(`{"sku":"a","qty":2}`), "wait": 10}
-	c := b.req(t, http.MethodPost, "/v1/calls", first, http.StatusOK)
+	c := b.Req(t, http.MethodPost, "/v1/calls", first, http.StatusOK)
 	id := c["id"].(string)
 	require.Equal(t, "succeeded", c["state"])
-	require.Len(t, rc.requests(), 1)
+	require.Len(t, rc.Requests(), 1)
 
 	// The same request (written differently) is the same call: nothing is sent.
 	same := map[string]any{"connection_id": conn, "method": "post", "path": "/orders", "idempotency_key": "order-1",
 		"body": json.RawMessage(`{ "qty": 2, "sku": "a" }`), "wait": 10}
-	resp, again := b.do(t, http.MethodPost, "/v1/calls", b.secret, same)
+	resp, again := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, same)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", again)
 	require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"))
 	require.Equal(t, id, again["id"])
 	require.EqualValues(t, 1, again["attempt_count"])
-	require.Len(t, rc.requests(), 1, "no second request to the remote service")
+	require.Len(t, rc.Requests(), 1, "no second request to the remote service")
 
 	// The same key with another request is a conflict naming the key.
 	other := map[string]any{"connection_id": conn, "method": "POST", "path": "/orders", "idempotency_key": "order-1", "body": map[string]any{"sku": "b", "qty": 2}}
-	resp, prob := b.do(t, http.MethodPost, "/v1/calls", b.secret, other)
+	resp, prob := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, other)
 	require.Equal(t, http.StatusConflict, resp.StatusCode, "%v", prob)
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
-	require.Equal(t, []string{"idempotency_key"}, fieldsOf(prob))
+	require.Equal(t, []string{"idempotency_key"}, apptest.FieldsOf(prob))
 	require.Contains(t, prob["detail"], id)
 
 	// Racing requests with one key make one call.
@@ -458,8 +338,8 @@ func TestCallIdempotencyKeyBothWays(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/calls", strings.NewReader(raw))
-			req.Header.Set("Authorization", "Bearer "+b.secret)
+			req, _ := http.NewRequest(http.MethodPost, b.Server.URL+"/v1/calls", strings.NewReader(raw))
+			req.Header.Set("Authorization", "Bearer "+b.Secret)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -477,10 +357,10 @@ func TestCallIdempotencyKeyBothWays(t *testing.T) {
 	wg.Wait()
 	require.Len(t, ids, 1, "five racing requests, one call: %v", ids)
 	for raced := range ids {
-		b.waitCall(t, raced, "succeeded")
+		b.WaitCall(t, raced, "succeeded")
 	}
 	n := 0
-	for _, r := range rc.requests() {
+	for _, r := range rc.Requests() {
 		if r.Path == "/race" {
 			n++
 		}
@@ -490,38 +370,38 @@ func TestCallIdempotencyKeyBothWays(t *testing.T) {
 
 func TestCallConnectionLimitsAreRespected(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	slow, most := slowReceiver(t, 80*time.Millisecond)
-	paced := newReceiver(t, nil)
-	capped := b.bearerConnection(t, slow.URL, map[string]any{"max_concurrency": 2})
-	rated := b.bearerConnection(t, paced.URL, map[string]any{"rate_limit": 10})
-	shown := b.req(t, http.MethodGet, "/v1/connections/"+capped, nil, http.StatusOK)
+	b := apptest.SetupCalls(t, nil)
+	slow, most := apptest.SlowReceiver(t, 80*time.Millisecond)
+	paced := apptest.NewReceiver(t, nil)
+	capped := b.BearerConnection(t, slow.URL, map[string]any{"max_concurrency": 2})
+	rated := b.BearerConnection(t, paced.URL, map[string]any{"rate_limit": 10})
+	shown := b.Req(t, http.MethodGet, "/v1/connections/"+capped, nil, http.StatusOK)
 	require.EqualValues(t, 2, shown["max_concurrency"])
 	require.EqualValues(t, 0, shown["rate_limit"])
 
 	var ids []string
 	for range 8 {
-		c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": capped, "method": "GET", "path": "/slow"}, http.StatusAccepted)
+		c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": capped, "method": "GET", "path": "/slow"}, http.StatusAccepted)
 		ids = append(ids, c["id"].(string))
 	}
 	for range 6 {
-		c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": rated, "method": "GET", "path": "/paced"}, http.StatusAccepted)
+		c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": rated, "method": "GET", "path": "/paced"}, http.StatusAccepted)
 		ids = append(ids, c["id"].(string))
 	}
-	slow.waitFor(t, 8)
-	got := paced.waitFor(t, 6)
+	slow.WaitFor(t, 8)
+	got := paced.WaitFor(t, 6)
 	seen := most()
 	require.LessOrEqual(t, seen, 2, "never more than max_concurrency in flight")
 	require.Equal(t, 2, seen)
 	require.GreaterOrEqual(t, got[5].At.Sub(got[0].At), 450*time.Millisecond, "10 per second: 6 requests take at least 0.5 s")
 	for _, id := range ids {
-		c := b.waitCall(t, id, "succeeded")
+		c := b.WaitCall(t, id, "succeeded")
 		require.EqualValues(t, 1, c["attempt_count"], "waiting for a limit uses up no attempt")
 	}
 
-	resp, prob := b.do(t, http.MethodPatch, "/v1/connections/"+capped, b.secret, map[string]any{"max_concurrency": -1})
+	resp, prob := b.Do(t, http.MethodPatch, "/v1/connections/"+capped, b.Secret, map[string]any{"max_concurrency": -1})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-	require.Equal(t, []string{"max_concurrency"}, fieldsOf(prob))
+	require.Equal(t, []string{"max_concurrency"}, apptest.FieldsOf(prob))
 }
 
 // A connection's limits hold for everything sent through it: the
@@ -529,12 +409,12 @@ func TestCallConnectionLimitsAreRespected(t *testing.T) {
 // that allows one request at a time never gets two.
 func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	crm, most := slowReceiver(t, 40*time.Millisecond)
-	conn := b.bearerConnection(t, crm.URL, map[string]any{"max_concurrency": 1})
-	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
+	b := apptest.SetupCalls(t, nil)
+	crm, most := apptest.SlowReceiver(t, 40*time.Millisecond)
+	conn := b.BearerConnection(t, crm.URL, map[string]any{"max_concurrency": 1})
+	writer := b.Token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
 	for _, name := range []string{"contacts", "deals"} {
-		resp, h := b.do(t, http.MethodPost, "/v1/hooks", writer, map[string]any{
+		resp, h := b.Do(t, http.MethodPost, "/v1/hooks", writer, map[string]any{
 			"name": name, "event_types": []string{"form.sent"}, "connection_id": conn, "method": "POST", "url": "/" + name})
 		require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", h)
 	}
@@ -542,15 +422,15 @@ func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
 	for i := range 4 {
 		events = append(events, map[string]any{"id": "form-" + strconv.Itoa(i), "type": "form.sent"})
 	}
-	resp, accepted := b.do(t, http.MethodPost, "/v1/events/batch", writer, map[string]any{"events": events})
+	resp, accepted := b.Do(t, http.MethodPost, "/v1/events/batch", writer, map[string]any{"events": events})
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", accepted)
 	var calls []string
 	for range 4 {
-		c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+		c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
 		calls = append(calls, c["id"].(string))
 	}
 
-	got := crm.waitFor(t, 12) // 4 events × 2 hooks, and 4 calls
+	got := crm.WaitFor(t, 12) // 4 events × 2 hooks, and 4 calls
 	seen := most()
 	require.Equal(t, 1, seen, "never more than the connection's max_concurrency in flight, hooks and calls together")
 	paths := map[string]int{}
@@ -559,14 +439,14 @@ func TestConnectionLimitsHoldForHooksAndCallsTogether(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"/contacts": 4, "/deals": 4, "/lookup": 4}, paths)
 	for _, id := range calls {
-		b.waitCall(t, id, "succeeded")
+		b.WaitCall(t, id, "succeeded")
 	}
 }
 
 func TestCall429WaitsWithoutUsingAnAttempt(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
 		if n == 0 {
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -574,50 +454,50 @@ func TestCall429WaitsWithoutUsingAnAttempt(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	conn := b.bearerConnection(t, rc.URL, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
 	// One attempt allowed: the 429 must not use it up.
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/busy",
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/busy",
 		"retry": map[string]any{"max_attempts": 1}, "wait": 15}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"], "%v", c)
-	at := attemptsOf(c)
+	at := apptest.AttemptsOf(c)
 	require.Len(t, at, 2, "the 429 is recorded")
 	require.EqualValues(t, 429, at[0]["status"])
 	require.Equal(t, "retry", at[0]["outcome"])
-	got := rc.requests()
+	got := rc.Requests()
 	require.Len(t, got, 2)
 	require.GreaterOrEqual(t, got[1].At.Sub(got[0].At), 950*time.Millisecond, "Retry-After: 1 is honoured")
 }
 
 func TestCallOutsideAllowedHostsIsRefusedBeforeSending(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	home := newReceiver(t, nil)
-	partner := newReceiver(t, nil)
-	stranger := newReceiver(t, nil)
-	conn := b.bearerConnection(t, home.URL, map[string]any{"allowed_hosts": []string{strings.TrimPrefix(partner.URL, "http://")}})
+	b := apptest.SetupCalls(t, nil)
+	home := apptest.NewReceiver(t, nil)
+	partner := apptest.NewReceiver(t, nil)
+	stranger := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, home.URL, map[string]any{"allowed_hosts": []string{strings.TrimPrefix(partner.URL, "http://")}})
 
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": stranger.URL + "/collect",
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "POST", "path": stranger.URL + "/collect",
 		"body": map[string]any{"a": 1}, "wait": 10}, http.StatusOK)
 	require.Equal(t, "failed", c["state"])
 	require.Nil(t, c["response"], "nothing answered: nothing was sent")
-	at := attemptsOf(c)
+	at := apptest.AttemptsOf(c)
 	require.Len(t, at, 1, "a refusal is not retried")
 	require.Contains(t, at[0]["error"], "allowed_hosts")
 	require.Contains(t, c["last_error"], "not this connection's")
-	require.Empty(t, stranger.requests())
-	require.Empty(t, home.requests())
+	require.Empty(t, stranger.Requests())
+	require.Empty(t, home.Requests())
 
-	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": partner.URL + "/ok", "wait": 10}, http.StatusOK)
+	c = b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": partner.URL + "/ok", "wait": 10}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"])
-	require.Equal(t, "Bearer crm-t0ken", partner.waitFor(t, 1)[0].Header.Get("Authorization"))
-	require.Empty(t, stranger.requests())
+	require.Equal(t, "Bearer crm-t0ken", partner.WaitFor(t, 1)[0].Header.Get("Authorization"))
+	require.Empty(t, stranger.Requests())
 }
 
 func TestCallBadInputNamesTheField(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, nil)
-	conn := b.bearerConnection(t, rc.URL, nil)
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
 	base := func() map[string]any {
 		return map[string]any{"connection_id": conn, "method": "POST", "path": "/x"}
 	}
@@ -660,18 +540,18 @@ func TestCallBadInputNamesTheField(t *testing.T) {
 	for _, tc := range tests {
 		body := base()
 		tc.edit(body)
-		resp, prob := b.do(t, http.MethodPost, "/v1/calls", b.secret, body)
+		resp, prob := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, body)
 		require.Equal(t, tc.status, resp.StatusCode, "%s: %v", tc.name, prob)
 		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), tc.name)
-		require.Contains(t, fieldsOf(prob), tc.field, "%s: %v", tc.name, prob)
+		require.Contains(t, apptest.FieldsOf(prob), tc.field, "%s: %v", tc.name, prob)
 	}
 	// A request larger than the API takes is refused before it is read.
-	resp, prob := b.do(t, http.MethodPost, "/v1/calls", b.secret, map[string]any{"connection_id": conn, "method": "POST", "path": "/x", "body": strings.Repeat("x", 5<<20)})
+	resp, prob := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, map[string]any{"connection_id": conn, "method": "POST", "path": "/x", "body": strings.Repeat("x", 5<<20)})
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-	require.Equal(t, []string{"body"}, fieldsOf(prob))
+	require.Equal(t, []string{"body"}, apptest.FieldsOf(prob))
 
-	require.Empty(t, rc.requests(), "nothing bad was sent")
-	resp, _ = b.do(t, http.MethodGet, "/v1/calls/call_nope", b.secret, nil)
+	require.Empty(t, rc.Requests(), "nothing bad was sent")
+	resp, _ = b.Do(t, http.MethodGet, "/v1/calls/call_nope", b.Secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
@@ -685,11 +565,11 @@ func (lostQueue) EnqueueCalls(context.Context, []string) error {
 
 func TestSweepQueuesACallThatWasNeverQueued(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, nil)
-	conn := b.bearerConnection(t, rc.URL, nil)
-	opts := b.callOpts
-	opts.Queue = lostQueue{b.callOpts.Queue}
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
+	opts := b.CallOpts
+	opts.Queue = lostQueue{b.CallOpts.Queue}
 	web, err := calls.New(opts)
 	require.NoError(t, err)
 	c, _, err := web.Create(context.Background(), calls.CallInput{ConnectionID: conn, Method: "GET", Path: "/lost"})
@@ -697,21 +577,21 @@ func TestSweepQueuesACallThatWasNeverQueued(t *testing.T) {
 	require.Equal(t, "queued", c.State)
 
 	// The minutely sweep, a little later, queues it.
-	opts = b.callOpts
+	opts = b.CallOpts
 	opts.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	scheduler, err := calls.New(opts)
 	require.NoError(t, err)
 	n, err := scheduler.Sweep(context.Background(), time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	b.waitCall(t, c.ID, "succeeded")
-	require.Equal(t, "/lost", rc.waitFor(t, 1)[0].Path)
+	b.WaitCall(t, c.ID, "succeeded")
+	require.Equal(t, "/lost", rc.WaitFor(t, 1)[0].Path)
 }
 
 func TestCallsAreInTheOpenAPIDescription(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	_, doc := b.do(t, http.MethodGet, "/openapi.json", "", nil)
+	b := apptest.SetupCalls(t, nil)
+	_, doc := b.Do(t, http.MethodGet, "/openapi.json", "", nil)
 	paths := doc["paths"].(map[string]any)
 	post := paths["/v1/calls"].(map[string]any)["post"].(map[string]any)
 	require.Equal(t, access.ScopeCallsWrite, post["x-required-scope"])
@@ -731,17 +611,17 @@ func TestCallsAreInTheOpenAPIDescription(t *testing.T) {
 
 func TestCallRetentionRemovesEndedCalls(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
-	rc := newReceiver(t, nil)
-	conn := b.bearerConnection(t, rc.URL, nil)
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
 	whsec, err := hooks.NewSecret()
 	require.NoError(t, err)
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/x", "idempotency_key": "kept",
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/x", "idempotency_key": "kept",
 		"callback_url": rc.URL + "/cb", "callback_secret": whsec}, http.StatusAccepted)
 	id := c["id"].(string)
 	var dlv string
 	require.Eventually(t, func() bool {
-		c = b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+		c = b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
 		cb, _ := c["callback"].(map[string]any)
 		dlv, _ = cb["delivery_id"].(string)
 		return c["state"] == "succeeded" && cb["status"] == "succeeded"
@@ -749,26 +629,26 @@ func TestCallRetentionRemovesEndedCalls(t *testing.T) {
 
 	// The usual clock keeps it; one 25 hours ahead (past the default 24 h)
 	// removes the call, its attempts and its callback.
-	n, err := b.calls.Clean(context.Background())
+	n, err := b.Calls.Clean(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
-	opts := b.callOpts
+	opts := b.CallOpts
 	opts.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
 	later, err := calls.New(opts)
 	require.NoError(t, err)
 	n, err = later.Clean(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
-	resp, _ := b.do(t, http.MethodGet, "/v1/calls/"+id, b.secret, nil)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/calls/"+id, b.Secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodGet, "/v1/deliveries/"+dlv, b.secret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/deliveries/"+dlv, b.Secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	var left int
-	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM attempts WHERE call_id = $1 OR delivery_id = $2`, id, dlv).Scan(&left))
+	require.NoError(t, b.DB.QueryRowContext(context.Background(), `SELECT count(*) FROM attempts WHERE call_id = $1 OR delivery_id = $2`, id, dlv).Scan(&left))
 	require.Zero(t, left, "the call's attempts and its callback's went with it")
 
 	// The key is free again once its call is gone.
-	c = b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/y", "idempotency_key": "kept"}, http.StatusAccepted)
+	c = b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/y", "idempotency_key": "kept"}, http.StatusAccepted)
 	require.NotEqual(t, id, c["id"])
 
 	// The scheduler runs retention every hour, beside a sweep.

@@ -15,6 +15,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -27,7 +28,7 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := setupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2 // a quarter of the 8 slots, as the default is of 200
 		o.CircuitFailures = 3
@@ -38,7 +39,7 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	var hanging atomic.Bool
 	hanging.Store(true)
 	release := make(chan struct{})
-	hung := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+	hung := apptest.NewReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
 		if hanging.Load() {
 			select {
 			case <-r.Context().Done():
@@ -52,17 +53,17 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 		mu      sync.Mutex
 		arrived = map[string]time.Time{}
 	)
-	healthy := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+	healthy := apptest.NewReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
 		mu.Lock()
 		arrived[r.Header.Get("webhook-id")] = time.Now()
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	watcher := newReceiver(t, nil)
+	watcher := apptest.NewReceiver(t, nil)
 
-	a := b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": hung.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
-	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": healthy.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
-	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": watcher.URL, "event_types": []string{"webhook.circuit_opened", "webhook.circuit_closed"}}, http.StatusCreated)
+	a := b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": hung.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": healthy.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": watcher.URL, "event_types": []string{"webhook.circuit_opened", "webhook.circuit_closed"}}, http.StatusCreated)
 	aID := a["id"].(string)
 
 	// 40 events at about 50 a second, each delivered to both endpoints.
@@ -71,14 +72,14 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	var hungDeliveries []string
 	for i := range events {
 		at := time.Now()
-		out := b.call(t, http.MethodPost, "/v1/events", map[string]any{"id": fmt.Sprintf("ev-%d", i), "type": "email.opened", "profile": map[string]any{}, "data": map[string]any{}}, http.StatusAccepted)
+		out := b.Call(t, http.MethodPost, "/v1/events", map[string]any{"id": fmt.Sprintf("ev-%d", i), "type": "email.opened", "profile": map[string]any{}, "data": map[string]any{}}, http.StatusAccepted)
 		for _, d := range out["deliveries"].([]any) {
 			posted[d.(string)] = at
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	for id := range posted {
-		d := b.call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
+		d := b.Call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
 		if d["webhook_id"] == aID {
 			hungDeliveries = append(hungDeliveries, id)
 		}
@@ -99,13 +100,13 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 
 	// The hung endpoint's circuit opened, and says so.
 	require.Eventually(t, func() bool {
-		c := b.call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
+		c := b.Call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
 		return c["state"] != hooks.CircuitClosed
 	}, 10*time.Second, 20*time.Millisecond)
-	c := b.call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
+	c := b.Call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
 	require.GreaterOrEqual(t, c["failures"], float64(3))
 	require.Contains(t, c["last_error"], "no answer within")
-	opened := watcher.waitFor(t, 1)[0]
+	opened := watcher.WaitFor(t, 1)[0]
 	var payload struct {
 		Type string         `json:"type"`
 		Data map[string]any `json:"data"`
@@ -117,9 +118,9 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	// While it hangs, it never had more than its share under way, and its
 	// deliveries wait: none failed, and most made no attempt at all.
 	time.Sleep(2 * timeout)
-	require.LessOrEqual(t, len(hung.requests()), events/2, "an open circuit sends nothing but probes")
+	require.LessOrEqual(t, len(hung.Requests()), events/2, "an open circuit sends nothing but probes")
 	for _, id := range hungDeliveries {
-		d := b.call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
+		d := b.Call(t, http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
 		require.NotEqual(t, "failed", d["status"], "delivery %s: %v", id, d)
 	}
 
@@ -127,11 +128,11 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	hanging.Store(false)
 	close(release)
 	for _, id := range hungDeliveries {
-		b.waitDelivery(t, id, "succeeded")
+		b.WaitDelivery(t, id, "succeeded")
 	}
-	c = b.call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
+	c = b.Call(t, http.MethodGet, "/v1/webhooks/"+aID, nil, http.StatusOK)["circuit"].(map[string]any)
 	require.Equal(t, hooks.CircuitClosed, c["state"])
-	closed := watcher.waitFor(t, 2)[1]
+	closed := watcher.WaitFor(t, 2)[1]
 	require.NoError(t, json.Unmarshal(closed.Body, &payload))
 	require.Equal(t, "webhook.circuit_closed", payload.Type)
 }
@@ -146,17 +147,17 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := setupCallsWith(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupCallsWith(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2
 		o.CircuitFailures = 3
 		o.CircuitCooldown = 300 * time.Millisecond
 		o.CircuitCooldownMax = 600 * time.Millisecond
 	}, func(o *calls.Options) { o.TargetConcurrency = 2 })
-	writer := b.token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
+	writer := b.Token(t, access.ScopeHooksWrite, access.ScopeHooksRead, access.ScopeEventsWrite)
 	as := func(method, path string, body any, want int) map[string]any {
 		t.Helper()
-		resp, out := b.do(t, method, path, writer, body)
+		resp, out := b.Do(t, method, path, writer, body)
 		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
 		return out
 	}
@@ -164,7 +165,7 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	var hanging atomic.Bool
 	hanging.Store(true)
 	release := make(chan struct{})
-	hungCRM := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+	hungCRM := apptest.NewReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
 		if hanging.Load() {
 			select {
 			case <-r.Context().Done():
@@ -178,17 +179,17 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 		mu      sync.Mutex
 		arrived []time.Time // when each request reached the healthy CRM
 	)
-	healthyCRM := newReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
+	healthyCRM := apptest.NewReceiver(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
 		mu.Lock()
 		arrived = append(arrived, time.Now())
 		mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	})
-	watcher := newReceiver(t, nil)
+	watcher := apptest.NewReceiver(t, nil)
 	as(http.MethodPost, "/v1/webhooks", map[string]any{"url": watcher.URL, "event_types": []string{"connection.circuit_opened", "connection.circuit_closed"}}, http.StatusCreated)
 
-	hung := b.bearerConnection(t, hungCRM.URL, nil)
-	healthy := b.bearerConnection(t, healthyCRM.URL, nil)
+	hung := b.BearerConnection(t, hungCRM.URL, nil)
+	healthy := b.BearerConnection(t, healthyCRM.URL, nil)
 	hungHook := as(http.MethodPost, "/v1/hooks", map[string]any{"name": "contacts", "event_types": []string{"form.sent"}, "connection_id": hung, "url": "/contacts"}, http.StatusCreated)["id"].(string)
 	as(http.MethodPost, "/v1/hooks", map[string]any{"name": "contacts", "event_types": []string{"form.sent"}, "connection_id": healthy, "url": "/contacts"}, http.StatusCreated)
 
@@ -206,10 +207,10 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 			}
 		}
 		if i%2 == 0 {
-			c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": hung, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+			c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": hung, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
 			hungCalls = append(hungCalls, c["id"].(string))
 			sent = append(sent, time.Now())
-			b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": healthy, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
+			b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": healthy, "method": "GET", "path": "/lookup"}, http.StatusAccepted)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -233,15 +234,15 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	// The hung connection's circuit opened: the connection and its hook
 	// say so, and so does an event.
 	require.Eventually(t, func() bool {
-		c := b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+		c := b.Req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
 		return c["state"] != hooks.CircuitClosed
 	}, 10*time.Second, 20*time.Millisecond)
-	c := b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+	c := b.Req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
 	require.GreaterOrEqual(t, c["failures"], float64(3))
 	require.Contains(t, c["last_error"], "no answer within")
 	require.Equal(t, c["opened_at"], as(http.MethodGet, "/v1/hooks/"+hungHook, nil, http.StatusOK)["circuit"].(map[string]any)["opened_at"],
 		"the hook shows its connection's circuit")
-	listed := b.req(t, http.MethodGet, "/v1/connections", nil, http.StatusOK)["data"].([]any)
+	listed := b.Req(t, http.MethodGet, "/v1/connections", nil, http.StatusOK)["data"].([]any)
 	for _, l := range listed {
 		l := l.(map[string]any)
 		state := l["circuit"].(map[string]any)["state"]
@@ -255,20 +256,20 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 		Type string         `json:"type"`
 		Data map[string]any `json:"data"`
 	}
-	require.NoError(t, json.Unmarshal(watcher.waitFor(t, 1)[0].Body, &payload))
+	require.NoError(t, json.Unmarshal(watcher.WaitFor(t, 1)[0].Body, &payload))
 	require.Equal(t, "connection.circuit_opened", payload.Type)
 	require.Equal(t, hung, payload.Data["connection_id"])
 
 	// While it hangs, hooks and calls wait: none failed, and the open
 	// circuit sent only probes.
 	time.Sleep(2 * timeout)
-	require.LessOrEqual(t, len(hungCRM.requests()), (events+len(hungCalls))/2, "an open circuit sends nothing but probes")
+	require.LessOrEqual(t, len(hungCRM.Requests()), (events+len(hungCalls))/2, "an open circuit sends nothing but probes")
 	for _, id := range hungDeliveries {
 		d := as(http.MethodGet, "/v1/deliveries/"+id, nil, http.StatusOK)
 		require.NotEqual(t, "failed", d["status"], "delivery %s: %v", id, d)
 	}
 	for _, id := range hungCalls {
-		call := b.req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
+		call := b.Req(t, http.MethodGet, "/v1/calls/"+id, nil, http.StatusOK)
 		require.NotEqual(t, "failed", call["state"], "call %s: %v", id, call)
 	}
 
@@ -282,11 +283,11 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 		}, "succeeded")
 	}
 	for _, id := range hungCalls {
-		b.waitCall(t, id, "succeeded")
+		b.WaitCall(t, id, "succeeded")
 	}
-	c = b.req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
+	c = b.Req(t, http.MethodGet, "/v1/connections/"+hung, nil, http.StatusOK)["circuit"].(map[string]any)
 	require.Equal(t, hooks.CircuitClosed, c["state"])
-	require.NoError(t, json.Unmarshal(watcher.waitFor(t, 2)[1].Body, &payload))
+	require.NoError(t, json.Unmarshal(watcher.WaitFor(t, 2)[1].Body, &payload))
 	require.Equal(t, "connection.circuit_closed", payload.Type)
 }
 

@@ -16,85 +16,56 @@ import (
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/oauthfake"
-)
-
-const (
-	connClientID     = "liaison-client"
-	connClientSecret = "cl1ent+s3cr/t=%:value"
 )
 
 // connBundle is the test bundle with the connections service wired in, and
 // the redirect URI pointing at this very server, as PUBLIC_URL would.
 type connBundle struct {
-	*testBundle
+	*apptest.Bundle
 	redirectURI string
 }
 
 func setupConnections(t *testing.T) *connBundle {
 	t.Helper()
-	b := setup(t)
-	ring := testRing(t)
+	b := apptest.Setup(t)
+	ring := apptest.NewRing(t)
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	redirect := srv.URL + "/oauth/callback"
 	svc, err := connections.New(connections.Options{
-		DB: b.db.DB, Redis: b.redis.UniversalClient, Ring: ring, RedirectURI: redirect, Version: "test",
+		DB: b.DB.DB, Redis: b.Redis.UniversalClient, Ring: ring, RedirectURI: redirect, Version: "test",
 		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		Events:       &connections.StoreEvents{DB: b.db.DB},
+		Events:       &connections.StoreEvents{DB: b.DB.DB},
 	})
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
-	a := api.New(api.Deps{Log: b.api.Log, DB: b.db.DB, Redis: b.redis, Tokens: b.tokens, MaxBodyBytes: 1 << 20, Version: "test", Connections: svc})
+	a := api.New(api.Deps{Log: b.API.Log, DB: b.DB.DB, Redis: b.Redis, Tokens: b.Tokens, MaxBodyBytes: 1 << 20, Version: "test", Connections: svc})
 	handler = a
-	b.srv = srv
-	return &connBundle{testBundle: b, redirectURI: redirect}
-}
-
-func connProvider(t *testing.T, redirect string, opts oauthfake.Options) *oauthfake.Provider {
-	t.Helper()
-	opts.ClientID, opts.ClientSecret, opts.RedirectURIs = connClientID, connClientSecret, []string{redirect}
-	if opts.ClientAuth == "" {
-		opts.ClientAuth = oauthfake.ClientSecretBasic
-	}
-	opts.Scopes = []string{"contacts.read", "offline_access"}
-	return oauthfake.New(t, opts)
-}
-
-// callback follows the provider's redirect to Liaison's /oauth/callback,
-// as the browser would, and returns the page.
-func callback(t *testing.T, p *oauthfake.Provider, authorizeURL string) (int, string) {
-	t.Helper()
-	back, err := p.Visit(context.Background(), authorizeURL)
-	require.NoError(t, err)
-	resp, err := http.Get(back.String())
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
-	page, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(page)
+	b.Server = srv
+	return &connBundle{Bundle: b, redirectURI: redirect}
 }
 
 func TestConnectionLifecycleThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	b := setupConnections(t)
-	p := connProvider(t, b.redirectURI, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, RequirePKCE: true, RotateRefreshTokens: true})
-	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
-	read := b.token(t, access.ScopeConnectionsRead)
+	p := apptest.Provider(t, b.redirectURI, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, RequirePKCE: true, RotateRefreshTokens: true})
+	write := b.Token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	read := b.Token(t, access.ScopeConnectionsRead)
 
 	body := map[string]any{
 		"name": "CRM", "description": "contacts", "auth_type": "oauth2_authorization_code",
-		"base_url": p.URL() + "/api", "client_id": connClientID, "client_secret": connClientSecret,
+		"base_url": p.URL() + "/api", "client_id": apptest.ClientID, "client_secret": apptest.ClientSecret,
 		"discovery_url": p.Issuer(), "client_auth": "client_secret_post", "scopes": []string{"contacts.read", "offline_access"},
 		"authorization_params": map[string]string{"prompt": "consent"}, "headers": map[string]string{"Version": "2021-07-28"},
 		"test_path": "/me",
 	}
-	resp, _ := b.do(t, http.MethodPost, "/v1/connections", read, body)
+	resp, _ := b.Do(t, http.MethodPost, "/v1/connections", read, body)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "connections.read cannot create")
 
-	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, body)
+	resp, c := b.Do(t, http.MethodPost, "/v1/connections", write, body)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
 	id := c["id"].(string)
 	for _, f := range []string{"id", "name", "description", "auth_type", "status", "base_url", "allowed_hosts", "headers", "client_id",
@@ -108,95 +79,95 @@ func TestConnectionLifecycleThroughTheAPI(t *testing.T) {
 	require.Equal(t, true, c["pkce"])
 	require.Equal(t, "pending", c["status"])
 
-	resp, _ = b.do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"redirect_uri": "https://evil.example/cb"})
+	resp, _ = b.Do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"redirect_uri": "https://evil.example/cb"})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "redirect_uri is read-only")
 
-	resp, auth := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	resp, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", auth)
-	status, page := callback(t, p, auth["authorize_url"].(string))
+	status, page := apptest.Callback(t, p, auth["authorize_url"].(string))
 	require.Equal(t, http.StatusOK, status, page)
 	require.Contains(t, page, "Connected")
 	require.Equal(t, "consent", p.LastAuthorizeRequest().Get("prompt"))
 
-	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	resp, c = b.Do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "connected", c["status"])
 
-	resp, res := b.do(t, http.MethodPost, "/v1/connections/"+id+"/test", read, nil)
+	resp, res := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/test", read, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", res)
 	require.Equal(t, true, res["ok"], "%v", res)
 	require.EqualValues(t, 200, res["status"])
 	require.Contains(t, res, "latency_ms")
 
-	resp, _ = b.do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
+	resp, _ = b.Do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"))
 
 	// The user disconnects the app at the provider: refresh says so, the
 	// connection shows it, the event is recorded.
 	p.RevokeAll()
-	resp, prob := b.do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
+	resp, prob := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/refresh", write, nil)
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
 	require.Contains(t, prob["detail"], "invalid_grant")
-	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	resp, c = b.Do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "needs_reauth", c["status"])
 	require.Contains(t, c["last_error"], "invalid_grant")
 	var n int
-	require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT count(*) FROM system_events WHERE type = 'connection.needs_reauth'`).Scan(&n))
+	require.NoError(t, b.DB.QueryRowContext(context.Background(), `SELECT count(*) FROM system_events WHERE type = 'connection.needs_reauth'`).Scan(&n))
 	require.Equal(t, 1, n)
 
 	// Reconnecting works the same way.
-	_, auth = b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
-	status, page = callback(t, p, auth["authorize_url"].(string))
+	_, auth = b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	status, page = apptest.Callback(t, p, auth["authorize_url"].(string))
 	require.Equal(t, http.StatusOK, status, page)
 
-	resp, listed := b.do(t, http.MethodGet, "/v1/connections", read, nil)
+	resp, listed := b.Do(t, http.MethodGet, "/v1/connections", read, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Len(t, listed["data"], 1)
 	raw, _ := json.Marshal(listed)
-	require.NotContains(t, string(raw), connClientSecret)
+	require.NotContains(t, string(raw), apptest.ClientSecret)
 
-	resp, del := b.do(t, http.MethodDelete, "/v1/connections/"+id, write, nil)
+	resp, del := b.Do(t, http.MethodDelete, "/v1/connections/"+id, write, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, true, del["revoked"])
 	require.True(t, p.GrantRevoked())
-	resp, _ = b.do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
 func TestCallbackPageSaysWhyInPlainWords(t *testing.T) {
 	t.Parallel()
 	b := setupConnections(t)
-	p := connProvider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
-	write := b.token(t, access.ScopeConnectionsWrite)
-	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+	p := apptest.Provider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
+	write := b.Token(t, access.ScopeConnectionsWrite)
+	resp, c := b.Do(t, http.MethodPost, "/v1/connections", write, map[string]any{
 		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
-		"client_id": connClientID, "client_secret": connClientSecret, "client_auth": "client_secret_basic",
+		"client_id": apptest.ClientID, "client_secret": apptest.ClientSecret, "client_auth": "client_secret_basic",
 		"authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(),
 	})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
 	id := c["id"].(string)
 	authorize := func() string {
-		_, a := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+		_, a := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
 		return a["authorize_url"].(string)
 	}
 
 	p.DenyNext()
-	status, page := callback(t, p, authorize())
+	status, page := apptest.Callback(t, p, authorize())
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, page, "access_denied")
 	require.Contains(t, page, "denied")
 
 	p.FailNextToken(1, http.StatusInternalServerError, "boom <script>alert(1)</script>")
-	status, page = callback(t, p, authorize())
+	status, page = apptest.Callback(t, p, authorize())
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, page, "token_error")
 	require.NotContains(t, page, "<script>", "what the provider says is escaped")
-	require.NotContains(t, page, connClientSecret)
+	require.NotContains(t, page, apptest.ClientSecret)
 	require.NotContains(t, page, "goroutine")
 
-	resp2, err := http.Get(b.srv.URL + "/oauth/callback?state=forged&code=x")
+	resp2, err := http.Get(b.Server.URL + "/oauth/callback?state=forged&code=x")
 	require.NoError(t, err)
 	page2, _ := io.ReadAll(resp2.Body)
 	resp2.Body.Close()
@@ -207,7 +178,7 @@ func TestCallbackPageSaysWhyInPlainWords(t *testing.T) {
 func TestConnectionBadInputNamesTheField(t *testing.T) {
 	t.Parallel()
 	b := setupConnections(t)
-	write := b.token(t, access.ScopeConnectionsWrite)
+	write := b.Token(t, access.ScopeConnectionsWrite)
 	base := func() map[string]any {
 		return map[string]any{
 			"name": "x", "auth_type": "oauth2_authorization_code", "base_url": "https://api.example.com",
@@ -230,7 +201,7 @@ func TestConnectionBadInputNamesTheField(t *testing.T) {
 	for _, tc := range tests {
 		body := base()
 		tc.edit(body)
-		resp, prob := b.do(t, http.MethodPost, "/v1/connections", write, body)
+		resp, prob := b.Do(t, http.MethodPost, "/v1/connections", write, body)
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
 		var fields []string
 		for _, e := range prob["errors"].([]any) {
@@ -238,7 +209,7 @@ func TestConnectionBadInputNamesTheField(t *testing.T) {
 		}
 		require.Contains(t, fields, tc.field, "%v", prob)
 	}
-	resp, prob := b.do(t, http.MethodPost, "/v1/connections", write, `{"name":"x","auth_type":"bearer","base_url":"https://a.example","token":"t0k3n","status":"connected"}`)
+	resp, prob := b.Do(t, http.MethodPost, "/v1/connections", write, `{"name":"x","auth_type":"bearer","base_url":"https://a.example","token":"t0k3n","status":"connected"}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	require.True(t, strings.Contains(prob["detail"].(string), "not a known field"), "%v", prob)
 }
@@ -249,36 +220,36 @@ func TestConnectionBadInputNamesTheField(t *testing.T) {
 func TestPatchCannotEmptyDiscoveredEndpoints(t *testing.T) {
 	t.Parallel()
 	b := setupConnections(t)
-	p := connProvider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
-	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
-	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+	p := apptest.Provider(t, b.redirectURI, oauthfake.Options{RequirePKCE: true})
+	write := b.Token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	resp, c := b.Do(t, http.MethodPost, "/v1/connections", write, map[string]any{
 		"name": "CRM", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
-		"client_id": connClientID, "client_secret": connClientSecret, "discovery_url": p.Issuer(),
+		"client_id": apptest.ClientID, "client_secret": apptest.ClientSecret, "discovery_url": p.Issuer(),
 		"scopes": []string{"contacts.read"},
 	})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
 	id := c["id"].(string)
-	_, auth := b.do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
-	status, page := callback(t, p, auth["authorize_url"].(string))
+	_, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
+	status, page := apptest.Callback(t, p, auth["authorize_url"].(string))
 	require.Equal(t, http.StatusOK, status, page)
 
-	resp, c = b.do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"token_url": "", "authorization_url": ""})
+	resp, c = b.Do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"token_url": "", "authorization_url": ""})
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", c)
 	require.Equal(t, p.TokenURL(), c["token_url"], "read from discovery again")
 	require.Equal(t, p.AuthorizeURL(), c["authorization_url"])
-	resp, c = b.do(t, http.MethodGet, "/v1/connections/"+id, write, nil)
+	resp, c = b.Do(t, http.MethodGet, "/v1/connections/"+id, write, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, p.TokenURL(), c["token_url"], "stored, not only shown")
 	require.Equal(t, p.AuthorizeURL(), c["authorization_url"])
 	require.Equal(t, "connected", c["status"], "the same endpoints: the token still matches")
 
 	// Without discovery there is nothing to read them from: refused, by name.
-	resp, c = b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+	resp, c = b.Do(t, http.MethodPost, "/v1/connections", write, map[string]any{
 		"name": "CRM 2", "auth_type": "oauth2_authorization_code", "base_url": p.URL() + "/api",
-		"client_id": connClientID, "authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(),
+		"client_id": apptest.ClientID, "authorization_url": p.AuthorizeURL(), "token_url": p.TokenURL(),
 	})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
-	resp, prob := b.do(t, http.MethodPatch, "/v1/connections/"+c["id"].(string), write, map[string]any{"token_url": ""})
+	resp, prob := b.Do(t, http.MethodPatch, "/v1/connections/"+c["id"].(string), write, map[string]any{"token_url": ""})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
 	require.Contains(t, fmt.Sprint(prob["errors"]), "token_url")
 }
@@ -293,14 +264,14 @@ func TestTraceparentIsPassedOn(t *testing.T) {
 		seen <- r.Header.Get("traceparent")
 	}))
 	t.Cleanup(target.Close)
-	write := b.token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
-	resp, c := b.do(t, http.MethodPost, "/v1/connections", write, map[string]any{
+	write := b.Token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	resp, c := b.Do(t, http.MethodPost, "/v1/connections", write, map[string]any{
 		"name": "HighLevel", "auth_type": "bearer", "base_url": target.URL, "token": "pit-123", "test_path": "/me",
 	})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
 	test := func(traceparent string) string {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/connections/"+c["id"].(string)+"/test", nil)
+		req, err := http.NewRequest(http.MethodPost, b.Server.URL+"/v1/connections/"+c["id"].(string)+"/test", nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+write)
 		if traceparent != "" {

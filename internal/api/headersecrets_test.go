@@ -15,6 +15,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/jobs"
@@ -31,15 +32,15 @@ const (
 
 // headerBundle is the delivery bundle with API calls on the test schedule
 // and a token for every scope.
-func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body any, want int) map[string]any) {
+func headerBundle(t *testing.T) (*apptest.DeliveryBundle, func(method, path string, body any, want int) map[string]any) {
 	t.Helper()
-	b := setupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.ReauthRecheck = 200 * time.Millisecond
-	}, func(o *calls.Options) { o.Schedule = testSchedule })
-	all := b.token(t, access.AllScopes...)
+	}, func(o *calls.Options) { o.Schedule = apptest.Schedule })
+	all := b.Token(t, access.AllScopes...)
 	return b, func(method, path string, body any, want int) map[string]any {
 		t.Helper()
-		resp, out := b.do(t, method, path, all, body)
+		resp, out := b.Do(t, method, path, all, body)
 		require.Equal(t, want, resp.StatusCode, "%s %s answered %v", method, path, out)
 		return out
 	}
@@ -80,8 +81,8 @@ func dumpDatabase(t *testing.T, d dbtest.Database) string {
 func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
 	t.Parallel()
 	b, call := headerBundle(t)
-	crm := newReceiver(t, nil)
-	hookRC := newReceiver(t, nil)
+	crm := apptest.NewReceiver(t, nil)
+	hookRC := apptest.NewReceiver(t, nil)
 
 	conn := call(http.MethodPost, "/v1/connections", map[string]any{
 		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken-for-dump",
@@ -96,14 +97,14 @@ func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
 		"id": "evt_dump_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 		"profile": map[string]any{"email": "a@example.com"},
 	}, http.StatusAccepted)
-	require.Equal(t, hookAPIKey, hookRC.waitFor(t, 1)[0].Header.Get("X-Api-Key"), "the hook's receiver gets the real key")
+	require.Equal(t, hookAPIKey, hookRC.WaitFor(t, 1)[0].Header.Get("X-Api-Key"), "the hook's receiver gets the real key")
 
 	c := call(http.MethodPost, "/v1/calls", map[string]any{
 		"connection_id": conn, "method": "GET", "path": "/me",
 		"headers": map[string]string{"X-Session-Token": callSession}, "wait": 10,
 	}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"], "%v", c)
-	got := crm.waitFor(t, 1)[0]
+	got := crm.WaitFor(t, 1)[0]
 	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the connection's receiver gets its fixed header")
 	require.Equal(t, callSession, got.Header.Get("X-Session-Token"), "and the call's own")
 
@@ -114,14 +115,14 @@ func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
 		call(http.MethodGet, "/v1/deliveries?hook="+hook, nil, http.StatusOK),
 		call(http.MethodGet, "/v1/calls/"+c["id"].(string), nil, http.StatusOK),
 	})
-	dump := dumpDatabase(t, b.db)
+	dump := dumpDatabase(t, b.DB)
 	require.Contains(t, dump, conn, "the dump holds the rows")
 	secrets := []string{connAPIKey, hookAPIKey, callSession}
 	for _, v := range secrets {
 		require.False(t, strings.Contains(dump, v), "the database holds the header secret %q in plaintext", v)
 		require.NotContains(t, answers, v, "an answer shows a header secret")
 	}
-	requireNoLogHolds(t, b.testBundle, secrets...)
+	requireNoLogHolds(t, b.Bundle, secrets...)
 }
 
 // A connection's fixed headers show masked in answers, but for the short
@@ -130,7 +131,7 @@ func TestHeaderSecretsAreInNoDatabaseDump(t *testing.T) {
 func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
 	t.Parallel()
 	b, call := headerBundle(t)
-	crm := newReceiver(t, nil)
+	crm := apptest.NewReceiver(t, nil)
 
 	c := call(http.MethodPost, "/v1/connections", map[string]any{
 		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken", "test_path": "/me",
@@ -148,7 +149,7 @@ func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
 	edited := call(http.MethodPatch, "/v1/connections/"+id, map[string]any{"name": "CRM 2", "headers": shown["headers"]}, http.StatusOK)
 	require.Equal(t, want, edited["headers"])
 	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+id+"/test", nil, http.StatusOK)["ok"])
-	got := crm.waitFor(t, 1)[0]
+	got := crm.WaitFor(t, 1)[0]
 	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the masked value kept the key")
 	require.Equal(t, tenantSecret, got.Header.Get("X-Tenant"))
 	require.Equal(t, "2021-07-28", got.Header.Get("Version"))
@@ -158,10 +159,10 @@ func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
 	edited = call(http.MethodPatch, "/v1/connections/"+id, map[string]any{"headers": map[string]string{"X-Api-Key": newKey, "Version": "2021-07-28"}}, http.StatusOK)
 	require.Equal(t, map[string]any{"X-Api-Key": "c******m", "Version": "2021-07-28"}, edited["headers"])
 	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+id+"/test", nil, http.StatusOK)["ok"])
-	got = crm.waitFor(t, 2)[1]
+	got = crm.WaitFor(t, 2)[1]
 	require.Equal(t, newKey, got.Header.Get("X-Api-Key"))
 	require.Empty(t, got.Header.Get("X-Tenant"))
-	requireNoLogHolds(t, b.testBundle, connAPIKey, tenantSecret, newKey)
+	requireNoLogHolds(t, b.Bundle, connAPIKey, tenantSecret, newKey)
 }
 
 // Hooks and calls follow the same rule as connections: a header off the
@@ -170,7 +171,7 @@ func TestConnectionHeadersAreMaskedAndKeptOnEdit(t *testing.T) {
 func TestHookAndCallHeadersOffTheListAreSecrets(t *testing.T) {
 	t.Parallel()
 	b, call := headerBundle(t)
-	rc := newReceiver(t, nil)
+	rc := apptest.NewReceiver(t, nil)
 
 	h := call(http.MethodPost, "/v1/hooks", map[string]any{
 		"name": "crm", "event_types": []string{"form.sent"}, "url": rc.URL + "/contacts",
@@ -184,7 +185,7 @@ func TestHookAndCallHeadersOffTheListAreSecrets(t *testing.T) {
 	call(http.MethodPost, "/v1/events", map[string]any{
 		"id": "evt_list_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339), "profile": map[string]any{},
 	}, http.StatusAccepted)
-	got := rc.waitFor(t, 1)[0]
+	got := rc.WaitFor(t, 1)[0]
 	require.Equal(t, tenantSecret, got.Header.Get("X-Tenant"), "the masked value sent back kept the secret")
 	require.Equal(t, "de", got.Header.Get("Accept-Language"))
 	var d map[string]any
@@ -208,12 +209,12 @@ func TestHookAndCallHeadersOffTheListAreSecrets(t *testing.T) {
 		"headers": map[string]string{"X-Tenant": tenantSecret, "Accept": "application/json"},
 	}, http.StatusOK)
 	require.Equal(t, "succeeded", c["state"], "%v", c)
-	require.Equal(t, tenantSecret, rc.waitFor(t, 2)[1].Header.Get("X-Tenant"))
-	recorded = attemptsOf(c)[0]["request_headers"].(map[string]any)
+	require.Equal(t, tenantSecret, rc.WaitFor(t, 2)[1].Header.Get("X-Tenant"))
+	recorded = apptest.AttemptsOf(c)[0]["request_headers"].(map[string]any)
 	require.Equal(t, "[removed]", recorded["X-Tenant"])
 	require.Equal(t, "application/json", recorded["Accept"])
 	require.Equal(t, c["id"], recorded["Idempotency-Key"], "what Liaison writes itself is recorded")
-	require.NotContains(t, b.logs.String(), tenantSecret)
+	require.NotContains(t, b.Logs.String(), tenantSecret)
 }
 
 // Rows written before headers were sealed hold them as a plaintext JSON
@@ -224,18 +225,18 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	t.Parallel()
 	b, call := headerBundle(t)
 	ctx := context.Background()
-	hookRC := newReceiver(t, nil)
+	hookRC := apptest.NewReceiver(t, nil)
 	release := make(chan struct{})
 	released := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(released) // a failure below must not leave the receiver waiting
-	crm := newReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
+	crm := apptest.NewReceiver(t, func(n int, _ *http.Request, w http.ResponseWriter) {
 		if n == 0 {
 			<-release // the call's first attempt waits while the test rewrites its row
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
 	// The bundle started as every process does: what 0009 listed is sealed.
-	require.Empty(t, unsealedTables(t, b.db), "the application seals at start")
+	require.Empty(t, unsealedTables(t, b.DB), "the application seals at start")
 
 	conn := call(http.MethodPost, "/v1/connections", map[string]any{
 		"name": "CRM", "auth_type": "bearer", "base_url": crm.URL + "/api", "token": "crm-t0ken", "test_path": "/me",
@@ -248,39 +249,39 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 	callID := call(http.MethodPost, "/v1/calls", map[string]any{
 		"connection_id": conn, "method": "GET", "path": "/me", "headers": map[string]string{"X-Session-Token": callSession},
 	}, http.StatusAccepted)["id"].(string)
-	crm.waitFor(t, 1)
+	crm.WaitFor(t, 1)
 
 	// What versions before 0009 wrote, on the list 0009 makes.
-	_, err := b.db.ExecContext(ctx, `INSERT INTO unsealed_headers (table_name) VALUES ('connections'), ('hooks'), ('calls')`)
+	_, err := b.DB.ExecContext(ctx, `INSERT INTO unsealed_headers (table_name) VALUES ('connections'), ('hooks'), ('calls')`)
 	require.NoError(t, err)
 	for _, r := range []struct{ table, id, headers string }{
 		{"connections", conn, `{"X-Api-Key":"` + connAPIKey + `","Version":"2021-07-28"}`},
 		{"hooks", hook, `{"X-Api-Key":"` + hookAPIKey + `"}`},
 		{"calls", callID, `{"X-Session-Token":"` + callSession + `"}`},
 	} {
-		_, err := b.db.ExecContext(ctx, `UPDATE `+r.table+` SET headers = $1 WHERE id = $2`, r.headers, r.id)
+		_, err := b.DB.ExecContext(ctx, `UPDATE `+r.table+` SET headers = $1 WHERE id = $2`, r.headers, r.id)
 		require.NoError(t, err)
 	}
-	require.Equal(t, []string{"calls", "connections", "hooks"}, unsealedTables(t, b.db))
+	require.Equal(t, []string{"calls", "connections", "hooks"}, unsealedTables(t, b.DB))
 
 	// Read as they are: the call's retry, the hook, the connection.
 	released()
-	got := crm.waitFor(t, 2)[1]
+	got := crm.WaitFor(t, 2)[1]
 	require.Equal(t, callSession, got.Header.Get("X-Session-Token"), "the call's plaintext headers are read")
 	require.Equal(t, connAPIKey, got.Header.Get("X-Api-Key"), "the connection's plaintext headers are read")
 	require.Equal(t, "2021-07-28", got.Header.Get("Version"))
 	require.Equal(t, map[string]any{"X-Api-Key": "c******3", "Version": "2021-07-28"}, call(http.MethodGet, "/v1/connections/"+conn, nil, http.StatusOK)["headers"])
 	require.Equal(t, map[string]any{"X-Api-Key": "h******7"}, call(http.MethodGet, "/v1/hooks/"+hook, nil, http.StatusOK)["headers"])
 
-	require.NoError(t, b.conns.SealStoredHeaders(ctx))
-	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
-	require.NoError(t, b.calls.SealStoredHeaders(ctx))
-	require.Empty(t, unsealedTables(t, b.db), "every table is taken off the list")
+	require.NoError(t, b.Conns.SealStoredHeaders(ctx))
+	require.NoError(t, b.Hooks.SealStoredHeaders(ctx))
+	require.NoError(t, b.Calls.SealStoredHeaders(ctx))
+	require.Empty(t, unsealedTables(t, b.DB), "every table is taken off the list")
 	for _, r := range []struct{ table, id, secret, name string }{
 		{"connections", conn, connAPIKey, "X-Api-Key"}, {"hooks", hook, hookAPIKey, "X-Api-Key"}, {"calls", callID, callSession, "X-Session-Token"},
 	} {
 		var stored string
-		require.NoError(t, b.db.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM `+r.table+` WHERE id = $1`, r.id).Scan(&stored))
+		require.NoError(t, b.DB.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM `+r.table+` WHERE id = $1`, r.id).Scan(&stored))
 		require.True(t, strings.HasPrefix(stored, `"v1.`), "%s %s headers are sealed: %s", r.table, r.id, stored)
 		require.NotContains(t, stored, r.secret)
 		// (A name, not "X-": base64url ciphertext holds "X-" now and then.)
@@ -289,29 +290,29 @@ func TestHeadersStoredInPlaintextAreSealedAtStart(t *testing.T) {
 
 	// Sealed, they work as before.
 	require.Equal(t, true, call(http.MethodPost, "/v1/connections/"+conn+"/test", nil, http.StatusOK)["ok"])
-	require.Equal(t, connAPIKey, crm.waitFor(t, 3)[2].Header.Get("X-Api-Key"))
+	require.Equal(t, connAPIKey, crm.WaitFor(t, 3)[2].Header.Get("X-Api-Key"))
 	call(http.MethodPost, "/v1/events", map[string]any{
 		"id": "evt_seal_1", "type": "form.sent", "occurred_at": time.Now().UTC().Format(time.RFC3339), "profile": map[string]any{},
 	}, http.StatusAccepted)
-	require.Equal(t, hookAPIKey, hookRC.waitFor(t, 1)[0].Header.Get("X-Api-Key"))
+	require.Equal(t, hookAPIKey, hookRC.WaitFor(t, 1)[0].Header.Get("X-Api-Key"))
 	require.Equal(t, "succeeded", call(http.MethodGet, "/v1/calls/"+callID, nil, http.StatusOK)["state"])
 
 	// Done once: a later start finds nothing to do, even a row that an
 	// older process wrote meanwhile is left to be read as it is.
-	_, err = b.db.ExecContext(ctx, `UPDATE hooks SET headers = $1 WHERE id = $2`, `{"X-Api-Key":"`+hookAPIKey+`"}`, hook)
+	_, err = b.DB.ExecContext(ctx, `UPDATE hooks SET headers = $1 WHERE id = $2`, `{"X-Api-Key":"`+hookAPIKey+`"}`, hook)
 	require.NoError(t, err)
-	require.NoError(t, b.hooks.SealStoredHeaders(ctx))
+	require.NoError(t, b.Hooks.SealStoredHeaders(ctx))
 	var stored string
-	require.NoError(t, b.db.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM hooks WHERE id = $1`, hook).Scan(&stored))
+	require.NoError(t, b.DB.QueryRowContext(ctx, `SELECT CAST(headers AS TEXT) FROM hooks WHERE id = $1`, hook).Scan(&stored))
 	require.Contains(t, stored, hookAPIKey, "the pass ran once, not at every start")
-	requireNoLogHolds(t, b.testBundle, connAPIKey, hookAPIKey, callSession)
+	requireNoLogHolds(t, b.Bundle, connAPIKey, hookAPIKey, callSession)
 }
 
 // requireNoLogHolds fails the test if any log line so far holds one of
 // the secrets.
-func requireNoLogHolds(t *testing.T, b *testBundle, secrets ...string) {
+func requireNoLogHolds(t *testing.T, b *apptest.Bundle, secrets ...string) {
 	t.Helper()
-	logs := b.logs.String()
+	logs := b.Logs.String()
 	for _, v := range secrets {
 		require.NotContains(t, logs, v, "a log line holds a header secret")
 	}
@@ -326,8 +327,8 @@ func unsealedTables(t *testing.T, d dbtest.Database) []string {
 // their values are secrets but for the short list, which it names.
 func TestOpenAPISaysHeadersAreSealedAndMasked(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	_, doc := b.do(t, http.MethodGet, "/openapi.json", "", nil)
+	b := apptest.Setup(t)
+	_, doc := b.Do(t, http.MethodGet, "/openapi.json", "", nil)
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
 	for _, name := range []string{"ConnectionsInput", "Connection", "HooksHookInput", "HooksHook", "HooksCallInput"} {
 		require.Contains(t, schemas, name)

@@ -14,6 +14,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/apptest"
 )
 
 // firstError is the field and message of a problem's first error.
@@ -27,9 +28,9 @@ func firstError(t *testing.T, problem map[string]any) (field, message string) {
 
 // requireRefused posts body to path and requires a 422 naming field, its
 // message holding want.
-func requireRefused(t *testing.T, b *deliveryBundle, secret, path, body, field, want string) {
+func requireRefused(t *testing.T, b *apptest.DeliveryBundle, secret, path, body, field, want string) {
 	t.Helper()
-	resp, out := b.do(t, http.MethodPost, path, secret, body)
+	resp, out := b.Do(t, http.MethodPost, path, secret, body)
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%s %s: %v", path, body, out)
 	f, msg := firstError(t, out)
 	require.Equal(t, field, f, "%s %s: %v", path, body, out)
@@ -38,26 +39,26 @@ func requireRefused(t *testing.T, b *deliveryBundle, secret, path, body, field, 
 
 func TestLoneSurrogateIsRefusedByPlace(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, nil)
-	rc := newReceiver(t, nil)
-	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.*"}}, http.StatusCreated)
+	b := apptest.SetupDeliveries(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.*"}}, http.StatusCreated)
 	// PostgreSQL's jsonb refuses "\ud800" (half of a UTF-16 pair, no
 	// character): such an event got a 500, which a producer retries
 	// forever. It is refused with a 422 that names the place.
 	const lone = "lone UTF-16 surrogate"
-	requireRefused(t, b, b.secret, "/v1/events", `{"id":"s1","type":"x","profile":{"s":"\ud800"},"data":{}}`, "profile.s", lone)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","data":{"tags":["ok","\udc00x"]}}`, "data.tags[1]", `"\udc00"`)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","data":{"n":{"\ud800":1}}}`, "data.n.\uFFFD", "is a key that holds a "+lone)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","profile":{"s":"\uD83D\uDE00\uD83D"}}`, "profile.s", lone)
-	resp, _ := b.do(t, http.MethodGet, "/v1/events/s1", b.secret, nil)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"id":"s1","type":"x","profile":{"s":"\ud800"},"data":{}}`, "profile.s", lone)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","data":{"tags":["ok","\udc00x"]}}`, "data.tags[1]", `"\udc00"`)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","data":{"n":{"\ud800":1}}}`, "data.n.\uFFFD", "is a key that holds a "+lone)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","profile":{"s":"\uD83D\uDE00\uD83D"}}`, "profile.s", lone)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/events/s1", b.Secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	// A whole pair is a character, and an escaped backslash no escape.
-	b.call(t, http.MethodPost, "/v1/events", `{"id":"s2","type":"email.ok","profile":{"s":"\ud83d\ude00 \\ud800"}}`, http.StatusAccepted)
-	got := b.call(t, http.MethodGet, "/v1/events/s2", nil, http.StatusOK)
+	b.Call(t, http.MethodPost, "/v1/events", `{"id":"s2","type":"email.ok","profile":{"s":"\ud83d\ude00 \\ud800"}}`, http.StatusAccepted)
+	got := b.Call(t, http.MethodGet, "/v1/events/s2", nil, http.StatusOK)
 	require.Equal(t, "\U0001F600 \\ud800", got["profile"].(map[string]any)["s"])
 
 	// In a batch, the event is refused by its index; the others are stored.
-	out := b.call(t, http.MethodPost, "/v1/events/batch", `{"events":[
+	out := b.Call(t, http.MethodPost, "/v1/events/batch", `{"events":[
 		{"id":"g1","type":"email.sent"},
 		{"id":"s3","type":"email.sent","profile":{"s":"\ud800"}},
 		{"id":"s5","type":"email.sent","data":{"a":[{"b":"\udc00x"}]}},
@@ -73,14 +74,14 @@ func TestLoneSurrogateIsRefusedByPlace(t *testing.T) {
 	require.Contains(t, errsOf(2), "at a[0].b holds a "+lone)
 	require.Contains(t, errsOf(3), "events[3].data")
 	for _, id := range []string{"g1", "g3"} {
-		b.call(t, http.MethodGet, "/v1/events/"+id, nil, http.StatusOK)
+		b.Call(t, http.MethodGet, "/v1/events/"+id, nil, http.StatusOK)
 	}
 	require.Contains(t, errsOf(3), "at \uFFFD is a key that holds a "+lone)
-	rc.waitFor(t, 3) // s2, g1 and g3
+	rc.WaitFor(t, 3) // s2, g1 and g3
 
 	// Every other body too, free-form JSON included: a hook's body
 	// template and filter, a webhook's fields, a call's body, an import.
-	all := b.token(t, access.ScopeHooksWrite, access.ScopeCallsWrite, access.ScopeImportsWrite, access.ScopeTokensManage, access.ScopeConnectionsWrite)
+	all := b.Token(t, access.ScopeHooksWrite, access.ScopeCallsWrite, access.ScopeImportsWrite, access.ScopeTokensManage, access.ScopeConnectionsWrite)
 	requireRefused(t, b, all, "/v1/hooks", `{"name":"h","event_types":["x"],"url":"`+rc.URL+`","body":{"a":{"b":"{{profile.email}}\ud800"}}}`, "body.a.b", lone)
 	requireRefused(t, b, all, "/v1/hooks", `{"name":"h","event_types":["x"],"url":"`+rc.URL+`","filter":{"all":[{"field":"profile.s","op":"equals","value":"\ud800"}]}}`, "filter.all[0].value", lone)
 	requireRefused(t, b, all, "/v1/hooks", `{"name":"h\ud800","event_types":["x"],"url":"`+rc.URL+`"}`, "name", lone)
@@ -91,29 +92,29 @@ func TestLoneSurrogateIsRefusedByPlace(t *testing.T) {
 	requireRefused(t, b, all, "/v1/connections", `{"name":"c","auth_type":"bearer","base_url":"https://crm.example.com","token":"t","headers":{"X-A":"\ud800"}}`, "headers.X-A", lone)
 	// Bytes that are not UTF-8 would fail PostgreSQL's text the same way.
 	requireRefused(t, b, all, "/v1/hooks", "{\"name\":\"h\",\"event_types\":[\"x\"],\"url\":\""+rc.URL+"\",\"body\":{\"a\":\"\xff\"}}", "body.a", "not UTF-8")
-	requireRefused(t, b, b.secret, "/v1/events", "{\"type\":\"x\",\"profile\":{\"s\":\"\xc3\"}}", "profile.s", "not UTF-8")
+	requireRefused(t, b, b.Secret, "/v1/events", "{\"type\":\"x\",\"profile\":{\"s\":\"\xc3\"}}", "profile.s", "not UTF-8")
 }
 
 func TestCallAnswerThatJSONBCannotStoreStillEnds(t *testing.T) {
 	t.Parallel()
-	b := setupCalls(t, nil)
+	b := apptest.SetupCalls(t, nil)
 	// The remote answer, as JSON, goes into the call.completed event of
 	// the callback (jsonb): an answer holding a lone surrogate or a
 	// number jsonb refuses kept the call from being recorded on
 	// PostgreSQL, attempt after attempt. It ends, with the body as text.
 	answer := `{"name":"\ud800","n":0e-20000}`
-	crm := newReceiver(t, answerWith(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, answer))
-	scenario := newReceiver(t, nil)
-	conn := b.bearerConnection(t, crm.URL, nil)
+	crm := apptest.NewReceiver(t, apptest.AnswerWith(http.StatusOK, http.Header{"Content-Type": {"application/json"}}, answer))
+	scenario := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, crm.URL, nil)
 	whsec, err := hooks.NewSecret()
 	require.NoError(t, err)
-	c := b.req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/contacts",
+	c := b.Req(t, http.MethodPost, "/v1/calls", map[string]any{"connection_id": conn, "method": "GET", "path": "/contacts",
 		"callback_url": scenario.URL + "/result", "callback_secret": whsec}, http.StatusAccepted)
-	done := b.waitCall(t, c["id"].(string), "succeeded")
+	done := b.WaitCall(t, c["id"].(string), "succeeded")
 	r := done["response"].(map[string]any)
 	require.Equal(t, answer, r["body"])
 	require.NotContains(t, r, "json", "not JSON that can be stored as it is")
-	got := scenario.waitFor(t, 1)
+	got := scenario.WaitFor(t, 1)
 	var sent struct {
 		Data struct {
 			State    string `json:"state"`
@@ -125,49 +126,49 @@ func TestCallAnswerThatJSONBCannotStoreStillEnds(t *testing.T) {
 	require.NoError(t, json.Unmarshal(got[0].Body, &sent), "the callback is JSON: %s", got[0].Body)
 	require.Equal(t, "succeeded", sent.Data.State)
 	require.Equal(t, answer, sent.Data.Response.Body)
-	require.Len(t, crm.requests(), 1, "recorded the first time")
+	require.Len(t, crm.Requests(), 1, "recorded the first time")
 }
 
 func TestDuplicateKeysAreRefusedByName(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, nil)
-	rc := newReceiver(t, nil)
+	b := apptest.SetupDeliveries(t, nil)
+	rc := apptest.NewReceiver(t, nil)
 	// encoding/json keeps the last of two equal keys, other readers the
 	// first: what Liaison checks might not be what another part uses.
 	const twice = "given twice"
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"email.opened","type":"email.clicked"}`, "type", twice)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","profile":{"email":"a@example.com","email":"b@example.com"}}`, "profile.email", twice)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","data":{"items":[{"sku":1},{"sku":1,"qty":2,"sku":3}]}}`, "data.items[1].sku", twice)
-	requireRefused(t, b, b.secret, "/v1/events", `{"type":"x","data":{"a":1,"\u0061":2}}`, "data.a", twice)
-	requireRefused(t, b, b.secret, "/v1/hooks", `{"name":"h","event_types":["x"],"url":"`+rc.URL+`","body":{"to":{"email":"{{profile.email}}","email":"x"}}}`, "body.to.email", twice)
-	requireRefused(t, b, b.secret, "/v1/hooks", `{"name":"a","name":"b","event_types":["x"],"url":"`+rc.URL+`"}`, "name", twice)
-	requireRefused(t, b, b.secret, "/v1/webhooks", `{"url":"`+rc.URL+`","event_types":["x"],"enabled":true,"enabled":false}`, "enabled", twice)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"email.opened","type":"email.clicked"}`, "type", twice)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","profile":{"email":"a@example.com","email":"b@example.com"}}`, "profile.email", twice)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","data":{"items":[{"sku":1},{"sku":1,"qty":2,"sku":3}]}}`, "data.items[1].sku", twice)
+	requireRefused(t, b, b.Secret, "/v1/events", `{"type":"x","data":{"a":1,"\u0061":2}}`, "data.a", twice)
+	requireRefused(t, b, b.Secret, "/v1/hooks", `{"name":"h","event_types":["x"],"url":"`+rc.URL+`","body":{"to":{"email":"{{profile.email}}","email":"x"}}}`, "body.to.email", twice)
+	requireRefused(t, b, b.Secret, "/v1/hooks", `{"name":"a","name":"b","event_types":["x"],"url":"`+rc.URL+`"}`, "name", twice)
+	requireRefused(t, b, b.Secret, "/v1/webhooks", `{"url":"`+rc.URL+`","event_types":["x"],"enabled":true,"enabled":false}`, "enabled", twice)
 	// The same key in two objects is no duplicate.
-	b.call(t, http.MethodPost, "/v1/events", `{"id":"d1","type":"email.x","profile":{"a":{"id":1},"b":{"id":1}},"data":{"id":2}}`, http.StatusAccepted)
+	b.Call(t, http.MethodPost, "/v1/events", `{"id":"d1","type":"email.x","profile":{"a":{"id":1},"b":{"id":1}},"data":{"id":2}}`, http.StatusAccepted)
 
 	// In a batch, a duplicate inside an event's profile or data is that
 	// event's; one in the request's own fields is the request's.
-	out := b.call(t, http.MethodPost, "/v1/events/batch", `{"events":[
+	out := b.Call(t, http.MethodPost, "/v1/events/batch", `{"events":[
 		{"id":"d2","type":"email.x"},
 		{"id":"d3","type":"email.x","profile":{"email":"a","email":"b"}}]}`, http.StatusAccepted)
 	require.EqualValues(t, 1, out["accepted"], "%v", out)
 	errs := fmt.Sprint(out["results"].([]any)[1].(map[string]any)["errors"])
 	require.Contains(t, errs, "events[1].profile")
 	require.Contains(t, errs, "at email is a key "+twice)
-	b.call(t, http.MethodGet, "/v1/events/d2", nil, http.StatusOK)
-	requireRefused(t, b, b.secret, "/v1/events/batch", `{"events":[{"id":"d4","type":"x"}],"events":[]}`, "events", twice)
-	requireRefused(t, b, b.secret, "/v1/events/batch", `{"events":[{"id":"d5","type":"x"},{"id":"d6","id":"d7","type":"x"}]}`, "events[1].id", twice)
-	resp, _ := b.do(t, http.MethodGet, "/v1/events/d5", b.secret, nil)
+	b.Call(t, http.MethodGet, "/v1/events/d2", nil, http.StatusOK)
+	requireRefused(t, b, b.Secret, "/v1/events/batch", `{"events":[{"id":"d4","type":"x"}],"events":[]}`, "events", twice)
+	requireRefused(t, b, b.Secret, "/v1/events/batch", `{"events":[{"id":"d5","type":"x"},{"id":"d6","id":"d7","type":"x"}]}`, "events[1].id", twice)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/events/d5", b.Secret, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
 func TestActionRoutesRefuseAMalformedBody(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, nil)
-	every := b.token(t, access.ScopeTokensManage, access.ScopeConnectionsRead, access.ScopeConnectionsWrite,
+	b := apptest.SetupDeliveries(t, nil)
+	every := b.Token(t, access.ScopeTokensManage, access.ScopeConnectionsRead, access.ScopeConnectionsWrite,
 		access.ScopeHooksWrite, access.ScopeImportsWrite, access.ScopeCallsWrite)
 	var actions []string
-	for _, rt := range b.api.Routes() {
+	for _, rt := range b.API.Routes() {
 		if strings.HasPrefix(rt.Pattern, "POST ") && !rt.TakesFields && !rt.Public {
 			actions = append(actions, strings.TrimPrefix(rt.Pattern, "POST "))
 		}
@@ -182,7 +183,7 @@ func TestActionRoutesRefuseAMalformedBody(t *testing.T) {
 			{`{"expire":"now"}`, "expire", "is not a known field"},
 			{`{} {}`, "body", "more than one JSON value"},
 		} {
-			resp, out := b.do(t, http.MethodPost, path, every, c.body)
+			resp, out := b.Do(t, http.MethodPost, path, every, c.body)
 			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s %s: %v", path, c.body, out)
 			f, msg := firstError(t, out)
 			require.Equal(t, c.field, f, "%s %s", path, c.body)
@@ -191,18 +192,18 @@ func TestActionRoutesRefuseAMalformedBody(t *testing.T) {
 		// No body, or an empty object, still reaches the route (which
 		// finds nothing of that id).
 		for _, body := range []any{nil, "{}", " \n"} {
-			resp, out := b.do(t, http.MethodPost, path, every, body)
+			resp, out := b.Do(t, http.MethodPost, path, every, body)
 			require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s %q: %v", path, body, out)
 		}
 	}
 	// A hook's test takes fields, or none.
-	rc := newReceiver(t, nil)
-	h := b.call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "h", "event_types": []string{"email.opened"}, "url": rc.URL}, http.StatusCreated)
-	resp, out := b.do(t, http.MethodPost, "/v1/hooks/"+h["id"].(string)+"/test", b.secret, `{"send":tru}`)
+	rc := apptest.NewReceiver(t, nil)
+	h := b.Call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "h", "event_types": []string{"email.opened"}, "url": rc.URL}, http.StatusCreated)
+	resp, out := b.Do(t, http.MethodPost, "/v1/hooks/"+h["id"].(string)+"/test", b.Secret, `{"send":tru}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v", out)
-	chunked, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/hooks/"+h["id"].(string)+"/test", io.MultiReader(strings.NewReader("")))
+	chunked, err := http.NewRequest(http.MethodPost, b.Server.URL+"/v1/hooks/"+h["id"].(string)+"/test", io.MultiReader(strings.NewReader("")))
 	require.NoError(t, err)
-	chunked.Header.Set("Authorization", "Bearer "+b.secret)
+	chunked.Header.Set("Authorization", "Bearer "+b.Secret)
 	chunked.ContentLength = -1 // sent chunked: an empty body of unknown length
 	answer, err := http.DefaultClient.Do(chunked)
 	require.NoError(t, err)
@@ -212,12 +213,12 @@ func TestActionRoutesRefuseAMalformedBody(t *testing.T) {
 
 func TestTrickledBodyIsRecordedAsCutOff(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, func(o *hooks.Options) { o.RequestTimeout = 1200 * time.Millisecond })
+	b := apptest.SetupDeliveries(t, func(o *hooks.Options) { o.RequestTimeout = 1200 * time.Millisecond })
 	// The receiver answers 200 at once, then sends its body a byte at a
 	// time, slower than the timeout allows. The attempt was recorded with
 	// "no answer within …": it shows the 200, the body as far as it came,
 	// and says that it was cut off.
-	rc := newReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
+	rc := apptest.NewReceiver(t, func(_ int, r *http.Request, w http.ResponseWriter) {
 		w.WriteHeader(http.StatusOK)
 		for range 40 {
 			_, _ = w.Write([]byte("x"))
@@ -229,9 +230,9 @@ func TestTrickledBodyIsRecordedAsCutOff(t *testing.T) {
 			}
 		}
 	})
-	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
-	_, ids := b.event(t, map[string]any{"type": "email.opened"})
-	d := b.waitDelivery(t, ids[0], "succeeded")
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.opened"}}, http.StatusCreated)
+	_, ids := b.Event(t, map[string]any{"type": "email.opened"})
+	d := b.WaitDelivery(t, ids[0], "succeeded")
 	a := d["attempts"].([]any)[0].(map[string]any)
 	require.EqualValues(t, http.StatusOK, a["status"])
 	kept := a["response_body"].(string)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/internal/apptest"
 )
 
 // scrape reads /metrics without a token (scrapers carry none) and returns
@@ -41,18 +43,18 @@ func scrape(t *testing.T, baseURL string) (samples map[string]float64, raw strin
 
 func TestMetricsCountRequestsAndDeliveries(t *testing.T) {
 	t.Parallel()
-	b := setupDeliveries(t, nil)
+	b := apptest.SetupDeliveries(t, nil)
 	// The endpoint answers 503 once, then 200: one attempt to retry, one
 	// that succeeds.
-	rc := newReceiver(t, answerStatuses(http.StatusServiceUnavailable))
-	b.call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL + "/in", "event_types": []string{"email.opened"}}, http.StatusCreated)
-	_, ids := b.event(t, map[string]any{"type": "email.opened", "profile": map[string]any{"email": "ada@example.com"}})
+	rc := apptest.NewReceiver(t, apptest.AnswerStatuses(http.StatusServiceUnavailable))
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL + "/in", "event_types": []string{"email.opened"}}, http.StatusCreated)
+	_, ids := b.Event(t, map[string]any{"type": "email.opened", "profile": map[string]any{"email": "ada@example.com"}})
 	require.Len(t, ids, 1)
-	b.waitDelivery(t, ids[0], "succeeded")
-	resp, _ := b.do(t, http.MethodGet, "/no/such/route/"+ids[0], "", nil)
+	b.WaitDelivery(t, ids[0], "succeeded")
+	resp, _ := b.Do(t, http.MethodGet, "/no/such/route/"+ids[0], "", nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	got, raw := scrape(t, b.srv.URL)
+	got, raw := scrape(t, b.Server.URL)
 	for key, want := range map[string]float64{
 		`liaison_http_requests_total{method="POST",route="/v1/webhooks",status="201"}`: 1,
 		`liaison_http_requests_total{method="POST",route="/v1/events",status="202"}`:   1,
@@ -74,7 +76,7 @@ func TestMetricsCountRequestsAndDeliveries(t *testing.T) {
 	// The delivery was polled by its id; the route label is the pattern.
 	require.Positive(t, got[`liaison_http_requests_total{method="GET",route="/v1/deliveries/{id}",status="200"}`])
 	require.NotContains(t, raw, ids[0], "a raw path became a label")
-	require.NotContains(t, raw, b.secret)
+	require.NotContains(t, raw, b.Secret)
 	require.NotContains(t, raw, "ada@example.com")
 	require.Contains(t, raw, "go_goroutines", "the Go collector is registered")
 	require.Contains(t, raw, "process_", "the process collector is registered")

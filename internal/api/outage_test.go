@@ -19,6 +19,7 @@ import (
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/logging"
@@ -133,12 +134,12 @@ func hostOf(t *testing.T, rawURL string) string {
 func outageServer(t *testing.T, d *db.DB, r *jobs.Redis) *httptest.Server {
 	t.Helper()
 	log := logging.New(io.Discard, "error", "text")
-	conns, err := connections.New(connections.Options{DB: d, Redis: r.UniversalClient, Ring: testRing(t), RedirectURI: "http://localhost/oauth/callback", Version: "test"})
+	conns, err := connections.New(connections.Options{DB: d, Redis: r.UniversalClient, Ring: apptest.NewRing(t), RedirectURI: "http://localhost/oauth/callback", Version: "test"})
 	require.NoError(t, err)
 	t.Cleanup(conns.Close)
 	client := jobs.NewClient(r)
 	t.Cleanup(func() { client.Close() })
-	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: testRing(t), Sender: conns, Queue: client, Log: log})
+	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: apptest.NewRing(t), Sender: conns, Queue: client, Log: log})
 	require.NoError(t, err)
 	imports := importer.NewStore(d, &connections.StoreEvents{DB: d})
 	srv := httptest.NewServer(api.New(api.Deps{Log: log, DB: d, Redis: r, Jobs: client, Tokens: access.NewStore(d, 0),
@@ -156,8 +157,8 @@ type answer struct {
 
 func send(t *testing.T, srv *httptest.Server, method, path, token string, body any) answer {
 	t.Helper()
-	b := &testBundle{srv: srv}
-	resp, out := b.do(t, method, path, token, body)
+	b := &apptest.Bundle{Server: srv}
+	resp, out := b.Do(t, method, path, token, body)
 	return answer{resp.StatusCode, resp.Header, out}
 }
 
@@ -199,11 +200,11 @@ func TestDatabaseOutageIs503(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close() })
 	srv := outageServer(t, d, mustRedis(t))
-	tokens := &testBundle{tokens: access.NewStore(base.DB, 0)}
-	token := tokens.token(t, access.ScopeEventsWrite, access.ScopeHooksRead)
+	tokens := &apptest.Bundle{Tokens: access.NewStore(base.DB, 0)}
+	token := tokens.Token(t, access.ScopeEventsWrite, access.ScopeHooksRead)
 	// A well-formed token that is not (or no longer) stored: only a
 	// look-up in the database can tell.
-	unknown := tokens.token(t, access.ScopeHooksRead)
+	unknown := tokens.Token(t, access.ScopeHooksRead)
 	_, err = base.ExecContext(ctx, `DELETE FROM access_tokens WHERE secret_hash = $1`, sha256Of(unknown))
 	require.NoError(t, err)
 
@@ -268,7 +269,7 @@ func TestRedisOutageIs503(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	srv := outageServer(t, base.DB, r)
-	token := (&testBundle{tokens: access.NewStore(base.DB, 0)}).token(t, access.ScopeEventsWrite, access.ScopeImportsWrite, access.ScopeImportsRead)
+	token := (&apptest.Bundle{Tokens: access.NewStore(base.DB, 0)}).Token(t, access.ScopeEventsWrite, access.ScopeImportsWrite, access.ScopeImportsRead)
 
 	importID := func() string {
 		a := send(t, srv, http.MethodPost, "/v1/imports", token, map[string]any{"name": "feed", "url": "https://feeds.example/f.csv"})

@@ -15,21 +15,22 @@ import (
 
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
+	"github.com/liaison/liaison/internal/apptest"
 )
 
 var secretShape = regexp.MustCompile(`^lsn_[0-9A-Za-z]{49}$`)
 
-func createToken(t *testing.T, b *testBundle, admin string, body any) map[string]any {
+func createToken(t *testing.T, b *apptest.Bundle, admin string, body any) map[string]any {
 	t.Helper()
-	resp, out := b.do(t, http.MethodPost, "/v1/tokens", admin, body)
+	resp, out := b.Do(t, http.MethodPost, "/v1/tokens", admin, body)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", out)
 	return out
 }
 
 func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.AllScopes...)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.AllScopes...)
 
 	out := createToken(t, b, admin, map[string]any{"name": "CRM sync", "description": "pushes contacts", "scopes": []string{"hooks.read", "connections.read"}})
 	secret := out["secret"].(string)
@@ -43,23 +44,23 @@ func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 	require.Contains(t, out["created_by"], "token:")
 
 	// Never again: not in the view, not in the list.
-	resp, view := b.do(t, http.MethodGet, "/v1/tokens/"+id, admin, nil)
+	resp, view := b.Do(t, http.MethodGet, "/v1/tokens/"+id, admin, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, id, view["id"])
 	require.NotContains(t, view, "secret")
 	require.Equal(t, hint, view["hint"])
 	var listed map[string]any
-	resp, listed = b.do(t, http.MethodGet, "/v1/tokens", admin, nil)
+	resp, listed = b.Do(t, http.MethodGet, "/v1/tokens", admin, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	raw, _ := json.Marshal(listed)
 	require.NotContains(t, string(raw), secret)
 	require.Len(t, listed["data"], 2)
 
 	// The database holds no plaintext secret, only hashes and hints.
-	require.NotContains(t, b.db.Dump(t, "access_tokens"), secret[4:20])
+	require.NotContains(t, b.DB.Dump(t, "access_tokens"), secret[4:20])
 
 	// The new secret works, with exactly its scopes.
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
 
@@ -70,24 +71,24 @@ func TestCreateShowsSecretOnceAndStoresOnlyAHash(t *testing.T) {
 // secret of) or delete a token holding scopes it lacks.
 func TestATokenCannotRaiseItself(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	root := b.token(t, access.AllScopes...)
-	limited := b.token(t, access.ScopeTokensManage, access.ScopeHooksRead)
+	b := apptest.Setup(t)
+	root := b.Token(t, access.AllScopes...)
+	limited := b.Token(t, access.ScopeTokensManage, access.ScopeHooksRead)
 
 	// Within its own scopes it manages tokens as any other.
 	mine := createToken(t, b, limited, map[string]any{"name": "reader", "scopes": []string{"hooks.read"}})
-	resp, _ := b.do(t, http.MethodPost, "/v1/tokens/"+mine["id"].(string)+"/rotate", limited, map[string]any{"expire": "now"})
+	resp, _ := b.Do(t, http.MethodPost, "/v1/tokens/"+mine["id"].(string)+"/rotate", limited, map[string]any{"expire": "now"})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	resp, p := b.do(t, http.MethodPost, "/v1/tokens", limited, map[string]any{"name": "more", "scopes": []string{"hooks.read", "connections.write", "tokens.manage"}})
+	resp, p := b.Do(t, http.MethodPost, "/v1/tokens", limited, map[string]any{"name": "more", "scopes": []string{"hooks.read", "connections.write", "tokens.manage"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "%v", p)
-	require.Equal(t, []string{"scopes"}, fieldsOf(p))
+	require.Equal(t, []string{"scopes"}, apptest.FieldsOf(p))
 	require.Contains(t, p["detail"], "connections.write")
 	require.NotContains(t, p["detail"], "tokens.manage", "only what it lacks is named")
 
-	resp, p = b.do(t, http.MethodPatch, "/v1/tokens/"+mine["id"].(string), limited, map[string]any{"scopes": []string{"hooks.write"}})
+	resp, p = b.Do(t, http.MethodPatch, "/v1/tokens/"+mine["id"].(string), limited, map[string]any{"scopes": []string{"hooks.write"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "%v", p)
-	require.Equal(t, []string{"scopes"}, fieldsOf(p))
+	require.Equal(t, []string{"scopes"}, apptest.FieldsOf(p))
 
 	// A more powerful token is out of its reach, whatever the action.
 	strong := createToken(t, b, root, map[string]any{"name": "ops", "scopes": access.AllScopes})
@@ -102,11 +103,11 @@ func TestATokenCannotRaiseItself(t *testing.T) {
 		{http.MethodPost, "/v1/tokens/" + id + "/rotation/cancel", nil},
 		{http.MethodPost, "/v1/tokens/" + id + "/rotation/expire", nil},
 	} {
-		resp, p := b.do(t, c.method, c.path, limited, c.body)
+		resp, p := b.Do(t, c.method, c.path, limited, c.body)
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s %s: %v", c.method, c.path, p)
 		require.NotContains(t, p, "secret")
 	}
-	resp, view := b.do(t, http.MethodGet, "/v1/tokens/"+id, strong["secret"].(string), nil)
+	resp, view := b.Do(t, http.MethodGet, "/v1/tokens/"+id, strong["secret"].(string), nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the strong token still works, unchanged")
 	require.Equal(t, "ops", view["name"])
 	require.NotContains(t, view, "rotation", "no rotation was started")
@@ -114,8 +115,8 @@ func TestATokenCannotRaiseItself(t *testing.T) {
 
 func TestConcurrentRotationsLeaveOneWorkingSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id := out["id"].(string)
 
@@ -128,7 +129,7 @@ func TestConcurrentRotationsLeaveOneWorkingSecret(t *testing.T) {
 	)
 	for range n {
 		wg.Go(func() {
-			resp, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+			resp, rot := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch resp.StatusCode {
@@ -144,18 +145,18 @@ func TestConcurrentRotationsLeaveOneWorkingSecret(t *testing.T) {
 	wg.Wait()
 	require.Len(t, issued, 1, "exactly one rotation happens")
 	require.Equal(t, n-1, refused)
-	resp, _ := b.do(t, http.MethodGet, "/v1/tokens/"+id, issued[0], nil)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/tokens/"+id, issued[0], nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the secret that was shown works")
 }
 
 func TestRotateLaterKeepsBothThenOldExpires(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id, oldSecret := out["id"].(string), out["secret"].(string)
 
-	resp, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+	resp, rot := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", rot)
 	newSecret := rot["secret"].(string)
 	require.NotEqual(t, oldSecret, newSecret)
@@ -165,95 +166,95 @@ func TestRotateLaterKeepsBothThenOldExpires(t *testing.T) {
 	require.WithinDuration(t, time.Now().Add(7*24*time.Hour), expires, time.Minute)
 
 	for _, s := range []string{oldSecret, newSecret} {
-		resp, _ := b.do(t, http.MethodGet, "/v1/tokens/"+id, s, nil)
+		resp, _ := b.Do(t, http.MethodGet, "/v1/tokens/"+id, s, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "both secrets work during the overlap")
 	}
 
 	// A second rotation while one is in progress is refused.
-	resp, _ = b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+	resp, _ = b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
 
 	// After the overlap, the old secret stops.
-	b.tokens.SetClock(func() time.Time { return time.Now().Add(7*24*time.Hour + time.Minute) })
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
+	b.Tokens.SetClock(func() time.Time { return time.Now().Add(7*24*time.Hour + time.Minute) })
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, view := b.do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
+	resp, view := b.Do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotContains(t, view, "rotation")
 }
 
 func TestCancelRotationKeepsOldSecretPrimary(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id, oldSecret, oldHint := out["id"].(string), out["secret"].(string), out["hint"].(string)
 
-	_, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+	_, rot := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
 	newSecret := rot["secret"].(string)
 
-	resp, view := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/cancel", admin, nil)
+	resp, view := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/cancel", admin, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", view)
 	require.Equal(t, oldHint, view["hint"])
 	require.NotContains(t, view, "rotation")
 
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the new secret stops")
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the old secret stays")
 
 	// Nothing left to cancel or expire.
-	resp, _ = b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/cancel", admin, nil)
+	resp, _ = b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/cancel", admin, nil)
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/expire", admin, nil)
+	resp, _ = b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/expire", admin, nil)
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
 }
 
 func TestExpireRotationNowStopsOldSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id, oldSecret := out["id"].(string), out["secret"].(string)
-	_, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
+	_, rot := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "later"})
 	newSecret := rot["secret"].(string)
 
-	resp, _ := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/expire", admin, nil)
+	resp, _ := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotation/expire", admin, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, newSecret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestRotateNowForALeakedSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "leaked", "scopes": []string{"tokens.manage"}})
 	id, oldSecret := out["id"].(string), out["secret"].(string)
 
-	resp, rot := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "now"})
+	resp, rot := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "now"})
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", rot)
 	require.NotContains(t, rot, "rotation")
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, oldSecret, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, rot["secret"].(string), nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, rot["secret"].(string), nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	resp, p := b.do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "soon"})
+	resp, p := b.Do(t, http.MethodPost, "/v1/tokens/"+id+"/rotate", admin, map[string]any{"expire": "soon"})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Equal(t, "expire", p["errors"].([]any)[0].(map[string]any)["field"])
 }
 
 func TestEditKeepsTheSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.AllScopes...)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.AllScopes...)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"hooks.read"}})
 	id, secret := out["id"].(string), out["secret"].(string)
 
-	resp, view := b.do(t, http.MethodPatch, "/v1/tokens/"+id, admin, map[string]any{"name": "renamed", "scopes": []string{"tokens.manage"}})
+	resp, view := b.Do(t, http.MethodPatch, "/v1/tokens/"+id, admin, map[string]any{"name": "renamed", "scopes": []string{"tokens.manage"}})
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", view)
 	require.Equal(t, "renamed", view["name"])
 	require.Equal(t, out["hint"], view["hint"])
@@ -261,38 +262,38 @@ func TestEditKeepsTheSecret(t *testing.T) {
 	require.NotEqual(t, out["updated_at"], view["updated_at"])
 
 	// The same secret now has the new scopes.
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/"+id, secret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/"+id, secret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestDeleteStopsTheTokenAtOnce(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id, secret := out["id"].(string), out["secret"].(string)
-	resp, _ := b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	resp, _ = b.do(t, http.MethodDelete, "/v1/tokens/"+id, admin, nil)
+	resp, _ = b.Do(t, http.MethodDelete, "/v1/tokens/"+id, admin, nil)
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, _ = b.do(t, http.MethodDelete, "/v1/tokens/"+id, admin, nil)
+	resp, _ = b.Do(t, http.MethodDelete, "/v1/tokens/"+id, admin, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
 func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.ScopeTokensManage)
 	out := createToken(t, b, admin, map[string]any{"name": "svc", "scopes": []string{"tokens.manage"}})
 	id, secret := out["id"].(string), out["secret"].(string)
 	require.Nil(t, out["last_used_at"])
 
 	lastUsed := func() string {
 		var v any
-		require.NoError(t, b.db.QueryRowContext(context.Background(), `SELECT last_used_at FROM access_tokens WHERE id = $1`, id).Scan(&v))
+		require.NoError(t, b.DB.QueryRowContext(context.Background(), `SELECT last_used_at FROM access_tokens WHERE id = $1`, id).Scan(&v))
 		if v == nil {
 			return ""
 		}
@@ -300,30 +301,30 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 		return string(raw)
 	}
 	now := time.Now()
-	b.tokens.SetClock(func() time.Time { return now })
-	b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	b.Tokens.SetClock(func() time.Time { return now })
+	b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	first := lastUsed()
 	require.NotEmpty(t, first)
 
 	now = now.Add(30 * time.Second)
 	for range 5 {
-		b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+		b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	}
 	require.Equal(t, first, lastUsed(), "no write within the minute")
 
 	now = now.Add(31 * time.Second)
-	b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.NotEqual(t, first, lastUsed())
-	_, view := b.do(t, http.MethodGet, "/v1/tokens/"+id, admin, nil)
+	_, view := b.Do(t, http.MethodGet, "/v1/tokens/"+id, admin, nil)
 	require.NotNil(t, view["last_used_at"])
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	admin := b.token(t, access.AllScopes...)
+	b := apptest.Setup(t)
+	admin := b.Token(t, access.AllScopes...)
 	count := func() int {
-		n, err := b.tokens.Count(context.Background())
+		n, err := b.Tokens.Count(context.Background())
 		require.NoError(t, err)
 		return n
 	}
@@ -348,7 +349,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"10 MB body", `{"name": "` + strings.Repeat("a", 10<<20) + `"}`, 413, "body"},
 	}
 	for _, c := range cases {
-		resp, p := b.do(t, http.MethodPost, "/v1/tokens", admin, c.body)
+		resp, p := b.Do(t, http.MethodPost, "/v1/tokens", admin, c.body)
 		require.Equal(t, c.status, resp.StatusCode, "%s: %v", c.name, p)
 		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), c.name)
 		var fields []string
@@ -361,11 +362,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 	// A bad edit changes nothing either.
 	out := createToken(t, b, admin, map[string]any{"name": "keep", "scopes": []string{"hooks.read"}})
-	resp, _ := b.do(t, http.MethodPatch, "/v1/tokens/"+out["id"].(string), admin, map[string]any{"name": "ok", "scopes": []string{"nope"}})
+	resp, _ := b.Do(t, http.MethodPatch, "/v1/tokens/"+out["id"].(string), admin, map[string]any{"name": "ok", "scopes": []string{"nope"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-	_, view := b.do(t, http.MethodGet, "/v1/tokens/"+out["id"].(string), admin, nil)
+	_, view := b.Do(t, http.MethodGet, "/v1/tokens/"+out["id"].(string), admin, nil)
 	require.Equal(t, "keep", view["name"])
-	resp, _ = b.do(t, http.MethodGet, "/v1/tokens/tok_nope", admin, nil)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/tokens/tok_nope", admin, nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
 
@@ -375,8 +376,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 // scope fails here (or panics at start-up).
 func TestEveryRouteNeedsItsScope(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	routes := b.api.Routes()
+	b := apptest.Setup(t)
+	routes := b.API.Routes()
 	require.NotEmpty(t, routes)
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
@@ -387,14 +388,14 @@ func TestEveryRouteNeedsItsScope(t *testing.T) {
 		require.Contains(t, access.AllScopes, rt.Scope, "%s needs an unknown scope", rt.Pattern)
 		path = regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(path, "x")
 
-		resp, p := b.do(t, method, path, "", nil)
+		resp, p := b.Do(t, method, path, "", nil)
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, rt.Pattern)
 		require.True(t, strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer"), rt.Pattern)
 		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 		_ = p
 
 		others := slices.DeleteFunc(slices.Clone(access.AllScopes), func(s string) bool { return s == rt.Scope })
-		resp, p = b.do(t, method, path, b.token(t, others...), nil)
+		resp, p = b.Do(t, method, path, b.Token(t, others...), nil)
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, rt.Pattern)
 		require.Contains(t, p["detail"], rt.Scope, rt.Pattern)
 		require.Contains(t, resp.Header.Get("WWW-Authenticate"), `scope="`+rt.Scope+`"`)
@@ -403,11 +404,11 @@ func TestEveryRouteNeedsItsScope(t *testing.T) {
 
 func TestInvalidSecretsAre401(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	secret := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	secret := b.Token(t, access.ScopeTokensManage)
 	forged := secret[:10] + strings.Repeat("A", len(secret)-10) // a bad checksum
 	for _, s := range []string{"nonsense", forged, "lsn_" + strings.Repeat("0", 49)} {
-		resp, _ := b.do(t, http.MethodGet, "/v1/tokens", s, nil)
+		resp, _ := b.Do(t, http.MethodGet, "/v1/tokens", s, nil)
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, s)
 		require.Contains(t, resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 	}
@@ -415,11 +416,11 @@ func TestInvalidSecretsAre401(t *testing.T) {
 
 func TestFailedAuthenticationsAreLimitedButValidTokensPass(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	secret := b.token(t, access.ScopeTokensManage)
+	b := apptest.Setup(t)
+	secret := b.Token(t, access.ScopeTokensManage)
 	limited := false
 	for i := range 30 {
-		resp, p := b.do(t, http.MethodGet, "/v1/tokens", "lsn_wrong", nil)
+		resp, p := b.Do(t, http.MethodGet, "/v1/tokens", "lsn_wrong", nil)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			require.GreaterOrEqual(t, i, 10, "the first failures get plain 401s")
 			require.NotEmpty(t, resp.Header.Get("Retry-After"))
@@ -430,18 +431,18 @@ func TestFailedAuthenticationsAreLimitedButValidTokensPass(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	}
 	require.True(t, limited, "repeated failures are slowed down")
-	resp, _ := b.do(t, http.MethodGet, "/v1/tokens", secret, nil)
+	resp, _ := b.Do(t, http.MethodGet, "/v1/tokens", secret, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "a valid token from the same address still passes")
 }
 
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	resp, doc := b.do(t, http.MethodGet, "/openapi.json", "", nil)
+	b := apptest.Setup(t)
+	resp, doc := b.Do(t, http.MethodGet, "/openapi.json", "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "3.1.0", doc["openapi"])
 	paths := doc["paths"].(map[string]any)
-	for _, rt := range b.api.Routes() {
+	for _, rt := range b.API.Routes() {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
 		item, ok := paths[path].(map[string]any)
 		require.True(t, ok, "%s missing from /openapi.json", path)
