@@ -244,3 +244,37 @@ func TestTrickledBodyIsRecordedAsCutOff(t *testing.T) {
 }
 
 var _ = api.RouteInfo{}
+
+func TestNULInAFieldIsRefusedByName(t *testing.T) {
+	t.Parallel()
+	b := apptest.SetupDeliveries(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	// PostgreSQL's text cannot hold U+0000: such a field failed the request
+	// with a 500. Every request body is checked, naming the field.
+	manager := b.Token(t, access.ScopeTokensManage)
+	for _, c := range []struct {
+		path, secret string
+		body         any
+		field        string
+	}{
+		{"/v1/hooks", b.Secret, map[string]any{"name": "a\x00b", "event_types": []string{"email.opened"}, "url": rc.URL}, "name"},
+		{"/v1/hooks", b.Secret, map[string]any{"name": "h", "event_types": []string{"email.opened"}, "url": rc.URL, "headers": map[string]string{"X-A\x00": "v"}}, "headers.X-A\x00"},
+		{"/v1/webhooks", b.Secret, map[string]any{"url": rc.URL, "description": "a\x00", "event_types": []string{"email.opened"}}, "description"},
+		{"/v1/webhooks", b.Secret, map[string]any{"url": rc.URL, "event_types": []string{"email.opened", "email.\x00"}}, "event_types[1]"},
+		{"/v1/events", b.Secret, map[string]any{"id": "e\x00", "type": "email.opened"}, "id"},
+		{"/v1/tokens", manager, map[string]any{"name": "t\x00", "scopes": []string{access.ScopeHooksRead}}, "name"},
+	} {
+		resp, body := b.Do(t, http.MethodPost, c.path, c.secret, c.body)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%s %v", c.path, body)
+		errs := body["errors"].([]any)
+		require.Equal(t, c.field, errs[0].(map[string]any)["field"], c.path)
+		require.Contains(t, errs[0].(map[string]any)["message"], "U+0000")
+	}
+	// Free-form JSON is sent as JSON text: an escaped U+0000 in a hook's
+	// body template is kept and sent as written.
+	b.Call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "raw", "event_types": []string{"email.opened"}, "url": rc.URL,
+		"body": json.RawMessage(`{"a":"x\u0000y"}`)}, http.StatusCreated)
+	b.Event(t, map[string]any{"type": "email.opened"})
+	got := rc.WaitFor(t, 1)
+	require.JSONEq(t, `{"a":"x\u0000y"}`, string(got[0].Body))
+}

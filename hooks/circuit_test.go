@@ -1,4 +1,4 @@
-package api_test
+package hooks_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package api_test
+package hooks_test
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
@@ -23,33 +22,6 @@ import (
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/jobs"
 )
-
-func TestStandardWebhooksSpecVector(t *testing.T) {
-	t.Parallel()
-	const (
-		whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		id    = "msg_p5jXN8AQM9LWM0D4loKWxJek"
-		ts    = "1614265330"
-		body  = `{"test": 2432232314}`
-		want  = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-	)
-	h := http.Header{}
-	h.Set("webhook-id", id)
-	h.Set("webhook-timestamp", ts)
-	h.Set("webhook-signature", want)
-	require.True(t, apptest.VerifyByHand(t, whsec, h, []byte(body)), "the hand-made HMAC reproduces the spec's vector")
-	require.NoError(t, hooks.Verify(whsec, h, []byte(body), time.Unix(1614265330, 0), 0))
-	ref, err := standardwebhooks.NewWebhook(whsec)
-	require.NoError(t, err)
-	require.NoError(t, ref.VerifyIgnoringTimestamp([]byte(body), h), "the reference verifier accepts the vector")
-
-	signer, err := hooks.NewSigner(whsec)
-	require.NoError(t, err)
-	require.Equal(t, want, signer.Sign(id, time.Unix(1614265330, 0), []byte(body)))
-	refSig, err := ref.Sign(id, time.Unix(1614265330, 0), []byte(body))
-	require.NoError(t, err)
-	require.Equal(t, refSig, signer.Sign(id, time.Unix(1614265330, 0), []byte(body)), "Liaison signs as the reference does")
-}
 
 func TestOneEventFansOutToHooksAndWebhooks(t *testing.T) {
 	t.Parallel()
@@ -608,102 +580,6 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
-}
-
-func TestBatchReportsBadEventsByIndex(t *testing.T) {
-	t.Parallel()
-	b := apptest.SetupDeliveries(t, nil)
-	rc := apptest.NewReceiver(t, nil)
-	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.*"}}, http.StatusCreated)
-	deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
-	out := b.Call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": []any{
-		map[string]any{"id": "b1", "type": "email.opened"},
-		map[string]any{"id": "b2", "type": "Email Opened"},
-		map[string]any{"id": "b3", "type": "email.clicked", "occurred_at": time.Now().Add(48 * time.Hour)},
-		map[string]any{"id": "b4", "type": "email.clicked", "profile": json.RawMessage(deep)},
-		map[string]any{"id": "b5", "type": "email.clicked", "data": []int{1}},
-		map[string]any{"id": "b6", "type": "email.sent"},
-		// PostgreSQL cannot store U+0000 in JSON: refused for what it is,
-		// on either database, rather than failing the whole intake.
-		map[string]any{"id": "b7", "type": "email.sent", "profile": map[string]any{"name": "a\x00b"}},
-		map[string]any{"id": "b8", "type": "email.sent", "data": map[string]any{"tags": []any{map[string]any{"k\x00": 1}}}},
-		map[string]any{"id": "b9", "type": "email.sent", "data": json.RawMessage(`{"note":"a\\u0000 is fine written out","max":1.5e308}`)},
-		// jsonb keeps numbers in full: 1e131071 would be stored as 131,072
-		// characters, and 0e-20000 is refused.
-		map[string]any{"id": "b10", "type": "email.sent", "data": json.RawMessage(`{"n":[1,{"big":1e131071}]}`)},
-		map[string]any{"id": "b11", "type": "email.sent", "profile": json.RawMessage(`{"n":0e-20000}`)},
-	}}, http.StatusAccepted)
-	require.EqualValues(t, 3, out["accepted"])
-	require.EqualValues(t, 8, out["rejected"])
-	res := out["results"].([]any)
-	errsOf := func(i int) string { return fmt.Sprint(res[i].(map[string]any)["errors"]) }
-	require.Equal(t, "b1", res[0].(map[string]any)["id"])
-	require.Contains(t, errsOf(1), "events[1].type")
-	require.Contains(t, errsOf(2), "events[2].occurred_at")
-	require.Contains(t, errsOf(3), "events[3].profile")
-	require.Contains(t, errsOf(4), "events[4].data")
-	require.Equal(t, "b6", res[5].(map[string]any)["id"])
-	require.Contains(t, errsOf(6), "events[6].profile")
-	require.Contains(t, errsOf(6), "U+0000")
-	require.Contains(t, errsOf(7), "events[7].data")
-	require.Equal(t, "b9", res[8].(map[string]any)["id"])
-	require.Contains(t, errsOf(9), "events[9].data")
-	require.Contains(t, errsOf(9), "at n[1].big")
-	require.Contains(t, errsOf(9), "exponent")
-	require.Contains(t, errsOf(10), "events[10].profile")
-	rc.WaitFor(t, 3)
-
-	resp, body := b.Do(t, http.MethodPost, "/v1/events", b.Secret, map[string]any{"type": "nope"})
-	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-	require.Contains(t, fmt.Sprint(body["errors"]), "type")
-	many := make([]map[string]any, hooks.MaxBatch+1)
-	for i := range many {
-		many[i] = map[string]any{"type": "email.sent"}
-	}
-	resp, _ = b.Do(t, http.MethodPost, "/v1/events/batch", b.Secret, map[string]any{"events": many})
-	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-
-	// Scopes: intake needs events.write, hooks need hooks.* .
-	onlyEvents := b.Token(t, access.ScopeEventsWrite)
-	resp, _ = b.Do(t, http.MethodGet, "/v1/hooks", onlyEvents, nil)
-	require.Equal(t, http.StatusForbidden, resp.StatusCode)
-	readOnly := b.Token(t, access.ScopeHooksRead)
-	resp, _ = b.Do(t, http.MethodPost, "/v1/events", readOnly, map[string]any{"type": "email.sent"})
-	require.Equal(t, http.StatusForbidden, resp.StatusCode)
-}
-
-func TestNULInAFieldIsRefusedByName(t *testing.T) {
-	t.Parallel()
-	b := apptest.SetupDeliveries(t, nil)
-	rc := apptest.NewReceiver(t, nil)
-	// PostgreSQL's text cannot hold U+0000: such a field failed the request
-	// with a 500. Every request body is checked, naming the field.
-	manager := b.Token(t, access.ScopeTokensManage)
-	for _, c := range []struct {
-		path, secret string
-		body         any
-		field        string
-	}{
-		{"/v1/hooks", b.Secret, map[string]any{"name": "a\x00b", "event_types": []string{"email.opened"}, "url": rc.URL}, "name"},
-		{"/v1/hooks", b.Secret, map[string]any{"name": "h", "event_types": []string{"email.opened"}, "url": rc.URL, "headers": map[string]string{"X-A\x00": "v"}}, "headers.X-A\x00"},
-		{"/v1/webhooks", b.Secret, map[string]any{"url": rc.URL, "description": "a\x00", "event_types": []string{"email.opened"}}, "description"},
-		{"/v1/webhooks", b.Secret, map[string]any{"url": rc.URL, "event_types": []string{"email.opened", "email.\x00"}}, "event_types[1]"},
-		{"/v1/events", b.Secret, map[string]any{"id": "e\x00", "type": "email.opened"}, "id"},
-		{"/v1/tokens", manager, map[string]any{"name": "t\x00", "scopes": []string{access.ScopeHooksRead}}, "name"},
-	} {
-		resp, body := b.Do(t, http.MethodPost, c.path, c.secret, c.body)
-		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%s %v", c.path, body)
-		errs := body["errors"].([]any)
-		require.Equal(t, c.field, errs[0].(map[string]any)["field"], c.path)
-		require.Contains(t, errs[0].(map[string]any)["message"], "U+0000")
-	}
-	// Free-form JSON is sent as JSON text: an escaped U+0000 in a hook's
-	// body template is kept and sent as written.
-	b.Call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "raw", "event_types": []string{"email.opened"}, "url": rc.URL,
-		"body": json.RawMessage(`{"a":"x\u0000y"}`)}, http.StatusCreated)
-	b.Event(t, map[string]any{"type": "email.opened"})
-	got := rc.WaitFor(t, 1)
-	require.JSONEq(t, `{"a":"x\u0000y"}`, string(got[0].Body))
 }
 
 func TestPerTargetLimitsWaitWithoutFailing(t *testing.T) {
