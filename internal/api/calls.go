@@ -47,10 +47,5 @@ func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
 
 // getCall is GET /v1/calls/{id}: state, every attempt, the final answer.
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Calls.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	replyByID(s, w, r, http.StatusOK, s.Calls.Get)
 }

@@ -121,8 +121,7 @@ func (s *Server) authorizeConnection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
-	res, err := s.Connections.Test(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, res, err)
+	replyByID(s, w, r, http.StatusOK, s.Connections.Test)
 }
 
 func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {

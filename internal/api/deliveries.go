@@ -34,11 +34,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Hooks.Delivery(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, d, err)
+	replyByID(s, w, r, http.StatusOK, s.Hooks.Delivery)
 }
 
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Hooks.Retry(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusAccepted, d, err)
+	replyByID(s, w, r, http.StatusAccepted, s.Hooks.Retry)
 }

@@ -15,12 +15,7 @@ type replayRequest struct {
 }
 
 func (s *Server) createHook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.HookInput](s, w, r)
-	if !ok {
-		return
-	}
-	h, err := s.Hooks.CreateHook(r.Context(), in)
-	s.reply(w, r, http.StatusCreated, h, err)
+	replyTo(s, w, r, http.StatusCreated, s.Hooks.CreateHook)
 }
 
 func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
@@ -28,25 +23,15 @@ func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getHook(w http.ResponseWriter, r *http.Request) {
-	h, err := s.Hooks.Hook(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, h, err)
+	replyByID(s, w, r, http.StatusOK, s.Hooks.Hook)
 }
 
 func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.HookInput](s, w, r)
-	if !ok {
-		return
-	}
-	h, err := s.Hooks.UpdateHook(r.Context(), r.PathValue("id"), in)
-	s.reply(w, r, http.StatusOK, h, err)
+	replyToID(s, w, r, http.StatusOK, s.Hooks.UpdateHook)
 }
 
 func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) {
-	if err := s.Hooks.DeleteHook(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDone(w, r, s.Hooks.DeleteHook(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) replayHook(w http.ResponseWriter, r *http.Request) {

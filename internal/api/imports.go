@@ -32,8 +32,7 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
-	im, err := s.Imports.Get(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, im, err)
+	replyByID(s, w, r, http.StatusOK, s.Imports.Get)
 }
 
 func (s *Server) updateImport(w http.ResponseWriter, r *http.Request) {
@@ -46,11 +45,7 @@ func (s *Server) updateImport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteImport(w http.ResponseWriter, r *http.Request) {
-	if err := s.Imports.Delete(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDone(w, r, s.Imports.Delete(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) runImport(w http.ResponseWriter, r *http.Request) {
@@ -72,8 +67,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	run, err := s.Imports.GetRun(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, run, err)
+	replyByID(s, w, r, http.StatusOK, s.Imports.GetRun)
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {

@@ -31,6 +31,40 @@ func body[T any](s *Server, w http.ResponseWriter, r *http.Request) (in T, ok bo
 	return in, true
 }
 
+// replyTo answers a request whose body is an In with what do makes of it
+// (a create, an action): status and its answer, or the problem.
+func replyTo[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, status int, do func(context.Context, In) (Out, error)) {
+	in, ok := body[In](s, w, r)
+	if !ok {
+		return
+	}
+	out, err := do(r.Context(), in)
+	s.reply(w, r, status, out, err)
+}
+
+// replyToID is replyTo for a request about the thing named by the path's
+// {id} (an update).
+func replyToID[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, status int, do func(ctx context.Context, id string, in In) (Out, error)) {
+	replyTo(s, w, r, status, func(ctx context.Context, in In) (Out, error) { return do(ctx, r.PathValue("id"), in) })
+}
+
+// replyByID answers with what get says of the thing named by the path's
+// {id} (a read, or an action without a body).
+func replyByID[Out any](s *Server, w http.ResponseWriter, r *http.Request, status int, get func(ctx context.Context, id string) (Out, error)) {
+	out, err := get(r.Context(), r.PathValue("id"))
+	s.reply(w, r, status, out, err)
+}
+
+// replyDone answers 204 No Content when err is nil (a deletion), the
+// problem err is otherwise.
+func (s *Server) replyDone(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // replyPage answers a request for one page of a collection (?cursor= and
 // ?limit=, see page): fetch returns the page and whether more follow, and
 // then the next cursor is the key of the page's last item. An empty page

@@ -27,8 +27,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getToken(w http.ResponseWriter, r *http.Request) {
-	t, err := s.Tokens.Get(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, t, err)
+	replyByID(s, w, r, http.StatusOK, s.Tokens.Get)
 }
 
 func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) {
@@ -53,11 +52,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Tokens.Delete(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDone(w, r, s.Tokens.Delete(r.Context(), r.PathValue("id")))
 }
 
 type rotateRequest struct {

@@ -8,12 +8,7 @@ import (
 )
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.WebhookInput](s, w, r)
-	if !ok {
-		return
-	}
-	wh, err := s.Hooks.CreateWebhook(r.Context(), in)
-	s.reply(w, r, http.StatusCreated, wh, err)
+	replyTo(s, w, r, http.StatusCreated, s.Hooks.CreateWebhook)
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -21,30 +16,19 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
-	wh, err := s.Hooks.Webhook(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, wh, err)
+	replyByID(s, w, r, http.StatusOK, s.Hooks.Webhook)
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.WebhookInput](s, w, r)
-	if !ok {
-		return
-	}
-	wh, err := s.Hooks.UpdateWebhook(r.Context(), r.PathValue("id"), in)
-	s.reply(w, r, http.StatusOK, wh, err)
+	replyToID(s, w, r, http.StatusOK, s.Hooks.UpdateWebhook)
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if err := s.Hooks.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDone(w, r, s.Hooks.DeleteWebhook(r.Context(), r.PathValue("id")))
 }
 
 func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
-	wh, err := s.Hooks.RotateWebhookSecret(r.Context(), r.PathValue("id"))
-	s.reply(w, r, http.StatusOK, wh, err)
+	replyByID(s, w, r, http.StatusOK, s.Hooks.RotateWebhookSecret)
 }
 
 func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request) {
