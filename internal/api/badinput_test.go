@@ -1,3 +1,7 @@
+// Bad input is refused by name: a field, an event's index in its batch, the
+// place of a flaw in JSON text (a lone surrogate, a NUL, a duplicate key), and
+// nothing of it is sent or stored.
+
 package api_test
 
 import (
@@ -12,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/apptest"
@@ -277,4 +282,128 @@ func TestNULInAFieldIsRefusedByName(t *testing.T) {
 	b.Event(t, map[string]any{"type": "email.opened"})
 	got := rc.WaitFor(t, 1)
 	require.JSONEq(t, `{"a":"x\u0000y"}`, string(got[0].Body))
+}
+
+func TestBatchReportsBadEventsByIndex(t *testing.T) {
+	t.Parallel()
+	b := apptest.SetupDeliveries(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	b.Call(t, http.MethodPost, "/v1/webhooks", map[string]any{"url": rc.URL, "event_types": []string{"email.*"}}, http.StatusCreated)
+	deep := strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40)
+	out := b.Call(t, http.MethodPost, "/v1/events/batch", map[string]any{"events": []any{
+		map[string]any{"id": "b1", "type": "email.opened"},
+		map[string]any{"id": "b2", "type": "Email Opened"},
+		map[string]any{"id": "b3", "type": "email.clicked", "occurred_at": time.Now().Add(48 * time.Hour)},
+		map[string]any{"id": "b4", "type": "email.clicked", "profile": json.RawMessage(deep)},
+		map[string]any{"id": "b5", "type": "email.clicked", "data": []int{1}},
+		map[string]any{"id": "b6", "type": "email.sent"},
+		// PostgreSQL cannot store U+0000 in JSON: refused for what it is,
+		// on either database, rather than failing the whole intake.
+		map[string]any{"id": "b7", "type": "email.sent", "profile": map[string]any{"name": "a\x00b"}},
+		map[string]any{"id": "b8", "type": "email.sent", "data": map[string]any{"tags": []any{map[string]any{"k\x00": 1}}}},
+		map[string]any{"id": "b9", "type": "email.sent", "data": json.RawMessage(`{"note":"a\\u0000 is fine written out","max":1.5e308}`)},
+		// jsonb keeps numbers in full: 1e131071 would be stored as 131,072
+		// characters, and 0e-20000 is refused.
+		map[string]any{"id": "b10", "type": "email.sent", "data": json.RawMessage(`{"n":[1,{"big":1e131071}]}`)},
+		map[string]any{"id": "b11", "type": "email.sent", "profile": json.RawMessage(`{"n":0e-20000}`)},
+	}}, http.StatusAccepted)
+	require.EqualValues(t, 3, out["accepted"])
+	require.EqualValues(t, 8, out["rejected"])
+	res := out["results"].([]any)
+	errsOf := func(i int) string { return fmt.Sprint(res[i].(map[string]any)["errors"]) }
+	require.Equal(t, "b1", res[0].(map[string]any)["id"])
+	require.Contains(t, errsOf(1), "events[1].type")
+	require.Contains(t, errsOf(2), "events[2].occurred_at")
+	require.Contains(t, errsOf(3), "events[3].profile")
+	require.Contains(t, errsOf(4), "events[4].data")
+	require.Equal(t, "b6", res[5].(map[string]any)["id"])
+	require.Contains(t, errsOf(6), "events[6].profile")
+	require.Contains(t, errsOf(6), "U+0000")
+	require.Contains(t, errsOf(7), "events[7].data")
+	require.Equal(t, "b9", res[8].(map[string]any)["id"])
+	require.Contains(t, errsOf(9), "events[9].data")
+	require.Contains(t, errsOf(9), "at n[1].big")
+	require.Contains(t, errsOf(9), "exponent")
+	require.Contains(t, errsOf(10), "events[10].profile")
+	rc.WaitFor(t, 3)
+
+	resp, body := b.Do(t, http.MethodPost, "/v1/events", b.Secret, map[string]any{"type": "nope"})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, fmt.Sprint(body["errors"]), "type")
+	many := make([]map[string]any, hooks.MaxBatch+1)
+	for i := range many {
+		many[i] = map[string]any{"type": "email.sent"}
+	}
+	resp, _ = b.Do(t, http.MethodPost, "/v1/events/batch", b.Secret, map[string]any{"events": many})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+
+	// Scopes: intake needs events.write, hooks need hooks.* .
+	onlyEvents := b.Token(t, access.ScopeEventsWrite)
+	resp, _ = b.Do(t, http.MethodGet, "/v1/hooks", onlyEvents, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	readOnly := b.Token(t, access.ScopeHooksRead)
+	resp, _ = b.Do(t, http.MethodPost, "/v1/events", readOnly, map[string]any{"type": "email.sent"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+func TestCallBadInputNamesTheField(t *testing.T) {
+	t.Parallel()
+	b := apptest.SetupCalls(t, nil)
+	rc := apptest.NewReceiver(t, nil)
+	conn := b.BearerConnection(t, rc.URL, nil)
+	base := func() map[string]any {
+		return map[string]any{"connection_id": conn, "method": "POST", "path": "/x"}
+	}
+	tests := []struct {
+		name   string
+		edit   func(map[string]any)
+		status int
+		field  string
+	}{
+		{"unknown connection", func(m map[string]any) { m["connection_id"] = "conn_nope" }, 422, "connection_id"},
+		{"no connection", func(m map[string]any) { delete(m, "connection_id") }, 422, "connection_id"},
+		{"not an HTTP method", func(m map[string]any) { m["method"] = "FETCH" }, 422, "method"},
+		{"no method", func(m map[string]any) { delete(m, "method") }, 422, "method"},
+		{"no path", func(m map[string]any) { delete(m, "path") }, 422, "path"},
+		{"not http", func(m map[string]any) { m["path"] = "ftp://files.example.com/x" }, 422, "path"},
+		{"wait too long", func(m map[string]any) { m["wait"] = 31 }, 422, "wait"},
+		{"wait negative", func(m map[string]any) { m["wait"] = -1 }, 422, "wait"},
+		{"wait not a number", func(m map[string]any) { m["wait"] = "10s" }, 400, "wait"},
+		{"body over the limit", func(m map[string]any) { m["body"] = strings.Repeat("x", calls.MaxCallBody) }, 422, "body"},
+		{"raw body not a string", func(m map[string]any) {
+			m["headers"] = map[string]string{"Content-Type": "text/plain"}
+			m["body"] = map[string]any{"a": 1}
+		}, 422, "body"},
+		{"credential header", func(m map[string]any) { m["headers"] = map[string]string{"Authorization": "Bearer x"} }, 422, "headers.Authorization"},
+		{"callback without secret", func(m map[string]any) { m["callback_url"] = rc.URL }, 422, "callback_secret"},
+		{"callback secret malformed", func(m map[string]any) {
+			m["callback_url"] = rc.URL
+			m["callback_secret"] = "hunter2"
+		}, 422, "callback_secret"},
+		{"callback not a URL", func(m map[string]any) {
+			m["callback_url"] = "/relative"
+			m["callback_secret"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		}, 422, "callback_url"},
+		{"schedule step", func(m map[string]any) { m["retry"] = map[string]any{"schedule": []string{"0s", "soon"}} }, 422, "retry.schedule[1]"},
+		{"schedule a day long", func(m map[string]any) { m["retry"] = map[string]any{"schedule": []string{"0s", "24h"}} }, 422, "retry"},
+		{"unknown field", func(m map[string]any) { m["priority"] = "high" }, 400, "priority"},
+		{"timeout", func(m map[string]any) { m["timeout_ms"] = 600_000 }, 422, "timeout_ms"},
+		{"key too long", func(m map[string]any) { m["idempotency_key"] = strings.Repeat("k", 300) }, 422, "idempotency_key"},
+	}
+	for _, tc := range tests {
+		body := base()
+		tc.edit(body)
+		resp, prob := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, body)
+		require.Equal(t, tc.status, resp.StatusCode, "%s: %v", tc.name, prob)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), tc.name)
+		require.Contains(t, apptest.FieldsOf(prob), tc.field, "%s: %v", tc.name, prob)
+	}
+	// A request larger than the API takes is refused before it is read.
+	resp, prob := b.Do(t, http.MethodPost, "/v1/calls", b.Secret, map[string]any{"connection_id": conn, "method": "POST", "path": "/x", "body": strings.Repeat("x", 5<<20)})
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	require.Equal(t, []string{"body"}, apptest.FieldsOf(prob))
+
+	require.Empty(t, rc.Requests(), "nothing bad was sent")
+	resp, _ = b.Do(t, http.MethodGet, "/v1/calls/call_nope", b.Secret, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
