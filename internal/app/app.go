@@ -9,7 +9,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -140,28 +139,17 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	a.Metrics = metrics.New(a.Log.With("component", "metrics"))
 	a.Metrics.WatchDatabase(a.DB)
 
-	// Liaison's own events go out through the delivery engine, which sends
-	// through the connections service: see ownEvents.
-	events := &ownEvents{}
-	co := connections.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, AllowedCIDRs: a.allowedCIDRs(o.Process),
-		RedirectURI: cfg.RedirectURI(), Log: a.Log.With("component", "connections"), Version: o.Version,
-		Events: events, ObserveRefresh: a.Metrics.ObserveRefresh,
-	}
-	if o.Connections != nil {
-		o.Connections(&co)
-	}
-	if a.Connections, err = connections.New(co); err != nil {
-		return nil, err
-	}
-	a.onClose(a.Connections.Close)
-	// The engine asks API calls where their callbacks go and wakes their
-	// calls with a connection's deliveries; calls store their callbacks
-	// through the engine. So calls is set once both exist, as events is.
-	waiting := &callsOfEngine{}
+	// The parts need each other at run time: the engine sends through the
+	// connections service, which reports connection.needs_reauth as an
+	// event the engine delivers; the engine asks API calls where their
+	// callbacks go and wakes them with their connection, and calls store
+	// their callbacks through the engine and share its circuits. The
+	// halves that need nothing built later come first, each handed in
+	// through its constructor: calls.Targets (the calls as the engine sees
+	// them), then hooks.Intake (events in, which sends nothing), then the
+	// connections service, the engine and API calls.
 	ho := hooks.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Queue: a.Jobs,
-		Connections: a.Connections, Callbacks: waiting, Resumer: waiting,
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
 		Log:             a.Log.With("component", "hooks"),
 		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
 		RotationOverlap: cfg.WebhookRotationOverlap,
@@ -177,17 +165,12 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Hooks != nil {
 		o.Hooks(&ho)
 	}
-	if a.Hooks, err = hooks.New(ho); err != nil {
-		return nil, err
-	}
-	events.hooks = a.Hooks
 	// A call's attempts go through the same connections, limits and
 	// circuits as its connection's hooks; what the hooks options set for
 	// every request (timeouts, Retry-After, reauthorization) holds for
 	// calls too.
 	cop := calls.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Connections: a.Connections,
-		Queue: a.Jobs, Callbacks: a.Hooks, Breakers: a.Hooks.Breakers(),
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
 		Log:            a.Log.With("component", "calls"),
 		Schedule:       hooks.Schedule(cfg.CallSchedule),
 		Retention:      cfg.CallRetention,
@@ -201,10 +184,34 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Calls != nil {
 		o.Calls(&cop)
 	}
+	targets, err := calls.NewTargets(cop)
+	if err != nil {
+		return nil, err
+	}
+	ho.Callbacks, ho.Resumer = targets, targets
+	if ho.Intake, err = hooks.NewIntake(ho); err != nil {
+		return nil, err
+	}
+	co := connections.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, AllowedCIDRs: a.allowedCIDRs(o.Process),
+		RedirectURI: cfg.RedirectURI(), Log: a.Log.With("component", "connections"), Version: o.Version,
+		Events: ho.Intake, ObserveRefresh: a.Metrics.ObserveRefresh,
+	}
+	if o.Connections != nil {
+		o.Connections(&co)
+	}
+	if a.Connections, err = connections.New(co); err != nil {
+		return nil, err
+	}
+	a.onClose(a.Connections.Close)
+	ho.Sender, ho.Connections = a.Connections, a.Connections
+	if a.Hooks, err = hooks.New(ho); err != nil {
+		return nil, err
+	}
+	cop.Sender, cop.Connections, cop.Callbacks, cop.Breakers = a.Connections, a.Connections, a.Hooks, a.Hooks.Breakers()
 	if a.Calls, err = calls.New(cop); err != nil {
 		return nil, err
 	}
-	waiting.calls = a.Calls
 	a.onClose(a.Calls.Close)
 
 	// Headers stored before they were sealed (migration 0009) are sealed by
@@ -218,7 +225,7 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.Calls.SealStoredHeaders(ctx); err != nil {
 		return nil, err
 	}
-	a.Imports = importer.NewStore(a.DB, events)
+	a.Imports = importer.NewStore(a.DB, a.Hooks)
 	a.Imports.ObserveRun = a.Metrics.ObserveRun
 	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
 	a.Tokens = access.NewStore(a.DB, cfg.TokenRotationOverlap)
@@ -338,53 +345,18 @@ func (a *App) allowedCIDRs(process string) []netip.Prefix {
 // DevLoopback is what dev opens when ALLOWED_CIDRS is unset.
 var DevLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-// ownEvents records Liaison's own events (connection.needs_reauth,
-// import.completed…) through the delivery engine, so that they reach
-// subscribed webhooks. The connections service reports them and is built
-// before the engine that sends through it; the engine is set once both
-// exist, before either is used.
-type ownEvents struct{ hooks *hooks.Service }
-
 var (
-	_ connections.EventRecorder = (*ownEvents)(nil)
-	_ importer.Events           = (*ownEvents)(nil)
+	// Liaison's own events are recorded by the intake, before the engine
+	// exists, and by the engine after (their Record is the same).
+	_ connections.EventRecorder = (*hooks.Intake)(nil)
+	_ importer.Events           = (*hooks.Service)(nil)
 	_ hooks.Queue               = (*jobs.Client)(nil)
 	// connections sends every request of the delivery engine; hooks
 	// declares what it needs and never imports connections.
-	_ hooks.Sender      = (*connections.Service)(nil)
-	_ hooks.Connections = (*connections.Service)(nil)
-	_ calls.Connections = (*connections.Service)(nil)
-	_ calls.Queue       = (*jobs.Client)(nil)
+	_ hooks.Sender          = (*connections.Service)(nil)
+	_ hooks.Connections     = (*connections.Service)(nil)
+	_ hooks.CallbackTargets = (*calls.Targets)(nil)
+	_ hooks.Resumer         = (*calls.Targets)(nil)
+	_ calls.Connections     = (*connections.Service)(nil)
+	_ calls.Queue           = (*jobs.Client)(nil)
 )
-
-func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
-	if o.hooks == nil {
-		return fmt.Errorf("recording %s: the delivery engine is not ready", eventType)
-	}
-	return o.hooks.Record(ctx, eventType, data)
-}
-
-// callsOfEngine is API calls as the delivery engine needs them: where a
-// callback goes, and waking calls with their connection. The engine is
-// built before calls, which store their callbacks through it; calls is set
-// once both exist, before either is used.
-type callsOfEngine struct{ calls *calls.Service }
-
-var (
-	_ hooks.CallbackTargets = (*callsOfEngine)(nil)
-	_ hooks.Resumer         = (*callsOfEngine)(nil)
-)
-
-func (c *callsOfEngine) CallbackTarget(ctx context.Context, id string) (hooks.CallbackTarget, bool, error) {
-	if c.calls == nil {
-		return hooks.CallbackTarget{}, false, fmt.Errorf("finding the callback of %s: API calls are not ready", id)
-	}
-	return c.calls.CallbackTarget(ctx, id)
-}
-
-func (c *callsOfEngine) ResumeConnection(ctx context.Context, connectionID string) error {
-	if c.calls == nil {
-		return fmt.Errorf("waking calls of connection %s: API calls are not ready", connectionID)
-	}
-	return c.calls.ResumeConnection(ctx, connectionID)
-}
