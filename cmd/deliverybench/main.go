@@ -179,7 +179,10 @@ func run(ctx context.Context, o options) error {
 	}
 	defer worker.Shutdown()
 
-	tokens := access.NewStore(d, time.Hour)
+	tokens, err := access.New(access.Options{DB: d, RotationOverlap: time.Hour})
+	if err != nil {
+		return err
+	}
 	name, scopes := "deliverybench", []string{access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite}
 	issued, err := tokens.Create(ctx, access.Input{Name: &name, Scopes: &scopes}, "deliverybench")
 	if err != nil {

@@ -228,7 +228,9 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	a.Imports = importer.NewStore(a.DB, a.Hooks)
 	a.Imports.ObserveRun = a.Metrics.ObserveRun
 	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
-	a.Tokens = access.NewStore(a.DB, cfg.TokenRotationOverlap)
+	if a.Tokens, err = access.New(access.Options{DB: a.DB, RotationOverlap: cfg.TokenRotationOverlap}); err != nil {
+		return nil, err
+	}
 	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
 	return a, nil
 }
