@@ -191,10 +191,9 @@ type Targets struct{ opts Options }
 // options. Of the parts they need DB, Ring and Queue; Callbacks and
 // Breakers may be unset.
 func NewTargets(opts Options) (*Targets, error) {
-	if err := invalid.Required("calls targets",
-		invalid.Need("DB", opts.DB != nil), invalid.Need("Ring", opts.Ring != nil),
-		invalid.Need("Queue", opts.Queue != nil),
-	); err != nil {
+	err := invalid.Required("calls targets", invalid.Need("DB", opts.DB != nil), invalid.Need("Ring", opts.Ring != nil),
+		invalid.Need("Queue", opts.Queue != nil))
+	if err != nil {
 		return nil, err
 	}
 	return &Targets{opts: opts.withDefaults()}, nil
