@@ -321,20 +321,11 @@ func (rc *receiver) expectAgain(ids []string) {
 
 // notSucceeded are the deliveries not recorded as succeeded.
 func notSucceeded(ctx context.Context, d *db.DB) ([]string, error) {
-	rows, err := d.QueryContext(ctx, `SELECT id FROM deliveries WHERE status <> 'succeeded'`)
+	ids, err := db.QueryStrings(ctx, d, `SELECT id FROM deliveries WHERE status <> 'succeeded'`)
 	if err != nil {
 		return nil, fmt.Errorf("reading deliveries: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 func newReceiver(hold time.Duration) *receiver {
