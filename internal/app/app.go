@@ -1,9 +1,3 @@
-// Package app builds Liaison from a config.Config: the database (migrated),
-// Redis and the queue client, the key ring, the connections service (the
-// outbound client), the delivery engine, the import store and runner,
-// access tokens and metrics. It closes them in reverse order. cmd/liaison's
-// processes and the tests that need the whole application are built here,
-// so that there is one wiring.
 package app
 
 import (
@@ -55,7 +49,10 @@ type Options struct {
 
 	// Connections, Hooks and Calls adjust the options of the connections
 	// service, of the delivery engine and of API calls before they are
-	// built (tests scale the retry schedules to milliseconds).
+	// built (tests scale the retry schedules to milliseconds). Hooks and
+	// Calls may be called more than once, each time on a fresh copy of
+	// the same options, the last time with every part in: they must only
+	// adjust what they are given.
 	Connections func(*connections.Options)
 	Hooks       func(*hooks.Options)
 	Calls       func(*calls.Options)
@@ -148,54 +145,26 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	// through its constructor: calls.Targets (the calls as the engine sees
 	// them), then hooks.Intake (events in, which sends nothing), then the
 	// connections service, the engine and API calls.
-	ho := hooks.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
-		Log:             a.Log.With("component", "hooks"),
-		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
-		RotationOverlap: cfg.WebhookRotationOverlap,
-		DisableAfter:    cfg.WebhookDisableAfter,
-		Retention:       cfg.DeliveryRetention,
-		ObserveAttempt:  a.Metrics.ObserveAttempt,
-	}
-	// One target may hold a quarter of a worker's slots (hooks/send/share.go);
-	// unset, the engine's defaults are a quarter of the worker's.
-	if cfg.DeliveryConcurrency > 0 {
-		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
-	}
-	if o.Hooks != nil {
-		o.Hooks(&ho)
-	}
-	// A call's attempts go through the same connections, limits and
-	// circuits as its connection's hooks; what the hooks options set for
-	// every request (timeouts, Retry-After, reauthorization) holds for
-	// calls too.
-	cop := calls.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
-		Log:            a.Log.With("component", "calls"),
-		Schedule:       hooks.Schedule(cfg.CallSchedule),
-		Retention:      cfg.CallRetention,
-		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
-		Now: ho.Now, Rand: ho.Rand,
-		ObserveAttempt: a.Metrics.ObserveAttempt,
-	}
-	if cfg.WorkerConcurrency > 0 {
-		cop.TargetConcurrency = max(1, cfg.WorkerConcurrency/4)
-	}
-	if o.Calls != nil {
-		o.Calls(&cop)
-	}
-	targets, err := calls.NewTargets(cop)
+	//
+	// Options.Hooks and Options.Calls adjust a fresh copy of the settings
+	// each time: once for the parts built first, once more for the options
+	// New gets, with every part in (a test that keeps them can build
+	// another engine or calls service from them).
+	hset := a.hookSettings(ring)
+	ho := tuned(hset, o.Hooks)
+	targets, err := calls.NewTargets(tuned(a.callSettings(ring, ho), o.Calls))
 	if err != nil {
 		return nil, err
 	}
 	ho.Callbacks, ho.Resumer = targets, targets
-	if ho.Intake, err = hooks.NewIntake(ho); err != nil {
+	intake, err := hooks.NewIntake(ho)
+	if err != nil {
 		return nil, err
 	}
 	co := connections.Options{
 		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, AllowedCIDRs: a.allowedCIDRs(o.Process),
 		RedirectURI: cfg.RedirectURI(), Log: a.Log.With("component", "connections"), Version: o.Version,
-		Events: ho.Intake, ObserveRefresh: a.Metrics.ObserveRefresh,
+		Events: intake, ObserveRefresh: a.Metrics.ObserveRefresh,
 	}
 	if o.Connections != nil {
 		o.Connections(&co)
@@ -204,12 +173,13 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.onClose(a.Connections.Close)
-	ho.Sender, ho.Connections = a.Connections, a.Connections
-	if a.Hooks, err = hooks.New(ho); err != nil {
+	hset.Sender, hset.Connections, hset.Callbacks, hset.Resumer, hset.Intake = a.Connections, a.Connections, targets, targets, intake
+	if a.Hooks, err = hooks.New(tuned(hset, o.Hooks)); err != nil {
 		return nil, err
 	}
-	cop.Sender, cop.Connections, cop.Callbacks, cop.Breakers = a.Connections, a.Connections, a.Hooks, a.Hooks.Breakers()
-	if a.Calls, err = calls.New(cop); err != nil {
+	cset := a.callSettings(ring, ho)
+	cset.Sender, cset.Connections, cset.Callbacks, cset.Breakers = a.Connections, a.Connections, a.Hooks, a.Hooks.Breakers()
+	if a.Calls, err = calls.New(tuned(cset, o.Calls)); err != nil {
 		return nil, err
 	}
 	a.onClose(a.Calls.Close)
@@ -233,6 +203,57 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
 	return a, nil
+}
+
+// hookSettings are the delivery engine's options from the configuration,
+// with the parts that exist before it.
+func (a *App) hookSettings(ring *secret.Ring) hooks.Options {
+	cfg := a.Config
+	ho := hooks.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
+		Log:             a.Log.With("component", "hooks"),
+		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
+		RotationOverlap: cfg.WebhookRotationOverlap,
+		DisableAfter:    cfg.WebhookDisableAfter,
+		Retention:       cfg.DeliveryRetention,
+		ObserveAttempt:  a.Metrics.ObserveAttempt,
+	}
+	// One target may hold a quarter of a worker's slots (hooks/send/share.go);
+	// unset, the engine's defaults are a quarter of the worker's.
+	if cfg.DeliveryConcurrency > 0 {
+		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
+	}
+	return ho
+}
+
+// callSettings are the options of API calls from the configuration, with
+// the parts that exist before the engine. A call's attempts go through the
+// same connections, limits and circuits as its connection's hooks; what
+// the engine's options ho set for every request (timeouts, Retry-After,
+// reauthorization, the clock) holds for calls too.
+func (a *App) callSettings(ring *secret.Ring, ho hooks.Options) calls.Options {
+	cfg := a.Config
+	cop := calls.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
+		Log:            a.Log.With("component", "calls"),
+		Schedule:       hooks.Schedule(cfg.CallSchedule),
+		Retention:      cfg.CallRetention,
+		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
+		Now: ho.Now, Rand: ho.Rand,
+		ObserveAttempt: a.Metrics.ObserveAttempt,
+	}
+	if cfg.WorkerConcurrency > 0 {
+		cop.TargetConcurrency = max(1, cfg.WorkerConcurrency/4)
+	}
+	return cop
+}
+
+// tuned is a copy of base adjusted by tune, if any.
+func tuned[T any](base T, tune func(*T)) T {
+	if tune != nil {
+		tune(&base)
+	}
+	return base
 }
 
 // Close closes what Open opened, in reverse order.
