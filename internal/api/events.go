@@ -25,12 +25,7 @@ type eventAnswer struct {
 }
 
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.EventInput](s, w, r)
-	if !ok {
-		return
-	}
-	acc, err := s.Hooks.Ingest(r.Context(), in)
-	s.reply(w, r, http.StatusAccepted, acc, err)
+	replyTo(s, w, r, http.StatusAccepted, s.Hooks.Ingest)
 }
 
 func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -15,12 +16,7 @@ type replayRequest struct {
 }
 
 func (s *Server) createHook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.HookInput](s, w, r)
-	if !ok {
-		return
-	}
-	h, err := s.Hooks.CreateHook(r.Context(), in)
-	s.reply(w, r, http.StatusCreated, h, err)
+	replyTo(s, w, r, http.StatusCreated, s.Hooks.CreateHook)
 }
 
 func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
@@ -33,29 +29,17 @@ func (s *Server) getHook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.HookInput](s, w, r)
-	if !ok {
-		return
-	}
-	h, err := s.Hooks.UpdateHook(r.Context(), r.PathValue("id"), in)
-	s.reply(w, r, http.StatusOK, h, err)
+	replyToID(s, w, r, http.StatusOK, s.Hooks.UpdateHook)
 }
 
 func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) {
-	if err := s.Hooks.DeleteHook(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDeleted(w, r, s.Hooks.DeleteHook)
 }
 
 func (s *Server) replayHook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[replayRequest](s, w, r)
-	if !ok {
-		return
-	}
-	res, err := s.Hooks.Replay(r.Context(), send.TargetHook, r.PathValue("id"), in.Since)
-	s.reply(w, r, http.StatusAccepted, res, err)
+	replyToID(s, w, r, http.StatusAccepted, func(ctx context.Context, id string, in replayRequest) (hooks.ReplayResult, error) {
+		return s.Hooks.Replay(ctx, send.TargetHook, id, in.Since)
+	})
 }
 
 func (s *Server) testHook(w http.ResponseWriter, r *http.Request) {

@@ -19,12 +19,9 @@ func (s *Server) connectionExists(r *http.Request) func(string) bool {
 }
 
 func (s *Server) createImport(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[importer.Input](s, w, r)
-	if !ok {
-		return
-	}
-	im, err := s.Imports.Create(r.Context(), in, s.connectionExists(r))
-	s.reply(w, r, http.StatusCreated, im, err)
+	replyTo(s, w, r, http.StatusCreated, func(ctx context.Context, in importer.Input) (importer.Import, error) {
+		return s.Imports.Create(ctx, in, s.connectionExists(r))
+	})
 }
 
 func (s *Server) listImports(w http.ResponseWriter, r *http.Request) {
@@ -37,20 +34,13 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateImport(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[importer.Input](s, w, r)
-	if !ok {
-		return
-	}
-	im, err := s.Imports.Update(r.Context(), r.PathValue("id"), in, s.connectionExists(r))
-	s.reply(w, r, http.StatusOK, im, err)
+	replyToID(s, w, r, http.StatusOK, func(ctx context.Context, id string, in importer.Input) (importer.Import, error) {
+		return s.Imports.Update(ctx, id, in, s.connectionExists(r))
+	})
 }
 
 func (s *Server) deleteImport(w http.ResponseWriter, r *http.Request) {
-	if err := s.Imports.Delete(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDeleted(w, r, s.Imports.Delete)
 }
 
 func (s *Server) runImport(w http.ResponseWriter, r *http.Request) {

@@ -31,6 +31,32 @@ func body[T any](s *Server, w http.ResponseWriter, r *http.Request) (in T, ok bo
 	return in, true
 }
 
+// replyTo decodes the request's body into an In (body), hands it to do and
+// answers status with what do returns, or with the problem.
+func replyTo[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, status int, do func(context.Context, In) (Out, error)) {
+	in, ok := body[In](s, w, r)
+	if !ok {
+		return
+	}
+	out, err := do(r.Context(), in)
+	s.reply(w, r, status, out, err)
+}
+
+// replyToID is replyTo for a request on the item {id}.
+func replyToID[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, status int, do func(context.Context, string, In) (Out, error)) {
+	replyTo(s, w, r, status, func(ctx context.Context, in In) (Out, error) { return do(ctx, r.PathValue("id"), in) })
+}
+
+// replyDeleted deletes the item {id} with del and answers 204, or the
+// problem.
+func (s *Server) replyDeleted(w http.ResponseWriter, r *http.Request, del func(context.Context, string) error) {
+	if err := del(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // replyPage answers a request for one page of a collection (?cursor= and
 // ?limit=, see page): fetch returns the page and whether more follow, and
 // then the next cursor is the key of the page's last item. An empty page

@@ -53,11 +53,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Tokens.Delete(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDeleted(w, r, s.Tokens.Delete)
 }
 
 type rotateRequest struct {

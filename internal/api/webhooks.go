@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/liaison/liaison/hooks"
@@ -8,12 +9,7 @@ import (
 )
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.WebhookInput](s, w, r)
-	if !ok {
-		return
-	}
-	wh, err := s.Hooks.CreateWebhook(r.Context(), in)
-	s.reply(w, r, http.StatusCreated, wh, err)
+	replyTo(s, w, r, http.StatusCreated, s.Hooks.CreateWebhook)
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -26,20 +22,11 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[hooks.WebhookInput](s, w, r)
-	if !ok {
-		return
-	}
-	wh, err := s.Hooks.UpdateWebhook(r.Context(), r.PathValue("id"), in)
-	s.reply(w, r, http.StatusOK, wh, err)
+	replyToID(s, w, r, http.StatusOK, s.Hooks.UpdateWebhook)
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if err := s.Hooks.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.replyDeleted(w, r, s.Hooks.DeleteWebhook)
 }
 
 func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
@@ -48,10 +35,7 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request) {
-	in, ok := body[replayRequest](s, w, r)
-	if !ok {
-		return
-	}
-	res, err := s.Hooks.Replay(r.Context(), send.TargetWebhook, r.PathValue("id"), in.Since)
-	s.reply(w, r, http.StatusAccepted, res, err)
+	replyToID(s, w, r, http.StatusAccepted, func(ctx context.Context, id string, in replayRequest) (hooks.ReplayResult, error) {
+		return s.Hooks.Replay(ctx, send.TargetWebhook, id, in.Since)
+	})
 }
