@@ -152,7 +152,7 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	// another engine or calls service from them).
 	hset := a.hookSettings(ring)
 	ho := tuned(hset, o.Hooks)
-	targets, err := calls.NewTargets(tuned(a.callSettings(ring, ho), o.Calls))
+	targets, err := calls.NewTargets(tuned(a.callSettings(ho), o.Calls))
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Hooks, err = hooks.New(tuned(hset, o.Hooks)); err != nil {
 		return nil, err
 	}
-	cset := a.callSettings(ring, ho)
+	cset := a.callSettings(ho)
 	cset.Sender, cset.Connections, cset.Callbacks, cset.Breakers = a.Connections, a.Connections, a.Hooks, a.Hooks.Breakers()
 	if a.Calls, err = calls.New(tuned(cset, o.Calls)); err != nil {
 		return nil, err
@@ -206,46 +206,49 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 }
 
 // hookSettings are the delivery engine's options from the configuration,
-// with the parts that exist before it.
+// with the parts that exist before it. One target may hold a quarter of a
+// worker's slots (hooks/send/share.go); unset, the engine's default is a
+// quarter of the worker's default.
 func (a *App) hookSettings(ring *secret.Ring) hooks.Options {
 	cfg := a.Config
-	ho := hooks.Options{
+	return hooks.Options{
 		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
-		Log:             a.Log.With("component", "hooks"),
-		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
-		RotationOverlap: cfg.WebhookRotationOverlap,
-		DisableAfter:    cfg.WebhookDisableAfter,
-		Retention:       cfg.DeliveryRetention,
-		ObserveAttempt:  a.Metrics.ObserveAttempt,
+		Log:               a.Log.With("component", "hooks"),
+		Schedule:          hooks.Schedule(cfg.DeliverySchedule),
+		RotationOverlap:   cfg.WebhookRotationOverlap,
+		DisableAfter:      cfg.WebhookDisableAfter,
+		Retention:         cfg.DeliveryRetention,
+		TargetConcurrency: quarterOf(cfg.DeliveryConcurrency),
+		ObserveAttempt:    a.Metrics.ObserveAttempt,
 	}
-	// One target may hold a quarter of a worker's slots (hooks/send/share.go);
-	// unset, the engine's defaults are a quarter of the worker's.
-	if cfg.DeliveryConcurrency > 0 {
-		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
-	}
-	return ho
 }
 
-// callSettings are the options of API calls from the configuration, with
-// the parts that exist before the engine. A call's attempts go through the
+// callSettings are the options of API calls from the configuration, on
+// the engine's database, Redis and ring. A call's attempts go through the
 // same connections, limits and circuits as its connection's hooks; what
 // the engine's options ho set for every request (timeouts, Retry-After,
-// reauthorization, the clock) holds for calls too.
-func (a *App) callSettings(ring *secret.Ring, ho hooks.Options) calls.Options {
-	cfg := a.Config
-	cop := calls.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
+// reauthorization, the clock) holds for calls too, and a connection may
+// hold a quarter of a worker's slots.
+func (a *App) callSettings(ho hooks.Options) calls.Options {
+	return calls.Options{
+		DB: ho.DB, Redis: ho.Redis, Ring: ho.Ring, Queue: a.Jobs,
 		Log:            a.Log.With("component", "calls"),
-		Schedule:       hooks.Schedule(cfg.CallSchedule),
-		Retention:      cfg.CallRetention,
+		Schedule:       hooks.Schedule(a.Config.CallSchedule),
+		Retention:      a.Config.CallRetention,
 		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
 		Now: ho.Now, Rand: ho.Rand,
-		ObserveAttempt: a.Metrics.ObserveAttempt,
+		TargetConcurrency: quarterOf(a.Config.WorkerConcurrency),
+		ObserveAttempt:    a.Metrics.ObserveAttempt,
 	}
-	if cfg.WorkerConcurrency > 0 {
-		cop.TargetConcurrency = max(1, cfg.WorkerConcurrency/4)
+}
+
+// quarterOf is a quarter of a worker's n slots, at least 1; 0 (the
+// package's default) when n is unset.
+func quarterOf(n int) int {
+	if n <= 0 {
+		return 0
 	}
-	return cop
+	return max(1, n/4)
 }
 
 // tuned is a copy of base adjusted by tune, if any.
