@@ -17,4 +17,10 @@
 // packages imports config.
 //
 // No other package reads the environment.
+//
+// # Files
+//
+//   - config.go: Config, Load and the check of every variable (Error lists
+//     each Problem), Variables, and what the fields derive (SQLitePath,
+//     Postgres, RedirectURI).
 package config

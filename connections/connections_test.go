@@ -59,9 +59,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	require.False(t, again.OK, "a state works once")
 	require.Equal(t, "unknown_state", again.Problem)
 
-	resp, err := b.get(t, v.ID, "/echo?x=1")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp := b.requireOK(t, v.ID, "/echo?x=1")
 	var echo oauthfake.Echo
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&echo))
 	require.Equal(t, "/api/echo", echo.Path, "relative paths are appended to base_url")
@@ -83,9 +81,7 @@ func TestPublicClientWithoutSecret(t *testing.T) {
 	in.ClientSecret, in.ClientAuth = nil, nil
 	v := b.createConnected(t, p, in)
 	require.Equal(t, oauthfake.ClientAuthNone, p.LastTokenRequest().ClientAuth)
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 }
 
 func TestDiscovery(t *testing.T) {
@@ -169,9 +165,7 @@ func TestRefreshBeforeUseRotatesInOneWrite(t *testing.T) {
 
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"))
 	after := b.sealedTokens(t, v.ID)
 	require.NotEqual(t, before[0], after[0], "new access token")
@@ -181,9 +175,7 @@ func TestRefreshBeforeUseRotatesInOneWrite(t *testing.T) {
 	// would revoke the grant (and fail the test through Violations).
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
-	resp, err = b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 	require.Equal(t, 2, p.TokenRequestsByGrant("refresh_token"))
 	require.False(t, p.GrantRevoked())
 }
@@ -196,9 +188,7 @@ func TestRefreshKeepsRefreshTokenWhenNoneComesBack(t *testing.T) {
 	for range 3 {
 		p.ExpireAll()
 		b.expireInDB(t, v.ID)
-		resp, err := b.get(t, v.ID, "/me")
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		b.requireOK(t, v.ID, "/me")
 	}
 	require.Equal(t, 3, p.TokenRequestsByGrant("refresh_token"))
 }
@@ -232,9 +222,7 @@ func TestUnauthorizedForcesOneRefreshAndResend(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, 1, p.Requests("/api/once"))
 	require.Equal(t, 2, p.TokenRequestsByGrant("refresh_token"))
-	resp, err = b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = b.requireOK(t, v.ID, "/me")
 }
 
 func TestRefreshOnceAcrossGoroutines(t *testing.T) {
@@ -296,9 +284,7 @@ func TestInvalidGrantNeedsReauthThenReconnect(t *testing.T) {
 	require.Len(t, b.events(t, connections.EventNeedsReauth), 1, "the event is recorded once")
 
 	require.True(t, b.connect(t, p, v.ID).OK, "reconnecting works like connecting")
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 }
 
 func TestTransientTokenFailuresAreRetried(t *testing.T) {
@@ -312,9 +298,7 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	p.FailNextToken(1, http.StatusTooManyRequests, "")
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp := b.requireOK(t, v.ID, "/me")
 	require.Equal(t, 3, p.TokenRequestsByGrant("refresh_token"))
 
 	// A 502 may come after the provider did the work (and rotated the
@@ -323,7 +307,7 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	p.FailNextToken(1, http.StatusBadGateway, "upstream down")
 	p.ExpireAll()
 	b.expireInDB(t, v.ID)
-	_, err = b.get(t, v.ID, "/me")
+	_, err := b.get(t, v.ID, "/me")
 	require.ErrorIs(t, err, connections.ErrTokenEndpoint)
 	require.NotErrorIs(t, err, connections.ErrNeedsReauth)
 	require.Equal(t, 4, p.TokenRequestsByGrant("refresh_token"), "an unknown outcome is not retried")
@@ -349,11 +333,7 @@ func TestTokenEndpointTimeoutIsTransient(t *testing.T) {
 	// the provider saw one request), short enough to keep the test quick.
 	b := setup(t, func(o *connections.Options) { o.TokenTimeout = 600 * time.Millisecond; o.TokenRetries = 1 })
 	p := provider(t, oauthfake.Options{ClientAuth: oauthfake.ClientSecretPost, Scopes: []string{"api"}})
-	v, err := b.svc.Create(t.Context(), connections.Input{
-		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
-		ClientID: new(testClientID), ClientSecret: new(testClientSecret), TokenURL: new(p.TokenURL()),
-		ClientAuth: new(connections.ClientSecretPost), Scopes: new([]string{"api"}),
-	})
+	v, err := b.svc.Create(t.Context(), clientCredentialsInput(p, connections.ClientSecretPost))
 	require.NoError(t, err)
 	p.SlowToken(3 * time.Second)
 	_, err = b.get(t, v.ID, "/me")
@@ -363,9 +343,7 @@ func TestTokenEndpointTimeoutIsTransient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusPending, got.Status)
 	p.SlowToken(0)
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 }
 
 func TestClientCredentialsCachedUntilExpiry(t *testing.T) {
@@ -379,17 +357,13 @@ func TestClientCredentialsCachedUntilExpiry(t *testing.T) {
 	})
 	require.NoError(t, err)
 	for range 5 {
-		resp, err := b.get(t, v.ID, "/me")
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		b.requireOK(t, v.ID, "/me")
 	}
 	require.Equal(t, 1, p.TokenRequestsByGrant("client_credentials"), "fetched on demand, then cached")
 	require.Equal(t, oauthfake.ClientSecretPost, p.LastTokenRequest().ClientAuth)
 
 	p.ExpireAll() // the Creatio guide: "a new token when a call answers 401"
-	resp, err := b.get(t, v.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, v.ID, "/me")
 	require.Equal(t, 2, p.TokenRequestsByGrant("client_credentials"))
 
 	view, err := b.svc.Refresh(t.Context(), v.ID)
@@ -480,9 +454,7 @@ func TestStaticTokensAndAPIKeys(t *testing.T) {
 	got, err = b.svc.Update(t.Context(), bad.ID, connections.Input{Token: new(token)})
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusConnected, got.Status)
-	resp, err = b.get(t, bad.ID, "/x")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = b.requireOK(t, bad.ID, "/x")
 }
 
 func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
@@ -519,9 +491,7 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 	t.Cleanup(redirector.Close)
 	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{BaseURL: new(redirector.URL)})
 	require.NoError(t, err)
-	resp, err = b.get(t, c.ID, "/go")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp = b.requireOK(t, c.ID, "/go")
 	require.Len(t, *otherSeen, 2)
 	require.Empty(t, (*otherSeen)[1].Header.Get("X-Api-Key"), "no credential after a host change")
 }
@@ -581,9 +551,7 @@ func TestSweepRefreshesTokensAboutToExpire(t *testing.T) {
 	soon := b.createConnected(t, p, codeInput(p))
 	require.NoError(t, b.svc.Sweep(t.Context()))
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "a token living 5 minutes is inside the 10 minute window")
-	resp, err := b.get(t, soon.ID, "/me")
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b.requireOK(t, soon.ID, "/me")
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "the call found a fresh token")
 
 	q := provider(t, oauthfake.Options{RequirePKCE: true, RotateRefreshTokens: true, AccessTTL: time.Hour})

@@ -62,11 +62,7 @@ func TestConnectedIsRecordedOnEveryWayBack(t *testing.T) {
 	require.Equal(t, bearer.ID, b.connectedIDs(t)[2])
 
 	// Client credentials: the first token, fetched on a forced refresh.
-	cc, err := b.svc.Create(t.Context(), connections.Input{
-		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
-		ClientID: new(testClientID), ClientSecret: new(testClientSecret), TokenURL: new(p.TokenURL()),
-		ClientAuth: new(connections.ClientSecretBasic), Scopes: new([]string{"api"}),
-	})
+	cc, err := b.svc.Create(t.Context(), clientCredentialsInput(p, connections.ClientSecretBasic))
 	require.NoError(t, err)
 	require.Equal(t, connections.StatusPending, cc.Status)
 	_, err = b.svc.Refresh(t.Context(), cc.ID)

@@ -132,6 +132,16 @@ func codeInput(p *oauthfake.Provider) connections.Input {
 	}
 }
 
+// clientCredentialsInput describes a client-credentials connection to p
+// (scope api) that authenticates to its token endpoint with clientAuth.
+func clientCredentialsInput(p *oauthfake.Provider, clientAuth string) connections.Input {
+	return connections.Input{
+		Name: new("Creatio"), AuthType: new(connections.AuthOAuth2ClientCredentials), BaseURL: new(p.URL() + "/api"),
+		ClientID: new(testClientID), ClientSecret: new(testClientSecret), TokenURL: new(p.TokenURL()),
+		ClientAuth: new(clientAuth), Scopes: new([]string{"api"}),
+	}
+}
+
 // connect runs the whole authorization-code flow: authorize, the browser
 // at the provider, the callback.
 func (b *testBundle) connect(t *testing.T, p *oauthfake.Provider, id string) connections.Outcome {
@@ -185,6 +195,15 @@ func (b *testBundle) get(t *testing.T, id, path string) (*http.Response, error) 
 		t.Cleanup(func() { resp.Body.Close() })
 	}
 	return resp, err
+}
+
+// requireOK sends GET path through the connection and requires a 200.
+func (b *testBundle) requireOK(t *testing.T, id, path string) *http.Response {
+	t.Helper()
+	resp, err := b.get(t, id, path)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return resp
 }
 
 func (b *testBundle) events(t *testing.T, eventType string) []string {

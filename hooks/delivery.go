@@ -273,7 +273,7 @@ func (s *Service) Replay(ctx context.Context, kind send.TargetKind, targetID str
 // ResumeConnection wakes the deliveries postponed because the connection
 // needed reauthorization, or for its circuit: they run now instead of at
 // their next check. Then it tells Options.Resumer, which wakes the rest.
-func (s *Service) ResumeConnection(ctx context.Context, connectionID string) error {
+func (s *Intake) ResumeConnection(ctx context.Context, connectionID string) error {
 	if err := s.resumeDeliveries(ctx, connectionID); err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 	return s.opts.Resumer.ResumeConnection(ctx, connectionID)
 }
 
-func (s *Service) resumeDeliveries(ctx context.Context, connectionID string) error {
+func (s *Intake) resumeDeliveries(ctx context.Context, connectionID string) error {
 	ids, err := s.ids(ctx, `SELECT d.id FROM deliveries d JOIN hooks h ON d.target_kind = 'hook' AND h.id = d.target_id
 		WHERE d.status = $1 AND h.connection_id = $2`, statusPostponed, connectionID)
 	if err != nil {
@@ -389,7 +389,7 @@ func queryUnqueued(ctx context.Context, db interface {
 // still on the queue (or an intake is only now getting to queue it), asynq
 // refuses the second copy, so no delivery is ever both in a batch and
 // alone. The others are queued alone.
-func (s *Service) requeue(ctx context.Context, ds []unqueued) error {
+func (s *Intake) requeue(ctx context.Context, ds []unqueued) error {
 	batches := map[string][]string{}
 	var alone []string
 	for _, d := range ds {

@@ -64,7 +64,7 @@ type prepared struct {
 }
 
 // check validates one event, prefixing field names with prefix.
-func (s *Service) check(in EventInput, now time.Time, errs *invalid.Error, prefix string) *prepared {
+func (s *Intake) check(in EventInput, now time.Time, errs *invalid.Error, prefix string) *prepared {
 	n := len(errs.Fields)
 	p := &prepared{Event: Event{ID: in.ID, Type: in.Type, ReceivedAt: now, Source: sourceAPI}}
 	if p.ID == "" {

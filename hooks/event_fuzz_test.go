@@ -35,7 +35,7 @@ func FuzzEventCheck(f *testing.F) {
 		f.Add(s.id, s.typ, s.offset, []byte(s.profile), []byte(s.data))
 	}
 	const retention = 720 * time.Hour
-	s := &Service{opts: Options{Retention: retention}}
+	s := &Intake{opts: Options{Retention: retention}}
 	f.Fuzz(func(t *testing.T, id, typ string, offset int64, profile, data []byte) {
 		now := time.Now()
 		in := EventInput{ID: id, Type: typ, Profile: profile, Data: data}

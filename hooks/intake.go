@@ -38,7 +38,7 @@ type BatchItem struct {
 // target in one transaction, then queues the deliveries. The same id again
 // creates nothing (and queues again what the first intake may not have
 // queued, should it have stopped between its commit and the queue).
-func (s *Service) Ingest(ctx context.Context, in EventInput) (Accepted, error) {
+func (s *Intake) Ingest(ctx context.Context, in EventInput) (Accepted, error) {
 	var errs invalid.Error
 	p := s.check(in, s.now(), &errs, "")
 	if err := errs.Err(); err != nil {
@@ -53,7 +53,7 @@ func (s *Service) Ingest(ctx context.Context, in EventInput) (Accepted, error) {
 
 // IngestBatch takes up to MaxBatch events. A bad event is reported by its
 // index and does not hold up the others.
-func (s *Service) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchItem, error) {
+func (s *Intake) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchItem, error) {
 	if len(ins) == 0 {
 		return nil, invalid.New("events", "must hold at least one event")
 	}
@@ -100,7 +100,7 @@ func (s *Service) IngestBatch(ctx context.Context, ins []EventInput) ([]BatchIte
 // behind the others. A request goes at once when no intake is under way,
 // so a quiet process is as quick as before. A request of intakeAlone
 // events or more is a batch by itself and has its own transaction.
-func (s *Service) ingest(ctx context.Context, events []*prepared, ownOnly bool) ([]Accepted, error) {
+func (s *Intake) ingest(ctx context.Context, events []*prepared, ownOnly bool) ([]Accepted, error) {
 	call := intakeCall{events: events, ownOnly: ownOnly}
 	if len(events) >= intakeAlone {
 		out, err := s.store(ctx, []intakeCall{call})
@@ -129,7 +129,7 @@ const intakeAlone = 64
 // storeBatch stores the events of several requests together; should that
 // fail (one bad event spoils the transaction), each request's alone, so
 // that it spoils no one else's.
-func (s *Service) storeBatch(ctx context.Context, batch []*batchCall[intakeCall, []Accepted]) {
+func (s *Intake) storeBatch(ctx context.Context, batch []*batchCall[intakeCall, []Accepted]) {
 	if len(batch) > 1 {
 		calls := make([]intakeCall, len(batch))
 		for i, c := range batch {
@@ -159,7 +159,7 @@ func (s *Service) storeBatch(ctx context.Context, batch []*batchCall[intakeCall,
 // the events that reports which of them are new (the others are repeats
 // of an earlier intake), one of all their deliveries, each split only to
 // stay under the databases' limits on parameters.
-func (s *Service) store(ctx context.Context, calls []intakeCall) ([][]Accepted, error) {
+func (s *Intake) store(ctx context.Context, calls []intakeCall) ([][]Accepted, error) {
 	targets, err := s.targetList(ctx)
 	if err != nil {
 		return nil, err

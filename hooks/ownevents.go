@@ -13,7 +13,7 @@ import (
 // import.completed and import.failed go out to subscribed webhooks through
 // the same path as platform events. connection.connected also wakes the
 // deliveries that wait for that connection.
-func (s *Service) Record(ctx context.Context, eventType string, data map[string]any) error {
+func (s *Intake) Record(ctx context.Context, eventType string, data map[string]any) error {
 	if !ValidEventType(eventType) {
 		return fmt.Errorf("recording event: %q is not an event type", eventType)
 	}

@@ -7,6 +7,6 @@ import (
 )
 
 // ids runs a query that selects one text column.
-func (s *Service) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+func (s *Intake) ids(ctx context.Context, q string, args ...any) ([]string, error) {
 	return db.QueryStrings(ctx, s.opts.DB, q, args...)
 }

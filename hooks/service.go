@@ -131,6 +131,9 @@ type Options struct {
 	// Resumer, if set, is told when a connection can be used again, after
 	// its waiting deliveries are woken.
 	Resumer Resumer
+	// Intake, if set, is the intake NewIntake built from these options
+	// (with Resumer, before Sender existed); default: New builds one.
+	Intake *Intake
 	// Log gets structured lines; never a secret. Default: discard.
 	Log *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -220,8 +223,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// validate checks what is set: the required parts, and no negative
-// duration or count (zero means the default).
+// validate checks what is set: the required parts, and the settings.
 func (o Options) validate() error {
 	if err := invalid.Required("hooks",
 		invalid.Need("DB", o.DB != nil), invalid.Need("Redis", o.Redis != nil),
@@ -230,6 +232,12 @@ func (o Options) validate() error {
 	); err != nil {
 		return err
 	}
+	return o.validateSettings()
+}
+
+// validateSettings refuses a negative duration or count (zero means the
+// default).
+func (o Options) validateSettings() error {
 	if err := invalid.NotNegative("hooks", []invalid.Setting[time.Duration]{
 		invalid.Named("RotationOverlap", o.RotationOverlap), invalid.Named("DisableAfter", o.DisableAfter),
 		invalid.Named("Retention", o.Retention),
@@ -254,6 +262,10 @@ func (o Options) validate() error {
 // signers) is checked against the database, so any number of web and
 // worker processes can run it side by side.
 type Service struct {
+	// Intake stores events with their deliveries and records Liaison's
+	// own (intake.go, ownevents.go); it was built first when something
+	// else records through it (Options.Intake).
+	*Intake
 	opts    Options
 	limiter *send.Limiter
 	// deliveryShare bounds what one target has under way in this process
@@ -261,7 +273,6 @@ type Service struct {
 	deliveryShare *send.Share
 	// breakers keep the targets' circuits (send/circuit.go).
 	breakers *send.Breakers
-	targets  targetCache
 	// compiled caches per-target state that is costly to build (a compiled
 	// template, a signer with its opened secrets), keyed by target id and
 	// checked against the target's version on every use.
@@ -272,18 +283,51 @@ type Service struct {
 	// loader reads the deliveries of runs that start together in one
 	// query (engine.go).
 	loader batcher[string, *loaded]
+}
+
+// Intake is events in: it stores events with one delivery per matching
+// target and queues them (Ingest), records Liaison's own events (Record)
+// and wakes what waits for a connection (ResumeConnection). It sends
+// nothing, so it needs no Sender: the connections service, which the
+// engine sends through and which reports connection.needs_reauth, takes
+// it as its EventRecorder, built before either. The Service it is handed
+// to (Options.Intake) serves the same methods.
+type Intake struct {
+	opts    Options
+	targets targetCache
 	// intake stores the events of requests that arrive together in one
 	// transaction (intake.go).
 	intake batcher[intakeCall, []Accepted]
 }
 
-// New builds the service.
+// NewIntake builds the intake of a Service to be built with the same
+// options, for what must record events before the Service exists. Of the
+// parts it needs DB, Redis and Queue (and uses Resumer); Sender may be
+// unset.
+func NewIntake(opts Options) (*Intake, error) {
+	if err := invalid.Required("hooks intake",
+		invalid.Need("DB", opts.DB != nil), invalid.Need("Redis", opts.Redis != nil),
+		invalid.Need("Queue", opts.Queue != nil),
+	); err != nil {
+		return nil, err
+	}
+	if err := opts.validateSettings(); err != nil {
+		return nil, err
+	}
+	return &Intake{opts: opts.withDefaults()}, nil
+}
+
+// New builds the service, on Options.Intake or on an intake of its own.
 func New(opts Options) (*Service, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	s := &Service{opts: opts, limiter: send.NewLimiter(opts.Redis),
+	in := opts.Intake
+	if in == nil {
+		in = &Intake{opts: opts}
+	}
+	s := &Service{Intake: in, opts: opts, limiter: send.NewLimiter(opts.Redis),
 		deliveryShare: send.NewShare(opts.TargetConcurrency)}
 	s.breakers = &send.Breakers{DB: opts.DB, Now: s.now, Log: opts.Log, Failures: opts.CircuitFailures,
 		Cooldown: opts.CircuitCooldown, CooldownMax: opts.CircuitCooldownMax, Opened: s.circuitOpened, Closed: s.circuitClosed}
@@ -306,5 +350,7 @@ var (
 )
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Intake) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
 func notFound(what, id string) error { return fmt.Errorf("%w: %s %s", ErrNotFound, what, id) }

@@ -55,7 +55,7 @@ type targetCache struct {
 
 const targetsGenKey = "liaison:hooks:targets:gen"
 
-func (s *Service) targetsChanged(ctx context.Context) {
+func (s *Intake) targetsChanged(ctx context.Context) {
 	if err := s.opts.Redis.Incr(ctx, targetsGenKey).Err(); err != nil {
 		// Without the bump other processes still reload within TargetCacheTTL.
 		s.opts.Log.WarnContext(ctx, "announcing a target change", "error", err)
@@ -65,7 +65,7 @@ func (s *Service) targetsChanged(ctx context.Context) {
 	s.targets.mu.Unlock()
 }
 
-func (s *Service) targetList(ctx context.Context) (targets, error) {
+func (s *Intake) targetList(ctx context.Context) (targets, error) {
 	gen, err := s.opts.Redis.Get(ctx, targetsGenKey).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -87,7 +87,7 @@ func (s *Service) targetList(ctx context.Context) (targets, error) {
 	return list, nil
 }
 
-func (s *Service) loadTargets(ctx context.Context) (targets, error) {
+func (s *Intake) loadTargets(ctx context.Context) (targets, error) {
 	var out targets
 	rows, err := s.opts.DB.QueryContext(ctx, `SELECT id, event_types, filter FROM hooks WHERE enabled ORDER BY id`)
 	if err != nil {

@@ -7,4 +7,8 @@
 // The same flags always give the same feed; -changed P changes the price of
 // about P percent of the items, for testing re-imports. The generic xml
 // format puts its items at catalog/products/product.
+//
+// # Files
+//
+//   - main.go: the flags, and the feed written by importer/feedgen.
 package main

@@ -10,4 +10,9 @@
 // stored anywhere; the generator runs in this process and its (constant)
 // memory is part of the peak. Each run uses a fresh schema (PostgreSQL) or
 // file (SQLite) and removes it afterwards.
+//
+// # Files
+//
+//   - main.go: the flags, the run (a feed served on loopback, imports on a
+//     fresh database) and the peak memory (peakRSS).
 package main

@@ -43,7 +43,7 @@ func runTokens(ctx context.Context, e *environment, args []string) error {
 		if _, err := d.Migrate(ctx); err != nil {
 			return nil, err
 		}
-		return access.NewStore(d, e.cfg.TokenRotationOverlap), nil
+		return access.New(access.Options{DB: d, RotationOverlap: e.cfg.TokenRotationOverlap})
 	}
 
 	switch args[0] {

@@ -159,6 +159,8 @@ func (o Options) validate() error {
 // safe for concurrent use, and any number of web and worker processes can
 // run it side by side.
 type Service struct {
+	// Targets serve the delivery engine (CallbackTarget, ResumeConnection).
+	*Targets
 	opts    Options
 	limiter *send.Limiter
 	// share bounds what one connection has under way in this process.
@@ -173,7 +175,28 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Service{opts: opts, limiter: send.NewLimiter(opts.Redis), share: send.NewShare(opts.TargetConcurrency)}, nil
+	return &Service{Targets: &Targets{opts: opts}, opts: opts, limiter: send.NewLimiter(opts.Redis),
+		share: send.NewShare(opts.TargetConcurrency)}, nil
+}
+
+// Targets are API calls as the delivery engine needs them: where a call's
+// callback goes (hooks.CallbackTargets) and waking the calls that wait for
+// a connection (hooks.Resumer). The engine is built before the calls
+// Service, which stores its callbacks through it and shares its circuit
+// breakers; Targets need neither, so they are built first and handed to
+// the engine (sweep.go).
+type Targets struct{ opts Options }
+
+// NewTargets builds the Targets of a Service to be built with the same
+// options. Of the parts they need DB, Ring and Queue; Callbacks and
+// Breakers may be unset.
+func NewTargets(opts Options) (*Targets, error) {
+	err := invalid.Required("calls targets", invalid.Need("DB", opts.DB != nil), invalid.Need("Ring", opts.Ring != nil),
+		invalid.Need("Queue", opts.Queue != nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Targets{opts: opts.withDefaults()}, nil
 }
 
 // Close ends this process's subscription to ended calls, if any.

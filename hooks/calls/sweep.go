@@ -14,7 +14,7 @@ import (
 // ResumeConnection wakes the calls postponed because the connection needed
 // reauthorization, or for its circuit. It satisfies hooks.Resumer: the
 // engine tells it when a connection connects again or its circuit closes.
-func (s *Service) ResumeConnection(ctx context.Context, connectionID string) error {
+func (s *Targets) ResumeConnection(ctx context.Context, connectionID string) error {
 	ids, err := db.QueryStrings(ctx, s.opts.DB, `SELECT id FROM calls WHERE connection_id = $1 AND state = $2`, connectionID, CallPostponed)
 	if err != nil {
 		return fmt.Errorf("waking calls waiting for connection %s: %w", connectionID, err)
@@ -28,12 +28,12 @@ func (s *Service) ResumeConnection(ctx context.Context, connectionID string) err
 	return nil
 }
 
-var _ hooks.Resumer = (*Service)(nil)
+var _ hooks.Resumer = (*Targets)(nil)
 
 // CallbackTarget is where the callback of a call goes: the URL the call
 // gave, signed with its secret, on the call schedule. It satisfies
 // hooks.CallbackTargets; found is false once the call is removed.
-func (s *Service) CallbackTarget(ctx context.Context, id string) (hooks.CallbackTarget, bool, error) {
+func (s *Targets) CallbackTarget(ctx context.Context, id string) (hooks.CallbackTarget, bool, error) {
 	var url, sealed string
 	err := s.opts.DB.QueryRowContext(ctx, `SELECT callback_url, callback_secret FROM calls WHERE id = $1`, id).Scan(&url, &sealed)
 	if errors.Is(err, db.ErrNoRows) {
@@ -49,7 +49,7 @@ func (s *Service) CallbackTarget(ctx context.Context, id string) (hooks.Callback
 	return hooks.CallbackTarget{URL: url, Secret: plain, Schedule: s.opts.Schedule}, true, nil
 }
 
-var _ hooks.CallbackTargets = (*Service)(nil)
+var _ hooks.CallbackTargets = (*Targets)(nil)
 
 // Sweep queues calls that should be on the queue and may not be (the web
 // process stopped between storing a call and queueing it), those due for

@@ -15,4 +15,15 @@
 // send knows no table of its owners: what a circuit's change means (an
 // event, waking what waited) is told back through Breakers.Opened and
 // Breakers.Closed.
+//
+// # Files
+//
+//   - exchange.go: Exchange and Outgoing, the request executor.
+//   - attempt.go: the attempts table.
+//   - classify.go: Classify, Outcome and Retry-After.
+//   - step.go: Step and Advance, where a schedule stands after an attempt and
+//     when the next one is due.
+//   - limit.go: Limiter, the per-target rate and concurrency limits in Redis.
+//   - share.go: Share, a target's share of this process's slots.
+//   - circuit.go: Breakers, the circuit breakers of the circuits table.
 package send

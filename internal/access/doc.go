@@ -17,4 +17,11 @@
 //
 // last_used_at is written at most once a minute per token, so checking a
 // token costs one indexed read and, nearly always, no write.
+//
+// # Files
+//
+//   - token.go: the scopes, Token and Input with their validation, Options
+//     and New, and the Store: create, read, list, update, delete, rotate,
+//     cancel or expire a rotation, Authenticate, and WellFormed, the shape
+//     and checksum of a secret.
 package access

@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,7 @@ func TestRotateLaterKeepsBothSecretsForTheOverlap(t *testing.T) {
 	old := b.create(t, "svc", access.ScopeHooksRead)
 
 	b.clock.Advance(time.Minute)
-	rotated, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	rotated := b.rotate(t, old.ID, false)
 	require.NotEqual(t, old.Secret, rotated.Secret)
 	require.True(t, access.WellFormed(rotated.Secret))
 	require.NotEqual(t, old.Hint, rotated.Hint)
@@ -50,8 +50,7 @@ func TestRotateLaterKeepsBothSecretsForTheOverlap(t *testing.T) {
 	require.ErrorIs(t, err, access.ErrNoRotation)
 	_, err = b.store.ExpireRotation(t.Context(), old.ID)
 	require.ErrorIs(t, err, access.ErrNoRotation)
-	again, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	again := b.rotate(t, old.ID, false)
 	b.requireWorks(t, rotated.Secret, true, "the secret of the last rotation is now the previous one")
 	b.requireWorks(t, again.Secret, true)
 }
@@ -60,8 +59,7 @@ func TestTheOverlapIsTheStoresOwn(t *testing.T) {
 	t.Parallel()
 	b := setup(t, time.Hour)
 	old := b.create(t, "svc", access.ScopeHooksRead)
-	rotated, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	rotated := b.rotate(t, old.ID, false)
 	sameTime(t, b.now().Add(time.Hour), rotated.Rotation.ExpiresAt, "the store's overlap")
 	b.clock.Advance(time.Hour)
 	b.requireWorks(t, old.Secret, false)
@@ -71,12 +69,9 @@ func TestTheOverlapIsTheStoresOwn(t *testing.T) {
 // first is cancelled or expired, so no secret is ever silently dropped.
 func TestASecondRotateLaterIsRefusedDuringTheOverlap(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 0)
-	old := b.create(t, "svc", access.ScopeHooksRead)
-	rotated, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	b, old, rotated := setupRotation(t)
 
-	_, err = b.store.Rotate(t.Context(), old.ID, false)
+	_, err := b.store.Rotate(t.Context(), old.ID, false)
 	require.ErrorIs(t, err, access.ErrRotationInProgress)
 	for _, s := range []string{old.Secret, rotated.Secret} {
 		b.requireWorks(t, s, true, "the refused rotation changed nothing")
@@ -91,15 +86,10 @@ func TestASecondRotateLaterIsRefusedDuringTheOverlap(t *testing.T) {
 // token's secret again, with no end.
 func TestCancelRotationKeepsThePreviousSecret(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 0)
-	old := b.create(t, "svc", access.ScopeHooksRead)
-	rotated, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	b, old, rotated := setupRotation(t)
 
 	b.clock.Advance(time.Hour)
-	got, err := b.store.CancelRotation(t.Context(), old.ID)
-	require.NoError(t, err)
-	require.Nil(t, got.Rotation)
+	got := endRotation(t, b.store.CancelRotation, old.ID)
 	require.Equal(t, old.Hint, got.Hint)
 	sameTime(t, b.now(), got.UpdatedAt, "cancelling is an update")
 	b.requireWorks(t, rotated.Secret, false, "the new secret stops")
@@ -108,31 +98,20 @@ func TestCancelRotationKeepsThePreviousSecret(t *testing.T) {
 	b.clock.Advance(access.DefaultRotationOverlap)
 	b.requireWorks(t, old.Secret, true, "the previous secret is primary again: the overlap's end no longer applies")
 
-	_, err = b.store.CancelRotation(t.Context(), old.ID)
-	require.ErrorIs(t, err, access.ErrNoRotation)
-	_, err = b.store.CancelRotation(t.Context(), "tok_nope")
-	require.ErrorIs(t, err, access.ErrNotFound)
+	requireNothingToEnd(t, b.store.CancelRotation, old.ID)
 }
 
 // Expiring goes forward: the previous secret stops at once.
 func TestExpireRotationStopsThePreviousSecretAtOnce(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 0)
-	old := b.create(t, "svc", access.ScopeHooksRead)
-	rotated, err := b.store.Rotate(t.Context(), old.ID, false)
-	require.NoError(t, err)
+	b, old, rotated := setupRotation(t)
 
-	got, err := b.store.ExpireRotation(t.Context(), old.ID)
-	require.NoError(t, err)
-	require.Nil(t, got.Rotation)
+	got := endRotation(t, b.store.ExpireRotation, old.ID)
 	require.Equal(t, rotated.Hint, got.Hint)
 	b.requireWorks(t, old.Secret, false)
 	b.requireWorks(t, rotated.Secret, true)
 
-	_, err = b.store.ExpireRotation(t.Context(), old.ID)
-	require.ErrorIs(t, err, access.ErrNoRotation)
-	_, err = b.store.ExpireRotation(t.Context(), "tok_nope")
-	require.ErrorIs(t, err, access.ErrNotFound)
+	requireNothingToEnd(t, b.store.ExpireRotation, old.ID)
 }
 
 // "Rotate and expire now" is for a leaked secret: whatever worked before
@@ -142,13 +121,11 @@ func TestRotateNowStopsEveryEarlierSecret(t *testing.T) {
 	b := setup(t, 0)
 	first := b.create(t, "svc", access.ScopeHooksRead)
 
-	second, err := b.store.Rotate(t.Context(), first.ID, true)
-	require.NoError(t, err)
+	second := b.rotate(t, first.ID, true)
 	require.Nil(t, second.Rotation, "no overlap")
 	b.requireWorks(t, first.Secret, false)
 
-	third, err := b.store.Rotate(t.Context(), first.ID, false)
-	require.NoError(t, err)
+	third := b.rotate(t, first.ID, false)
 	fourth, err := b.store.Rotate(t.Context(), first.ID, true)
 	require.NoError(t, err, "expire now is allowed during an overlap")
 	require.Nil(t, fourth.Rotation)
@@ -198,4 +175,42 @@ func TestConcurrentRotationsLeaveOneNewSecret(t *testing.T) {
 	for _, s := range []string{old.Secret, won[0]} {
 		b.requireWorks(t, s, true)
 	}
+}
+
+// rotate rotates the token's secret, failing the test if it cannot.
+func (b *testBundle) rotate(t *testing.T, id string, expireNow bool) access.Issued {
+	t.Helper()
+	rotated, err := b.store.Rotate(t.Context(), id, expireNow)
+	require.NoError(t, err)
+	return rotated
+}
+
+// requireNothingToEnd requires end (the store's CancelRotation or
+// ExpireRotation) to find no rotation of id in progress, and no token
+// tok_nope at all.
+func requireNothingToEnd(t *testing.T, end func(context.Context, string) (access.Token, error), id string) {
+	t.Helper()
+	_, err := end(t.Context(), id)
+	require.ErrorIs(t, err, access.ErrNoRotation)
+	_, err = end(t.Context(), "tok_nope")
+	require.ErrorIs(t, err, access.ErrNotFound)
+}
+
+// setupRotation is setup with the default overlap and a token whose secret
+// was rotated to expire later: the token as created, and as rotated.
+func setupRotation(t *testing.T) (_ *testBundle, old, rotated access.Issued) {
+	t.Helper()
+	b := setup(t, 0)
+	old = b.create(t, "svc", access.ScopeHooksRead)
+	return b, old, b.rotate(t, old.ID, false)
+}
+
+// endRotation ends the rotation of id with end (the store's CancelRotation
+// or ExpireRotation), requiring the token it returns to show none.
+func endRotation(t *testing.T, end func(context.Context, string) (access.Token, error), id string) access.Token {
+	t.Helper()
+	got, err := end(t.Context(), id)
+	require.NoError(t, err)
+	require.Nil(t, got.Rotation)
+	return got
 }

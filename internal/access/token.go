@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -136,12 +137,44 @@ type Store struct {
 	lastUsed map[string]time.Time // token id → when this process last wrote last_used_at
 }
 
-// NewStore builds a store; overlap 0 means DefaultRotationOverlap.
-func NewStore(d *db.DB, overlap time.Duration) *Store {
-	if overlap <= 0 {
-		overlap = DefaultRotationOverlap
+// Options configure a Store. DB is required.
+type Options struct {
+	DB *db.DB
+	// RotationOverlap is how long the previous secret keeps working after
+	// a rotation (TOKEN_ROTATION_OVERLAP). Default DefaultRotationOverlap,
+	// 7 days.
+	RotationOverlap time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults fills what is unset; validate has refused what is negative.
+func (o Options) withDefaults() Options {
+	o.RotationOverlap = cmp.Or(o.RotationOverlap, DefaultRotationOverlap)
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Store{db: d, overlap: overlap, now: db.Now, lastUsed: map[string]time.Time{}}
+	return o
+}
+
+// validate checks the required DB and that the overlap is not negative
+// (zero means the default).
+func (o Options) validate() error {
+	if err := invalid.Required("access", invalid.Need("DB", o.DB != nil)); err != nil {
+		return err
+	}
+	return invalid.NotNegative("access", []invalid.Setting[time.Duration]{invalid.Named("RotationOverlap", o.RotationOverlap)})
+}
+
+// New builds a store.
+func New(opts Options) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	s := &Store{db: o.DB, overlap: o.RotationOverlap, lastUsed: map[string]time.Time{}}
+	s.SetClock(o.Now)
+	return s, nil
 }
 
 // SetClock replaces the store's clock (tests move time forward with it).

@@ -29,8 +29,8 @@ func setup(t *testing.T, overlap time.Duration) *testBundle {
 	t.Helper()
 	d := dbtest.New(t)
 	c := clocktest.New(time.Now())
-	s := access.NewStore(d.DB, overlap)
-	s.SetClock(c.Now)
+	s, err := access.New(access.Options{DB: d.DB, RotationOverlap: overlap, Now: c.Now})
+	require.NoError(t, err)
 	return &testBundle{db: d, store: s, clock: c}
 }
 
@@ -291,8 +291,12 @@ func TestAuthenticate(t *testing.T) {
 
 func TestMalformedSecretsAreRefusedWithoutTheDatabase(t *testing.T) {
 	t.Parallel()
-	// A store with no database at all: a look-up would panic.
-	s := access.NewStore(nil, 0)
+	// A store whose database is closed: a look-up would fail with
+	// another error than ErrInvalidSecret.
+	closed := dbtest.New(t)
+	s, err := access.New(access.Options{DB: closed.DB})
+	require.NoError(t, err)
+	require.NoError(t, closed.Close())
 	b := setup(t, 0)
 	issued := b.create(t, "svc", access.ScopeHooksRead).Secret
 	mistyped := issued[:10] + string(flip(issued[10])) + issued[11:]
@@ -331,8 +335,8 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 
 	// Another process, which has written nothing yet, is held back by the
 	// database's own condition.
-	other := access.NewStore(b.db.DB, 0)
-	other.SetClock(b.clock.Now)
+	other, err := access.New(access.Options{DB: b.db.DB, Now: b.clock.Now})
+	require.NoError(t, err)
 	got, err := other.Authenticate(t.Context(), tok.Secret)
 	require.NoError(t, err)
 	sameTime(t, first, *got.LastUsedAt, "authenticating shows the last use before this one")

@@ -142,7 +142,7 @@ func outageServer(t *testing.T, d *db.DB, r *jobs.Redis) *httptest.Server {
 	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: apptest.NewRing(t), Sender: conns, Queue: client, Log: log})
 	require.NoError(t, err)
 	imports := importer.NewStore(d, &connections.StoreEvents{DB: d})
-	srv := httptest.NewServer(api.New(api.Deps{Log: log, DB: d, Redis: r, Jobs: client, Tokens: access.NewStore(d, 0),
+	srv := httptest.NewServer(api.New(api.Deps{Log: log, DB: d, Redis: r, Jobs: client, Tokens: tokenStore(t, d),
 		Connections: conns, Hooks: svc, Imports: imports, Version: "test"}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -200,7 +200,7 @@ func TestDatabaseOutageIs503(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close() })
 	srv := outageServer(t, d, mustRedis(t))
-	tokens := &apptest.Bundle{Tokens: access.NewStore(base.DB, 0)}
+	tokens := &apptest.Bundle{Tokens: tokenStore(t, base.DB)}
 	token := tokens.Token(t, access.ScopeEventsWrite, access.ScopeHooksRead)
 	// A well-formed token that is not (or no longer) stored: only a
 	// look-up in the database can tell.
@@ -269,7 +269,7 @@ func TestRedisOutageIs503(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	srv := outageServer(t, base.DB, r)
-	token := (&apptest.Bundle{Tokens: access.NewStore(base.DB, 0)}).Token(t, access.ScopeEventsWrite, access.ScopeImportsWrite, access.ScopeImportsRead)
+	token := (&apptest.Bundle{Tokens: tokenStore(t, base.DB)}).Token(t, access.ScopeEventsWrite, access.ScopeImportsWrite, access.ScopeImportsRead)
 
 	importID := func() string {
 		a := send(t, srv, http.MethodPost, "/v1/imports", token, map[string]any{"name": "feed", "url": "https://feeds.example/f.csv"})
@@ -308,4 +308,12 @@ func mustRedis(t *testing.T) *jobs.Redis {
 func sha256Of(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
+}
+
+// tokenStore is a store of access tokens on d, with the default overlap.
+func tokenStore(t *testing.T, d *db.DB) *access.Store {
+	t.Helper()
+	s, err := access.New(access.Options{DB: d})
+	require.NoError(t, err)
+	return s
 }

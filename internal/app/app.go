@@ -1,15 +1,8 @@
-// Package app builds Liaison from a config.Config: the database (migrated),
-// Redis and the queue client, the key ring, the connections service (the
-// outbound client), the delivery engine, the import store and runner,
-// access tokens and metrics. It closes them in reverse order. cmd/liaison's
-// processes and the tests that need the whole application are built here,
-// so that there is one wiring.
 package app
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -56,7 +49,10 @@ type Options struct {
 
 	// Connections, Hooks and Calls adjust the options of the connections
 	// service, of the delivery engine and of API calls before they are
-	// built (tests scale the retry schedules to milliseconds).
+	// built (tests scale the retry schedules to milliseconds). Hooks and
+	// Calls may be called more than once, each time on a fresh copy of
+	// the same options, the last time with every part in: they must only
+	// adjust what they are given.
 	Connections func(*connections.Options)
 	Hooks       func(*hooks.Options)
 	Calls       func(*calls.Options)
@@ -140,13 +136,35 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	a.Metrics = metrics.New(a.Log.With("component", "metrics"))
 	a.Metrics.WatchDatabase(a.DB)
 
-	// Liaison's own events go out through the delivery engine, which sends
-	// through the connections service: see ownEvents.
-	events := &ownEvents{}
+	// The parts need each other at run time: the engine sends through the
+	// connections service, which reports connection.needs_reauth as an
+	// event the engine delivers; the engine asks API calls where their
+	// callbacks go and wakes them with their connection, and calls store
+	// their callbacks through the engine and share its circuits. The
+	// halves that need nothing built later come first, each handed in
+	// through its constructor: calls.Targets (the calls as the engine sees
+	// them), then hooks.Intake (events in, which sends nothing), then the
+	// connections service, the engine and API calls.
+	//
+	// Options.Hooks and Options.Calls adjust a fresh copy of the settings
+	// each time: once for the parts built first, once more for the options
+	// New gets, with every part in (a test that keeps them can build
+	// another engine or calls service from them).
+	hset := a.hookSettings(ring)
+	ho := tuned(hset, o.Hooks)
+	targets, err := calls.NewTargets(tuned(a.callSettings(ho), o.Calls))
+	if err != nil {
+		return nil, err
+	}
+	ho.Callbacks, ho.Resumer = targets, targets
+	intake, err := hooks.NewIntake(ho)
+	if err != nil {
+		return nil, err
+	}
 	co := connections.Options{
 		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, AllowedCIDRs: a.allowedCIDRs(o.Process),
 		RedirectURI: cfg.RedirectURI(), Log: a.Log.With("component", "connections"), Version: o.Version,
-		Events: events, ObserveRefresh: a.Metrics.ObserveRefresh,
+		Events: intake, ObserveRefresh: a.Metrics.ObserveRefresh,
 	}
 	if o.Connections != nil {
 		o.Connections(&co)
@@ -155,56 +173,15 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.onClose(a.Connections.Close)
-	// The engine asks API calls where their callbacks go and wakes their
-	// calls with a connection's deliveries; calls store their callbacks
-	// through the engine. So calls is set once both exist, as events is.
-	waiting := &callsOfEngine{}
-	ho := hooks.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Queue: a.Jobs,
-		Connections: a.Connections, Callbacks: waiting, Resumer: waiting,
-		Log:             a.Log.With("component", "hooks"),
-		Schedule:        hooks.Schedule(cfg.DeliverySchedule),
-		RotationOverlap: cfg.WebhookRotationOverlap,
-		DisableAfter:    cfg.WebhookDisableAfter,
-		Retention:       cfg.DeliveryRetention,
-		ObserveAttempt:  a.Metrics.ObserveAttempt,
-	}
-	// One target may hold a quarter of a worker's slots (hooks/send/share.go);
-	// unset, the engine's defaults are a quarter of the worker's.
-	if cfg.DeliveryConcurrency > 0 {
-		ho.TargetConcurrency = max(1, cfg.DeliveryConcurrency/4)
-	}
-	if o.Hooks != nil {
-		o.Hooks(&ho)
-	}
-	if a.Hooks, err = hooks.New(ho); err != nil {
+	hset.Sender, hset.Connections, hset.Callbacks, hset.Resumer, hset.Intake = a.Connections, a.Connections, targets, targets, intake
+	if a.Hooks, err = hooks.New(tuned(hset, o.Hooks)); err != nil {
 		return nil, err
 	}
-	events.hooks = a.Hooks
-	// A call's attempts go through the same connections, limits and
-	// circuits as its connection's hooks; what the hooks options set for
-	// every request (timeouts, Retry-After, reauthorization) holds for
-	// calls too.
-	cop := calls.Options{
-		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Sender: a.Connections, Connections: a.Connections,
-		Queue: a.Jobs, Callbacks: a.Hooks, Breakers: a.Hooks.Breakers(),
-		Log:            a.Log.With("component", "calls"),
-		Schedule:       hooks.Schedule(cfg.CallSchedule),
-		Retention:      cfg.CallRetention,
-		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
-		Now: ho.Now, Rand: ho.Rand,
-		ObserveAttempt: a.Metrics.ObserveAttempt,
-	}
-	if cfg.WorkerConcurrency > 0 {
-		cop.TargetConcurrency = max(1, cfg.WorkerConcurrency/4)
-	}
-	if o.Calls != nil {
-		o.Calls(&cop)
-	}
-	if a.Calls, err = calls.New(cop); err != nil {
+	cset := a.callSettings(ho)
+	cset.Sender, cset.Connections, cset.Callbacks, cset.Breakers = a.Connections, a.Connections, a.Hooks, a.Hooks.Breakers()
+	if a.Calls, err = calls.New(tuned(cset, o.Calls)); err != nil {
 		return nil, err
 	}
-	waiting.calls = a.Calls
 	a.onClose(a.Calls.Close)
 
 	// Headers stored before they were sealed (migration 0009) are sealed by
@@ -218,12 +195,68 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.Calls.SealStoredHeaders(ctx); err != nil {
 		return nil, err
 	}
-	a.Imports = importer.NewStore(a.DB, events)
+	a.Imports = importer.NewStore(a.DB, a.Hooks)
 	a.Imports.ObserveRun = a.Metrics.ObserveRun
 	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
-	a.Tokens = access.NewStore(a.DB, cfg.TokenRotationOverlap)
+	if a.Tokens, err = access.New(access.Options{DB: a.DB, RotationOverlap: cfg.TokenRotationOverlap}); err != nil {
+		return nil, err
+	}
 	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
 	return a, nil
+}
+
+// hookSettings are the delivery engine's options from the configuration,
+// with the parts that exist before it. One target may hold a quarter of a
+// worker's slots (hooks/send/share.go); unset, the engine's default is a
+// quarter of the worker's default.
+func (a *App) hookSettings(ring *secret.Ring) hooks.Options {
+	cfg := a.Config
+	return hooks.Options{
+		DB: a.DB, Redis: a.Redis.UniversalClient, Ring: ring, Queue: a.Jobs,
+		Log:               a.Log.With("component", "hooks"),
+		Schedule:          hooks.Schedule(cfg.DeliverySchedule),
+		RotationOverlap:   cfg.WebhookRotationOverlap,
+		DisableAfter:      cfg.WebhookDisableAfter,
+		Retention:         cfg.DeliveryRetention,
+		TargetConcurrency: quarterOf(cfg.DeliveryConcurrency),
+		ObserveAttempt:    a.Metrics.ObserveAttempt,
+	}
+}
+
+// callSettings are the options of API calls from the configuration, on
+// the engine's database, Redis and ring. A call's attempts go through the
+// same connections, limits and circuits as its connection's hooks; what
+// the engine's options ho set for every request (timeouts, Retry-After,
+// reauthorization, the clock) holds for calls too, and a connection may
+// hold a quarter of a worker's slots.
+func (a *App) callSettings(ho hooks.Options) calls.Options {
+	return calls.Options{
+		DB: ho.DB, Redis: ho.Redis, Ring: ho.Ring, Queue: a.Jobs,
+		Log:            a.Log.With("component", "calls"),
+		Schedule:       hooks.Schedule(a.Config.CallSchedule),
+		Retention:      a.Config.CallRetention,
+		RequestTimeout: ho.RequestTimeout, RetryAfterMax: ho.RetryAfterMax, ReauthRecheck: ho.ReauthRecheck,
+		Now: ho.Now, Rand: ho.Rand,
+		TargetConcurrency: quarterOf(a.Config.WorkerConcurrency),
+		ObserveAttempt:    a.Metrics.ObserveAttempt,
+	}
+}
+
+// quarterOf is a quarter of a worker's n slots, at least 1; 0 (the
+// package's default) when n is unset.
+func quarterOf(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return max(1, n/4)
+}
+
+// tuned is a copy of base adjusted by tune, if any.
+func tuned[T any](base T, tune func(*T)) T {
+	if tune != nil {
+		tune(&base)
+	}
+	return base
 }
 
 // Close closes what Open opened, in reverse order.
@@ -338,53 +371,18 @@ func (a *App) allowedCIDRs(process string) []netip.Prefix {
 // DevLoopback is what dev opens when ALLOWED_CIDRS is unset.
 var DevLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-// ownEvents records Liaison's own events (connection.needs_reauth,
-// import.completed…) through the delivery engine, so that they reach
-// subscribed webhooks. The connections service reports them and is built
-// before the engine that sends through it; the engine is set once both
-// exist, before either is used.
-type ownEvents struct{ hooks *hooks.Service }
-
 var (
-	_ connections.EventRecorder = (*ownEvents)(nil)
-	_ importer.Events           = (*ownEvents)(nil)
+	// Liaison's own events are recorded by the intake, before the engine
+	// exists, and by the engine after (their Record is the same).
+	_ connections.EventRecorder = (*hooks.Intake)(nil)
+	_ importer.Events           = (*hooks.Service)(nil)
 	_ hooks.Queue               = (*jobs.Client)(nil)
 	// connections sends every request of the delivery engine; hooks
 	// declares what it needs and never imports connections.
-	_ hooks.Sender      = (*connections.Service)(nil)
-	_ hooks.Connections = (*connections.Service)(nil)
-	_ calls.Connections = (*connections.Service)(nil)
-	_ calls.Queue       = (*jobs.Client)(nil)
+	_ hooks.Sender          = (*connections.Service)(nil)
+	_ hooks.Connections     = (*connections.Service)(nil)
+	_ hooks.CallbackTargets = (*calls.Targets)(nil)
+	_ hooks.Resumer         = (*calls.Targets)(nil)
+	_ calls.Connections     = (*connections.Service)(nil)
+	_ calls.Queue           = (*jobs.Client)(nil)
 )
-
-func (o *ownEvents) Record(ctx context.Context, eventType string, data map[string]any) error {
-	if o.hooks == nil {
-		return fmt.Errorf("recording %s: the delivery engine is not ready", eventType)
-	}
-	return o.hooks.Record(ctx, eventType, data)
-}
-
-// callsOfEngine is API calls as the delivery engine needs them: where a
-// callback goes, and waking calls with their connection. The engine is
-// built before calls, which store their callbacks through it; calls is set
-// once both exist, before either is used.
-type callsOfEngine struct{ calls *calls.Service }
-
-var (
-	_ hooks.CallbackTargets = (*callsOfEngine)(nil)
-	_ hooks.Resumer         = (*callsOfEngine)(nil)
-)
-
-func (c *callsOfEngine) CallbackTarget(ctx context.Context, id string) (hooks.CallbackTarget, bool, error) {
-	if c.calls == nil {
-		return hooks.CallbackTarget{}, false, fmt.Errorf("finding the callback of %s: API calls are not ready", id)
-	}
-	return c.calls.CallbackTarget(ctx, id)
-}
-
-func (c *callsOfEngine) ResumeConnection(ctx context.Context, connectionID string) error {
-	if c.calls == nil {
-		return fmt.Errorf("waking calls of connection %s: API calls are not ready", connectionID)
-	}
-	return c.calls.ResumeConnection(ctx, connectionID)
-}

@@ -23,6 +23,8 @@
 //     applied once under a lock.
 //   - unavailable.go: ErrUnavailable, Unavailable: what counts as the
 //     database being out of reach.
-//   - placeholders.go: Placeholders, the parameters of an IN list.
+//   - placeholders.go: Placeholders, the parameters of an IN list;
+//     QueryStrings, a query of one text column; Args.
+//   - page.go: Page, one page of a listing query and whether more follow.
 //   - scratch.go: OpenScratch, a fresh database for a test or a benchmark.
 package db

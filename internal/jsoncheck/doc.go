@@ -14,4 +14,9 @@
 // hooks keeps from a remote answer. Rules say which checks a piece of text
 // gets: all of them for what goes into a jsonb column (JSONB), fewer for
 // JSON that is kept as text and sent as written (Text).
+//
+// # Files
+//
+//   - jsoncheck.go: Rules and Options, Check and Find, and Flaw with the Path
+//     it stands at.
 package jsoncheck

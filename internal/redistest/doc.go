@@ -4,4 +4,8 @@
 // in parallel never share keys; asynq's keys have no prefix to set, so a
 // database of its own is the isolation it allows. Without REDIS_URL each
 // test starts an embedded miniredis.
+//
+// # Files
+//
+//   - redistest.go: New.
 package redistest

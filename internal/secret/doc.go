@@ -24,4 +24,12 @@
 // an edit that sends a mask back keeps the stored value
 // (KeepMaskedHeaders), and SealPlainHeaders seals, once, the rows written
 // before headers were sealed.
+//
+// # Files
+//
+//   - ring.go: Ring with Seal and Open, NewRing, KeyID, NewKey,
+//     LoadOrCreateKeyFile and Mask.
+//   - headers.go: the header rule (PlainHeaders, PlainHeader), masking
+//     headers for answers, sealing and opening them, and SealPlainHeaders
+//     over HeaderTables for headers stored before they were sealed.
 package secret

@@ -8,4 +8,9 @@
 // the trace. A header that does not parse is dropped, never repaired.
 // Work done later by the worker (deliveries, API-call nodes, imports) runs
 // outside the request and carries none.
+//
+// # Files
+//
+//   - traceparent.go: Header, With and From to carry it in a context, and
+//     Valid.
 package traceparent

@@ -1,7 +1,3 @@
-// Package jsonbtest re-states, for tests, what PostgreSQL's jsonb takes
-// as input, written apart from jsoncheck (on encoding/json's tokens and a
-// regular expression, not a scanner of its own) so that tests and fuzz
-// targets can hold jsoncheck and its users to it.
 package jsonbtest
 
 import (
