@@ -24,6 +24,7 @@ import (
 	"github.com/liaison/liaison/importer/feedgen"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // publicSender sends plain public URLs through the SSRF guard with loopback
@@ -647,7 +648,7 @@ type blockingReauthSender struct {
 func (s blockingReauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
 	close(s.asked)
 	<-s.release
-	return nil, reauthErr{}
+	return reauthSender{}.Do(context.Background(), "", nil)
 }
 
 // A run cancelled while it runs is not postponed when its connection turns
@@ -684,7 +685,7 @@ func TestCancellingAPostponedRun(t *testing.T) {
 	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "schedule")
-	var post *importer.PostponedError
+	var post *retry.Later
 	require.ErrorAs(t, b.runner.Execute(ctx, run.ID), &post)
 	types, _ := b.events.ofRun(run.ID)
 	require.Empty(t, types, "a postponed run has not ended")
@@ -711,15 +712,12 @@ func TestTimeLimit(t *testing.T) {
 	require.Contains(t, run.Message, "time limit of 1s")
 }
 
-type reauthErr struct{}
-
-func (reauthErr) Error() string     { return "connection needs reauthorization" }
-func (reauthErr) NeedsReauth() bool { return true }
-
+// reauthSender answers as connections does for a connection that needs
+// reauthorization: "not now", with no wait of its own.
 type reauthSender struct{}
 
 func (reauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
-	return nil, reauthErr{}
+	return nil, &retry.Later{Reason: "connection needs reauthorization"}
 }
 
 func TestNeedsReauthPostponesTheRun(t *testing.T) {
@@ -729,9 +727,10 @@ func TestNeedsReauthPostponesTheRun(t *testing.T) {
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "schedule")
 	err := b.runner.Execute(ctx, run.ID)
-	var post *importer.PostponedError
-	require.True(t, errors.As(err, &post), "got %v; want *PostponedError", err)
-	require.Equal(t, 30*time.Second, post.RetryAfter())
+	var post *retry.Later
+	require.True(t, errors.As(err, &post), "got %v; want *retry.Later", err)
+	require.Equal(t, 30*time.Second, post.After)
+	require.NoError(t, post.Err, "a postponement, not a failure")
 	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed and not lost")
 	require.Contains(t, r.Message, "waiting for connection conn_1")

@@ -15,29 +15,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Sender sends a request through a connection (connectionID "" for a plain
-// public URL). connections.Service satisfies it; errors that mean the
-// connection must be reauthorized have a NeedsReauth method that answers true.
+// public URL). connections.Service satisfies it; an error that means the
+// connection must be reauthorized is a *retry.Later (internal/retry).
 type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
-
-// PostponedError says the run could not start now and should be tried again
-// after Delay, without counting as a failure.
-type PostponedError struct {
-	Delay  time.Duration
-	Reason string
-}
-
-func (e *PostponedError) Error() string { return "import postponed: " + e.Reason }
-
-// RetryAfter tells the queue when to try again.
-func (e *PostponedError) RetryAfter() time.Duration { return e.Delay }
-
-// Postponed tells the queue this is no failure.
-func (e *PostponedError) Postponed() bool { return true }
 
 // Runner executes runs. Their ends are told through the store's Events.
 type Runner struct {
@@ -94,11 +81,21 @@ func (rn *Runner) endAbandoned(ctx context.Context, runID string) error {
 // errCancelled ends a run that a person cancelled.
 var errCancelled = errors.New("cancelled")
 
-// Execute runs a queued run to its end. It returns a *PostponedError when
-// the run must wait (its connection needs reauthorization); every other
-// outcome, failures included, is recorded on the run and returns nil, so the
-// queue does not retry what a person should look at.
+// Execute runs a queued run to its end. It returns a *retry.Later, with
+// no failure, when the run must wait (its connection needs
+// reauthorization), and retry.ErrNever when the run is gone (deleted with
+// its import); every other outcome, failures included, is recorded on the
+// run and returns nil, so the queue does not retry what a person should
+// look at.
 func (rn *Runner) Execute(ctx context.Context, runID string) error {
+	err := rn.execute(ctx, runID)
+	if errors.Is(err, ErrNotFound) {
+		return retry.Never(err) // deleted with its import: nothing is left to run
+	}
+	return err
+}
+
+func (rn *Runner) execute(ctx context.Context, runID string) error {
 	run, err := rn.store.GetRun(ctx, runID)
 	if err != nil {
 		return err
@@ -141,8 +138,7 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	go rn.watchCancel(rctx, runID, stop)
 	ex := &execution{rn: rn, im: im, run: &run, log: log, lastFlush: time.Now()}
 	status, msg, err := ex.do(rctx)
-	var post *PostponedError
-	if errors.As(err, &post) {
+	if post, ok := errors.AsType[*retry.Later](err); ok {
 		// A run cancelled while it ran is not put back in the queue: no
 		// worker would start it again, and its Runner owns its end.
 		res, uerr := rn.store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2
@@ -224,9 +220,8 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	req.Header.Set("Accept", "application/xml, text/xml, application/json, text/csv, */*;q=0.5")
 	resp, err := ex.rn.sender.Do(ctx, ex.im.ConnectionID, req)
 	if err != nil {
-		var nr interface{ NeedsReauth() bool }
-		if errors.As(err, &nr) && nr.NeedsReauth() {
-			return "", "", &PostponedError{Delay: ex.rn.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
+		if _, ok := errors.AsType[*retry.Later](err); ok {
+			return "", "", &retry.Later{After: ex.rn.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
 		}
 		return "", "", fmt.Errorf("could not fetch the feed: %w", err)
 	}

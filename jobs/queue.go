@@ -11,6 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Queue names. Deliveries have the default queue to themselves; API calls
@@ -142,8 +144,8 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 			Logger:                   slogAdapter{log},
 			LogLevel:                 asynqLevel(log),
 			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-				if _, again := errors.AsType[*againError](err); again {
-					return // a scheduled retry or a postponement, recorded by hooks
+				if _, later := errors.AsType[*retry.Later](err); later {
+					return // a scheduled retry or a postponement, recorded by its domain
 				}
 				id, _ := asynq.GetTaskID(ctx)
 				retried, _ := asynq.GetRetryCount(ctx)
@@ -160,32 +162,35 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 	}
 }
 
-// Domain errors steer the queue through two small interfaces, so that
-// domain packages need not know asynq: an error with RetryAfter says when to
-// run the task again (a retry schedule kept by the domain, a Retry-After, a
-// postponement), and an error whose Postponed answers true is not counted
-// as a failure in asynq's statistics (waiting for a reconnection is not an
-// error of the task).
-type (
-	retryAfter interface{ RetryAfter() time.Duration }
-	postponed  interface{ Postponed() bool }
-)
-
+// Domain errors steer the queue through the vocabulary of internal/retry,
+// so that domain packages need not know asynq; this file and neverRetry
+// (mux.go) are the one place that maps it:
+//
+//   - a *retry.Later says when to run the task again (retryDelay: a retry
+//     schedule kept by the domain, a Retry-After, a postponement); without
+//     an Err it is no failure in asynq's counts (isFailure: waiting for a
+//     reconnection is not an error of the task);
+//   - retry.ErrNever is archived at once, with asynq.SkipRetry (neverRetry);
+//   - any other error is retried after asynq's backoff, or, for deliveries
+//     and calls, deliveryRetryDelay's.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
-	var ra retryAfter
-	if errors.As(err, &ra) {
-		return max(ra.RetryAfter(), 0)
-	}
+	later, isLater := errors.AsType[*retry.Later](err)
 	switch t.Type() {
 	case TypeDeliverySend, TypeDeliveryBatch, TypeCallSend:
+		if isLater {
+			return wholeSeconds(max(later.After, 0))
+		}
 		return deliveryRetryDelay(n, err, t)
+	}
+	if isLater {
+		return max(later.After, 0)
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 func isFailure(err error) bool {
-	var p postponed
-	return !(errors.As(err, &p) && p.Postponed())
+	later, isLater := errors.AsType[*retry.Later](err)
+	return !isLater || later.Err != nil
 }
 
 // Start starts processing in the background.
