@@ -109,6 +109,7 @@ func (r *recorded) last() (string, map[string]any) {
 type bundle struct {
 	store  *importer.Store
 	runner *importer.Runner
+	opts   importer.RunnerOptions // the runner's
 	events *recorded
 }
 
@@ -122,9 +123,19 @@ func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
 	}
-	r := importer.NewRunner(store, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	r.ProgressEvery = 20 * time.Millisecond
-	return &bundle{store: store, runner: r, events: ev}
+	b := &bundle{store: store, events: ev, opts: importer.RunnerOptions{Store: store, Sender: sender,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ProgressEvery: 20 * time.Millisecond}}
+	b.tune(t, func(*importer.RunnerOptions) {})
+	return b
+}
+
+// tune builds the bundle's runner again with its options changed by f.
+func (b *bundle) tune(t *testing.T, f func(*importer.RunnerOptions)) {
+	t.Helper()
+	f(&b.opts)
+	r, err := importer.NewRunner(b.opts)
+	require.NoError(t, err)
+	b.runner = r
 }
 
 func (b *bundle) create(t *testing.T, in importer.Input) importer.Import {
@@ -305,7 +316,7 @@ func TestARunStartedOverCountsOnce(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	b.runner.BatchSize = 20
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 20 })
 	im := b.create(t, importer.Input{Name: new("restart"), URL: new(srv.URL), Format: new("csv")})
 	run := b.newRun(t, im.ID, "manual")
 
@@ -454,7 +465,7 @@ func TestCancelARunningRun(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	b.runner.BatchSize = 10
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 10 })
 	im := b.create(t, importer.Input{Name: new("endless"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "manual")
@@ -551,7 +562,7 @@ func flagOnly(t *testing.T, b *bundle, runID string) {
 func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	b.runner.AbandonedAfter = 50 * time.Millisecond
+	b.tune(t, func(o *importer.RunnerOptions) { o.AbandonedAfter = 50 * time.Millisecond })
 	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "manual")
@@ -625,7 +636,7 @@ func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 	b := setupRunner(t, nil)
 	srv := httptest.NewServer(http.HandlerFunc(feedgen.EndlessCSV))
 	t.Cleanup(srv.Close)
-	b.runner.BatchSize = 10
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 10 })
 	im := b.create(t, importer.Input{Name: new("race"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	for i := range 20 {
@@ -771,4 +782,16 @@ func TestBadImportInputNamesTheField(t *testing.T) {
 	im, err = b.store.Create(context.Background(), importer.Input{Name: new("tz"), URL: new("https://x/f"), Schedule: new("0 3 * * *"), Timezone: new("Europe/Moscow")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "CRON_TZ=Europe/Moscow 0 3 * * *", im.Cronspec())
+}
+
+// A runner without its store or sender, or with a negative figure, is
+// refused when it is built, by the field's name.
+func TestRunnerOptionsAreChecked(t *testing.T) {
+	t.Parallel()
+	_, err := importer.NewRunner(importer.RunnerOptions{Sender: reauthSender{}})
+	require.ErrorContains(t, err, "importer: Options.Store is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Store: &importer.Store{}})
+	require.ErrorContains(t, err, "importer: Options.Sender is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Store: &importer.Store{}, Sender: reauthSender{}, BatchSize: -1})
+	require.ErrorContains(t, err, "Options.BatchSize is negative")
 }

@@ -98,7 +98,7 @@ func wholeSeconds(d time.Duration) time.Duration {
 
 // deliveryRuns is what a worker's delivery handlers share: the slots that
 // bound how many deliveries run at once, alone and in batches together
-// (WorkerConfig.DeliveryConcurrency), and the signal that the worker is
+// (WorkerOptions.DeliveryConcurrency), and the signal that the worker is
 // stopping.
 type deliveryRuns struct {
 	free     chan struct{}

@@ -48,9 +48,10 @@ func setupImports(t *testing.T) *importBundle {
 	connect(t, svc, p, v.ID)
 
 	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
-	runner := importer.NewRunner(store, svc, testLogger(t))
+	runner, err := importer.NewRunner(importer.RunnerOptions{Store: store, Sender: svc, Log: testLogger(t)})
+	require.NoError(t, err)
 	c := newClient(t, r)
-	startWorker(t, r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second}, Deps{Client: c, Imports: store, ImportRunner: runner})
+	startWorker(t, r, WorkerOptions{Concurrency: 4, ShutdownTimeout: time.Second}, Deps{Client: c, Imports: store, ImportRunner: runner})
 	return &importBundle{store: store, client: c, conns: svc, p: p, connID: v.ID}
 }
 
@@ -168,7 +169,8 @@ func TestScheduleChangesArePickedUpWithoutRestart(t *testing.T) {
 	r := openRedis(t)
 	d := dbtest.New(t)
 	store := importer.NewStore(d.DB, nil)
-	sched, err := NewScheduler(r, SchedulerConfig{SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond}, testLogger(t), ImportSchedules{Store: store})
+	sched, err := NewScheduler(SchedulerOptions{Redis: r, Log: testLogger(t), Sources: []PeriodicSource{ImportSchedules{Store: store}},
+		SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, sched.Start())
 	t.Cleanup(sched.Shutdown)

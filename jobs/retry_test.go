@@ -29,7 +29,7 @@ func TestTheVocabularyOfRetryIsWhatAsynqDoes(t *testing.T) {
 		return answers[string(t.Payload())]
 	})
 	r := openRedis(t)
-	w := newWorker(r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second}, mux, testLogger(t))
+	w := newWorker(WorkerOptions{Redis: r, Log: testLogger(t), Concurrency: 4, ShutdownTimeout: time.Second}, mux)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 

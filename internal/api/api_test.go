@@ -222,7 +222,7 @@ func tuned[T any](kept *T, base func(*T), tune func(*T)) func(*T) {
 
 // workerConfig is c with the worker's settings of wc, as the environment
 // would give them.
-func workerConfig(wc jobs.WorkerConfig, c config.Config) config.Config {
+func workerConfig(wc jobs.WorkerOptions, c config.Config) config.Config {
 	c.WorkerConcurrency, c.DeliveryConcurrency, c.ShutdownTimeout, c.DeliveryPollInterval = wc.Concurrency, wc.DeliveryConcurrency, wc.ShutdownTimeout, wc.DeliveryPoll
 	return c
 }

@@ -51,7 +51,7 @@ func setupCalls(t *testing.T, tune func(*hooks.Options)) *callBundle {
 // calls too (after the hooks' options that calls take on: timeouts,
 // Retry-After, reauthorization). The application is wired as the binary
 // wires it (internal/app).
-func setupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *callBundle {
+func setupCallsWith(t *testing.T, wc jobs.WorkerOptions, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *callBundle {
 	t.Helper()
 	b := setup(t)
 	var handler http.Handler

@@ -64,7 +64,7 @@ const (
 
 // testWorker is the worker of the test bundles: 20 slots for tasks, the
 // default for deliveries.
-var testWorker = jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}
+var testWorker = jobs.WorkerOptions{Concurrency: 20, ShutdownTimeout: time.Second}
 
 func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 	t.Helper()
@@ -74,7 +74,7 @@ func setupDeliveries(t *testing.T, tune func(*hooks.Options)) *deliveryBundle {
 // setupDeliveriesWith is setupDeliveries with the worker configured as
 // given, tuning API calls too. The application is wired as the binary
 // wires it (internal/app).
-func setupDeliveriesWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *deliveryBundle {
+func setupDeliveriesWith(t *testing.T, wc jobs.WorkerOptions, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *deliveryBundle {
 	t.Helper()
 	b := setup(t)
 	ring := testRing(t)

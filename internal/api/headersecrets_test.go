@@ -33,7 +33,7 @@ const (
 // and a token for every scope.
 func headerBundle(t *testing.T) (*deliveryBundle, func(method, path string, body any, want int) map[string]any) {
 	t.Helper()
-	b := setupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := setupDeliveriesWith(t, jobs.WorkerOptions{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.ReauthRecheck = 200 * time.Millisecond
 	}, func(o *calls.Options) { o.Schedule = testSchedule })
 	all := b.token(t, access.AllScopes...)

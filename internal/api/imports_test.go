@@ -37,9 +37,11 @@ func startImportWorker(t *testing.T, b *testBundle) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	runner := importer.NewRunner(b.imports, svc, log)
-	w := jobs.NewWorker(b.redis, jobs.WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second},
-		jobs.Deps{Client: b.jobs, Imports: b.imports, ImportRunner: runner}, log)
+	runner, err := importer.NewRunner(importer.RunnerOptions{Store: b.imports, Sender: svc, Log: log})
+	require.NoError(t, err)
+	w, err := jobs.NewWorker(jobs.WorkerOptions{Redis: b.redis, Deps: jobs.Deps{Client: b.jobs, Imports: b.imports, ImportRunner: runner},
+		Log: log, Concurrency: 2, ShutdownTimeout: time.Second})
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 }
