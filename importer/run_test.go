@@ -117,8 +117,8 @@ func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	t.Helper()
 	d := dbtest.New(t)
 	ev := &recorded{}
-	store := importer.NewStore(d.DB, ev)
-	store.ObserveRun = ev.observe
+	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: ev, ObserveRun: ev.observe})
+	require.NoError(t, err)
 	if sender == nil {
 		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
@@ -784,11 +784,13 @@ func TestBadImportInputNamesTheField(t *testing.T) {
 	require.Equal(t, "CRON_TZ=Europe/Moscow 0 3 * * *", im.Cronspec())
 }
 
-// A runner without its store or sender, or with a negative figure, is
-// refused when it is built, by the field's name.
-func TestRunnerOptionsAreChecked(t *testing.T) {
+// A store without its database, a runner without its store or sender, or
+// with a negative figure, is refused when it is built, by the field's name.
+func TestStoreAndRunnerOptionsAreChecked(t *testing.T) {
 	t.Parallel()
-	_, err := importer.NewRunner(importer.RunnerOptions{Sender: reauthSender{}})
+	_, err := importer.NewStore(importer.StoreOptions{Events: &recorded{}})
+	require.ErrorContains(t, err, "importer: Options.DB is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Sender: reauthSender{}})
 	require.ErrorContains(t, err, "importer: Options.Store is required")
 	_, err = importer.NewRunner(importer.RunnerOptions{Store: &importer.Store{}})
 	require.ErrorContains(t, err, "importer: Options.Sender is required")

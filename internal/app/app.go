@@ -218,8 +218,9 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.Calls.SealStoredHeaders(ctx); err != nil {
 		return nil, err
 	}
-	a.Imports = importer.NewStore(a.DB, events)
-	a.Imports.ObserveRun = a.Metrics.ObserveRun
+	if a.Imports, err = importer.NewStore(importer.StoreOptions{DB: a.DB, Events: events, ObserveRun: a.Metrics.ObserveRun}); err != nil {
+		return nil, err
+	}
 	if a.Runner, err = importer.NewRunner(importer.RunnerOptions{Store: a.Imports, Sender: a.Connections, Log: a.Log.With("component", "importer")}); err != nil {
 		return nil, err
 	}
