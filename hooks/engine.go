@@ -20,10 +20,11 @@ import (
 // everything a delivery needs to know about its past (attempts made, where
 // its round of the schedule started) lives in the deliveries table, and
 // asynq is only the timer: Deliver says how long to wait before the next
-// run (a *retry.Later, internal/retry), jobs hands that to asynq (RetryDelayFunc for a delivery's own task,
-// ProcessIn when a batch hands a delivery on). So asynq's retry cap never cuts a
-// schedule short, and a postponement (a rate limit, a connection that needs
-// reauthorization) is a wait that uses up no attempt.
+// run (a *retry.Later, internal/retry), jobs hands that to asynq
+// (RetryDelayFunc for a delivery's own task, ProcessIn when a batch hands a
+// delivery on). So asynq's retry cap never cuts a schedule short, and a
+// postponement (a rate limit, a connection that needs reauthorization) is
+// a wait that uses up no attempt.
 //
 // The hot path of one attempt is: one query that loads the delivery, its
 // event and its target, shared with the runs of other deliveries that start
@@ -237,8 +238,8 @@ func (s *Service) Deliver(ctx context.Context, id string) error {
 // before its worker stopped) and it is still the batch's (the sweep or a
 // retry takes a delivery out of its batch when it queues it alone);
 // otherwise it answers with a *retry.Later until the delivery is due.
-// Whatever is not done goes on as a task of the delivery's own (jobs), which exists
-// already if an earlier run queued it. A delivery that must wait for a
+// Whatever is not done goes on as a task of the delivery's own (jobs),
+// which exists already if an earlier run queued it. A delivery that must wait for a
 // limit is marked postponed, so that a later run of the batch leaves it to
 // that task.
 func (s *Service) DeliverFirst(ctx context.Context, batch, id string) error {

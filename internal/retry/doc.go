@@ -2,7 +2,8 @@
 // "never". Domain packages (connections, hooks, hooks/calls, importer)
 // return these values and never import asynq; jobs is the one place that
 // reads them and maps them to the queue, through its RetryDelayFunc, its
-// IsFailure and a middleware that adds asynq.SkipRetry (jobs/queue.go).
+// IsFailure (jobs/queue.go) and a middleware on its mux that adds
+// asynq.SkipRetry (jobs/mux.go).
 //
 // Three kinds of error, decided with errors.As and errors.Is:
 //
