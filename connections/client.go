@@ -34,11 +34,11 @@ import (
 // with no credentials, through the same guard.
 //
 // Errors:
-//   - *ReauthError (NeedsReauth() true, errors.Is ErrNeedsReauth): a person
+//   - *ReauthError (a *retry.Later, errors.Is ErrNeedsReauth): a person
 //     must reconnect; nothing was sent, or the target refused a static
 //     credential with 401. Postpone the work until the connection is
 //     connected again.
-//   - *RefusedError (Permanent() true): refused before sending: a host
+//   - *RefusedError (errors.Is retry.ErrNever): refused before sending: a host
 //     outside the allowed hosts (ErrHostNotAllowed), a blocked address
 //     (ErrBlocked), a URL that is not http(s), an unknown connection
 //     (ErrNotFound). Sending again cannot help.

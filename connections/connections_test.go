@@ -19,6 +19,7 @@ import (
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 func TestAuthorizationCodeFlow(t *testing.T) {
@@ -264,9 +265,9 @@ func TestInvalidGrantNeedsReauthThenReconnect(t *testing.T) {
 	b.expireInDB(t, v.ID)
 	_, err := b.get(t, v.ID, "/me")
 	require.ErrorIs(t, err, connections.ErrNeedsReauth)
-	var nr interface{ NeedsReauth() bool }
-	require.ErrorAs(t, err, &nr, "classifiable without importing connections")
-	require.True(t, nr.NeedsReauth())
+	var later *retry.Later
+	require.ErrorAs(t, err, &later, "classifiable without importing connections")
+	require.Zero(t, later.After, "the one who waits decides when to look again")
 
 	got, err := b.svc.Get(t.Context(), v.ID)
 	require.NoError(t, err)
@@ -472,9 +473,7 @@ func TestRequestsStayOnTheConnectionsHosts(t *testing.T) {
 	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 	_, err = b.get(t, c.ID, otherURL+"/steal")
 	require.ErrorIs(t, err, connections.ErrHostNotAllowed)
-	var perm interface{ Permanent() bool }
-	require.ErrorAs(t, err, &perm)
-	require.True(t, perm.Permanent())
+	require.ErrorIs(t, err, retry.ErrNever)
 	require.Empty(t, *otherSeen, "refused before sending")
 
 	_, err = b.svc.Update(t.Context(), c.ID, connections.Input{AllowedHosts: new([]string{"localhost"})})

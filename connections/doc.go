@@ -54,15 +54,15 @@
 //
 // # Errors, for callers that do not import this package
 //
-// Classify with interface assertions through errors.As:
+// Classify with the vocabulary of internal/retry:
 //
-//   - interface{ NeedsReauth() bool } (a *ReauthError, also errors.Is
+//   - a *retry.Later (errors.As; a *ReauthError, also errors.Is
 //     ErrNeedsReauth): the connection needs a person to reconnect it.
 //     Postpone the work — do not fail it and do not spend an attempt —
 //     and resume when the connection is connected again (the event
 //     connection.connected is recorded when it leaves needs_reauth;
 //     connection.needs_reauth was recorded when it entered it).
-//   - interface{ Permanent() bool } (a *RefusedError): refused before
+//   - errors.Is(err, retry.ErrNever) (a *RefusedError): refused before
 //     anything was sent (host not allowed, blocked address, bad scheme,
 //     unknown connection). Retrying cannot help.
 //   - anything else: a network error, a timeout, or ErrTokenEndpoint (the

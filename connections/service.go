@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/retry"
 	"github.com/liaison/liaison/internal/secret"
 )
 
@@ -179,7 +180,7 @@ var (
 	// ErrNotFound: no connection with that id.
 	ErrNotFound = errors.New("connections: connection not found")
 	// ErrNeedsReauth: the connection must be reconnected by a person before
-	// it can be used; errors that wrap it also have NeedsReauth() == true.
+	// it can be used; errors that wrap it are also a *retry.Later.
 	ErrNeedsReauth = errors.New("connections: connection needs reauthorization")
 	// ErrHostNotAllowed: a request named a host outside the connection's
 	// base URL host and allowed hosts; nothing was sent.
@@ -194,8 +195,8 @@ var (
 
 // ReauthError says a connection needs a person to reconnect it. Work that
 // gets it should be postponed until the connection is connected again, not
-// failed: it satisfies interface{ NeedsReauth() bool } for packages that do
-// not import connections, and errors.Is(err, ErrNeedsReauth).
+// failed: for packages that do not import connections it is a *retry.Later
+// (errors.As), with no wait of its own; and errors.Is(err, ErrNeedsReauth).
 type ReauthError struct {
 	ConnectionID string
 	// Reason is what the provider (or the target) said, for display.
@@ -206,8 +207,16 @@ func (e *ReauthError) Error() string {
 	return fmt.Sprintf("connection %s needs to be reconnected: %s", e.ConnectionID, e.Reason)
 }
 
-// NeedsReauth is always true.
-func (e *ReauthError) NeedsReauth() bool { return true }
+// As makes errors.As(err, &later) true for a *retry.Later: the work waits
+// for a person, and the one who waits decides when it looks again (After
+// is zero; connection.connected wakes it sooner).
+func (e *ReauthError) As(target any) bool {
+	if l, ok := target.(**retry.Later); ok {
+		*l = &retry.Later{Reason: e.Error()}
+		return true
+	}
+	return false
+}
 
 // Is makes errors.Is(err, ErrNeedsReauth) true.
 func (e *ReauthError) Is(target error) bool { return target == ErrNeedsReauth }
@@ -215,7 +224,7 @@ func (e *ReauthError) Is(target error) bool { return target == ErrNeedsReauth }
 // RefusedError says a request was refused before anything was sent (a host
 // outside the connection's allowed hosts, a blocked address, a URL that is
 // not http(s), a connection that does not exist). Sending it again cannot
-// succeed: Permanent() is true.
+// succeed: errors.Is(err, retry.ErrNever).
 type RefusedError struct {
 	URL    string // redacted: no credentials in it
 	Reason string
@@ -232,8 +241,8 @@ func (e *RefusedError) Error() string {
 // Unwrap gives ErrHostNotAllowed, ErrBlocked (*BlockedError), ErrNotFound…
 func (e *RefusedError) Unwrap() error { return e.Err }
 
-// Permanent is always true: retrying cannot help.
-func (e *RefusedError) Permanent() bool { return true }
+// Is makes errors.Is(err, retry.ErrNever) true: retrying cannot help.
+func (e *RefusedError) Is(target error) bool { return target == retry.ErrNever }
 
 // EventRecorder records Liaison's own events (connection.needs_reauth,
 // connection.connected).

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Through Do, with nothing allowed: every special range, names that
@@ -51,8 +52,7 @@ func TestDoRefusesInternalAddresses(t *testing.T) {
 		require.NoError(t, err)
 		_, err = b.svc.Do(t.Context(), "", req)
 		require.ErrorIs(t, err, connections.ErrBlocked, tc.url)
-		var perm interface{ Permanent() bool }
-		require.ErrorAs(t, err, &perm, tc.url)
+		require.ErrorIs(t, err, retry.ErrNever, tc.url)
 		require.Contains(t, err.Error(), tc.why, tc.url)
 	}
 

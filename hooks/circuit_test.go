@@ -28,7 +28,7 @@ func TestHungEndpointCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := apptest.SetupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupDeliveriesWith(t, jobs.WorkerOptions{Concurrency: 20, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2 // a quarter of the 8 slots, as the default is of 200
 		o.CircuitFailures = 3
@@ -147,7 +147,7 @@ func TestHungConnectionCostsTheOthersNothing(t *testing.T) {
 	// Without the share, the healthy target's requests wait for the hung
 	// one's timeouts; the margin below is wide for a loaded machine.
 	const timeout = 2 * time.Second
-	b := apptest.SetupCallsWith(t, jobs.WorkerConfig{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupCallsWith(t, jobs.WorkerOptions{Concurrency: 8, DeliveryConcurrency: 8, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.RequestTimeout = timeout
 		o.TargetConcurrency = 2
 		o.CircuitFailures = 3

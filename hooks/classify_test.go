@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/hooks/send"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 func TestClassify(t *testing.T) {
@@ -76,7 +77,7 @@ func TestClassifyErrors(t *testing.T) {
 		}
 	}
 
-	blocked := fmt.Errorf("dialing 10.0.0.1: %w", send.ErrPermanent)
+	blocked := fmt.Errorf("dialing 10.0.0.1: %w", retry.ErrNever)
 	require.Equal(t, send.Fail, send.Classify(0, blocked, send.TargetWebhook, false))
 	require.Equal(t, send.Fail, send.Classify(0, blocked, send.TargetHook, true))
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // The delivery engine. jobs calls DeliverFirst for each delivery of a batch
@@ -19,10 +20,11 @@ import (
 // everything a delivery needs to know about its past (attempts made, where
 // its round of the schedule started) lives in the deliveries table, and
 // asynq is only the timer: Deliver says how long to wait before the next
-// run, jobs hands that to asynq (RetryDelayFunc for a delivery's own task,
-// ProcessIn when a batch hands a delivery on). So asynq's retry cap never cuts a
-// schedule short, and a postponement (a rate limit, a connection that needs
-// reauthorization) is a wait that uses up no attempt.
+// run (a *retry.Later, internal/retry), jobs hands that to asynq
+// (RetryDelayFunc for a delivery's own task, ProcessIn when a batch hands a
+// delivery on). So asynq's retry cap never cuts a schedule short, and a
+// postponement (a rate limit, a connection that needs reauthorization) is
+// a wait that uses up no attempt.
 //
 // The hot path of one attempt is: one query that loads the delivery, its
 // event and its target, shared with the runs of other deliveries that start
@@ -174,7 +176,7 @@ func (s *Service) hookFor(l *loaded) (*compiledHook, error) {
 	if l.hBody.String != "" {
 		t, err := CompileTemplate(json.RawMessage(l.hBody.String), miss)
 		if err != nil {
-			return nil, fmt.Errorf("%w: hook body template: %w", send.ErrPermanent, err)
+			return nil, retry.Never(fmt.Errorf("hook body template: %w", err))
 		}
 		ch.tmpl = t
 		ch.header.Set("Content-Type", "application/json")
@@ -221,9 +223,12 @@ func (s *Service) signerFor(l *loaded, now time.Time) (*Signer, error) {
 }
 
 // Deliver makes one attempt of a delivery, or finds that none is due, and
-// says what should follow. An error means the attempt could not even be
-// judged (the database is down); the queue should run it again later.
-func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
+// says what should follow: nil when the delivery is done (succeeded, or
+// failed and recorded), a *retry.Later when it runs again (after a failed
+// attempt, on the schedule; or postponed, using up no attempt). Any other
+// error means the attempt could not even be judged (the database is
+// down); the queue should run it again later.
+func (s *Service) Deliver(ctx context.Context, id string) error {
 	return s.deliver(ctx, id, "")
 }
 
@@ -232,12 +237,12 @@ func (s *Service) Deliver(ctx context.Context, id string) (Result, error) {
 // does not wait (a run of the batch before this one may have got that far
 // before its worker stopped) and it is still the batch's (the sweep or a
 // retry takes a delivery out of its batch when it queues it alone);
-// otherwise it answers with Again until the delivery is due. Whatever is
-// not Done goes on as a task of the delivery's own (jobs), which exists
-// already if an earlier run queued it. A delivery that must wait for a
+// otherwise it answers with a *retry.Later until the delivery is due.
+// Whatever is not done goes on as a task of the delivery's own (jobs),
+// which exists already if an earlier run queued it. A delivery that must wait for a
 // limit is marked postponed, so that a later run of the batch leaves it to
 // that task.
-func (s *Service) DeliverFirst(ctx context.Context, batch, id string) (Result, error) {
+func (s *Service) DeliverFirst(ctx context.Context, batch, id string) error {
 	return s.deliver(ctx, id, batch)
 }
 
@@ -260,24 +265,26 @@ func (s *Service) LeaveBatch(ctx context.Context, batch string, ids []string) ([
 }
 
 // deliver runs a delivery alone, or in batch when that is not "".
-func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error) {
+func (s *Service) deliver(ctx context.Context, id, batch string) error {
 	first := batch != ""
 	l, err := s.load(ctx, id)
 	if errors.Is(err, db.ErrNoRows) {
-		return Result{Done: true}, nil // removed by retention
+		return nil // removed by retention
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("loading delivery %s: %w", id, err)
+		return fmt.Errorf("loading delivery %s: %w", id, err)
 	}
 	if l.status == statusSucceeded || l.status == statusFailed {
-		return Result{Done: true}, nil // a stale duplicate run
+		return nil // a stale duplicate run
 	}
 	if first && (l.batch != batch || l.status != statusPending || l.attempts > 0) {
-		r := Result{Postponed: l.status == statusPostponed}
+		// Not this run's to send: the delivery goes on in its own task,
+		// due when the delivery is.
+		later := &retry.Later{Reason: "not the batch's to send"}
 		if l.next.Valid {
-			r.Again = max(l.next.Time.Sub(s.now()), 0)
+			later.After = max(l.next.Time.Sub(s.now()), 0)
 		}
-		return r, nil
+		return later
 	}
 
 	kind := send.TargetHook
@@ -308,7 +315,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		kind = send.TargetCallback
 		cb, found, err := s.callbackTarget(ctx, l.targetID)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
 		if !found {
 			return s.finishWithoutAttempt(ctx, l, "the "+l.kind+" was removed")
@@ -323,7 +330,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	shareKey, breaker := circuitKey(l)
 	g, err := s.breakers.Admit(ctx, breaker, l.circuit, s.timeoutOf(l))
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	if g.Wait > 0 {
 		return s.postponeFor(ctx, l, g.Wait, first, g.Why)
@@ -336,7 +343,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 
 	release, wait, err := s.limiter.Acquire(ctx, l.kind+":"+l.targetID, lim)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	if wait > 0 {
 		return s.postponeForLimit(ctx, l, wait, first)
@@ -344,7 +351,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 	connLimits, err := s.connectionLimits(ctx, l)
 	if err != nil {
 		release(false)
-		return Result{}, err
+		return err
 	}
 	if connLimits.RateLimit > 0 || connLimits.MaxConcurrency > 0 {
 		// A connection's limits hold for everything sent through it: its
@@ -353,7 +360,7 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		if err != nil || wait > 0 {
 			release(false) // nothing sent: the hook's own slot goes back whole
 			if err != nil {
-				return Result{}, err
+				return err
 			}
 			return s.postponeForLimit(ctx, l, wait, first)
 		}
@@ -378,15 +385,15 @@ func (s *Service) deliver(ctx context.Context, id, batch string) (Result, error)
 		out, prepErr = s.callbackRequest(l, now)
 		schedule = l.callback.Schedule
 	}
-	if prepErr != nil && !errors.Is(prepErr, send.ErrPermanent) {
-		return Result{}, prepErr
+	if prepErr != nil && !errors.Is(prepErr, retry.ErrNever) {
+		return prepErr
 	}
 
 	start := time.Now()
 	x := send.Exchange(ctx, s.opts.Sender, out, prepErr, l.attempts+1, now, send.MaxStoredBody)
 	releaseShare() // the target's part is done; recording the attempt is ours
-	if x.Reauth != nil {
-		return s.postponeForReauth(ctx, l, x.Reauth)
+	if x.Later != nil {
+		return s.postponeForReauth(ctx, l, x.Later)
 	}
 	s.breakers.Observe(ctx, breaker, l.circuit, g, x)
 	outcome := send.Classify(x.Attempt.Status, x.Err, kind, retry4xx)
@@ -419,15 +426,15 @@ func (s *Service) hookRequest(l *loaded) (send.Outgoing, Schedule, error) {
 	if ch.tmpl != nil {
 		profile, err := DecodeObject([]byte(l.profile.String))
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: reading the event's profile: %w", send.ErrPermanent, err)
+			return out, ch.schedule, retry.Never(fmt.Errorf("reading the event's profile: %w", err))
 		}
 		data, err := DecodeObject([]byte(l.data.String))
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: reading the event's data: %w", send.ErrPermanent, err)
+			return out, ch.schedule, retry.Never(fmt.Errorf("reading the event's data: %w", err))
 		}
 		body, err := ch.tmpl.Render(Scope{Event: EventInfo{ID: l.eventID, Type: l.eventType, OccurredAt: l.occurredAt.UTC()}, Profile: profile, Data: data})
 		if err != nil {
-			return out, ch.schedule, fmt.Errorf("%w: rendering the body: %w", send.ErrPermanent, err)
+			return out, ch.schedule, retry.Never(fmt.Errorf("rendering the body: %w", err))
 		}
 		out.Body = body
 	}
@@ -451,7 +458,7 @@ func (s *Service) webhookRequest(l *loaded, now time.Time) (send.Outgoing, error
 func (s *Service) callbackRequest(l *loaded, now time.Time) (send.Outgoing, error) {
 	signer, err := NewSigner(l.callback.Secret)
 	if err != nil {
-		return send.Outgoing{Method: http.MethodPost, URL: l.callback.URL}, fmt.Errorf("%w: the callback secret of %s %s: %w", send.ErrPermanent, l.kind, l.targetID, err)
+		return send.Outgoing{Method: http.MethodPost, URL: l.callback.URL}, retry.Never(fmt.Errorf("the callback secret of %s %s: %w", l.kind, l.targetID, err))
 	}
 	return s.signedRequest(l, l.callback.URL, signer, now), nil
 }
@@ -502,15 +509,15 @@ func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Ti
 
 // postponeForReauth records why the delivery waits and when it looks again;
 // no attempt is used. Reconnecting wakes it sooner (ResumeConnection).
-func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error) (Result, error) {
+func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error) error {
 	now := s.now()
 	wait := s.opts.ReauthRecheck
 	msg := "waiting for the connection to be reconnected: " + cause.Error()
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, last_error=$4, updated_at=$5 WHERE id=$1`,
 		l.id, statusPostponed, now.Add(wait), msg, now); err != nil {
-		return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
+		return fmt.Errorf("postponing delivery %s: %w", l.id, err)
 	}
-	return Result{Again: wait, Postponed: true}, nil
+	return &retry.Later{After: wait, Reason: msg}
 }
 
 // postponeForLimit makes a delivery wait for its target's (or its
@@ -520,13 +527,13 @@ func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error)
 // its own. Waits under a limit are often a few milliseconds, one after
 // another: a delivery already marked postponed is written again only once
 // what the API shows is more than a second behind.
-func (s *Service) postponeForLimit(ctx context.Context, l *loaded, wait time.Duration, first bool) (Result, error) {
+func (s *Service) postponeForLimit(ctx context.Context, l *loaded, wait time.Duration, first bool) error {
 	return s.postponeFor(ctx, l, wait, first, "")
 }
 
 // postponeFor is postponeForLimit saying why, when why is not "" (an open
 // circuit): that is written each time, the waits it makes being long.
-func (s *Service) postponeFor(ctx context.Context, l *loaded, wait time.Duration, first bool, why string) (Result, error) {
+func (s *Service) postponeFor(ctx context.Context, l *loaded, wait time.Duration, first bool, why string) error {
 	now := s.now()
 	next := now.Add(wait)
 	shown := l.status == statusPostponed && l.next.Valid && next.Sub(l.next.Time) <= time.Second
@@ -540,9 +547,9 @@ func (s *Service) postponeFor(ctx context.Context, l *loaded, wait time.Duration
 			l.id, statusPostponed, next, now)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("postponing delivery %s: %w", l.id, err)
+		return fmt.Errorf("postponing delivery %s: %w", l.id, err)
 	}
-	return Result{Again: wait, Postponed: true}, nil
+	return &retry.Later{After: wait, Reason: why}
 }
 
 // timeoutOf is how long one attempt of the delivery may take.
@@ -554,23 +561,23 @@ func (s *Service) timeoutOf(l *loaded) time.Duration {
 }
 
 // finishWithoutAttempt fails a delivery whose target is gone or disabled.
-func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason string) (Result, error) {
+func (s *Service) finishWithoutAttempt(ctx context.Context, l *loaded, reason string) error {
 	now := s.now()
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, last_error=$3, finished_at=$4, updated_at=$4, next_attempt_at=NULL WHERE id=$1`,
 		l.id, statusFailed, reason, now); err != nil {
-		return Result{}, fmt.Errorf("finishing delivery %s: %w", l.id, err)
+		return fmt.Errorf("finishing delivery %s: %w", l.id, err)
 	}
-	return Result{Done: true}, nil
+	return nil
 }
 
 // conclude records the attempt, moves the delivery on, and takes care of
 // what follows: the webhook's failure run (and disabling), delivery.failed.
-func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind, schedule Schedule, a Attempt, outcome send.Outcome, retryAfter string) (Result, error) {
+func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind, schedule Schedule, a Attempt, outcome send.Outcome, retryAfter string) error {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
 	st := send.Advance(schedule, a.Number-l.retryBase, a, outcome, retryAfter, now, s.opts.Rand, s.opts.RetryAfterMax)
 	if err := s.recordAttempt(ctx, l.id, a, st.Status, st.Next, st.Finished, st.LastError); err != nil {
-		return Result{}, err
+		return err
 	}
 
 	if kind == send.TargetWebhook {
@@ -588,5 +595,5 @@ func (s *Service) conclude(ctx context.Context, l *loaded, kind send.TargetKind,
 			s.opts.Log.ErrorContext(ctx, "recording delivery.failed", "delivery_id", l.id, "error", err)
 		}
 	}
-	return st.Result, nil
+	return st.Again
 }

@@ -14,7 +14,6 @@ type (
 	Limits   = send.Limits
 	Circuit  = send.Circuit
 	Schedule = send.Schedule
-	Result   = send.Result
 )
 
 // Circuit states, as the API shows them (send.CircuitClosed…).

@@ -24,10 +24,9 @@ import (
 // the request last sent (after redirects) with its credentials removed, so
 // its URL can be recorded.
 //
-// Errors that mean "a person must reconnect first" satisfy
-// interface{ NeedsReauth() bool }; errors that no retry can fix (a host
-// outside the connection's allowed hosts, a blocked address) satisfy
-// interface{ Permanent() bool }.
+// Errors that mean "a person must reconnect first" are a *retry.Later
+// (internal/retry); errors that no retry can fix (a host outside the
+// connection's allowed hosts, a blocked address) are retry.ErrNever.
 type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }

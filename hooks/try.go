@@ -9,6 +9,7 @@ import (
 
 	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // TryInput is POST /v1/hooks/{id}/test: render the hook against an event
@@ -83,7 +84,7 @@ func (s *Service) TryHook(ctx context.Context, id string, in TryInput) (TryResul
 	res.Request = Attempt{Number: 1, StartedAt: s.now(), Method: out.Method, URL: out.URL, RequestHeaders: send.RedactHeaders(out.Header),
 		RequestBody: send.Excerpt(out.Body), ResponseHeaders: map[string]string{}}
 	if err != nil {
-		if !errors.Is(err, send.ErrPermanent) {
+		if !errors.Is(err, retry.ErrNever) {
 			return TryResult{}, err
 		}
 		res.Error = send.PlainError(err, out.Timeout)

@@ -210,23 +210,40 @@ func (im Import) Cronspec() string {
 	return im.Schedule
 }
 
-// Store keeps imports, runs and catalogue items.
-type Store struct {
-	db     *db.DB
-	events Events
-	now    func() time.Time
-
+// StoreOptions configure a Store. DB is required.
+type StoreOptions struct {
+	// DB holds imports, runs and catalogue items.
+	DB *db.DB
+	// Events is told every end of a run, whoever brings it about (the
+	// Runner, a person cancelling, a queue that would not take the run),
+	// as import.completed or import.failed; nil records none.
+	Events Events
 	// ObserveRun, if set, is told the status of every run the store ends
 	// (succeeded, unchanged, failed, cancelled), whoever brings the end
 	// about. Metrics count with it; importer never imports them.
 	ObserveRun func(status string)
 }
 
-// NewStore builds a store. Every end of a run, whoever brings it about (the
-// Runner, a person cancelling, a queue that would not take the run), is
-// told through events as import.completed or import.failed; nil records
-// none.
-func NewStore(d *db.DB, events Events) *Store { return &Store{db: d, events: events, now: db.Now} }
+// validate checks the required parts; a Store has nothing to default.
+func (o StoreOptions) validate() error {
+	return invalid.Required("importer", invalid.Need("DB", o.DB != nil))
+}
+
+// Store keeps imports, runs and catalogue items.
+type Store struct {
+	db         *db.DB
+	events     Events
+	observeRun func(status string)
+	now        func() time.Time
+}
+
+// NewStore builds a store.
+func NewStore(opts StoreOptions) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &Store{db: opts.DB, events: opts.Events, observeRun: opts.ObserveRun, now: db.Now}, nil
+}
 
 // DB is the store's database.
 func (s *Store) DB() *db.DB { return s.db }

@@ -313,8 +313,8 @@ func (s *Store) end(ctx context.Context, im Import, r *Run, from, status, msg st
 		return fmt.Errorf("importer: finishing run: %w", err)
 	}
 	r.FinishedAt = &now
-	if n, _ := res.RowsAffected(); n > 0 && s.ObserveRun != nil {
-		s.ObserveRun(status)
+	if n, _ := res.RowsAffected(); n > 0 && s.observeRun != nil {
+		s.observeRun(status)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/liaison/liaison/importer/feedgen"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // publicSender sends plain public URLs through the SSRF guard with loopback
@@ -108,6 +109,7 @@ func (r *recorded) last() (string, map[string]any) {
 type bundle struct {
 	store  *importer.Store
 	runner *importer.Runner
+	opts   importer.RunnerOptions // the runner's
 	events *recorded
 }
 
@@ -115,15 +117,25 @@ func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	t.Helper()
 	d := dbtest.New(t)
 	ev := &recorded{}
-	store := importer.NewStore(d.DB, ev)
-	store.ObserveRun = ev.observe
+	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: ev, ObserveRun: ev.observe})
+	require.NoError(t, err)
 	if sender == nil {
 		g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 		sender = publicSender{c: &http.Client{Transport: g.Transport(), CheckRedirect: connections.CheckRedirect(5)}}
 	}
-	r := importer.NewRunner(store, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	r.ProgressEvery = 20 * time.Millisecond
-	return &bundle{store: store, runner: r, events: ev}
+	b := &bundle{store: store, events: ev, opts: importer.RunnerOptions{Store: store, Sender: sender,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ProgressEvery: 20 * time.Millisecond}}
+	b.tune(t, func(*importer.RunnerOptions) {})
+	return b
+}
+
+// tune builds the bundle's runner again with its options changed by f.
+func (b *bundle) tune(t *testing.T, f func(*importer.RunnerOptions)) {
+	t.Helper()
+	f(&b.opts)
+	r, err := importer.NewRunner(b.opts)
+	require.NoError(t, err)
+	b.runner = r
 }
 
 func (b *bundle) create(t *testing.T, in importer.Input) importer.Import {
@@ -304,7 +316,7 @@ func TestARunStartedOverCountsOnce(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	b.runner.BatchSize = 20
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 20 })
 	im := b.create(t, importer.Input{Name: new("restart"), URL: new(srv.URL), Format: new("csv")})
 	run := b.newRun(t, im.ID, "manual")
 
@@ -453,7 +465,7 @@ func TestCancelARunningRun(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
-	b.runner.BatchSize = 10
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 10 })
 	im := b.create(t, importer.Input{Name: new("endless"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "manual")
@@ -550,7 +562,7 @@ func flagOnly(t *testing.T, b *bundle, runID string) {
 func TestARunLeftFlaggedByADeadCancellerIsEnded(t *testing.T) {
 	t.Parallel()
 	b := setupRunner(t, nil)
-	b.runner.AbandonedAfter = 50 * time.Millisecond
+	b.tune(t, func(o *importer.RunnerOptions) { o.AbandonedAfter = 50 * time.Millisecond })
 	im := b.create(t, importer.Input{Name: new("orphan"), URL: new("https://feeds.example/f.csv")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "manual")
@@ -624,7 +636,7 @@ func TestCancelRacingTheStartTellsOfTheEndOnce(t *testing.T) {
 	b := setupRunner(t, nil)
 	srv := httptest.NewServer(http.HandlerFunc(feedgen.EndlessCSV))
 	t.Cleanup(srv.Close)
-	b.runner.BatchSize = 10
+	b.tune(t, func(o *importer.RunnerOptions) { o.BatchSize = 10 })
 	im := b.create(t, importer.Input{Name: new("race"), URL: new(srv.URL), Format: new("csv")})
 	ctx := context.Background()
 	for i := range 20 {
@@ -647,7 +659,7 @@ type blockingReauthSender struct {
 func (s blockingReauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
 	close(s.asked)
 	<-s.release
-	return nil, reauthErr{}
+	return reauthSender{}.Do(context.Background(), "", nil)
 }
 
 // A run cancelled while it runs is not postponed when its connection turns
@@ -684,7 +696,7 @@ func TestCancellingAPostponedRun(t *testing.T) {
 	im := b.create(t, importer.Input{Name: new("protected"), ConnectionID: new("conn_1"), URL: new("/feed.xml"), Format: new("yml")})
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "schedule")
-	var post *importer.PostponedError
+	var post *retry.Later
 	require.ErrorAs(t, b.runner.Execute(ctx, run.ID), &post)
 	types, _ := b.events.ofRun(run.ID)
 	require.Empty(t, types, "a postponed run has not ended")
@@ -711,15 +723,12 @@ func TestTimeLimit(t *testing.T) {
 	require.Contains(t, run.Message, "time limit of 1s")
 }
 
-type reauthErr struct{}
-
-func (reauthErr) Error() string     { return "connection needs reauthorization" }
-func (reauthErr) NeedsReauth() bool { return true }
-
+// reauthSender answers as connections does for a connection that needs
+// reauthorization: "not now", with no wait of its own.
 type reauthSender struct{}
 
 func (reauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
-	return nil, reauthErr{}
+	return nil, &retry.Later{Reason: "connection needs reauthorization"}
 }
 
 func TestNeedsReauthPostponesTheRun(t *testing.T) {
@@ -729,9 +738,10 @@ func TestNeedsReauthPostponesTheRun(t *testing.T) {
 	ctx := context.Background()
 	run := b.newRun(t, im.ID, "schedule")
 	err := b.runner.Execute(ctx, run.ID)
-	var post *importer.PostponedError
-	require.True(t, errors.As(err, &post), "got %v; want *PostponedError", err)
-	require.Equal(t, 30*time.Second, post.RetryAfter())
+	var post *retry.Later
+	require.True(t, errors.As(err, &post), "got %v; want *retry.Later", err)
+	require.Equal(t, 30*time.Second, post.After)
+	require.NoError(t, post.Err, "a postponement, not a failure")
 	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed and not lost")
 	require.Contains(t, r.Message, "waiting for connection conn_1")
@@ -772,4 +782,18 @@ func TestBadImportInputNamesTheField(t *testing.T) {
 	im, err = b.store.Create(context.Background(), importer.Input{Name: new("tz"), URL: new("https://x/f"), Schedule: new("0 3 * * *"), Timezone: new("Europe/Moscow")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "CRON_TZ=Europe/Moscow 0 3 * * *", im.Cronspec())
+}
+
+// A store without its database, a runner without its store or sender, or
+// with a negative figure, is refused when it is built, by the field's name.
+func TestStoreAndRunnerOptionsAreChecked(t *testing.T) {
+	t.Parallel()
+	_, err := importer.NewStore(importer.StoreOptions{Events: &recorded{}})
+	require.ErrorContains(t, err, "importer: Options.DB is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Sender: reauthSender{}})
+	require.ErrorContains(t, err, "importer: Options.Store is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Store: &importer.Store{}})
+	require.ErrorContains(t, err, "importer: Options.Sender is required")
+	_, err = importer.NewRunner(importer.RunnerOptions{Store: &importer.Store{}, Sender: reauthSender{}, BatchSize: -1})
+	require.ErrorContains(t, err, "Options.BatchSize is negative")
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -15,53 +16,90 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Sender sends a request through a connection (connectionID "" for a plain
-// public URL). connections.Service satisfies it; errors that mean the
-// connection must be reauthorized have a NeedsReauth method that answers true.
+// public URL). connections.Service satisfies it; an error that means the
+// connection must be reauthorized is a *retry.Later (internal/retry).
 type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
 
-// PostponedError says the run could not start now and should be tried again
-// after Delay, without counting as a failure.
-type PostponedError struct {
-	Delay  time.Duration
-	Reason string
-}
+// Defaults of RunnerOptions, applied by NewRunner to the fields left zero.
+const (
+	// DefaultProgressEvery is RunnerOptions.ProgressEvery.
+	DefaultProgressEvery = 2 * time.Second
+	// DefaultPostponeFor is RunnerOptions.PostponeFor.
+	DefaultPostponeFor = 30 * time.Second
+	// DefaultAbandonedAfter is RunnerOptions.AbandonedAfter.
+	DefaultAbandonedAfter = 5 * time.Second
+	// DefaultBatchSize is RunnerOptions.BatchSize.
+	DefaultBatchSize = 500
+)
 
-func (e *PostponedError) Error() string { return "import postponed: " + e.Reason }
-
-// RetryAfter tells the queue when to try again.
-func (e *PostponedError) RetryAfter() time.Duration { return e.Delay }
-
-// Postponed tells the queue this is no failure.
-func (e *PostponedError) Postponed() bool { return true }
-
-// Runner executes runs. Their ends are told through the store's Events.
-type Runner struct {
-	store  *Store
-	sender Sender
-	log    *slog.Logger
+// RunnerOptions configure a Runner. Store and Sender are required.
+type RunnerOptions struct {
+	// Store holds the imports, their runs and the catalogue; the ends of
+	// runs are told through its Events.
+	Store *Store
+	// Sender fetches the feeds (connections.Service).
+	Sender Sender
+	// Log gets structured lines; never a secret. Default: discard.
+	Log *slog.Logger
 	// ProgressEvery is how often a running run reports progress (and
-	// notices a cancellation). Default 2 s.
+	// notices a cancellation). Default DefaultProgressEvery, 2 s.
 	ProgressEvery time.Duration
-	// BatchSize is how many items are upserted at once. Default 500.
+	// BatchSize is how many items are upserted at once. Default
+	// DefaultBatchSize, 500.
 	BatchSize int
 	// PostponeFor is how long a run waits for a connection to be
-	// reconnected before it looks again. Default 30 s.
+	// reconnected before it looks again. Default DefaultPostponeFor, 30 s.
 	PostponeFor time.Duration
 	// AbandonedAfter is how long a worker that finds a queued run flagged
 	// for cancelling waits for whoever flagged it to end it, before ending
-	// it itself. Default 5 s.
+	// it itself. Default DefaultAbandonedAfter, 5 s.
 	AbandonedAfter time.Duration
 }
 
+// validate checks what is set: the required parts, and no negative
+// duration or count (zero means the default).
+func (o RunnerOptions) validate() error {
+	if err := invalid.Required("importer", invalid.Need("Store", o.Store != nil), invalid.Need("Sender", o.Sender != nil)); err != nil {
+		return err
+	}
+	if err := invalid.NotNegative("importer", []invalid.Setting[time.Duration]{
+		invalid.Named("ProgressEvery", o.ProgressEvery), invalid.Named("PostponeFor", o.PostponeFor),
+		invalid.Named("AbandonedAfter", o.AbandonedAfter),
+	}); err != nil {
+		return err
+	}
+	return invalid.NotNegative("importer", []invalid.Setting[int]{invalid.Named("BatchSize", o.BatchSize)})
+}
+
+// withDefaults fills what is unset; validate has refused what is negative.
+func (o RunnerOptions) withDefaults() RunnerOptions {
+	o.ProgressEvery = cmp.Or(o.ProgressEvery, DefaultProgressEvery)
+	o.BatchSize = cmp.Or(o.BatchSize, DefaultBatchSize)
+	o.PostponeFor = cmp.Or(o.PostponeFor, DefaultPostponeFor)
+	o.AbandonedAfter = cmp.Or(o.AbandonedAfter, DefaultAbandonedAfter)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Runner executes runs. Their ends are told through the store's Events.
+type Runner struct{ opts RunnerOptions }
+
 // NewRunner builds a runner.
-func NewRunner(store *Store, sender Sender, log *slog.Logger) *Runner {
-	return &Runner{store: store, sender: sender, log: log, ProgressEvery: 2 * time.Second, BatchSize: 500, PostponeFor: 30 * time.Second,
-		AbandonedAfter: 5 * time.Second}
+func NewRunner(opts RunnerOptions) (*Runner, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &Runner{opts: opts.withDefaults()}, nil
 }
 
 // endAbandoned deals with a run that could not be started: it ended
@@ -72,21 +110,21 @@ func NewRunner(store *Store, sender Sender, log *slog.Logger) *Runner {
 // AbandonedAfter is ended here, as cancelled. (Should the flagger only
 // have been slow, the end is told twice; events are at least once.)
 func (rn *Runner) endAbandoned(ctx context.Context, runID string) error {
-	deadline := time.Now().Add(rn.AbandonedAfter)
+	deadline := time.Now().Add(rn.opts.AbandonedAfter)
 	for {
-		r, err := rn.store.GetRun(ctx, runID)
+		r, err := rn.opts.Store.GetRun(ctx, runID)
 		if err != nil || r.Status != StatusQueued {
 			return err
 		}
 		if !time.Now().Before(deadline) {
-			rn.log.WarnContext(ctx, "ending a run left queued with its cancel flag set", "run_id", runID)
-			_, err := rn.store.endQueued(ctx, runID, StatusCancelled, abandonedMessage)
+			rn.opts.Log.WarnContext(ctx, "ending a run left queued with its cancel flag set", "run_id", runID)
+			_, err := rn.opts.Store.endQueued(ctx, runID, StatusCancelled, abandonedMessage)
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(100*time.Millisecond, rn.AbandonedAfter)):
+		case <-time.After(min(100*time.Millisecond, rn.opts.AbandonedAfter)):
 		}
 	}
 }
@@ -94,30 +132,40 @@ func (rn *Runner) endAbandoned(ctx context.Context, runID string) error {
 // errCancelled ends a run that a person cancelled.
 var errCancelled = errors.New("cancelled")
 
-// Execute runs a queued run to its end. It returns a *PostponedError when
-// the run must wait (its connection needs reauthorization); every other
-// outcome, failures included, is recorded on the run and returns nil, so the
-// queue does not retry what a person should look at.
+// Execute runs a queued run to its end. It returns a *retry.Later, with
+// no failure, when the run must wait (its connection needs
+// reauthorization), and retry.ErrNever when the run is gone (deleted with
+// its import); every other outcome, failures included, is recorded on the
+// run and returns nil, so the queue does not retry what a person should
+// look at.
 func (rn *Runner) Execute(ctx context.Context, runID string) error {
-	run, err := rn.store.GetRun(ctx, runID)
+	err := rn.execute(ctx, runID)
+	if errors.Is(err, ErrNotFound) {
+		return retry.Never(err) // deleted with its import: nothing is left to run
+	}
+	return err
+}
+
+func (rn *Runner) execute(ctx context.Context, runID string) error {
+	run, err := rn.opts.Store.GetRun(ctx, runID)
 	if err != nil {
 		return err
 	}
 	if run.Status != StatusQueued && run.Status != StatusRunning {
 		return nil // cancelled while queued, or finished by an earlier delivery of the task
 	}
-	im, err := rn.store.Get(ctx, run.ImportID)
+	im, err := rn.opts.Store.Get(ctx, run.ImportID)
 	if err != nil {
 		return err
 	}
-	started := rn.store.now()
+	started := rn.opts.Store.now()
 	// A run found "running" is one whose worker died: the queue hands its
 	// task to another worker only after the first one's lease ran out. It
 	// starts over; upserts are idempotent, so the counts come out right.
 	// A queued run with the cancel flag is never started: whoever set the
 	// flag ends it (CancelRun, FailQueued), or, if that process died,
 	// endAbandoned does.
-	res, err := rn.store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, started_at = $2, message = '', bytes = 0,
+	res, err := rn.opts.Store.db.ExecContext(ctx, `UPDATE import_runs SET status = $1, started_at = $2, message = '', bytes = 0,
 		items = 0, created = 0, updated = 0, unchanged = 0, removed = 0, bad = 0, errors = '[]'
 		WHERE id = $3 AND (status = $1 OR (status = $4 AND cancel_requested = $5))`, StatusRunning, started, runID, StatusQueued, false)
 	if err != nil {
@@ -130,7 +178,7 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	// over must not count its first try's items again.
 	run.Status, run.StartedAt, run.Message = StatusRunning, &started, ""
 	run.Bytes, run.BytesTotal, run.Items, run.Counts, run.Errors = 0, nil, 0, Counts{}, []ErrorEntry{}
-	log := rn.log.With("import_id", im.ID, "run_id", run.ID)
+	log := rn.opts.Log.With("import_id", im.ID, "run_id", run.ID)
 
 	tctx, cancel := context.WithTimeout(ctx, im.timeLimit)
 	defer cancel()
@@ -141,11 +189,10 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 	go rn.watchCancel(rctx, runID, stop)
 	ex := &execution{rn: rn, im: im, run: &run, log: log, lastFlush: time.Now()}
 	status, msg, err := ex.do(rctx)
-	var post *PostponedError
-	if errors.As(err, &post) {
+	if post, ok := errors.AsType[*retry.Later](err); ok {
 		// A run cancelled while it ran is not put back in the queue: no
 		// worker would start it again, and its Runner owns its end.
-		res, uerr := rn.store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2
+		res, uerr := rn.opts.Store.db.ExecContext(context.WithoutCancel(ctx), `UPDATE import_runs SET status = $1, started_at = NULL, message = $2
 			WHERE id = $3 AND cancel_requested = $4`, StatusQueued, post.Reason, runID, false)
 		if uerr != nil {
 			return fmt.Errorf("importer: postponing run: %w", uerr)
@@ -161,7 +208,7 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 		// network connection"; the contexts say why.
 		switch {
 		case errors.Is(err, errCancelled) || errors.Is(context.Cause(rctx), errCancelled) ||
-			(ctx.Err() != nil && rn.store.cancelRequested(context.WithoutCancel(ctx), runID)):
+			(ctx.Err() != nil && rn.opts.Store.cancelRequested(context.WithoutCancel(ctx), runID)):
 			status, msg = StatusCancelled, "cancelled while running"
 		case ctx.Err() != nil:
 			// The worker is stopping: the queue hands the task to another
@@ -179,14 +226,14 @@ func (rn *Runner) Execute(ctx context.Context, runID string) error {
 // watchCancel ends a run's context with errCancelled when a person asks to
 // cancel it, looking every ProgressEvery until the run ends.
 func (rn *Runner) watchCancel(ctx context.Context, runID string, stop context.CancelCauseFunc) {
-	t := time.NewTicker(rn.ProgressEvery)
+	t := time.NewTicker(rn.opts.ProgressEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if rn.store.cancelRequested(ctx, runID) {
+			if rn.opts.Store.cancelRequested(ctx, runID) {
 				stop(errCancelled)
 				return
 			}
@@ -222,11 +269,10 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	// decompressed below, where the bytes read can be counted.
 	req.Header.Set("Accept-Encoding", "gzip")
 	req.Header.Set("Accept", "application/xml, text/xml, application/json, text/csv, */*;q=0.5")
-	resp, err := ex.rn.sender.Do(ctx, ex.im.ConnectionID, req)
+	resp, err := ex.rn.opts.Sender.Do(ctx, ex.im.ConnectionID, req)
 	if err != nil {
-		var nr interface{ NeedsReauth() bool }
-		if errors.As(err, &nr) && nr.NeedsReauth() {
-			return "", "", &PostponedError{Delay: ex.rn.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
+		if _, ok := errors.AsType[*retry.Later](err); ok {
+			return "", "", &retry.Later{After: ex.rn.opts.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
 		}
 		return "", "", fmt.Errorf("could not fetch the feed: %w", err)
 	}
@@ -251,15 +297,15 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("the feed cannot be read: %w", err)
 	}
-	ex.cat = newCatalog(ex.rn.store, ex.im.ID, ex.run.ID+"."+strconv.FormatInt(ex.run.StartedAt.UnixNano(), 36))
-	batch := make([]entry, 0, ex.rn.BatchSize)
+	ex.cat = newCatalog(ex.rn.opts.Store, ex.im.ID, ex.run.ID+"."+strconv.FormatInt(ex.run.StartedAt.UnixNano(), 36))
+	batch := make([]entry, 0, ex.rn.opts.BatchSize)
 	var enc bytes.Buffer
 	encoder := json.NewEncoder(&enc)
 	encoder.SetEscapeHTML(false)
 	for {
 		// A full batch is upserted; a partial one too once ProgressEvery
 		// has passed, so a slow feed still shows progress (flush reports it).
-		if len(batch) == cap(batch) || time.Since(ex.lastFlush) >= ex.rn.ProgressEvery {
+		if len(batch) == cap(batch) || time.Since(ex.lastFlush) >= ex.rn.opts.ProgressEvery {
 			if err := ex.flush(ctx, batch); err != nil {
 				return "", "", err
 			}
@@ -317,7 +363,7 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	ex.run.Counts.Removed = removed
-	if _, err := ex.rn.store.db.ExecContext(ctx, `UPDATE imports SET etag = $1, last_modified = $2 WHERE id = $3`,
+	if _, err := ex.rn.opts.Store.db.ExecContext(ctx, `UPDATE imports SET etag = $1, last_modified = $2 WHERE id = $3`,
 		resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"), ex.im.ID); err != nil {
 		return "", "", fmt.Errorf("importer: keeping the feed's validators: %w", err)
 	}
@@ -346,7 +392,7 @@ func (ex *execution) flush(ctx context.Context, batch []entry) error {
 			ex.bad(d)
 		}
 	}
-	if time.Since(ex.lastFlush) < ex.rn.ProgressEvery {
+	if time.Since(ex.lastFlush) < ex.rn.opts.ProgressEvery {
 		return nil
 	}
 	ex.lastFlush = time.Now()
@@ -368,7 +414,7 @@ func (ex *execution) progress(ctx context.Context) (bool, error) {
 	}
 	errs, _ := json.Marshal(r.Errors)
 	var cancelled bool
-	err := ex.rn.store.db.QueryRowContext(ctx, `UPDATE import_runs SET bytes = $1, bytes_total = $2, items = $3, created = $4,
+	err := ex.rn.opts.Store.db.QueryRowContext(ctx, `UPDATE import_runs SET bytes = $1, bytes_total = $2, items = $3, created = $4,
 		updated = $5, unchanged = $6, removed = $7, bad = $8, errors = $9 WHERE id = $10 RETURNING cancel_requested`,
 		r.Bytes, r.BytesTotal, r.Items, r.Counts.Created, r.Counts.Updated, r.Counts.Unchanged, r.Counts.Removed, r.Counts.Bad,
 		string(errs), r.ID).Scan(&cancelled)
@@ -386,7 +432,7 @@ func (ex *execution) finish(ctx context.Context, status, msg string) error {
 	if _, err := ex.progress(ctx); err != nil {
 		return err
 	}
-	if err := ex.rn.store.end(ctx, ex.im, ex.run, StatusRunning, status, msg); err != nil {
+	if err := ex.rn.opts.Store.end(ctx, ex.im, ex.run, StatusRunning, status, msg); err != nil {
 		return err
 	}
 	r := ex.run

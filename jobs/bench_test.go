@@ -48,7 +48,7 @@ func BenchmarkEmptyHandler(b *testing.B) {
 		}
 		return nil
 	})
-	w := newWorker(r, WorkerConfig{}, mux, testLogger(b))
+	w := newWorker(WorkerOptions{Redis: r, Log: testLogger(b)}, mux)
 	b.ResetTimer()
 	start := time.Now()
 	require.NoError(b, w.Start())

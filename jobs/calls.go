@@ -13,7 +13,7 @@ import (
 
 // API calls. As with a delivery alone, the task id is the call id and the
 // payload is the id alone; calls keeps the attempts and the schedule in its
-// store, and asynq is only the timer (againError, retryDelay). Calls go on
+// store, and asynq is only the timer (a *retry.Later, retryDelay). Calls go on
 // the critical queue: a scenario step may be waiting for the answer, while
 // deliveries, on the default queue, are notifications.
 const (
@@ -33,14 +33,7 @@ func NewCallTask(id string) (*asynq.Task, []asynq.Option) {
 
 func handleCall(svc *calls.Service) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
-		res, err := svc.Run(ctx, string(t.Payload()))
-		if err != nil {
-			return err
-		}
-		if res.Done {
-			return nil
-		}
-		return &againError{delay: res.Again, postponed: res.Postponed}
+		return svc.Run(ctx, string(t.Payload()))
 	}
 }
 

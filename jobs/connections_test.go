@@ -28,7 +28,7 @@ func TestConnectionsSweepTask(t *testing.T) {
 	require.NoError(t, err)
 	connect(t, svc, p, v.ID)
 
-	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc})
+	startWorker(t, r, WorkerOptions{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc})
 	c := newClient(t, r)
 
 	tasks, err := ConnectionsSweepSource{}.PeriodicTasks()

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Deliveries of action hooks and event webhooks.
@@ -31,7 +32,7 @@ import (
 // every delivery whose first attempt is behind it (a retry) or that waits
 // (a postponement); one still without an attempt stays with the batch.
 // hooks keeps the attempt count and the schedule in its store; asynq is
-// only the timer: the handler returns an *againError carrying the wait
+// only the timer: the handler returns the *retry.Later carrying the wait
 // hooks asked for, and retryDelay hands it to asynq.
 const (
 	TypeDeliverySend  = "delivery:send"
@@ -76,24 +77,14 @@ func NewDeliveryBatchTask(batch string, ids []string) (*asynq.Task, []asynq.Opti
 	}
 }
 
-// againError asks asynq to run the task again after delay.
-type againError struct {
-	delay time.Duration
-	// postponed: not a failure (a limit, a connection to reconnect).
-	postponed bool
-}
-
-// RetryAfter and Postponed are what the worker's RetryDelayFunc and
-// IsFailure read (queue.go).
-//
-// asynq keeps a retry's time in whole unix seconds, so a wait of 1.4 s may
-// end after 0.4 s. A wait of a second or more (a Retry-After, a step of the
-// schedule) is rounded up to the next whole second so it never ends early;
-// shorter waits (limits, test schedules) mean "soon" and are left alone.
-func (e *againError) RetryAfter() time.Duration { return wholeSeconds(e.delay) }
-
 // wholeSeconds is a wait of a second or more rounded up so that it ends on
 // a whole second, as asynq keeps the time of a task that waits.
+//
+// asynq keeps a retry's time in whole unix seconds, so a wait of 1.4 s may
+// end after 0.4 s. A delivery's or call's wait of a second or more (a
+// Retry-After, a step of the schedule) is rounded up to the next whole
+// second so it never ends early (retryDelay, enqueueAlone); shorter waits
+// (limits, test schedules) mean "soon" and are left alone.
 func wholeSeconds(d time.Duration) time.Duration {
 	if d < time.Second {
 		return d
@@ -104,18 +95,10 @@ func wholeSeconds(d time.Duration) time.Duration {
 	}
 	return d
 }
-func (e *againError) Postponed() bool { return e.postponed }
-
-func (e *againError) Error() string {
-	if e.postponed {
-		return "postponed for " + e.delay.String()
-	}
-	return "attempt failed; next in " + e.delay.String()
-}
 
 // deliveryRuns is what a worker's delivery handlers share: the slots that
 // bound how many deliveries run at once, alone and in batches together
-// (WorkerConfig.DeliveryConcurrency), and the signal that the worker is
+// (WorkerOptions.DeliveryConcurrency), and the signal that the worker is
 // stopping.
 type deliveryRuns struct {
 	free     chan struct{}
@@ -163,19 +146,10 @@ func handleDelivery(svc *hooks.Service, runs *deliveryRuns) asynq.HandlerFunc {
 				return err
 			}
 			// The worker stops, or no slot came free: back to the queue.
-			return &againError{postponed: true}
+			return &retry.Later{Reason: "no delivery slot came free"}
 		}
-		res, err := func() (hooks.Result, error) {
-			defer runs.give()
-			return svc.Deliver(ctx, string(t.Payload()))
-		}()
-		if err != nil {
-			return err
-		}
-		if res.Done {
-			return nil
-		}
-		return &againError{delay: res.Again, postponed: res.Postponed}
+		defer runs.give()
+		return svc.Deliver(ctx, string(t.Payload()))
 	}
 }
 
@@ -228,20 +202,21 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 			started++
 			wg.Go(func() {
 				defer runs.give()
-				res, err := deliverFirst(ctx, svc, batch, id, log)
+				err := deliverFirst(ctx, svc, batch, id, log)
+				later, again := errors.AsType[*retry.Later](err)
 				switch {
+				case again:
+					// Handed on even if the run's context has ended: a retry
+					// must not wait for the batch to run again.
+					if err := c.enqueueAlone(context.WithoutCancel(ctx), []waiting{{id: id, in: later.After}}); err != nil {
+						first(&handErr, err)
+					}
 				case err != nil:
 					// Still without an attempt: the next run tries it.
 					first(&judgeErr, err)
 					mu.Lock()
 					unjudged = append(unjudged, id)
 					mu.Unlock()
-				case !res.Done:
-					// Handed on even if the run's context has ended: a retry
-					// must not wait for the batch to run again.
-					if err := c.enqueueAlone(context.WithoutCancel(ctx), []waiting{{id: id, in: res.Again}}); err != nil {
-						first(&handErr, err)
-					}
 				}
 			})
 		}
@@ -262,7 +237,7 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 			return err
 		}
 		if started < len(ids) {
-			return &againError{postponed: true}
+			return &retry.Later{Reason: "the batch stopped starting deliveries"}
 		}
 		return nil
 	}
@@ -271,11 +246,11 @@ func handleDeliveryBatch(svc *hooks.Service, c *Client, runs *deliveryRuns, log 
 // deliverFirst is svc.DeliverFirst, with a panic (a bug) turned into the
 // delivery's error, as asynq does for a task: it fails the batch's run,
 // not the worker, and the batch runs again after a while.
-func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log *slog.Logger) (res hooks.Result, err error) {
+func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log *slog.Logger) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("delivery panicked", "delivery_id", id, "batch_id", batch, "panic", fmt.Sprint(p))
-			res, err = hooks.Result{}, fmt.Errorf("delivery %s panicked: %v", id, p)
+			err = fmt.Errorf("delivery %s panicked: %v", id, p)
 		}
 	}()
 	return svc.DeliverFirst(ctx, batch, id)
@@ -287,7 +262,7 @@ func deliverFirst(ctx context.Context, svc *hooks.Service, batch, id string, log
 // 2 s, 4 s, then every infraRetryMax.
 //
 // Such a task could not even be judged: the database or Redis did not
-// answer (every outcome of a request itself comes back as an againError
+// answer (every outcome of a request itself comes back as a *retry.Later
 // with hooks' schedule), so the wait is only how soon to look whether
 // they are back. asynq's default (15–45 s for the first retry, then
 // growing) capped at a minute, as before, left a task that failed while

@@ -133,7 +133,9 @@ func (e *deliveryEnv) batchOf(t *testing.T, id string) string {
 
 func (e *deliveryEnv) startWorker(t *testing.T, deliveries int) *Worker {
 	t.Helper()
-	w := NewWorker(e.r, WorkerConfig{DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: 5 * time.Second}, Deps{Hooks: e.hooks, Client: e.client}, testLogger(t))
+	w, err := NewWorker(WorkerOptions{Redis: e.r, Deps: Deps{Hooks: e.hooks, Client: e.client}, Log: testLogger(t),
+		DeliveryConcurrency: deliveries, Concurrency: 2, ShutdownTimeout: 5 * time.Second})
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 	return w

@@ -7,8 +7,11 @@
 //
 // Task types read "domain:action" (system:ping). Each NewXxxTask constructor
 // sits next to its handler, and every handler is registered in newMux. A
-// handler decodes its payload, calls domain code and maps the error; it never
-// swallows one.
+// handler decodes its payload, calls domain code and returns its error; it
+// never swallows one. Domain errors speak internal/retry (a *retry.Later,
+// retry.ErrNever, anything else), and the worker maps them to asynq in one
+// place: its RetryDelayFunc and IsFailure, and the mux's neverRetry
+// (queue.go, mux.go).
 //
 // Queues: critical for work a person or a scenario is waiting on (API
 // calls), default for deliveries, low for imports and housekeeping. A

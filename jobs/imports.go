@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Task types of feed imports.
@@ -78,13 +79,9 @@ func handleImportRun(runner *importer.Runner) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p importRunPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("decoding %s payload: %w: %w", t.Type(), err, asynq.SkipRetry)
+			return retry.Never(fmt.Errorf("decoding %s payload: %w", t.Type(), err))
 		}
-		err := runner.Execute(ctx, p.RunID)
-		if errors.Is(err, importer.ErrNotFound) {
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry) // deleted with its import
-		}
-		return err
+		return runner.Execute(ctx, p.RunID)
 	}
 }
 
@@ -92,7 +89,7 @@ func handleImportSchedule(store *importer.Store, client *Client, log *slog.Logge
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p importSchedulePayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("decoding %s payload: %w: %w", t.Type(), err, asynq.SkipRetry)
+			return retry.Never(fmt.Errorf("decoding %s payload: %w", t.Type(), err))
 		}
 		run, err := client.StartImportRun(ctx, store, p.ImportID, "schedule")
 		switch {

@@ -47,10 +47,12 @@ func setupImports(t *testing.T) *importBundle {
 	require.NoError(t, err)
 	connect(t, svc, p, v.ID)
 
-	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
-	runner := importer.NewRunner(store, svc, testLogger(t))
+	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: &connections.StoreEvents{DB: d.DB}})
+	require.NoError(t, err)
+	runner, err := importer.NewRunner(importer.RunnerOptions{Store: store, Sender: svc, Log: testLogger(t)})
+	require.NoError(t, err)
 	c := newClient(t, r)
-	startWorker(t, r, WorkerConfig{Concurrency: 4, ShutdownTimeout: time.Second}, Deps{Client: c, Imports: store, ImportRunner: runner})
+	startWorker(t, r, WorkerOptions{Concurrency: 4, ShutdownTimeout: time.Second}, Deps{Client: c, Imports: store, ImportRunner: runner})
 	return &importBundle{store: store, client: c, conns: svc, p: p, connID: v.ID}
 }
 
@@ -129,7 +131,8 @@ func TestARunThatCannotBeQueuedFailsAndSaysSo(t *testing.T) {
 	r, err := OpenRedis(ctx, redistest.New(t), testLogger(t))
 	require.NoError(t, err)
 	d := dbtest.New(t)
-	store := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
+	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: &connections.StoreEvents{DB: d.DB}})
+	require.NoError(t, err)
 	c := newClient(t, r)
 	im, err := store.Create(ctx, importer.Input{Name: new("x"), URL: new("https://feeds.example/f.csv")}, nil)
 	require.NoError(t, err)
@@ -167,8 +170,10 @@ func TestScheduleChangesArePickedUpWithoutRestart(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
 	d := dbtest.New(t)
-	store := importer.NewStore(d.DB, nil)
-	sched, err := NewScheduler(r, SchedulerConfig{SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond}, testLogger(t), ImportSchedules{Store: store})
+	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB})
+	require.NoError(t, err)
+	sched, err := NewScheduler(SchedulerOptions{Redis: r, Log: testLogger(t), Sources: []PeriodicSource{ImportSchedules{Store: store}},
+		SyncInterval: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, sched.Start())
 	t.Cleanup(sched.Shutdown)

@@ -79,8 +79,10 @@ func newClient(t testing.TB, r *Redis) *Client {
 }
 
 // startWorker starts a worker on r, shut down after the test.
-func startWorker(t testing.TB, r *Redis, cfg WorkerConfig, deps Deps) *Worker {
-	w := NewWorker(r, cfg, deps, testLogger(t))
+func startWorker(t testing.TB, r *Redis, cfg WorkerOptions, deps Deps) *Worker {
+	cfg.Redis, cfg.Deps, cfg.Log = r, deps, testLogger(t)
+	w, err := NewWorker(cfg)
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 	return w
@@ -93,7 +95,7 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	require.True(t, r.Embedded())
 
-	startWorker(t, r, WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{})
+	startWorker(t, r, WorkerOptions{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{})
 
 	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -106,7 +108,7 @@ func TestEmbeddedRedisRunsAsynqScripts(t *testing.T) {
 func TestPingThroughRealQueue(t *testing.T) {
 	t.Parallel()
 	r := openRedis(t)
-	startWorker(t, r, WorkerConfig{Concurrency: 4}, Deps{})
+	startWorker(t, r, WorkerOptions{Concurrency: 4}, Deps{})
 
 	c := newClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -145,7 +147,7 @@ func TestShutdownLetsInFlightTaskFinish(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	w := newWorker(r, WorkerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second}, mux, testLogger(t))
+	w := newWorker(WorkerOptions{Redis: r, Log: testLogger(t), Concurrency: 2, ShutdownTimeout: 5 * time.Second}, mux)
 	require.NoError(t, w.Start())
 
 	c := newClient(t, r)
@@ -174,7 +176,7 @@ func TestShutdownBoundHandsUnfinishedTaskBack(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	w := newWorker(r, WorkerConfig{Concurrency: 1, ShutdownTimeout: 300 * time.Millisecond}, mux, testLogger(t))
+	w := newWorker(WorkerOptions{Redis: r, Log: testLogger(t), Concurrency: 1, ShutdownTimeout: 300 * time.Millisecond}, mux)
 	require.NoError(t, w.Start())
 
 	c := newClient(t, r)

@@ -10,6 +10,15 @@ import (
 	"github.com/hibiken/asynq"
 )
 
+// orDiscard is log, or a logger that writes nothing when log is nil: the
+// default of WorkerOptions.Log and SchedulerOptions.Log.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
+
 // slogAdapter lets asynq log through slog.
 type slogAdapter struct{ log *slog.Logger }
 

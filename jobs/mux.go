@@ -1,6 +1,9 @@
 package jobs
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/hibiken/asynq"
@@ -9,6 +12,7 @@ import (
 	"github.com/liaison/liaison/hooks"
 	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Deps are the domain services that task handlers call. Later work adds to
@@ -33,6 +37,7 @@ type Deps struct {
 // runs is what the delivery handlers share.
 func newMux(deps Deps, runs *deliveryRuns, log *slog.Logger) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
+	mux.Use(neverRetry)
 	mux.HandleFunc(TypePing, handlePing)
 	if deps.Hooks != nil {
 		mux.Handle(TypeDeliverySend, handleDelivery(deps.Hooks, runs))
@@ -53,4 +58,18 @@ func newMux(deps Deps, runs *deliveryRuns, log *slog.Logger) *asynq.ServeMux {
 		mux.Handle(TypeImportSchedule, handleImportSchedule(deps.Imports, deps.Client, log))
 	}
 	return mux
+}
+
+// neverRetry archives a task whose handler returned retry.ErrNever, at once:
+// running it again cannot help (a payload that does not decode, a run
+// deleted with its import). The rest of the vocabulary asynq reads
+// through the worker's RetryDelayFunc and IsFailure (queue.go).
+func neverRetry(h asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := h.ProcessTask(ctx, t)
+		if errors.Is(err, retry.ErrNever) {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return err
+	})
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Queue names. Deliveries have the default queue to themselves; API calls
@@ -40,24 +43,34 @@ var (
 	otherQueues    = map[string]int{QueueCritical: 6, QueueLow: 1}
 )
 
-// Defaults of WorkerConfig, applied by NewWorker to the fields left zero.
+// Defaults of WorkerOptions, applied by NewWorker to the fields left zero.
 const (
-	// DefaultDeliveryConcurrency is WorkerConfig.DeliveryConcurrency
+	// DefaultDeliveryConcurrency is WorkerOptions.DeliveryConcurrency
 	// (DELIVERY_CONCURRENCY): a delivery mostly waits on a receiver, and
 	// the runs that wait together share their database reads and writes.
 	DefaultDeliveryConcurrency = 200
-	// DefaultConcurrency is WorkerConfig.Concurrency (WORKER_CONCURRENCY).
+	// DefaultConcurrency is WorkerOptions.Concurrency (WORKER_CONCURRENCY).
 	DefaultConcurrency = 50
-	// DefaultDeliveryPoll is WorkerConfig.DeliveryPoll
+	// DefaultDeliveryPoll is WorkerOptions.DeliveryPoll
 	// (DELIVERY_POLL_INTERVAL); newWorker says why it is so short.
 	DefaultDeliveryPoll = 2 * time.Millisecond
-	// DefaultShutdownTimeout is WorkerConfig.ShutdownTimeout
+	// DefaultShutdownTimeout is WorkerOptions.ShutdownTimeout
 	// (SHUTDOWN_TIMEOUT), which also bounds the HTTP servers' stop.
 	DefaultShutdownTimeout = 25 * time.Second
 )
 
-// WorkerConfig configures the asynq servers of a worker process.
-type WorkerConfig struct {
+// WorkerOptions configure a worker process: its asynq servers and the
+// handlers they run. Redis is required.
+type WorkerOptions struct {
+	// Redis is the shared connection the servers run on.
+	Redis *Redis
+	// Deps are the domain services the handlers call; a handler whose
+	// service is nil is not registered. Deps.Client defaults to a client
+	// on Redis (batches of deliveries hand on what they do not finish).
+	Deps Deps
+	// Log gets the worker's lines and asynq's. Default: discard.
+	Log *slog.Logger
+
 	// DeliveryConcurrency is how many deliveries run at once, those of
 	// batches and those alone together; it is also how many tasks the
 	// server of the default queue runs at once. Default
@@ -91,35 +104,55 @@ type Worker struct {
 }
 
 // NewWorker builds the asynq servers on the shared Redis client.
-func NewWorker(r *Redis, cfg WorkerConfig, deps Deps, log *slog.Logger) *Worker {
-	cfg = cfg.withDefaults()
-	if deps.Client == nil {
-		// Batches of deliveries hand on what they do not finish.
-		deps.Client = NewClient(r)
+func NewWorker(opts WorkerOptions) (*Worker, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
-	runs := newDeliveryRuns(cfg.DeliveryConcurrency)
-	w := newWorker(r, cfg, newMux(deps, runs, log), log)
+	opts = opts.withDefaults()
+	if opts.Deps.Client == nil {
+		opts.Deps.Client = NewClient(opts.Redis)
+	}
+	runs := newDeliveryRuns(opts.DeliveryConcurrency)
+	w := newWorker(opts, newMux(opts.Deps, runs, opts.Log))
 	w.stopping = runs.stop
-	return w
+	return w, nil
 }
 
-// withDefaults fills what is unset. NewWorker has no error to return, so
-// a negative value counts as unset too (config refuses one).
-func (cfg WorkerConfig) withDefaults() WorkerConfig {
-	cfg.DeliveryConcurrency = cmp.Or(max(cfg.DeliveryConcurrency, 0), DefaultDeliveryConcurrency)
-	cfg.Concurrency = cmp.Or(max(cfg.Concurrency, 0), DefaultConcurrency)
-	cfg.ShutdownTimeout = cmp.Or(max(cfg.ShutdownTimeout, 0), DefaultShutdownTimeout)
-	cfg.DeliveryPoll = cmp.Or(max(cfg.DeliveryPoll, 0), DefaultDeliveryPoll)
-	return cfg
+// validate checks what is set: Redis, and no negative count or duration
+// (zero means the default).
+func (o WorkerOptions) validate() error {
+	if err := invalid.Required("jobs: worker", invalid.Need("Redis", o.Redis != nil)); err != nil {
+		return err
+	}
+	if err := invalid.NotNegative("jobs: worker", []invalid.Setting[time.Duration]{
+		invalid.Named("DeliveryPoll", o.DeliveryPoll), invalid.Named("ShutdownTimeout", o.ShutdownTimeout),
+	}); err != nil {
+		return err
+	}
+	return invalid.NotNegative("jobs: worker", []invalid.Setting[int]{
+		invalid.Named("DeliveryConcurrency", o.DeliveryConcurrency), invalid.Named("Concurrency", o.Concurrency),
+	})
 }
 
-func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger) *Worker {
-	cfg = cfg.withDefaults()
-	log = log.With("component", "worker")
+// withDefaults fills what is unset; validate has refused what is negative.
+func (o WorkerOptions) withDefaults() WorkerOptions {
+	o.Log = orDiscard(o.Log)
+	o.DeliveryConcurrency = cmp.Or(o.DeliveryConcurrency, DefaultDeliveryConcurrency)
+	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
+	o.ShutdownTimeout = cmp.Or(o.ShutdownTimeout, DefaultShutdownTimeout)
+	o.DeliveryPoll = cmp.Or(o.DeliveryPoll, DefaultDeliveryPoll)
+	return o
+}
+
+// newWorker builds a worker that runs mux; opts.Deps is mux's business.
+func newWorker(opts WorkerOptions, mux *asynq.ServeMux) *Worker {
+	opts = opts.withDefaults()
+	r := opts.Redis
+	log := opts.Log.With("component", "worker")
 	// asynq polls Redis when its queues are empty, sleeping between half
 	// and one and a half TaskCheckInterval; its default of 1 s would put up
 	// to 1.5 s between an event and its delivery. The deliveries' server
-	// polls every cfg.DeliveryPoll, 2 ms by default (at most 3 ms, 1–1.5 ms
+	// polls every opts.DeliveryPoll, 2 ms by default (at most 3 ms, 1–1.5 ms
 	// on average, of the 25 ms p99 target for event→delivery), for about
 	// 500 cheap dequeue scripts a second while idle: against 4 ms, a lower
 	// p50 and p99 in deliverybench for a few per cent more of a core in an
@@ -136,14 +169,14 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 			// 5 s default would delay every first retry ("at once") by up to
 			// 5 s. 100 ms costs one script per queue ten times a second.
 			DelayedTaskCheckInterval: 100 * time.Millisecond,
-			ShutdownTimeout:          cfg.ShutdownTimeout,
+			ShutdownTimeout:          opts.ShutdownTimeout,
 			RetryDelayFunc:           retryDelay,
 			IsFailure:                isFailure,
 			Logger:                   slogAdapter{log},
 			LogLevel:                 asynqLevel(log),
 			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-				if _, again := errors.AsType[*againError](err); again {
-					return // a scheduled retry or a postponement, recorded by hooks
+				if _, later := errors.AsType[*retry.Later](err); later {
+					return // a scheduled retry or a postponement, recorded by its domain
 				}
 				id, _ := asynq.GetTaskID(ctx)
 				retried, _ := asynq.GetRetryCount(ctx)
@@ -152,40 +185,43 @@ func newWorker(r *Redis, cfg WorkerConfig, mux *asynq.ServeMux, log *slog.Logger
 		})
 	}
 	return &Worker{
-		deliveries: server(deliveryQueues, cfg.DeliveryConcurrency, cfg.DeliveryPoll),
-		others:     server(otherQueues, cfg.Concurrency, 10*time.Millisecond),
+		deliveries: server(deliveryQueues, opts.DeliveryConcurrency, opts.DeliveryPoll),
+		others:     server(otherQueues, opts.Concurrency, 10*time.Millisecond),
 		mux:        mux,
 		redis:      r,
 		log:        log,
 	}
 }
 
-// Domain errors steer the queue through two small interfaces, so that
-// domain packages need not know asynq: an error with RetryAfter says when to
-// run the task again (a retry schedule kept by the domain, a Retry-After, a
-// postponement), and an error whose Postponed answers true is not counted
-// as a failure in asynq's statistics (waiting for a reconnection is not an
-// error of the task).
-type (
-	retryAfter interface{ RetryAfter() time.Duration }
-	postponed  interface{ Postponed() bool }
-)
-
+// Domain errors steer the queue through the vocabulary of internal/retry,
+// so that domain packages need not know asynq; this file and neverRetry
+// (mux.go) are the one place that maps it:
+//
+//   - a *retry.Later says when to run the task again (retryDelay: a retry
+//     schedule kept by the domain, a Retry-After, a postponement); without
+//     an Err it is no failure in asynq's counts (isFailure: waiting for a
+//     reconnection is not an error of the task);
+//   - retry.ErrNever is archived at once, with asynq.SkipRetry (neverRetry);
+//   - any other error is retried after asynq's backoff, or, for deliveries
+//     and calls, deliveryRetryDelay's.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
-	var ra retryAfter
-	if errors.As(err, &ra) {
-		return max(ra.RetryAfter(), 0)
-	}
+	later, isLater := errors.AsType[*retry.Later](err)
 	switch t.Type() {
 	case TypeDeliverySend, TypeDeliveryBatch, TypeCallSend:
+		if isLater {
+			return wholeSeconds(max(later.After, 0))
+		}
 		return deliveryRetryDelay(n, err, t)
+	}
+	if isLater {
+		return max(later.After, 0)
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 func isFailure(err error) bool {
-	var p postponed
-	return !(errors.As(err, &p) && p.Postponed())
+	later, isLater := errors.AsType[*retry.Later](err)
+	return !isLater || later.Err != nil
 }
 
 // Start starts processing in the background.

@@ -108,7 +108,7 @@ func TestDeliveriesComeBackWithin15sOfRedisLosingItsData(t *testing.T) {
 	lost := time.Now()
 
 	e.startWorker(t, 20)
-	s, err := NewScheduler(e.r, SchedulerConfig{}, testLogger(t), DeliveryHousekeeping{})
+	s, err := NewScheduler(SchedulerOptions{Redis: e.r, Log: testLogger(t), Sources: []PeriodicSource{DeliveryHousekeeping{}}})
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Shutdown)

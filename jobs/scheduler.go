@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/liaison/liaison/internal/invalid"
 )
 
 // PeriodicSource lists periodic tasks; the scheduler asks every source on
@@ -22,40 +24,60 @@ type PeriodicSource interface {
 // guard them with asynq.Unique or a task id.
 type Scheduler struct{ m *asynq.PeriodicTaskManager }
 
-// SchedulerConfig configures the scheduler.
-type SchedulerConfig struct {
+// SchedulerOptions configure the scheduler. Redis is required.
+type SchedulerOptions struct {
+	// Redis is the shared connection the scheduler enqueues on.
+	Redis *Redis
+	// Sources list the periodic tasks, read again every SyncInterval.
+	Sources []PeriodicSource
+	// Log gets the scheduler's lines and asynq's. Default: discard.
+	Log *slog.Logger
 	// SyncInterval is how often the sources are read again. Default
-	// DefaultSyncInterval.
+	// DefaultSyncInterval, 30 s.
 	SyncInterval time.Duration
 	// HeartbeatInterval is how often the scheduler publishes its entries
 	// (what asynq's inspector and dashboards show). Default asynq's 10 s.
 	HeartbeatInterval time.Duration
 }
 
-// DefaultSyncInterval is SchedulerConfig.SyncInterval: an edited schedule
+// DefaultSyncInterval is SchedulerOptions.SyncInterval: an edited schedule
 // takes effect within a minute.
 const DefaultSyncInterval = 30 * time.Second
 
-// withDefaults fills what is unset; a negative value counts as unset, as
-// in WorkerConfig.
-func (cfg SchedulerConfig) withDefaults() SchedulerConfig {
-	cfg.SyncInterval = cmp.Or(max(cfg.SyncInterval, 0), DefaultSyncInterval)
-	return cfg
+// validate checks what is set: Redis, and no negative interval (zero
+// means the default).
+func (o SchedulerOptions) validate() error {
+	if err := invalid.Required("jobs: scheduler", invalid.Need("Redis", o.Redis != nil)); err != nil {
+		return err
+	}
+	return invalid.NotNegative("jobs: scheduler", []invalid.Setting[time.Duration]{
+		invalid.Named("SyncInterval", o.SyncInterval), invalid.Named("HeartbeatInterval", o.HeartbeatInterval),
+	})
 }
 
-// NewScheduler builds the periodic task manager over the given sources.
-func NewScheduler(r *Redis, cfg SchedulerConfig, log *slog.Logger, sources ...PeriodicSource) (*Scheduler, error) {
-	cfg = cfg.withDefaults()
-	log = log.With("component", "scheduler")
+// withDefaults fills what is unset; validate has refused what is negative.
+func (o SchedulerOptions) withDefaults() SchedulerOptions {
+	o.Log = orDiscard(o.Log)
+	o.SyncInterval = cmp.Or(o.SyncInterval, DefaultSyncInterval)
+	return o
+}
+
+// NewScheduler builds the periodic task manager over the sources.
+func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	log := opts.Log.With("component", "scheduler")
 	m, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
-		RedisUniversalClient:       r.UniversalClient,
-		PeriodicTaskConfigProvider: provider(sources),
-		SyncInterval:               cfg.SyncInterval,
+		RedisUniversalClient:       opts.Redis.UniversalClient,
+		PeriodicTaskConfigProvider: provider(opts.Sources),
+		SyncInterval:               opts.SyncInterval,
 		SchedulerOpts: &asynq.SchedulerOpts{
 			Logger:            slogAdapter{log},
 			LogLevel:          asynqLevel(log),
 			Location:          time.UTC,
-			HeartbeatInterval: cfg.HeartbeatInterval,
+			HeartbeatInterval: opts.HeartbeatInterval,
 			PostEnqueueFunc: func(info *asynq.TaskInfo, err error) {
 				if err != nil {
 					log.Warn("periodic task not enqueued", "error", err)

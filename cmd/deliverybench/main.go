@@ -134,7 +134,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	worker := jobs.NewWorker(r, jobs.WorkerConfig{DeliveryConcurrency: o.concurrency, ShutdownTimeout: 5 * time.Second}, jobs.Deps{Client: queue, Hooks: svc}, log)
+	worker, err := jobs.NewWorker(jobs.WorkerOptions{Redis: r, Deps: jobs.Deps{Client: queue, Hooks: svc}, Log: log,
+		DeliveryConcurrency: o.concurrency, ShutdownTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
 	if err := worker.Start(); err != nil {
 		return err
 	}

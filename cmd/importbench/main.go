@@ -64,8 +64,14 @@ func run(items int, format string, runs int) error {
 
 	g := connections.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	sender := publicSender{c: &http.Client{Transport: g.Transport()}}
-	store := importer.NewStore(d, nil)
-	runner := importer.NewRunner(store, sender, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	store, err := importer.NewStore(importer.StoreOptions{DB: d})
+	if err != nil {
+		return err
+	}
+	runner, err := importer.NewRunner(importer.RunnerOptions{Store: store, Sender: sender, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
 	name, f, path := "bench", format, ""
 	if format == "xml" {
 		path = feedgen.XMLItemPath

@@ -14,6 +14,7 @@ import (
 	"github.com/liaison/liaison/hooks/send"
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // callAttemptInsert inserts the attempt of a call.
@@ -95,25 +96,27 @@ func (c *queuedCall) request(timeout time.Duration) send.Outgoing {
 // classification and schedule, the attempt in the same table. Over the
 // connection's limits, or while the connection needs reauthorization, the
 // call waits without using up an attempt; so does it after a 429, up to
-// maxFreeRateLimits times. An error means the attempt could not even be
+// maxFreeRateLimits times. It returns nil when the call is done, a
+// *retry.Later when it runs again (after a failed attempt, or a wait that
+// uses up none), and any other error when the attempt could not even be
 // judged; the queue runs it again later.
-func (s *Service) Run(ctx context.Context, id string) (hooks.Result, error) {
+func (s *Service) Run(ctx context.Context, id string) error {
 	c, err := s.loadCall(ctx, id)
 	if errors.Is(err, db.ErrNoRows) {
-		return hooks.Result{Done: true}, nil // removed by retention
+		return nil // removed by retention
 	}
 	if err != nil {
-		return hooks.Result{}, fmt.Errorf("loading call %s: %w", id, err)
+		return fmt.Errorf("loading call %s: %w", id, err)
 	}
 	if c.state == CallSucceeded || c.state == CallFailed {
-		return hooks.Result{Done: true}, nil // a stale duplicate run
+		return nil // a stale duplicate run
 	}
 
 	// A connection removed since is no error here: the request is refused
 	// before it is sent, and the call fails with the reason.
 	rate, conc, _, err := s.opts.Connections.Limits(ctx, c.connectionID)
 	if err != nil {
-		return hooks.Result{}, err
+		return err
 	}
 	// As a delivery: an open circuit waits, a connection holds no more
 	// than its share of this worker's slots.
@@ -121,22 +124,22 @@ func (s *Service) Run(ctx context.Context, id string) (hooks.Result, error) {
 	key := "connection:" + c.connectionID
 	g, err := s.opts.Breakers.Admit(ctx, key, c.circuit, out.Timeout)
 	if err != nil {
-		return hooks.Result{}, err
+		return err
 	}
 	if g.Wait > 0 {
 		return s.postponeCallFor(ctx, c, g.Wait, g.Why)
 	}
 	releaseShare, wait := s.share.Take(ctx, key)
 	if wait > 0 {
-		return hooks.Result{Again: wait, Postponed: true}, nil
+		return &retry.Later{After: wait}
 	}
 	defer releaseShare()
 	release, wait, err := s.limiter.Acquire(ctx, "connection:"+c.connectionID, send.Limits{RateLimit: rate, MaxConcurrency: conc})
 	if err != nil {
-		return hooks.Result{}, err
+		return err
 	}
 	if wait > 0 {
-		return hooks.Result{Again: wait, Postponed: true}, nil
+		return &retry.Later{After: wait}
 	}
 	defer release(true)
 
@@ -146,13 +149,13 @@ func (s *Service) Run(ctx context.Context, id string) (hooks.Result, error) {
 	// whether its connection is back, lest it flicker at every look.
 	if _, err := s.opts.DB.ExecContext(ctx, `UPDATE calls SET state = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $1 AND state NOT IN ($5, $6, $7)`,
 		c.id, CallRunning, now.Add(out.Timeout+time.Minute), now, CallSucceeded, CallFailed, CallPostponed); err != nil {
-		return hooks.Result{}, fmt.Errorf("starting call %s: %w", c.id, err)
+		return fmt.Errorf("starting call %s: %w", c.id, err)
 	}
 	start := time.Now()
 	x := send.Exchange(ctx, s.opts.Sender, out, nil, c.attempts+1, now, maxCallResponse)
 	releaseShare() // the target's part is done; recording the attempt is ours
-	if x.Reauth != nil {
-		return s.postponeCall(ctx, c, x.Reauth)
+	if x.Later != nil {
+		return s.postponeCall(ctx, c, x.Later)
 	}
 	s.opts.Breakers.Observe(ctx, key, c.circuit, g, x)
 	outcome := send.Classify(x.Attempt.Status, x.Err, send.TargetCall, c.retry4xx)
@@ -165,25 +168,25 @@ func (s *Service) Run(ctx context.Context, id string) (hooks.Result, error) {
 
 // postponeCall records why the call waits and when it looks again; no
 // attempt is used. Reconnecting the connection wakes it sooner.
-func (s *Service) postponeCall(ctx context.Context, c *queuedCall, cause error) (hooks.Result, error) {
+func (s *Service) postponeCall(ctx context.Context, c *queuedCall, cause error) error {
 	return s.postponeCallFor(ctx, c, s.opts.ReauthRecheck, "waiting for the connection to be reconnected: "+cause.Error())
 }
 
 // postponeCallFor makes a call wait, saying why; no attempt is used.
-func (s *Service) postponeCallFor(ctx context.Context, c *queuedCall, wait time.Duration, msg string) (hooks.Result, error) {
+func (s *Service) postponeCallFor(ctx context.Context, c *queuedCall, wait time.Duration, msg string) error {
 	now := s.now()
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE calls SET state = $2, next_attempt_at = $3, last_error = $4, updated_at = $5 WHERE id = $1`,
 		c.id, CallPostponed, now.Add(wait), msg, now); err != nil {
-		return hooks.Result{}, fmt.Errorf("postponing call %s: %w", c.id, err)
+		return fmt.Errorf("postponing call %s: %w", c.id, err)
 	}
-	return hooks.Result{Again: wait, Postponed: true}, nil
+	return &retry.Later{After: wait, Reason: msg}
 }
 
 // concludeCall records the attempt and moves the call on, in one
 // transaction with, when the call ended and has a callback URL, the
 // call.completed event and its delivery to that URL. Then it queues the
 // callback and tells whoever waits that the call ended.
-func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x send.Exchanged, outcome send.Outcome) (hooks.Result, error) {
+func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x send.Exchanged, outcome send.Outcome) error {
 	ctx = context.WithoutCancel(ctx) // what was sent is recorded even if the worker stops
 	now := s.now()
 	a := x.Attempt
@@ -200,14 +203,14 @@ func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x send.Exchan
 
 	var callback, event string
 	var data []byte
-	if st.Result.Done && c.callbackURL != "" {
+	if st.Again == nil && c.callbackURL != "" {
 		callback, event = id.NewHex("dlv_"), id.NewHex("evt_")
 		v := callResult{Call: Call{ID: c.id, State: st.Status, ConnectionID: c.connectionID, Method: c.method, Path: c.path,
 			IdempotencyKey: c.key.String, Response: responseOf(a), AttemptCount: a.Number, LastError: st.LastError,
 			Callback: &CallCallback{URL: c.callbackURL, DeliveryID: callback}, CreatedAt: c.createdAt, UpdatedAt: now, FinishedAt: &now}}
 		var err error
 		if data, err = json.Marshal(v); err != nil {
-			return hooks.Result{}, fmt.Errorf("encoding the result of call %s: %w", c.id, err)
+			return fmt.Errorf("encoding the result of call %s: %w", c.id, err)
 		}
 	}
 	err := s.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -226,17 +229,17 @@ func (s *Service) concludeCall(ctx context.Context, c *queuedCall, x send.Exchan
 			EventType: EventCallCompleted, Data: data, At: now})
 	})
 	if err != nil {
-		return hooks.Result{}, fmt.Errorf("recording attempt %d of call %s: %w", a.Number, c.id, err)
+		return fmt.Errorf("recording attempt %d of call %s: %w", a.Number, c.id, err)
 	}
 	if callback != "" {
 		if err := s.opts.Callbacks.QueueCallback(ctx, callback); err != nil {
 			s.opts.Log.ErrorContext(ctx, "queueing a call's callback; the sweep will queue it", "call_id", c.id, "error", err)
 		}
 	}
-	if st.Result.Done {
+	if st.Again == nil {
 		s.announceCallEnded(ctx, c.id)
 	}
-	return st.Result, nil
+	return st.Again
 }
 
 // rateLimited is the step after a 429 that uses up no attempt: the wait

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/internal/db"
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // Circuit breakers. A target that keeps timing out or refusing connections
@@ -156,7 +157,7 @@ func spread(d time.Duration) time.Duration {
 // Refusals before sending (a blocked address, a host outside the
 // connection's) are the request's fault, not the target's.
 func noAnswer(x Exchanged) bool {
-	return x.Attempt.Status == 0 && x.Err != nil && x.Reauth == nil && !errors.Is(x.Err, ErrPermanent)
+	return x.Attempt.Status == 0 && x.Err != nil && x.Later == nil && !errors.Is(x.Err, retry.ErrNever)
 }
 
 // Observe counts an exchange into its target's circuit: an answer

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liaison/liaison/internal/retry"
 )
 
 // TargetKind is what a request goes to; it changes what a 410 means.
@@ -59,13 +61,10 @@ func (o Outcome) String() string {
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
-// ErrPermanent marks an error that no retry can fix (the destination is refused by the
-// network guard, the body cannot be rendered). Classify fails such an attempt at once.
-var ErrPermanent = errors.New("permanent delivery failure")
-
 // Classify decides what follows an attempt from the response status (0 when there was no
 // response) and the error of the call:
-//   - an error wrapping ErrPermanent: Fail;
+//   - an error that no retry can fix (errors.Is retry.ErrNever: the destination is
+//     refused by the network guard, the body cannot be rendered): Fail, at once;
 //   - a response: 2xx Succeeded; 410 Disable for a webhook endpoint and Fail otherwise;
 //     408, 425 and 429 Retry; other 4xx Fail, or Retry when the hook asks for retry4xx;
 //     anything else (3xx, which Liaison does not follow, 5xx, a non-standard code) Retry;
@@ -74,7 +73,7 @@ var ErrPermanent = errors.New("permanent delivery failure")
 // A status wins over an error that came after it, such as a failed read of the response
 // body: the receiver got the request and answered.
 func Classify(status int, err error, target TargetKind, retry4xx bool) Outcome {
-	if err != nil && errors.Is(err, ErrPermanent) {
+	if err != nil && errors.Is(err, retry.ErrNever) {
 		return Fail
 	}
 	switch {

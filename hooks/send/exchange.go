@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liaison/liaison/internal/retry"
 	"github.com/liaison/liaison/internal/secret"
 )
 
@@ -37,9 +38,9 @@ const (
 // Sender sends a request through a connection, or to a public URL when
 // connectionID is "", through the outbound guard; connections.Service
 // satisfies it. The answer's Request is the request last sent (after
-// redirects) with its credentials removed. Errors that mean "a person must
-// reconnect first" satisfy interface{ NeedsReauth() bool }; errors that no
-// retry can fix satisfy interface{ Permanent() bool }.
+// redirects) with its credentials removed. An error that means "not now"
+// (a person must reconnect first) is a *retry.Later; one that no retry can
+// fix is retry.ErrNever (errors.Is).
 type Sender interface {
 	Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error)
 }
@@ -59,36 +60,28 @@ type Exchanged struct {
 	Attempt    Attempt
 	Err        error
 	RetryAfter string
-	// Reauth is set when nothing could be sent because the connection needs
-	// a person to reconnect it: that is no attempt, and the work waits.
-	Reauth error
+	// Later is set when the sender said "not now" (a *retry.Later: the
+	// connection needs a person to reconnect it) and nothing was sent: that
+	// is no attempt, and the work waits.
+	Later error
 }
 
 // Exchange is the request executor that deliveries and API calls share:
 // it sends out (unless preparing it already failed with prepErr, which
-// wraps ErrPermanent) and records the request and its answer as attempt
+// is retry.ErrNever) and records the request and its answer as attempt
 // number, keeping at most bodyCap bytes of the answer. A refusal before
-// sending (a host outside the connection's, a blocked address) comes back
-// wrapping ErrPermanent, so Classify fails it without a retry.
+// sending (a host outside the connection's, a blocked address) is
+// retry.ErrNever, so Classify fails it without a retry.
 func Exchange(ctx context.Context, sender Sender, out Outgoing, prepErr error, number int, now time.Time, bodyCap int) Exchanged {
 	x := Exchanged{Attempt: Attempt{Number: number, StartedAt: now, Method: out.Method, URL: out.URL,
 		RequestHeaders: RedactHeaders(out.Header), RequestBody: Excerpt(out.Body), ResponseHeaders: map[string]string{}}}
 	if prepErr != nil {
 		x.Err = prepErr
-		x.Attempt.Error = strings.TrimPrefix(prepErr.Error(), ErrPermanent.Error()+": ")
+		x.Attempt.Error = prepErr.Error()
 	} else if retryAfter, err := Send(ctx, sender, out, &x.Attempt, bodyCap); err != nil {
-		if nr, ok := errors.AsType[interface {
-			error
-			NeedsReauth() bool
-		}](err); ok && nr.NeedsReauth() {
-			x.Reauth = err
+		if _, ok := errors.AsType[*retry.Later](err); ok {
+			x.Later = err
 			return x
-		}
-		if p, ok := errors.AsType[interface {
-			error
-			Permanent() bool
-		}](err); ok && p.Permanent() {
-			err = fmt.Errorf("%w: %w", ErrPermanent, err)
 		}
 		x.Err = err
 		x.Attempt.Error = PlainError(err, out.Timeout)
@@ -110,7 +103,7 @@ func Send(ctx context.Context, sender Sender, out Outgoing, a *Attempt, bodyCap 
 	}
 	req, err := http.NewRequestWithContext(ctx, out.Method, out.URL, body)
 	if err != nil {
-		return "", fmt.Errorf("%w: building the request: %w", ErrPermanent, err)
+		return "", retry.Never(fmt.Errorf("building the request: %w", err))
 	}
 	req.Header = out.Header
 	resp, err := sender.Do(ctx, out.ConnectionID, req)
@@ -260,7 +253,6 @@ func PlainError(err error, timeout time.Duration) string {
 		return "could not connect: " + oe.Err.Error()
 	}
 	msg := err.Error()
-	msg = strings.TrimPrefix(msg, ErrPermanent.Error()+": ")
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg = ue.Op + " " + ue.URL + ": " + ue.Err.Error()

@@ -2,22 +2,14 @@ package send
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
-)
 
-// Result is what a run of a delivery or a call asks of the queue.
-type Result struct {
-	// Done: nothing more to do (succeeded, failed, gone).
-	Done bool
-	// Again is the wait before the next run when not Done.
-	Again time.Duration
-	// Postponed: the next run is a wait that used up no attempt (a limit,
-	// a connection that needs reauthorization), not a retry after a failure.
-	Postponed bool
-}
+	"github.com/liaison/liaison/internal/retry"
+)
 
 // States a delivery or a call is left in after an attempt.
 const (
@@ -28,12 +20,14 @@ const (
 
 // Step is where an attempt leaves its delivery or call: its new status,
 // when the next attempt is due and when it finished (either may be NULL),
-// the error to show, and what the queue should do.
+// the error to show, and what the queue should do: Again is nil when the
+// work is done (succeeded or failed), else a *retry.Later after the
+// attempt's failure, with the wait before the next attempt.
 type Step struct {
 	Status         string
 	Next, Finished sql.NullTime
 	LastError      string
-	Result         Result
+	Again          error
 }
 
 // Advance applies the outcome of an attempt, the round-th of the current
@@ -48,12 +42,11 @@ func Advance(schedule Schedule, round int, a Attempt, outcome Outcome, retryAfte
 	}
 	switch outcome {
 	case Succeeded:
-		st.Status, st.Result = StatusSucceeded, Result{Done: true}
-		st.LastError = ""
+		st.Status, st.LastError = StatusSucceeded, ""
 	case Retry:
 		delay, ok := schedule.Delay(round, rnd)
 		if !ok {
-			st.Status, st.Result = StatusFailed, Result{Done: true}
+			st.Status = StatusFailed
 			st.LastError = fmt.Sprintf("gave up after %d attempts: %s", round, st.LastError)
 			break
 		}
@@ -62,16 +55,18 @@ func Advance(schedule Schedule, round int, a Attempt, outcome Outcome, retryAfte
 		}
 		st.RetryIn(delay, now)
 	case Fail, Disable:
-		st.Status, st.Result = StatusFailed, Result{Done: true}
+		st.Status = StatusFailed
 	}
-	if st.Result.Done {
+	if st.Again == nil {
 		st.Finished = sql.NullTime{Time: now, Valid: true}
 	}
 	return st
 }
 
-// RetryIn makes the step a retry after delay.
+// RetryIn makes the step a retry after delay, following the failure that
+// LastError says.
 func (st *Step) RetryIn(delay time.Duration, now time.Time) {
-	st.Status, st.Result = StatusRetrying, Result{Again: delay}
+	st.Status = StatusRetrying
+	st.Again = &retry.Later{After: delay, Err: errors.New(st.LastError)}
 	st.Next = sql.NullTime{Time: now.Add(delay), Valid: true}
 }

@@ -35,7 +35,7 @@ const (
 // and a token for every scope.
 func headerBundle(t *testing.T) (*apptest.DeliveryBundle, func(method, path string, body any, want int) map[string]any) {
 	t.Helper()
-	b := apptest.SetupDeliveriesWith(t, jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
+	b := apptest.SetupDeliveriesWith(t, jobs.WorkerOptions{Concurrency: 20, ShutdownTimeout: time.Second}, func(o *hooks.Options) {
 		o.ReauthRecheck = 200 * time.Millisecond
 	}, func(o *calls.Options) { o.Schedule = apptest.Schedule })
 	all := b.Token(t, access.AllScopes...)

@@ -38,9 +38,11 @@ func startImportWorker(t *testing.T, b *apptest.Bundle) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	runner := importer.NewRunner(b.Imports, svc, log)
-	w := jobs.NewWorker(b.Redis, jobs.WorkerConfig{Concurrency: 2, ShutdownTimeout: time.Second},
-		jobs.Deps{Client: b.Jobs, Imports: b.Imports, ImportRunner: runner}, log)
+	runner, err := importer.NewRunner(importer.RunnerOptions{Store: b.Imports, Sender: svc, Log: log})
+	require.NoError(t, err)
+	w, err := jobs.NewWorker(jobs.WorkerOptions{Redis: b.Redis, Deps: jobs.Deps{Client: b.Jobs, Imports: b.Imports, ImportRunner: runner},
+		Log: log, Concurrency: 2, ShutdownTimeout: time.Second})
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Shutdown)
 }

@@ -141,7 +141,8 @@ func outageServer(t *testing.T, d *db.DB, r *jobs.Redis) *httptest.Server {
 	t.Cleanup(func() { client.Close() })
 	svc, err := hooks.New(hooks.Options{DB: d, Redis: r.UniversalClient, Ring: apptest.NewRing(t), Sender: conns, Queue: client, Log: log})
 	require.NoError(t, err)
-	imports := importer.NewStore(d, &connections.StoreEvents{DB: d})
+	imports, err := importer.NewStore(importer.StoreOptions{DB: d, Events: &connections.StoreEvents{DB: d}})
+	require.NoError(t, err)
 	srv := httptest.NewServer(api.New(api.Deps{Log: log, DB: d, Redis: r, Jobs: client, Tokens: tokenStore(t, d),
 		Connections: conns, Hooks: svc, Imports: imports, Version: "test"}))
 	t.Cleanup(srv.Close)

@@ -195,9 +195,12 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if err := a.Calls.SealStoredHeaders(ctx); err != nil {
 		return nil, err
 	}
-	a.Imports = importer.NewStore(a.DB, a.Hooks)
-	a.Imports.ObserveRun = a.Metrics.ObserveRun
-	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
+	if a.Imports, err = importer.NewStore(importer.StoreOptions{DB: a.DB, Events: a.Hooks, ObserveRun: a.Metrics.ObserveRun}); err != nil {
+		return nil, err
+	}
+	if a.Runner, err = importer.NewRunner(importer.RunnerOptions{Store: a.Imports, Sender: a.Connections, Log: a.Log.With("component", "importer")}); err != nil {
+		return nil, err
+	}
 	if a.Tokens, err = access.New(access.Options{DB: a.DB, RotationOverlap: cfg.TokenRotationOverlap}); err != nil {
 		return nil, err
 	}
@@ -282,9 +285,12 @@ func (a *App) JobDeps() jobs.Deps {
 
 // StartWorker starts a worker with the configured concurrency.
 func (a *App) StartWorker() (*jobs.Worker, error) {
-	w := jobs.NewWorker(a.Redis, jobs.WorkerConfig{
+	w, err := jobs.NewWorker(jobs.WorkerOptions{Redis: a.Redis, Deps: a.JobDeps(), Log: a.Log,
 		DeliveryConcurrency: a.Config.DeliveryConcurrency, Concurrency: a.Config.WorkerConcurrency,
-		ShutdownTimeout: a.Config.ShutdownTimeout, DeliveryPoll: a.Config.DeliveryPollInterval}, a.JobDeps(), a.Log)
+		ShutdownTimeout: a.Config.ShutdownTimeout, DeliveryPoll: a.Config.DeliveryPollInterval})
+	if err != nil {
+		return nil, err
+	}
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
@@ -294,8 +300,9 @@ func (a *App) StartWorker() (*jobs.Worker, error) {
 
 // StartScheduler starts the scheduler of the periodic tasks.
 func (a *App) StartScheduler() (*jobs.Scheduler, error) {
-	s, err := jobs.NewScheduler(a.Redis, jobs.SchedulerConfig{}, a.Log, jobs.ConnectionsSweepSource{},
-		jobs.ImportSchedules{Store: a.Imports, Log: a.Log}, jobs.DeliveryHousekeeping{}, jobs.CallHousekeeping{})
+	s, err := jobs.NewScheduler(jobs.SchedulerOptions{Redis: a.Redis, Log: a.Log, Sources: []jobs.PeriodicSource{
+		jobs.ConnectionsSweepSource{}, jobs.ImportSchedules{Store: a.Imports, Log: a.Log}, jobs.DeliveryHousekeeping{}, jobs.CallHousekeeping{},
+	}})
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,8 @@ func Setup(t *testing.T) *Bundle {
 	t.Cleanup(func() { c.Close() })
 	tokens, err := access.New(access.Options{DB: d.DB})
 	require.NoError(t, err)
-	imports := importer.NewStore(d.DB, &connections.StoreEvents{DB: d.DB})
+	imports, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: &connections.StoreEvents{DB: d.DB}})
+	require.NoError(t, err)
 	a := api.New(api.Deps{Log: log, DB: d.DB, Redis: r, Jobs: c, Tokens: tokens, Imports: imports, MaxBodyBytes: 1 << 20, Version: "test"})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -144,9 +145,9 @@ func Tuned[T any](kept *T, base func(*T), tune func(*T)) func(*T) {
 	}
 }
 
-// WorkerConfig is c with the worker's settings of wc, as the environment
+// WorkerOptions is c with the worker's settings of wc, as the environment
 // would give them.
-func WorkerConfig(wc jobs.WorkerConfig, c config.Config) config.Config {
+func WorkerOptions(wc jobs.WorkerOptions, c config.Config) config.Config {
 	c.WorkerConcurrency, c.DeliveryConcurrency, c.ShutdownTimeout, c.DeliveryPollInterval = wc.Concurrency, wc.DeliveryConcurrency, wc.ShutdownTimeout, wc.DeliveryPoll
 	return c
 }

@@ -45,7 +45,7 @@ func SetupCalls(t *testing.T, tune func(*hooks.Options)) *CallBundle {
 // calls too (after the hooks' options that calls take on: timeouts,
 // Retry-After, reauthorization). The application is wired as the binary
 // wires it (internal/app).
-func SetupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *CallBundle {
+func SetupCallsWith(t *testing.T, wc jobs.WorkerOptions, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *CallBundle {
 	t.Helper()
 	b := Setup(t)
 	var handler http.Handler
@@ -56,7 +56,7 @@ func SetupCallsWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options
 		callOpts calls.Options
 	)
 	a := b.StartApp(t, app.Options{
-		Config: WorkerConfig(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: Loopback, MaxBodyBytes: 4 << 20}),
+		Config: WorkerOptions(wc, config.Config{PublicURL: srv.URL, AllowedCIDRs: Loopback, MaxBodyBytes: 4 << 20}),
 		Hooks: Tuned(&opts, func(o *hooks.Options) {
 			o.Schedule, o.RequestTimeout = Schedule, 10*time.Second
 			o.RetryAfterMax, o.ReauthRecheck = 1500*time.Millisecond, 200*time.Millisecond

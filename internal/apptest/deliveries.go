@@ -51,7 +51,7 @@ const (
 
 // Worker is the worker of the test bundles: 20 slots for tasks, the
 // default for deliveries.
-var Worker = jobs.WorkerConfig{Concurrency: 20, ShutdownTimeout: time.Second}
+var Worker = jobs.WorkerOptions{Concurrency: 20, ShutdownTimeout: time.Second}
 
 // SetupDeliveries is the delivery bundle with the test Worker, the hooks'
 // options tuned by tune (nil for none).
@@ -63,13 +63,13 @@ func SetupDeliveries(t *testing.T, tune func(*hooks.Options)) *DeliveryBundle {
 // SetupDeliveriesWith is SetupDeliveries with the worker configured as
 // given, tuning API calls too. The application is wired as the binary
 // wires it (internal/app).
-func SetupDeliveriesWith(t *testing.T, wc jobs.WorkerConfig, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *DeliveryBundle {
+func SetupDeliveriesWith(t *testing.T, wc jobs.WorkerOptions, tune func(*hooks.Options), tuneCalls func(*calls.Options)) *DeliveryBundle {
 	t.Helper()
 	b := Setup(t)
 	ring := NewRing(t)
 	var opts hooks.Options
 	a := b.StartApp(t, app.Options{
-		Config: WorkerConfig(wc, config.Config{PublicURL: DeliveriesPublicURL, AllowedCIDRs: Loopback, MaxBodyBytes: 4 << 20}),
+		Config: WorkerOptions(wc, config.Config{PublicURL: DeliveriesPublicURL, AllowedCIDRs: Loopback, MaxBodyBytes: 4 << 20}),
 		Ring:   ring,
 		Hooks: Tuned(&opts, func(o *hooks.Options) {
 			o.Schedule, o.RotationOverlap, o.RequestTimeout, o.RetryAfterMax = Schedule, time.Hour, 5*time.Second, 1500*time.Millisecond

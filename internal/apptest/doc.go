@@ -13,7 +13,7 @@
 //
 //   - bundle.go: Bundle and Setup (database, Redis, API server, stores),
 //     Token, Do; OpenApp and StartApp, the whole application with or
-//     without a worker; Tuned, WorkerConfig, Loopback, NewRing.
+//     without a worker; Tuned, WorkerOptions, Loopback, NewRing.
 //   - deliveries.go: DeliveryBundle (SetupDeliveries, SetupDeliveriesWith),
 //     the delivery engine with a worker and the retry Schedule scaled to
 //     milliseconds; Call, WaitDelivery, Event.
