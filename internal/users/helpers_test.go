@@ -1,0 +1,78 @@
+package users_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/liaison/liaison/internal/clocktest"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/invalid"
+	"github.com/liaison/liaison/internal/users"
+)
+
+type testBundle struct {
+	db    dbtest.Database
+	svc   *users.Service
+	clock *clocktest.Clock
+}
+
+// password is long enough for every rule.
+const password = "correct horse battery"
+
+// setup opens a database of the test's own and a service on it at
+// bcrypt's lowest cost, on a clock the test moves; tune adjusts the
+// options.
+func setup(t *testing.T, tune ...func(*users.Options)) *testBundle {
+	t.Helper()
+	d := dbtest.New(t)
+	c := clocktest.New(time.Now())
+	o := users.Options{DB: d.DB, Now: c.Now, BcryptCost: bcrypt.MinCost}
+	for _, f := range tune {
+		f(&o)
+	}
+	s, err := users.New(o)
+	require.NoError(t, err)
+	return &testBundle{db: d, svc: s, clock: c}
+}
+
+// create makes a user with the password, failing the test if it cannot.
+func (b *testBundle) create(t *testing.T, email string, role users.Role) users.User {
+	t.Helper()
+	u, err := b.svc.Create(t.Context(), users.Input{Email: email, Password: password, Role: role})
+	require.NoError(t, err)
+	return u
+}
+
+// signIn signs in from 192.0.2.1, failing the test if it cannot.
+func (b *testBundle) signIn(t *testing.T, email string) users.Session {
+	t.Helper()
+	_, ss, err := b.svc.SignIn(t.Context(), email, password, "192.0.2.1")
+	require.NoError(t, err)
+	return ss
+}
+
+// works says whether cookie opens a session.
+func (b *testBundle) works(t *testing.T, cookie string) bool {
+	t.Helper()
+	_, _, err := b.svc.Authenticate(t.Context(), cookie)
+	if err != nil {
+		require.ErrorIs(t, err, users.ErrNoSession)
+		return false
+	}
+	return true
+}
+
+// fields lists the fields an *invalid.Error names.
+func fields(t *testing.T, err error) []string {
+	t.Helper()
+	e, ok := invalid.As(err)
+	require.True(t, ok, "not an *invalid.Error: %v", err)
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, f.Field)
+	}
+	return out
+}
