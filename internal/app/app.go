@@ -25,6 +25,7 @@ import (
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/secret"
+	"github.com/liaison/liaison/internal/users"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -84,6 +85,8 @@ type App struct {
 	// Metrics is what GET /metrics serves; the domain packages count into
 	// it through their Observe callbacks.
 	Metrics *metrics.Metrics
+	// Users is the web UI's people and their sessions.
+	Users *users.Service
 
 	closers []func()
 }
@@ -222,6 +225,10 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	a.Imports.ObserveRun = a.Metrics.ObserveRun
 	a.Runner = importer.NewRunner(a.Imports, a.Connections, a.Log.With("component", "importer"))
 	a.Tokens = access.NewStore(a.DB, cfg.TokenRotationOverlap)
+	if a.Users, err = users.New(users.Options{DB: a.DB}); err != nil {
+		return nil, err
+	}
+	a.onClose(a.Users.Close)
 	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
 	return a, nil
 }
