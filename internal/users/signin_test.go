@@ -1,0 +1,126 @@
+package users_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/internal/users"
+)
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	compared := users.CountComparisons(b.svc)
+	ada := b.create(t, "ada@example.com", users.RoleAdmin)
+
+	u, ss, err := b.svc.SignIn(t.Context(), " ADA@example.com", password, "192.0.2.1")
+	require.NoError(t, err)
+	require.Equal(t, ada.ID, u.ID)
+	require.NotNil(t, u.LastSignInAt)
+	require.Equal(t, ada.ID, ss.UserID)
+	require.True(t, b.works(t, ss.Cookie))
+	require.EqualValues(t, 1, compared.Load())
+
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	require.EqualValues(t, 2, compared.Load())
+
+	// An unknown email and an invited user without a password are
+	// compared all the same: the work does not tell who exists.
+	_, _, err = b.svc.SignIn(t.Context(), "nobody@example.com", password, "192.0.2.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	require.EqualValues(t, 3, compared.Load(), "an unknown email costs a comparison")
+	_, _, err = b.svc.Invite(t.Context(), users.Input{Email: "bob@example.com"})
+	require.NoError(t, err)
+	_, _, err = b.svc.SignIn(t.Context(), "bob@example.com", "", "192.0.2.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	require.EqualValues(t, 4, compared.Load(), "a user without a password costs a comparison")
+}
+
+func TestSignInThrottlesPerAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	compared := users.CountComparisons(b.svc)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	// Five failures, each from another address: the account's count.
+	// A minute apart: they are within the window all the same.
+	for i := range users.DefaultThrottleFailures {
+		if i > 0 {
+			b.clock.Advance(time.Minute)
+		}
+		_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2."+string(rune('1'+i)))
+		require.ErrorIs(t, err, users.ErrBadCredentials, "failure %d", i+1)
+	}
+	before := compared.Load()
+	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "198.51.100.1")
+	var te *users.ThrottledError
+	require.ErrorAs(t, err, &te, "even the right password waits")
+	require.Equal(t, before, compared.Load(), "a throttled sign-in checks no password")
+	require.Equal(t, users.DefaultThrottleWait, te.RetryAfter)
+	b.clock.Advance(te.RetryAfter / 2)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "198.51.100.1")
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, users.DefaultThrottleWait/2, te.RetryAfter, "the wait counts down")
+	require.Contains(t, te.Error(), "try again in")
+
+	// Each further failure doubles the wait.
+	b.clock.Advance(te.RetryAfter)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "198.51.100.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "198.51.100.1")
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 2*users.DefaultThrottleWait, te.RetryAfter)
+
+	// After the wait, the right password works and clears the count.
+	b.clock.Advance(te.RetryAfter)
+	b.signIn(t, "ada@example.com")
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "198.51.100.2")
+	require.ErrorIs(t, err, users.ErrBadCredentials, "one failure after a success is not throttled")
+	b.signIn(t, "ada@example.com")
+}
+
+func TestSignInThrottlesPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	// Five unknown emails from one address.
+	for i := range users.DefaultThrottleFailures {
+		_, _, err := b.svc.SignIn(t.Context(), string(rune('a'+i))+"@example.com", password, "203.0.113.9")
+		require.ErrorIs(t, err, users.ErrBadCredentials)
+	}
+	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
+	var te *users.ThrottledError
+	require.ErrorAs(t, err, &te, "the address waits, whatever account it tries")
+	require.Equal(t, users.DefaultThrottleWait, te.RetryAfter)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.10")
+	require.NoError(t, err, "another address is not slowed")
+	// A success does not clear the address: the one good account must not
+	// clear the way for guessing at others.
+	b.clock.Advance(te.RetryAfter)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
+	require.NoError(t, err)
+	_, _, err = b.svc.SignIn(t.Context(), "f@example.com", password, "203.0.113.9")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, 2*users.DefaultThrottleWait, te.RetryAfter)
+}
+
+func TestSignInFailuresOutsideTheWindowAreForgotten(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	for range users.DefaultThrottleFailures - 1 {
+		_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2.1")
+		require.ErrorIs(t, err, users.ErrBadCredentials)
+	}
+	b.clock.Advance(users.DefaultThrottleWindow)
+	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "192.0.2.1")
+	require.False(t, errors.As(err, new(*users.ThrottledError)), "four failures a window ago and one now are not five: %v", err)
+	require.NoError(t, err)
+}
