@@ -45,6 +45,20 @@ func (e *environment) dbOpen(ctx context.Context) (*db.DB, error) {
 	return db.OpenWith(ctx, e.cfg.DatabaseURL, db.Options{PoolSize: e.cfg.DatabasePoolSize})
 }
 
+// migratedDB opens the database, closed with the environment, and
+// migrates it (tokens and users use it).
+func (e *environment) migratedDB(ctx context.Context) (*db.DB, error) {
+	d, err := e.dbOpen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.onClose(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // open builds the application for the command (internal/app), closed with
 // the environment.
 func (e *environment) open(ctx context.Context) (*app.App, error) {

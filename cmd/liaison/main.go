@@ -78,7 +78,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		fs.PrintDefaults()
 	}
-	if cmd.name != "tokens" {
+	if cmd.name != "tokens" && cmd.name != "users" { // they parse their own flags
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stdout)
