@@ -13,5 +13,6 @@
 //   - tokens.go: liaison tokens create|list, and the token dev prints for a
 //     new database.
 //   - users.go: liaison users create, a web UI user with a password from
-//     stdin or an invitation link.
+//     stdin or an invitation link, and the setup link dev prints while no
+//     user exists.
 package main

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/users"
 )
@@ -89,6 +90,18 @@ func runUsers(ctx context.Context, e *environment, args []string) error {
 	fmt.Fprintf(e.stderr, "%s (%s) was created without a password. The link above lets them choose one, once, within %s.\n",
 		u.Email, u.Role, users.DefaultLinkLifetime)
 	return nil
+}
+
+// setupLink is the one-time link dev prints while no user exists, with
+// which a person creates the first admin in the web UI; "" once there is
+// one. A new one is made at each start, the old ones working until they
+// expire or one is used.
+func (e *environment) setupLink(ctx context.Context, p *app.App) (string, error) {
+	token, ok, err := p.Users.SetupLink(ctx)
+	if err != nil || !ok {
+		return "", err
+	}
+	return e.cfg.PublicURL + setupPath + token, nil
 }
 
 // readPassword is the first line of r, without its line ending.
