@@ -54,6 +54,15 @@ func (b *testBundle) signIn(t *testing.T, email string) users.Session {
 	return ss
 }
 
+// setupLink makes a setup link, failing the test if none is made.
+func (b *testBundle) setupLink(t *testing.T) string {
+	t.Helper()
+	token, ok, err := b.svc.SetupLink(t.Context())
+	require.NoError(t, err)
+	require.True(t, ok, "no user exists, so a setup link is made")
+	return token
+}
+
 // works says whether cookie opens a session.
 func (b *testBundle) works(t *testing.T, cookie string) bool {
 	t.Helper()
@@ -70,9 +79,5 @@ func fields(t *testing.T, err error) []string {
 	t.Helper()
 	e, ok := invalid.As(err)
 	require.True(t, ok, "not an *invalid.Error: %v", err)
-	var out []string
-	for _, f := range e.Fields {
-		out = append(out, f.Field)
-	}
-	return out
+	return e.Names()
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/liaison/liaison/internal/invalid"
 )
 
+// ErrLinkInvalid means the link is unknown, used or expired (or, for a
+// setup link, a user exists already).
+var ErrLinkInvalid = errors.New("users: this link is unknown, used or expired")
+
 // Purpose is what a one-time link is for.
 type Purpose string
 

@@ -14,9 +14,7 @@ import (
 func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	token, ok, err := b.svc.SetupLink(t.Context())
-	require.NoError(t, err)
-	require.True(t, ok)
+	token := b.setupLink(t)
 	l, err := b.svc.Link(t.Context(), token)
 	require.NoError(t, err)
 	require.Equal(t, users.PurposeSetup, l.Purpose)
@@ -35,7 +33,7 @@ func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 
 	_, err = b.svc.Redeem(t.Context(), token, users.Input{Email: "eve@example.com", Password: password})
 	require.ErrorIs(t, err, users.ErrLinkInvalid, "one use")
-	_, ok, err = b.svc.SetupLink(t.Context())
+	_, ok, err := b.svc.SetupLink(t.Context())
 	require.NoError(t, err)
 	require.False(t, ok, "no setup link once a user exists")
 }
@@ -43,11 +41,9 @@ func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 func TestSetupLinkIsRefusedOnceAUserExists(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	token, ok, err := b.svc.SetupLink(t.Context())
-	require.NoError(t, err)
-	require.True(t, ok)
+	token := b.setupLink(t)
 	b.create(t, "ada@example.com", users.RoleAdmin) // say from the command line
-	_, err = b.svc.Link(t.Context(), token)
+	_, err := b.svc.Link(t.Context(), token)
 	require.ErrorIs(t, err, users.ErrLinkInvalid)
 	_, err = b.svc.Redeem(t.Context(), token, users.Input{Email: "eve@example.com", Password: password})
 	require.ErrorIs(t, err, users.ErrLinkInvalid)
@@ -59,11 +55,7 @@ func TestSetupLinkIsRefusedOnceAUserExists(t *testing.T) {
 func TestTwoSetupLinksMakeOneAdmin(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	one, _, err := b.svc.SetupLink(t.Context())
-	require.NoError(t, err)
-	two, _, err := b.svc.SetupLink(t.Context())
-	require.NoError(t, err)
-	wins := redeemAtOnce(t, b, []string{one, two})
+	wins := redeemAtOnce(t, b, []string{b.setupLink(t), b.setupLink(t)})
 	require.Equal(t, 1, wins)
 	n, err := b.svc.Count(t.Context())
 	require.NoError(t, err)
@@ -156,8 +148,7 @@ func TestExpiredLinkIsRefused(t *testing.T) {
 	b.signIn(t, "ada@example.com") // the password is unchanged
 
 	setupB := setup(t, func(o *users.Options) { o.SetupLinkLifetime = time.Hour })
-	st, _, err := setupB.svc.SetupLink(t.Context())
-	require.NoError(t, err)
+	st := setupB.setupLink(t)
 	setupB.clock.Advance(time.Hour)
 	_, err = setupB.svc.Redeem(t.Context(), st, users.Input{Email: "ada@example.com", Password: password})
 	require.ErrorIs(t, err, users.ErrLinkInvalid, "the lifetime comes from the options")
@@ -182,8 +173,7 @@ func TestResetLinkSetsThePasswordAndEndsSessions(t *testing.T) {
 func TestNoSecretIsStoredInPlainText(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	setupToken, _, err := b.svc.SetupLink(t.Context())
-	require.NoError(t, err)
+	setupToken := b.setupLink(t)
 	ada, err := b.svc.Redeem(t.Context(), setupToken, users.Input{Email: "ada@example.com", Password: password})
 	require.NoError(t, err)
 	ss := b.signIn(t, "ada@example.com")

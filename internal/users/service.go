@@ -2,7 +2,6 @@ package users
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"time"
 
@@ -139,31 +138,3 @@ func New(o Options) (*Service, error) {
 func (s *Service) Close() {}
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
-
-var (
-	// ErrNotFound means no such user.
-	ErrNotFound = errors.New("users: user not found")
-	// ErrBadCredentials means the email or the password is wrong, or the
-	// user may not sign in; which one is nobody's business.
-	ErrBadCredentials = errors.New("users: wrong email or password")
-	// ErrNoSession means the cookie opens no session: unknown, wrong
-	// secret, idle or too old, signed out, or its user disabled.
-	ErrNoSession = errors.New("users: no session")
-	// ErrDisabled means the user is disabled: no session starts for it.
-	ErrDisabled = errors.New("users: this user is disabled")
-	// ErrLinkInvalid means the link is unknown, used or expired (or, for a
-	// setup link, a user exists already).
-	ErrLinkInvalid = errors.New("users: this link is unknown, used or expired")
-)
-
-// ThrottledError is a sign-in refused unheard after too many failures,
-// from the address or for the account.
-type ThrottledError struct{ RetryAfter time.Duration }
-
-func (e *ThrottledError) Error() string {
-	wait := e.RetryAfter.Round(time.Second)
-	if wait < time.Second {
-		wait = time.Second
-	}
-	return fmt.Sprintf("too many failed sign-ins: try again in %s", wait)
-}

@@ -16,6 +16,17 @@ import (
 	"github.com/liaison/liaison/internal/id"
 )
 
+// ErrBadCredentials means the email or the password is wrong, or the user
+// may not sign in; which one is nobody's business.
+var ErrBadCredentials = errors.New("users: wrong email or password")
+
+// ErrNoSession means the cookie opens no session: unknown, wrong secret,
+// idle or too old, signed out, or its user disabled.
+var ErrNoSession = errors.New("users: no session")
+
+// ErrDisabled means the user is disabled: no session starts for it.
+var ErrDisabled = errors.New("users: this user is disabled")
+
 // Session is a signed-in browser.
 type Session struct {
 	ID     string

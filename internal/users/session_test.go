@@ -13,6 +13,24 @@ import (
 	"github.com/liaison/liaison/internal/users"
 )
 
+func TestSignInStartsANewSession(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	before := b.signIn(t, "ada@example.com")
+	// The UI ends the session it was sent with the sign-in form.
+	require.NoError(t, b.svc.SignOut(t.Context(), before.Cookie))
+	after := b.signIn(t, "ada@example.com")
+	require.NotEqual(t, before.ID, after.ID)
+	require.NotEqual(t, before.Cookie, after.Cookie)
+	require.NotEqual(t, before.CSRF, after.CSRF)
+	require.False(t, b.works(t, before.Cookie), "a cookie from before sign-in is not valid after")
+	require.True(t, b.works(t, after.Cookie))
+	// Nor does a cookie made of the old id and the new secret.
+	_, secret, _ := strings.Cut(after.Cookie, ".")
+	require.False(t, b.works(t, before.ID+"."+secret))
+}
+
 func TestSessionCookieAndCSRF(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -45,24 +63,6 @@ func TestSessionCookieAndCSRF(t *testing.T) {
 	require.False(t, b.works(t, ss.Cookie))
 	require.Empty(t, b.db.Strings(t, `SELECT id FROM user_sessions`), "sign-out deletes the row")
 	require.NoError(t, b.svc.SignOut(t.Context(), ss.Cookie), "signing out twice is no error")
-}
-
-func TestSignInStartsANewSession(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.create(t, "ada@example.com", users.RoleAdmin)
-	before := b.signIn(t, "ada@example.com")
-	// The UI ends the session it was sent with the sign-in form.
-	require.NoError(t, b.svc.SignOut(t.Context(), before.Cookie))
-	after := b.signIn(t, "ada@example.com")
-	require.NotEqual(t, before.ID, after.ID)
-	require.NotEqual(t, before.Cookie, after.Cookie)
-	require.NotEqual(t, before.CSRF, after.CSRF)
-	require.False(t, b.works(t, before.Cookie), "a cookie from before sign-in is not valid after")
-	require.True(t, b.works(t, after.Cookie))
-	// Nor does a cookie made of the old id and the new secret.
-	_, secret, _ := strings.Cut(after.Cookie, ".")
-	require.False(t, b.works(t, before.ID+"."+secret))
 }
 
 func TestSessionEndsWhenIdle(t *testing.T) {

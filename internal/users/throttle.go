@@ -7,6 +7,18 @@ import (
 	"time"
 )
 
+// ThrottledError is a sign-in refused unheard after too many failures,
+// from the address or for the account.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	wait := e.RetryAfter.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return fmt.Sprintf("too many failed sign-ins: try again in %s", wait)
+}
+
 // throttled is how long to wait before an attempt with these keys is
 // heard: the longest wait of any of them, 0 when none holds.
 func (s *Service) throttled(ctx context.Context, keys []string) (time.Duration, error) {

@@ -17,6 +17,9 @@ import (
 	"github.com/liaison/liaison/internal/invalid"
 )
 
+// ErrNotFound means no such user.
+var ErrNotFound = errors.New("users: user not found")
+
 // Role is what a user may do: admins manage users too.
 type Role string
 
