@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/internal/app"
@@ -21,13 +22,14 @@ type environment struct {
 	cfg            config.Config
 	cmd            string
 	log            *slog.Logger
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	closers        []func()
 }
 
 func newEnvironment(cfg config.Config, cmd string, stdout, stderr io.Writer) *environment {
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat).With("process", cmd)
-	return &environment{cfg: cfg, cmd: cmd, log: log, stdout: stdout, stderr: stderr}
+	return &environment{cfg: cfg, cmd: cmd, log: log, stdin: os.Stdin, stdout: stdout, stderr: stderr}
 }
 
 func (e *environment) onClose(f func()) { e.closers = append(e.closers, f) }

@@ -7,20 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/liaison/liaison/internal/app"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/users"
 )
-
-func init() {
-	commands = append(commands, command{
-		name: "users", summary: "create web UI users (create --email E --role admin|member [--password-stdin])",
-		usage: "create --email E --role admin|member [--password-stdin]", run: runUsers,
-	})
-}
 
 // The web UI's paths of one-time links (issue 15): the first admin's
 // setup and an invitation.
@@ -59,7 +51,7 @@ func runUsers(ctx context.Context, e *environment, args []string) error {
 	}
 	in := users.Input{Email: *email, Role: users.Role(*role)}
 	if *fromStdin {
-		pw, err := readPassword(os.Stdin)
+		pw, err := readPassword(e.stdin)
 		if err != nil {
 			return err
 		}
