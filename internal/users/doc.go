@@ -36,7 +36,9 @@
 // *ThrottledError with the time left (the longest of the two keys)
 // without even checking the password, so a wait cannot be used to guess.
 // A success clears the account's count, not the address's: one good
-// account must not clear the way for guessing at others.
+// account must not clear the way for guessing at others. An attempt
+// without an address (the UI always has one) counts for the account
+// alone.
 //
 // # Sessions
 //
@@ -59,12 +61,15 @@
 // the very statement that checks it is unused and unexpired, so of two
 // redeeming at once one wins. A setup link is made only while no user
 // exists, and its redemption creates the first admin only if there is
-// still none, in one transaction. The UI serves setup links at
+// still none, in one transaction. A link of a disabled user is refused.
+//
+// Sweep deletes ended sessions, expired or long-used links and closed
+// failure windows; nothing depends on it but the tables' size. The UI serves setup links at
 // /setup/<token> and invitations at /invite/<token>.
 //
 // # Files
 //
-//   - service.go: Options and their defaults, New, the errors.
+//   - service.go: Options and their defaults, New, Sweep.
 //   - users.go: User, Input, Change; Create, Get, List, Count, Update,
 //     SetPassword, and what a valid email, password and role are.
 //   - session.go: Session; SignIn, StartSession, Authenticate, SignOut.

@@ -104,7 +104,8 @@ func (s *Service) ResetLink(ctx context.Context, userID string) (string, error) 
 }
 
 // Link returns what a token opens, or ErrLinkInvalid when it is unknown,
-// used or expired (or a setup link once a user exists).
+// used or expired, for a disabled user, or a setup link once a user
+// exists.
 func (s *Service) Link(ctx context.Context, token string) (Link, error) {
 	var (
 		l       Link
@@ -113,7 +114,7 @@ func (s *Service) Link(ctx context.Context, token string) (Link, error) {
 		email   sql.NullString
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT l.purpose, l.user_id, u.email, l.expires_at FROM user_links l LEFT JOIN users u ON u.id = l.user_id
-		WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2`, sha(token), s.now()).Scan(&purpose, &userID, &email, &l.ExpiresAt)
+		WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2 AND (u.id IS NULL OR u.disabled = $3)`, sha(token), s.now(), false).Scan(&purpose, &userID, &email, &l.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Link{}, ErrLinkInvalid
 	}

@@ -117,6 +117,18 @@ func TestInviteLinkIsUsedOnce(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrLinkInvalid)
 }
 
+func TestLinkOfADisabledUserIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	bob, token, err := b.svc.Invite(t.Context(), users.Input{Email: "bob@example.com"})
+	require.NoError(t, err)
+	_, err = b.svc.Update(t.Context(), bob.ID, users.Change{Disabled: new(true)})
+	require.NoError(t, err)
+	_, err = b.svc.Redeem(t.Context(), token, users.Input{Password: password})
+	require.ErrorIs(t, err, users.ErrLinkInvalid)
+}
+
 func TestConcurrentRedeemsOfOneLinkOnlyOneWins(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -2,6 +2,7 @@ package users
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"time"
 
@@ -138,3 +139,25 @@ func New(o Options) (*Service, error) {
 func (s *Service) Close() {}
 
 func (s *Service) now() time.Time { return s.o.Now().UTC().Truncate(time.Microsecond) }
+
+// Sweep deletes what can no longer be used: sessions past their idle or
+// absolute lifetime, links expired or used more than a day ago (kept that
+// long to tell a person the link was used), and sign-in failures whose
+// window has closed. Authenticate and Link refuse all of these anyway;
+// Sweep only keeps the tables small.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	for _, q := range []struct {
+		what, query string
+		args        []any
+	}{
+		{"sessions", `DELETE FROM user_sessions WHERE expires_at <= $1 OR last_seen_at <= $2`, []any{now, now.Add(-s.o.SessionIdle)}},
+		{"links", `DELETE FROM user_links WHERE expires_at <= $1 OR used_at <= $2`, []any{now, now.Add(-24 * time.Hour)}},
+		{"sign-in failures", `DELETE FROM sign_in_failures WHERE window_ends_at <= $1`, []any{now}},
+	} {
+		if _, err := s.db.ExecContext(ctx, q.query, q.args...); err != nil {
+			return fmt.Errorf("users: sweeping %s: %w", q.what, err)
+		}
+	}
+	return nil
+}

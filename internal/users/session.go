@@ -157,12 +157,19 @@ func (s *Service) SignOut(ctx context.Context, cookie string) error {
 
 // SignIn checks an email and a password and starts a new session: never
 // an old one, so that a cookie planted before sign-in does not become
-// signed in. from is the address the attempt comes from, for throttling.
+// signed in. from is the address the attempt comes from (the client's IP),
+// for throttling.
 // Errors: *ThrottledError (the password is not even checked),
 // ErrBadCredentials.
 func (s *Service) SignIn(ctx context.Context, email, password, from string) (User, Session, error) {
 	email = NormalizeEmail(email)
-	keys := []string{"address:" + from, "account:" + email}
+	// The account's key is last: a success clears it. With no address
+	// (the UI always has one) only the account counts, rather than every
+	// such attempt sharing one count that anyone could fill.
+	keys := []string{"account:" + email}
+	if from != "" {
+		keys = []string{"address:" + from, keys[0]}
+	}
 	if wait, err := s.throttled(ctx, keys); err != nil {
 		return User{}, Session{}, err
 	} else if wait > 0 {
@@ -187,7 +194,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (Use
 	if u.Disabled {
 		return User{}, Session{}, ErrBadCredentials
 	}
-	if err := s.succeeded(ctx, keys[1]); err != nil {
+	if err := s.succeeded(ctx, keys[len(keys)-1]); err != nil {
 		return User{}, Session{}, err
 	}
 	now := s.now()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,4 +187,42 @@ func TestTheLastAdminStays(t *testing.T) {
 	require.Equal(t, users.RoleMember, u.Role)
 	_, err = b.svc.Update(t.Context(), "usr_nope", users.Change{Disabled: new(true)})
 	require.ErrorIs(t, err, users.ErrNotFound)
+}
+
+func TestTwoAdminsDemotedAtOnceLeaveOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := []string{b.create(t, "ada@example.com", users.RoleAdmin).ID, b.create(t, "cy@example.com", users.RoleAdmin).ID}
+	member := users.RoleMember
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { _, errs[i] = b.svc.Update(t.Context(), id, users.Change{Role: &member}) })
+	}
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		if err != nil {
+			require.Equal(t, []string{"role"}, fields(t, err))
+			refused++
+		}
+	}
+	require.Equal(t, 1, refused, "one of the two stays admin")
+}
+
+func TestSweepDeletesWhatCanNoLongerBeUsed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ada := b.create(t, "ada@example.com", users.RoleAdmin)
+	old := b.signIn(t, "ada@example.com")
+	_, err := b.svc.ResetLink(t.Context(), ada.ID)
+	require.NoError(t, err)
+	_, _, _ = b.svc.SignIn(t.Context(), "ada@example.com", "a wrong password guess", "192.0.2.1")
+	b.clock.Advance(users.DefaultLinkLifetime)
+	fresh := b.signIn(t, "ada@example.com")
+	require.NoError(t, b.svc.Sweep(t.Context()))
+	require.Equal(t, []string{fresh.ID}, b.db.Strings(t, `SELECT id FROM user_sessions`), "the idle one went: %s", old.ID)
+	require.Empty(t, b.db.Strings(t, `SELECT purpose FROM user_links`))
+	require.Empty(t, b.db.Strings(t, `SELECT key FROM sign_in_failures`))
+	require.True(t, b.works(t, fresh.Cookie))
 }

@@ -82,6 +82,18 @@ func TestSignInThrottlesPerAccount(t *testing.T) {
 	b.signIn(t, "ada@example.com")
 }
 
+func TestSignInWithoutAnAddressCountsTheAccountOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	for i := range users.DefaultThrottleFailures {
+		_, _, err := b.svc.SignIn(t.Context(), string(rune('a'+i))+"@example.com", password, "")
+		require.ErrorIs(t, err, users.ErrBadCredentials)
+	}
+	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "")
+	require.NoError(t, err, "attempts without an address do not share one count")
+}
+
 func TestSignInThrottlesPerAddress(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
