@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -115,8 +116,10 @@ type Service struct {
 	o  Options
 	// dummyHash is compared against when no password hash is at hand (an
 	// unknown email, an invited user), so that sign-in costs the same
-	// either way.
-	dummyHash []byte
+	// either way. Made at the first need, so that New costs no hashing
+	// in processes and tests that never sign anyone in; that first
+	// sign-in of a process pays for it, once.
+	dummyHash func() ([]byte, error)
 	// compare is bcrypt.CompareHashAndPassword (a test counts its calls).
 	compare func(hash, password []byte) error
 }
@@ -127,10 +130,13 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), o.BcryptCost)
-	if err != nil {
-		return nil, fmt.Errorf("users: hashing the dummy password: %w", err)
-	}
+	dummy := sync.OnceValues(func() ([]byte, error) {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), o.BcryptCost)
+		if err != nil {
+			return nil, fmt.Errorf("users: hashing the dummy password: %w", err)
+		}
+		return h, nil
+	})
 	return &Service{db: o.DB, o: o, dummyHash: dummy, compare: bcrypt.CompareHashAndPassword}, nil
 }
 

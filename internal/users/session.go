@@ -183,7 +183,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (Use
 	// all the same: how long sign-in takes must not tell who exists.
 	ok := err == nil && hash != ""
 	if !ok {
-		hash = string(s.dummyHash)
+		dummy, err := s.dummyHash()
+		if err != nil {
+			return User{}, Session{}, err
+		}
+		hash = string(dummy)
 	}
 	if s.compare([]byte(hash), []byte(password)) != nil || !ok {
 		if err := s.failed(ctx, keys); err != nil {
