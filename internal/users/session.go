@@ -44,6 +44,12 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// ValidCSRF reports whether token is the session's form token, compared
+// in constant time.
+func (ss Session) ValidCSRF(token string) bool {
+	return ss.CSRF != "" && hmac.Equal([]byte(token), []byte(ss.CSRF))
+}
+
 // newSecret is 32 random bytes in base64url.
 func newSecret() string {
 	b := make([]byte, 32)

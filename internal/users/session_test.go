@@ -52,6 +52,10 @@ func TestSessionCookieAndCSRF(t *testing.T) {
 	require.Equal(t, ada.ID, u.ID)
 	require.Equal(t, ss.CSRF, got.CSRF, "Authenticate gives the same form token")
 	require.Empty(t, got.Cookie, "the cookie is not known after sign-in")
+	require.True(t, got.ValidCSRF(ss.CSRF))
+	require.False(t, got.ValidCSRF(""))
+	require.False(t, got.ValidCSRF(ss.CSRF[:len(ss.CSRF)-1]))
+	require.False(t, users.Session{}.ValidCSRF(""), "no session, no valid token")
 
 	for _, bad := range []string{"", ".", sid, sid + ".", sid + "." + strings.Repeat("A", 43), "ses_nope." + secret, secret + "." + sid} {
 		require.False(t, b.works(t, bad), "%q", bad)
