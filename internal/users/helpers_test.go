@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,6 +53,25 @@ func (b *testBundle) signIn(t *testing.T, email string) users.Session {
 	_, ss, err := b.svc.SignIn(t.Context(), email, password, "192.0.2.1")
 	require.NoError(t, err)
 	return ss
+}
+
+// invite invites email, failing the test if it cannot, and gives the
+// user and the link's token.
+func (b *testBundle) invite(t *testing.T, email string) (users.User, string) {
+	t.Helper()
+	u, token, err := b.svc.Invite(t.Context(), users.Input{Email: email})
+	require.NoError(t, err)
+	return u, token
+}
+
+// failAsStrangers fails a sign-in from the address as each of n emails
+// that name nobody.
+func (b *testBundle) failAsStrangers(t *testing.T, n int, from string) {
+	t.Helper()
+	for i := range n {
+		_, _, err := b.svc.SignIn(t.Context(), fmt.Sprintf("stranger%d@example.com", i), password, from)
+		require.ErrorIs(t, err, users.ErrBadCredentials)
+	}
 }
 
 // setupLink makes a setup link, failing the test if none is made.

@@ -109,12 +109,12 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (User, Sessio
 	if !ok {
 		return User{}, Session{}, ErrNoSession
 	}
-	var (
-		ss   = Session{ID: sid}
-		hash []byte
-	)
-	err := s.db.QueryRowContext(ctx, `SELECT user_id, secret_hash, created_at, last_seen_at, expires_at FROM user_sessions WHERE id = $1`, sid).
-		Scan(&ss.UserID, &hash, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt)
+	ss := Session{ID: sid}
+	var hash []byte
+	// One query for the session and its user: Authenticate runs on every
+	// request of the UI.
+	u, _, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+`, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at
+		FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, sid), &hash, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, Session{}, ErrNoSession
 	}
@@ -124,6 +124,7 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (User, Sessio
 	if subtle.ConstantTimeCompare(hash, sha(secret)) != 1 {
 		return User{}, Session{}, ErrNoSession
 	}
+	ss.UserID = u.ID
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.LastSeenAt.UTC(), ss.ExpiresAt.UTC()
 	now := s.now()
 	if !now.Before(ss.ExpiresAt) || !now.Before(ss.LastSeenAt.Add(s.o.SessionIdle)) {
@@ -131,12 +132,8 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (User, Sessio
 		_, _ = s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id = $1`, sid)
 		return User{}, Session{}, ErrNoSession
 	}
-	u, _, err := s.get(ctx, s.db, ss.UserID, "")
-	if errors.Is(err, ErrNotFound) || err == nil && u.Disabled {
+	if u.Disabled {
 		return User{}, Session{}, ErrNoSession
-	}
-	if err != nil {
-		return User{}, Session{}, err
 	}
 	if now.Sub(ss.LastSeenAt) >= seenEvery {
 		if _, err := s.db.ExecContext(ctx, `UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2`, now, sid); err != nil {
@@ -181,7 +178,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (Use
 	} else if wait > 0 {
 		return User{}, Session{}, &ThrottledError{RetryAfter: wait}
 	}
-	u, hash, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM users WHERE email = $1`, email))
+	u, hash, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM users u WHERE u.email = $1`, email))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return User{}, Session{}, fmt.Errorf("users: reading user: %w", err)
 	}

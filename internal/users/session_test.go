@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,6 +123,8 @@ func TestDisablingAUserEndsItsSessionsAtOnce(t *testing.T) {
 	bob := b.create(t, "bob@example.com", users.RoleMember)
 	one, two := b.signIn(t, "bob@example.com"), b.signIn(t, "bob@example.com")
 	ada := b.signIn(t, "ada@example.com")
+	reset, err := b.svc.ResetLink(t.Context(), bob.ID)
+	require.NoError(t, err)
 	u, err := b.svc.Update(t.Context(), bob.ID, users.Change{Disabled: new(true)})
 	require.NoError(t, err)
 	require.True(t, u.Disabled)
@@ -134,6 +135,8 @@ func TestDisablingAUserEndsItsSessionsAtOnce(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrBadCredentials, "a disabled user cannot sign in")
 	_, err = b.svc.StartSession(t.Context(), bob.ID)
 	require.ErrorIs(t, err, users.ErrDisabled)
+	_, err = b.svc.Redeem(t.Context(), reset, users.Input{Password: "another long password"})
+	require.ErrorIs(t, err, users.ErrLinkInvalid, "nor use a link")
 
 	// Even a session that started as the user was disabled does not open.
 	_, err = b.svc.Update(t.Context(), bob.ID, users.Change{Disabled: new(false)})
@@ -155,63 +158,18 @@ func TestSetPasswordEndsSessions(t *testing.T) {
 	require.False(t, b.works(t, ss.Cookie))
 	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "192.0.2.1")
 	require.ErrorIs(t, err, users.ErrBadCredentials, "the old password is gone")
-	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", "another long password", "192.0.2.1")
+	_, ss, err = b.svc.SignIn(t.Context(), "ada@example.com", "another long password", "192.0.2.1")
 	require.NoError(t, err)
 	require.ErrorIs(t, b.svc.SetPassword(t.Context(), "usr_nope", "another long password"), users.ErrNotFound)
-}
 
-func TestTheLastAdminStays(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ada := b.create(t, "ada@example.com", users.RoleAdmin)
-	member := users.RoleMember
-	_, err := b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
-	require.Equal(t, []string{"role"}, fields(t, err))
-	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Disabled: new(true)})
-	require.Equal(t, []string{"disabled"}, fields(t, err))
-	u, err := b.svc.Update(t.Context(), ada.ID, users.Change{ManagesIntegrations: new(false)})
-	require.NoError(t, err, "an admin may lose the right to manage integrations")
-	require.False(t, u.ManagesIntegrations)
-	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: new(users.Role("root"))})
-	require.Equal(t, []string{"role"}, fields(t, err))
-
-	// A disabled admin does not count.
-	cy := b.create(t, "cy@example.com", users.RoleAdmin)
-	_, err = b.svc.Update(t.Context(), cy.ID, users.Change{Disabled: new(true)})
+	// A reset link does the same.
+	token, err := b.svc.ResetLink(t.Context(), ada.ID)
 	require.NoError(t, err)
-	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
-	require.Equal(t, []string{"role"}, fields(t, err))
-
-	bob := b.create(t, "bob@example.com", users.RoleMember)
-	admin := users.RoleAdmin
-	_, err = b.svc.Update(t.Context(), bob.ID, users.Change{Role: &admin})
+	_, err = b.svc.Redeem(t.Context(), token, users.Input{Password: "a third long password"})
 	require.NoError(t, err)
-	u, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
-	require.NoError(t, err, "with another enabled admin, this one may go")
-	require.Equal(t, users.RoleMember, u.Role)
-	_, err = b.svc.Update(t.Context(), "usr_nope", users.Change{Disabled: new(true)})
-	require.ErrorIs(t, err, users.ErrNotFound)
-}
-
-func TestTwoAdminsDemotedAtOnceLeaveOne(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ids := []string{b.create(t, "ada@example.com", users.RoleAdmin).ID, b.create(t, "cy@example.com", users.RoleAdmin).ID}
-	member := users.RoleMember
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Go(func() { _, errs[i] = b.svc.Update(t.Context(), id, users.Change{Role: &member}) })
-	}
-	wg.Wait()
-	refused := 0
-	for _, err := range errs {
-		if err != nil {
-			require.Equal(t, []string{"role"}, fields(t, err))
-			refused++
-		}
-	}
-	require.Equal(t, 1, refused, "one of the two stays admin")
+	require.False(t, b.works(t, ss.Cookie))
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", "a third long password", "192.0.2.1")
+	require.NoError(t, err)
 }
 
 func TestSweepDeletesWhatCanNoLongerBeUsed(t *testing.T) {

@@ -2,10 +2,12 @@ package users_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/liaison/liaison/internal/users"
 )
@@ -33,8 +35,7 @@ func TestSignIn(t *testing.T) {
 	_, _, err = b.svc.SignIn(t.Context(), "nobody@example.com", password, "192.0.2.1")
 	require.ErrorIs(t, err, users.ErrBadCredentials)
 	require.EqualValues(t, 3, compared.Load(), "an unknown email costs a comparison")
-	_, _, err = b.svc.Invite(t.Context(), users.Input{Email: "bob@example.com"})
-	require.NoError(t, err)
+	b.invite(t, "bob@example.com")
 	_, _, err = b.svc.SignIn(t.Context(), "bob@example.com", "", "192.0.2.1")
 	require.ErrorIs(t, err, users.ErrBadCredentials)
 	require.EqualValues(t, 4, compared.Load(), "a user without a password costs a comparison")
@@ -82,27 +83,12 @@ func TestSignInThrottlesPerAccount(t *testing.T) {
 	b.signIn(t, "ada@example.com")
 }
 
-func TestSignInWithoutAnAddressCountsTheAccountOnly(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.create(t, "ada@example.com", users.RoleAdmin)
-	for i := range users.DefaultThrottleFailures {
-		_, _, err := b.svc.SignIn(t.Context(), string(rune('a'+i))+"@example.com", password, "")
-		require.ErrorIs(t, err, users.ErrBadCredentials)
-	}
-	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "")
-	require.NoError(t, err, "attempts without an address do not share one count")
-}
-
 func TestSignInThrottlesPerAddress(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.create(t, "ada@example.com", users.RoleAdmin)
 	// Five unknown emails from one address.
-	for i := range users.DefaultThrottleFailures {
-		_, _, err := b.svc.SignIn(t.Context(), string(rune('a'+i))+"@example.com", password, "203.0.113.9")
-		require.ErrorIs(t, err, users.ErrBadCredentials)
-	}
+	b.failAsStrangers(t, users.DefaultThrottleFailures, "203.0.113.9")
 	_, _, err := b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
 	var te *users.ThrottledError
 	require.ErrorAs(t, err, &te, "the address waits, whatever account it tries")
@@ -114,11 +100,17 @@ func TestSignInThrottlesPerAddress(t *testing.T) {
 	b.clock.Advance(te.RetryAfter)
 	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
 	require.NoError(t, err)
-	_, _, err = b.svc.SignIn(t.Context(), "f@example.com", password, "203.0.113.9")
+	_, _, err = b.svc.SignIn(t.Context(), "stranger@example.com", password, "203.0.113.9")
 	require.ErrorIs(t, err, users.ErrBadCredentials)
 	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "203.0.113.9")
 	require.ErrorAs(t, err, &te)
 	require.Equal(t, 2*users.DefaultThrottleWait, te.RetryAfter)
+
+	// Attempts without an address are not one address that anyone could
+	// fill: they count for their accounts alone.
+	b.failAsStrangers(t, users.DefaultThrottleFailures, "")
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "")
+	require.NoError(t, err, "attempts without an address do not share one count")
 }
 
 func TestSignInFailuresOutsideTheWindowAreForgotten(t *testing.T) {
@@ -135,4 +127,27 @@ func TestSignInFailuresOutsideTheWindowAreForgotten(t *testing.T) {
 	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "192.0.2.1")
 	require.False(t, errors.As(err, new(*users.ThrottledError)), "four failures a window ago and one now are not five: %v", err)
 	require.NoError(t, err)
+}
+
+func TestFailuresFromSeveralProcessesAreAllCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.create(t, "ada@example.com", users.RoleAdmin)
+	// A second service on the same database stands for another web process.
+	other, err := users.New(users.Options{DB: b.db.DB, Now: b.clock.Now, BcryptCost: bcrypt.MinCost})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := range users.DefaultThrottleFailures - 1 {
+		svc := []*users.Service{b.svc, other}[i%2]
+		wg.Go(func() {
+			_, _, err := svc.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2.1")
+			require.ErrorIs(t, err, users.ErrBadCredentials)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, []string{"4", "4"}, b.db.Strings(t, `SELECT CAST(failures AS TEXT) FROM sign_in_failures ORDER BY key`), "no failure lost to another")
+	_, _, err = other.SignIn(t.Context(), "ada@example.com", "wrong password!", "192.0.2.1")
+	require.ErrorIs(t, err, users.ErrBadCredentials)
+	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "192.0.2.1")
+	require.ErrorAs(t, err, new(*users.ThrottledError), "the fifth failure, in the other process, throttles this one")
 }

@@ -162,17 +162,19 @@ func (s *Service) Create(ctx context.Context, in Input) (User, error) {
 	return s.insert(ctx, s.db, in, h)
 }
 
-const columns = `id, email, role, manages_integrations, disabled, created_at, updated_at, last_sign_in_at, password_hash`
+const columns = `u.id, u.email, u.role, u.manages_integrations, u.disabled, u.created_at, u.updated_at, u.last_sign_in_at, u.password_hash`
 
-// scan reads a user's columns and gives its password hash ("" when none).
-func scan(row db.Row) (User, string, error) {
+// scan reads a user's columns (of "users u"), and then into extra any
+// columns that follow them, and gives its password hash ("" when none).
+func scan(row db.Row, extra ...any) (User, string, error) {
 	var (
 		u        User
 		role     string
 		lastSign sql.NullTime
 		hash     sql.NullString
 	)
-	if err := row.Scan(&u.ID, &u.Email, &role, &u.ManagesIntegrations, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &lastSign, &hash); err != nil {
+	dest := []any{&u.ID, &u.Email, &role, &u.ManagesIntegrations, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &lastSign, &hash}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return User{}, "", err
 	}
 	u.Role = Role(role)
@@ -186,7 +188,7 @@ func scan(row db.Row) (User, string, error) {
 }
 
 func (s *Service) get(ctx context.Context, q execer, id, lock string) (User, string, error) {
-	u, h, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM users WHERE id = $1`+lock, id))
+	u, h, err := scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM users u WHERE u.id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, "", ErrNotFound
 	}
@@ -204,7 +206,7 @@ func (s *Service) Get(ctx context.Context, id string) (User, error) {
 
 // List returns every user, oldest first.
 func (s *Service) List(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM users ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM users u ORDER BY u.id`)
 	if err != nil {
 		return nil, fmt.Errorf("users: listing users: %w", err)
 	}

@@ -2,6 +2,7 @@ package users_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,4 +64,58 @@ func TestCreateNamesEveryBadField(t *testing.T) {
 	n, err := b.svc.Count(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "nothing bad was saved")
+}
+
+func TestTheLastAdminStays(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ada := b.create(t, "ada@example.com", users.RoleAdmin)
+	member := users.RoleMember
+	_, err := b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
+	require.Equal(t, []string{"role"}, fields(t, err))
+	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Disabled: new(true)})
+	require.Equal(t, []string{"disabled"}, fields(t, err))
+	u, err := b.svc.Update(t.Context(), ada.ID, users.Change{ManagesIntegrations: new(false)})
+	require.NoError(t, err, "an admin may lose the right to manage integrations")
+	require.False(t, u.ManagesIntegrations)
+	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: new(users.Role("root"))})
+	require.Equal(t, []string{"role"}, fields(t, err))
+
+	// A disabled admin does not count.
+	cy := b.create(t, "cy@example.com", users.RoleAdmin)
+	_, err = b.svc.Update(t.Context(), cy.ID, users.Change{Disabled: new(true)})
+	require.NoError(t, err)
+	_, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
+	require.Equal(t, []string{"role"}, fields(t, err))
+
+	bob := b.create(t, "bob@example.com", users.RoleMember)
+	admin := users.RoleAdmin
+	_, err = b.svc.Update(t.Context(), bob.ID, users.Change{Role: &admin})
+	require.NoError(t, err)
+	u, err = b.svc.Update(t.Context(), ada.ID, users.Change{Role: &member})
+	require.NoError(t, err, "with another enabled admin, this one may go")
+	require.Equal(t, users.RoleMember, u.Role)
+	_, err = b.svc.Update(t.Context(), "usr_nope", users.Change{Disabled: new(true)})
+	require.ErrorIs(t, err, users.ErrNotFound)
+}
+
+func TestTwoAdminsDemotedAtOnceLeaveOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ids := []string{b.create(t, "ada@example.com", users.RoleAdmin).ID, b.create(t, "cy@example.com", users.RoleAdmin).ID}
+	member := users.RoleMember
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { _, errs[i] = b.svc.Update(t.Context(), id, users.Change{Role: &member}) })
+	}
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		if err != nil {
+			require.Equal(t, []string{"role"}, fields(t, err))
+			refused++
+		}
+	}
+	require.Equal(t, 1, refused, "one of the two stays admin")
 }
