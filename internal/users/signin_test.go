@@ -151,3 +151,22 @@ func TestFailuresFromSeveralProcessesAreAllCounted(t *testing.T) {
 	_, _, err = b.svc.SignIn(t.Context(), "ada@example.com", password, "192.0.2.1")
 	require.ErrorAs(t, err, new(*users.ThrottledError), "the fifth failure, in the other process, throttles this one")
 }
+
+func TestOptionsAreChecked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct {
+		o    users.Options
+		want string
+	}{
+		{users.Options{}, "users: Options.DB is required"},
+		{users.Options{DB: b.db.DB, SessionIdle: -time.Second}, "users: Options.SessionIdle is negative"},
+		{users.Options{DB: b.db.DB, ThrottleFailures: -1}, "users: Options.ThrottleFailures is negative"},
+		{users.Options{DB: b.db.DB, BcryptCost: 3}, "users: Options.BcryptCost is 3"},
+	} {
+		_, err := users.New(tc.o)
+		require.ErrorContains(t, err, tc.want)
+	}
+	require.Equal(t, "too many failed sign-ins: try again in 1m30s", (&users.ThrottledError{RetryAfter: 90*time.Second + 300*time.Millisecond}).Error())
+	require.Equal(t, "too many failed sign-ins: try again in 1s", (&users.ThrottledError{RetryAfter: time.Millisecond}).Error())
+}

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -119,23 +118,4 @@ func TestTwoAdminsDemotedAtOnceLeaveOne(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, refused, "one of the two stays admin")
-}
-
-func TestOptionsAreChecked(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	for _, tc := range []struct {
-		o    users.Options
-		want string
-	}{
-		{users.Options{}, "users: Options.DB is required"},
-		{users.Options{DB: b.db.DB, SessionIdle: -time.Second}, "users: Options.SessionIdle is negative"},
-		{users.Options{DB: b.db.DB, ThrottleFailures: -1}, "users: Options.ThrottleFailures is negative"},
-		{users.Options{DB: b.db.DB, BcryptCost: 3}, "users: Options.BcryptCost is 3"},
-	} {
-		_, err := users.New(tc.o)
-		require.ErrorContains(t, err, tc.want)
-	}
-	require.Equal(t, "too many failed sign-ins: try again in 1m30s", (&users.ThrottledError{RetryAfter: 90*time.Second + 300*time.Millisecond}).Error())
-	require.Equal(t, "too many failed sign-ins: try again in 1s", (&users.ThrottledError{RetryAfter: time.Millisecond}).Error())
 }
