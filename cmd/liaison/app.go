@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/internal/app"
@@ -21,13 +22,14 @@ type environment struct {
 	cfg            config.Config
 	cmd            string
 	log            *slog.Logger
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	closers        []func()
 }
 
 func newEnvironment(cfg config.Config, cmd string, stdout, stderr io.Writer) *environment {
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat).With("process", cmd)
-	return &environment{cfg: cfg, cmd: cmd, log: log, stdout: stdout, stderr: stderr}
+	return &environment{cfg: cfg, cmd: cmd, log: log, stdin: os.Stdin, stdout: stdout, stderr: stderr}
 }
 
 func (e *environment) onClose(f func()) { e.closers = append(e.closers, f) }
@@ -43,6 +45,20 @@ func (e *environment) close() {
 // it (migrate and tokens use it).
 func (e *environment) dbOpen(ctx context.Context) (*db.DB, error) {
 	return db.OpenWith(ctx, e.cfg.DatabaseURL, db.Options{PoolSize: e.cfg.DatabasePoolSize})
+}
+
+// migratedDB opens the database, closed with the environment, and
+// migrates it (tokens and users use it).
+func (e *environment) migratedDB(ctx context.Context) (*db.DB, error) {
+	d, err := e.dbOpen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.onClose(func() { d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // open builds the application for the command (internal/app), closed with

@@ -37,6 +37,7 @@ var commands = []command{
 	{"worker", "run the worker process: every task handler", "", runWorker},
 	{"scheduler", "run the scheduler process: periodic tasks", "", runScheduler},
 	{"migrate", "apply database migrations and exit", "", runMigrate},
+	{"users", "create web UI users (create --email E --role admin|member [--password-stdin])", "create --email E --role admin|member [--password-stdin]", runUsers},
 	{"version", "print the version", "", nil}, // answered before the configuration is read
 }
 
@@ -78,7 +79,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		}
 		fs.PrintDefaults()
 	}
-	if cmd.name != "tokens" {
+	if cmd.name != "tokens" && cmd.name != "users" { // they parse their own flags
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stdout)

@@ -242,6 +242,7 @@ func TestDevAnswersOnEmbeddedDefaults(t *testing.T) {
 	require.NotEmpty(t, secret, "dev prints its first access token")
 	require.NotContains(t, p.stderrString(), secret, "the token is never logged")
 	require.Contains(t, p.stdoutString(), "liaison tokens create --name NAME --scopes a,b")
+	require.Regexp(t, `Create the first admin, once, at:\n\n    http://localhost:[0-9]+/setup/[A-Za-z0-9_-]{43}\n`, p.stdoutString(), "a new database prints the setup link")
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/tokens", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(req)

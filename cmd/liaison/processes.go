@@ -27,6 +27,10 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		return err
 	}
 	boot, err := e.bootstrapToken(ctx, p)
+	var setup string
+	if err == nil {
+		setup, err = e.setupLink(ctx, p)
+	}
 	if err != nil {
 		s.Shutdown()
 		w.Shutdown()
@@ -37,6 +41,9 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		fmt.Fprintf(e.stdout, "Liaison is running: open %s (health: %s/healthz, API description: %s/openapi.json)\n", localURL(addr), localURL(addr), localURL(addr))
 		if boot != "" {
 			fmt.Fprintf(e.stdout, "\nAn access token with every scope was created for this new database. It is shown once, now:\n\n    %s\n\nUse it as Authorization: Bearer <token>. Make more with: liaison tokens create --name NAME --scopes a,b\n\n", boot)
+		}
+		if setup != "" {
+			fmt.Fprintf(e.stdout, "\nNo one can sign in to the web UI yet. Create the first admin, once, at:\n\n    %s\n\nor from the command line: liaison users create --email E --role admin\n\n", setup)
 		}
 	})
 	s.Shutdown()

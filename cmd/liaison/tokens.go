@@ -35,12 +35,8 @@ func runTokens(ctx context.Context, e *environment, args []string) error {
 	}
 	defer e.close()
 	open := func() (*access.Store, error) {
-		d, err := e.dbOpen(ctx)
+		d, err := e.migratedDB(ctx)
 		if err != nil {
-			return nil, err
-		}
-		e.onClose(func() { d.Close() })
-		if _, err := d.Migrate(ctx); err != nil {
 			return nil, err
 		}
 		return access.New(access.Options{DB: d, RotationOverlap: e.cfg.TokenRotationOverlap})

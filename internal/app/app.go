@@ -18,6 +18,7 @@ import (
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/metrics"
 	"github.com/liaison/liaison/internal/secret"
+	"github.com/liaison/liaison/internal/users"
 	"github.com/liaison/liaison/jobs"
 )
 
@@ -80,6 +81,8 @@ type App struct {
 	// Metrics is what GET /metrics serves; the domain packages count into
 	// it through their Observe callbacks.
 	Metrics *metrics.Metrics
+	// Users is the web UI's people and their sessions.
+	Users *users.Service
 
 	closers []func()
 }
@@ -204,6 +207,10 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Tokens, err = access.New(access.Options{DB: a.DB, RotationOverlap: cfg.TokenRotationOverlap}); err != nil {
 		return nil, err
 	}
+	if a.Users, err = users.New(users.Options{DB: a.DB}); err != nil {
+		return nil, err
+	}
+	a.onClose(a.Users.Close)
 	a.Log.Debug("opened database and redis", "took", time.Since(start).Round(time.Millisecond).String())
 	return a, nil
 }

@@ -30,6 +30,16 @@ func (e *Error) Err() error {
 	return e
 }
 
+// Names lists the fields e names, in order (a test or a form checks
+// which are wrong without their messages).
+func (e *Error) Names() []string {
+	out := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		out[i] = f.Field
+	}
+	return out
+}
+
 func (e *Error) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
