@@ -16,4 +16,15 @@
 // transaction that ends the call, and the engine asks this package where it
 // goes (CallbackTarget). calls never imports asynq or connections: it
 // declares the Queue and the Connections it needs.
+//
+// # Files
+//
+//   - service.go: the interfaces calls declares (Connections, Queue,
+//     Callbacks), Options with its defaults and schedule, Service with New,
+//     and Targets (NewTargets), the callback targets the delivery engine
+//     asks, built before the engine and handed to it.
+//   - call.go: the call, its input and validation; Create and Get.
+//   - run.go: Run, one attempt through the connection.
+//   - wait.go: Wait, woken through Redis pub/sub.
+//   - sweep.go: Sweep (queue what Redis lost) and Clean (retention).
 package calls

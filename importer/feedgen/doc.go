@@ -11,4 +11,13 @@
 // item's index, so a feed written with ChangedPercent differs from the one
 // without only in the prices of the items picked: a re-import of it must
 // report exactly those as updated.
+//
+// # Files
+//
+//   - feedgen.go: Formats, Options and Write.
+//   - data.go: the catalogue items are drawn from: a category tree with a
+//     noun and a typical price per leaf, brands, colours and materials.
+//   - write.go: one writer per format, each item built in a buffer.
+//   - endless.go: EndlessCSV, a handler serving a feed that never ends
+//     (for time-limit tests).
 package feedgen

@@ -20,6 +20,9 @@
 //   - connections.go, tokens.go, events.go, hooks.go, webhooks.go,
 //     deliveries.go, calls.go, imports.go: the handlers of each area (the
 //     OAuth callback page is in connections.go).
+//   - reply.go: the handlers' common shape: decode the body, call the
+//     domain (replyTo, replyToID, replyByID, replyDone), answer the result
+//     or its problem, and pages of lists (replyPage).
 //   - health.go: /healthz, /readyz and /metrics.
 //   - openapi.go: /openapi.json, generated from the routes and the types.
 package api

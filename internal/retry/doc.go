@@ -29,4 +29,8 @@
 // of its own: After is zero, and the work that waits decides when it looks
 // again (hooks' ReauthRecheck, importer's PostponeFor), woken sooner by
 // connection.connected.
+//
+// # Files
+//
+//   - retry.go: Later, ErrNever and Never.
 package retry
