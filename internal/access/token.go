@@ -77,10 +77,10 @@ type Token struct {
 	// CreatedBy is what made the token, as Create was given it
 	// ("token:<id>", "cli:<user>", "user:<email>"); Creator says it in
 	// words: an email, "API token <name>" or "command line".
-	CreatedBy string `json:"created_by"`
-	Creator   string `json:"creator"`
-	Hint        string     `json:"hint"`
-	Rotation    *Rotation  `json:"rotation,omitempty"`
+	CreatedBy string    `json:"created_by"`
+	Creator   string    `json:"creator"`
+	Hint      string    `json:"hint"`
+	Rotation  *Rotation `json:"rotation,omitempty"`
 }
 
 // Rotation is an overlap in progress: the previous secret works until
