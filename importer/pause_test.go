@@ -15,10 +15,10 @@ import (
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
 	"github.com/liaison/liaison/internal/retry"
-	"github.com/liaison/liaison/internal/secret"
 )
 
 // A run through a paused connection is postponed, not failed, says why,
@@ -38,11 +38,7 @@ func TestPausedConnectionPostponesTheRun(t *testing.T) {
 	require.NoError(t, err)
 	rc := redis.NewClient(ropt)
 	t.Cleanup(func() { rc.Close() })
-	key, err := secret.NewKey()
-	require.NoError(t, err)
-	ring, err := secret.NewRing([][]byte{key})
-	require.NoError(t, err)
-	conns, err := connections.New(connections.Options{DB: d.DB, Redis: rc, Ring: ring,
+	conns, err := connections.New(connections.Options{DB: d.DB, Redis: rc, Ring: apptest.NewRing(t),
 		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Log: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(conns.Close)
