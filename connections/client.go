@@ -34,6 +34,9 @@ import (
 // with no credentials, through the same guard.
 //
 // Errors:
+//   - *PausedError (a *retry.Later, errors.Is ErrPaused): a person paused
+//     the connection; nothing was sent. Postpone the work until it is
+//     resumed (connection.resumed).
 //   - *ReauthError (a *retry.Later, errors.Is ErrNeedsReauth): a person
 //     must reconnect; nothing was sent, or the target refused a static
 //     credential with 401. Postpone the work until the connection is
@@ -54,6 +57,12 @@ import (
 // or shorter than the default), and after Options.RequestTimeout, 30 s by
 // default, when it did not.
 func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request) (*http.Response, error) {
+	return s.do(ctx, connectionID, req, false)
+}
+
+// do is Do; evenPaused sends through a paused connection too (Test: a
+// person checking it).
+func (s *Service) do(ctx context.Context, connectionID string, req *http.Request, evenPaused bool) (*http.Response, error) {
 	if connectionID == "" {
 		return s.doPublic(ctx, req)
 	}
@@ -64,7 +73,13 @@ func (s *Service) Do(ctx context.Context, connectionID string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
+	if !c.PausedAt.IsZero() && !evenPaused {
+		return nil, &PausedError{ConnectionID: c.ID}
+	}
 	resp, err := s.doThrough(ctx, c, req)
+	if resp != nil {
+		s.used(ctx, c)
+	}
 	if resp != nil && resp.Request != nil {
 		// Callers record where a request went; the request that went
 		// carries the connection's credentials, which must not follow.

@@ -96,6 +96,11 @@ type Connection struct {
 	TokenExpiresAt  time.Time // zero when the token does not say
 	TokenVersion    int64
 
+	// PausedAt is when a person paused the connection; zero when it runs.
+	PausedAt time.Time
+	// LastUsedAt is when a request last went through it (to the minute).
+	LastUsedAt time.Time
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -169,8 +174,21 @@ type View struct {
 	RedirectURI         string            `json:"redirect_uri,omitempty"`
 	LastError           string            `json:"last_error"`
 	TokenExpiresAt      *time.Time        `json:"token_expires_at,omitempty"`
-	CreatedAt           time.Time         `json:"created_at"`
-	UpdatedAt           time.Time         `json:"updated_at"`
+	// Paused: nothing is sent through the connection until it is resumed
+	// (Pause); PausedAt says since when.
+	Paused   bool       `json:"paused"`
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// LastRefreshedAt is when the current OAuth token was obtained (its
+	// last refresh, or the authorization); NextRefreshAt when the sweep
+	// will refresh it (its expiry minus Options.SweepWindow), nil when it
+	// does not expire, cannot be refreshed or the connection is paused.
+	LastRefreshedAt *time.Time `json:"last_refreshed_at,omitempty"`
+	NextRefreshAt   *time.Time `json:"next_refresh_at,omitempty"`
+	// LastUsedAt is when a request last went through the connection,
+	// to the minute.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // APIKeyView is an API key with its value masked.
@@ -187,6 +205,7 @@ func (s *Service) view(c *Connection) View {
 		BaseURL: c.BaseURL, AllowedHosts: nonNil(c.AllowedHosts), Headers: secret.MaskHeaders(c.Headers),
 		TestPath: c.TestPath, LastError: c.LastError, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		RateLimit: c.RateLimit, MaxConcurrency: c.MaxConcurrency,
+		Paused: !c.PausedAt.IsZero(), PausedAt: timeOrNil(c.PausedAt), LastUsedAt: timeOrNil(c.LastUsedAt),
 	}
 	switch c.AuthType {
 	case AuthOAuth2Code, AuthOAuth2ClientCredentials:
@@ -198,6 +217,10 @@ func (s *Service) view(c *Connection) View {
 			t := c.TokenExpiresAt
 			v.TokenExpiresAt = &t
 		}
+		if c.AccessToken != "" {
+			v.LastRefreshedAt = timeOrNil(c.TokenObtainedAt)
+		}
+		v.NextRefreshAt = s.nextRefresh(c)
 		if c.AuthType == AuthOAuth2Code {
 			v.AuthorizationURL = c.AuthorizationURL
 			pkce := c.PKCE
@@ -214,6 +237,25 @@ func (s *Service) view(c *Connection) View {
 		v.APIKey = &APIKeyView{In: c.APIKeyIn, Name: c.APIKeyName, Value: maskSecret(c.APIKeyValue)}
 	}
 	return v
+}
+
+// nextRefresh is when the sweep will refresh c's token: SweepWindow
+// before it expires. Nil when the token does not expire, has no refresh
+// token to renew it with (authorization code), or the connection is paused.
+func (s *Service) nextRefresh(c *Connection) *time.Time {
+	if c.AccessToken == "" || c.TokenExpiresAt.IsZero() || !c.PausedAt.IsZero() ||
+		c.Status != StatusConnected || (c.AuthType == AuthOAuth2Code && c.RefreshToken == "") {
+		return nil
+	}
+	return new(c.TokenExpiresAt.Add(-s.opts.SweepWindow))
+}
+
+// timeOrNil is nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func nonNil(s []string) []string {

@@ -26,6 +26,10 @@
 //   - token.go: the token lifecycle and its once-per-expiry refresh.
 //   - client.go: Do, the outbound client.
 //   - manage.go: create, edit, list, delete, test and refresh on demand.
+//   - pause.go: Pause and Resume, PausedError (a *retry.Later, errors.Is
+//     ErrPaused) and the events connection.paused and connection.resumed.
+//   - use.go: last use (written at most once a minute) and the refresh
+//     history (the latest 20 attempts per connection), Refreshes.
 //   - sweep.go: the periodic refresh of tokens about to expire.
 //   - limits.go: Limits, the rate and concurrency limits set on a connection
 //     (rate_limit, max_concurrency), which the API-call engine in hooks
@@ -62,6 +66,9 @@
 //     and resume when the connection is connected again (the event
 //     connection.connected is recorded when it leaves needs_reauth;
 //     connection.needs_reauth was recorded when it entered it).
+//     Or a *PausedError (errors.Is ErrPaused): a person paused the
+//     connection; the same postponement, until connection.resumed. The
+//     Later's Reason says which, in words for people.
 //   - errors.Is(err, retry.ErrNever) (a *RefusedError): refused before
 //     anything was sent (host not allowed, blocked address, bad scheme,
 //     unknown connection). Retrying cannot help.
@@ -100,6 +107,10 @@
 // connection.needs_reauth through the EventRecorder.
 //
 // # Events
+//
+// connection.paused and connection.resumed are recorded when a person
+// pauses or resumes a connection (once per change); resumed, like
+// connected, wakes the work that waited.
 //
 // connection.needs_reauth is recorded when a connection enters
 // needs_reauth; connection.connected when it becomes connected from pending

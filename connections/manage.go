@@ -255,7 +255,8 @@ type TestResult struct {
 }
 
 // Test sends GET test_path (base_url itself when there is none) through the
-// connection, with its credentials, refreshing the token if it must.
+// connection, with its credentials, refreshing the token if it must. It
+// works on a paused connection too: a person is checking it.
 func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
 	c, err := s.load(ctx, id)
 	if err != nil {
@@ -267,7 +268,7 @@ func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
 	}
 	req.Header.Set("Accept", "application/json, */*")
 	start := time.Now()
-	resp, err := s.Do(ctx, id, req)
+	resp, err := s.do(ctx, id, req, true) // a paused connection too: a person is checking it
 	res := TestResult{LatencyMS: time.Since(start).Milliseconds()}
 	if target, rerr := resolve(c, req.URL); rerr == nil {
 		res.URL = redactURL(target, apiKeyParam(c))
@@ -306,6 +307,8 @@ func PlainError(err error) string {
 	switch {
 	case errors.As(err, &re):
 		return "the connection needs to be reconnected: " + re.Reason
+	case errors.Is(err, ErrPaused):
+		return "the connection is paused; resume it to send through it"
 	case errors.As(err, &be):
 		return "refused before sending: " + be.Error()
 	case errors.As(err, &fe):
@@ -319,7 +322,8 @@ func PlainError(err error) string {
 }
 
 // Refresh replaces an OAuth connection's access token now, whether or not
-// it is about to expire (once, across processes, like any refresh).
+// it is about to expire (once, across processes, like any refresh). It
+// works on a paused connection too: a person is checking it.
 func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
 	c, err := s.load(ctx, id)
 	if err != nil {

@@ -35,7 +35,8 @@ type Options struct {
 	// Log gets structured lines; never a secret. Default: discard.
 	Log *slog.Logger
 	// Events records Liaison's own events (connection.needs_reauth,
-	// connection.connected). Default: none recorded.
+	// connection.connected, connection.paused, connection.resumed).
+	// Default: none recorded.
 	Events EventRecorder
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -245,7 +246,7 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 func (e *RefusedError) Is(target error) bool { return target == retry.ErrNever }
 
 // EventRecorder records Liaison's own events (connection.needs_reauth,
-// connection.connected).
+// connection.connected, connection.paused, connection.resumed).
 // The delivery engine implements it to deliver them to webhooks; until it
 // does, StoreEvents keeps them in the system_events table.
 type EventRecorder interface {

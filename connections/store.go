@@ -17,7 +17,8 @@ const columns = `id, name, description, auth_type, status, base_url, allowed_hos
 	client_id, client_secret, authorization_url, token_url, revocation_url, discovery_url, issuer,
 	scopes, client_auth, pkce, authorization_params, static_token, api_key_in, api_key_name,
 	api_key_value, test_path, last_error, access_token, refresh_token, token_obtained_at,
-	token_expires_at, token_version, created_at, updated_at, rate_limit, max_concurrency`
+	token_expires_at, token_version, created_at, updated_at, rate_limit, max_concurrency,
+	paused_at, last_used_at`
 
 // aad binds a sealed value to its row and column: a sealed client secret
 // copied into another row or column does not open.
@@ -65,12 +66,14 @@ func (s *Service) scan(row rowScanner) (*Connection, error) {
 		secretCS, secretST, secretAK   string
 		secretAT, secretRT             string
 		obtained, expires              sql.NullTime
+		paused, used                   sql.NullTime
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.Description, &c.AuthType, &c.Status, &c.BaseURL, &hosts, &headers,
 		&c.ClientID, &secretCS, &c.AuthorizationURL, &c.TokenURL, &c.RevocationURL, &c.DiscoveryURL, &c.Issuer,
 		&scopes, &c.ClientAuth, &c.PKCE, &params, &secretST, &c.APIKeyIn, &c.APIKeyName,
 		&secretAK, &c.TestPath, &c.LastError, &secretAT, &secretRT, &obtained,
-		&expires, &c.TokenVersion, &c.CreatedAt, &c.UpdatedAt, &c.RateLimit, &c.MaxConcurrency)
+		&expires, &c.TokenVersion, &c.CreatedAt, &c.UpdatedAt, &c.RateLimit, &c.MaxConcurrency,
+		&paused, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -111,6 +114,12 @@ func (s *Service) scan(row rowScanner) (*Connection, error) {
 	if expires.Valid {
 		c.TokenExpiresAt = expires.Time.UTC()
 	}
+	if paused.Valid {
+		c.PausedAt = paused.Time.UTC()
+	}
+	if used.Valid {
+		c.LastUsedAt = used.Time.UTC()
+	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return &c, nil
 }
@@ -143,12 +152,13 @@ func (s *Service) insert(ctx context.Context, c *Connection) error {
 	}
 	_, err = s.opts.DB.ExecContext(ctx, `INSERT INTO connections (`+columns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)`,
+		 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
 		c.ID, c.Name, c.Description, c.AuthType, c.Status, c.BaseURL, jsonText(nonNil(c.AllowedHosts)), sc.headers,
 		c.ClientID, sc.clientSecret, c.AuthorizationURL, c.TokenURL, c.RevocationURL, c.DiscoveryURL, c.Issuer,
 		jsonText(nonNil(c.Scopes)), c.ClientAuth, c.PKCE, jsonText(mapOrEmpty(c.AuthorizationParams)), sc.staticToken, c.APIKeyIn, c.APIKeyName,
 		sc.apiKeyValue, c.TestPath, c.LastError, sc.accessToken, sc.refreshToken, nullTime(c.TokenObtainedAt),
-		nullTime(c.TokenExpiresAt), c.TokenVersion, c.CreatedAt, c.UpdatedAt, c.RateLimit, c.MaxConcurrency)
+		nullTime(c.TokenExpiresAt), c.TokenVersion, c.CreatedAt, c.UpdatedAt, c.RateLimit, c.MaxConcurrency,
+		nullTime(c.PausedAt), nullTime(c.LastUsedAt))
 	if err != nil {
 		return fmt.Errorf("storing connection: %w", err)
 	}

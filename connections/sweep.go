@@ -9,11 +9,13 @@ import (
 // Sweep refreshes the tokens that expire within SweepWindow (10 minutes),
 // so that calls rarely wait for a refresh. It goes through the same
 // once-per-expiry path as a call, so a sweep and a call that meet refresh
-// once. Connections that need a person are skipped; one failure does not
+// once. Connections that need a person, and paused ones, are skipped (a paused
+// connection's token is refreshed on its first use after Resume); one failure does not
 // stop the others, and all failures are returned together.
 func (s *Service) Sweep(ctx context.Context) error {
 	rows, err := s.opts.DB.QueryContext(ctx, `SELECT id, token_version FROM connections
 		WHERE status = $1 AND auth_type IN ($2, $3) AND token_expires_at IS NOT NULL AND token_expires_at < $4
+		AND paused_at IS NULL
 		ORDER BY token_expires_at`,
 		StatusConnected, AuthOAuth2Code, AuthOAuth2ClientCredentials, s.now().Add(s.opts.SweepWindow))
 	if err != nil {

@@ -169,6 +169,7 @@ func (s *Service) renewHolding(ctx context.Context, id string, stale int64) (*Co
 	t, err := s.fetchWithRetry(fctx, c)
 	cancel()
 	s.observeRefresh(err)
+	s.recordRefresh(ctx, id, refreshReason(err))
 	if err != nil {
 		var perm *permanentTokenError
 		if errors.As(err, &perm) {
@@ -218,6 +219,18 @@ func (s *Service) observeRefresh(err error) {
 		}
 	}
 	s.opts.ObserveRefresh(result)
+}
+
+// refreshReason is what the refresh history says of a refresh that ended
+// with err: "" when it worked, else the provider's words (or what failed).
+func refreshReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	if perm, ok := errors.AsType[*permanentTokenError](err); ok {
+		return perm.reason
+	}
+	return "token endpoint: " + err.Error()
 }
 
 // permanentTokenError is a token-endpoint answer that retrying cannot fix

@@ -507,12 +507,13 @@ func (s *Service) signedRequest(l *loaded, u string, signer *Signer, now time.Ti
 	return out
 }
 
-// postponeForReauth records why the delivery waits and when it looks again;
-// no attempt is used. Reconnecting wakes it sooner (ResumeConnection).
+// postponeForReauth records why the delivery waits (its connection needs
+// reconnecting, or is paused) and when it looks again; no attempt is used.
+// Reconnecting or resuming wakes it sooner (ResumeConnection).
 func (s *Service) postponeForReauth(ctx context.Context, l *loaded, cause error) error {
 	now := s.now()
 	wait := s.opts.ReauthRecheck
-	msg := "waiting for the connection to be reconnected: " + cause.Error()
+	msg := send.Waiting(cause)
 	if _, err := s.opts.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE deliveries SET status=$2, next_attempt_at=$3, last_error=$4, updated_at=$5 WHERE id=$1`,
 		l.id, statusPostponed, now.Add(wait), msg, now); err != nil {
 		return fmt.Errorf("postponing delivery %s: %w", l.id, err)

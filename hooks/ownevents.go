@@ -11,8 +11,8 @@ import (
 // Record is Liaison's own event recorder (connections.EventRecorder):
 // connection.needs_reauth, delivery.failed, webhook.disabled,
 // import.completed and import.failed go out to subscribed webhooks through
-// the same path as platform events. connection.connected also wakes the
-// deliveries that wait for that connection.
+// the same path as platform events. connection.connected and
+// connection.resumed also wake the work that waits for that connection.
 func (s *Intake) Record(ctx context.Context, eventType string, data map[string]any) error {
 	if !ValidEventType(eventType) {
 		return fmt.Errorf("recording event: %q is not an event type", eventType)
@@ -26,7 +26,7 @@ func (s *Intake) Record(ctx context.Context, eventType string, data map[string]a
 	if _, err := s.ingest(ctx, []*prepared{p}, true); err != nil {
 		return fmt.Errorf("recording event %s: %w", eventType, err)
 	}
-	if eventType == EventConnectionConnected {
+	if eventType == EventConnectionConnected || eventType == EventConnectionResumed {
 		if id, _ := data["connection_id"].(string); id != "" {
 			return s.ResumeConnection(ctx, id)
 		}
@@ -39,4 +39,5 @@ const (
 	EventDeliveryFailed      = "delivery.failed"
 	EventWebhookDisabled     = "webhook.disabled"
 	EventConnectionConnected = "connection.connected"
+	EventConnectionResumed   = "connection.resumed"
 )

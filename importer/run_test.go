@@ -115,7 +115,13 @@ type bundle struct {
 
 func setupRunner(t *testing.T, sender importer.Sender) *bundle {
 	t.Helper()
-	d := dbtest.New(t)
+	return setupRunnerOn(t, dbtest.New(t), sender)
+}
+
+// setupRunnerOn is setupRunner on a database the test made (to share it
+// with a connections service).
+func setupRunnerOn(t *testing.T, d dbtest.Database, sender importer.Sender) *bundle {
+	t.Helper()
 	ev := &recorded{}
 	store, err := importer.NewStore(importer.StoreOptions{DB: d.DB, Events: ev, ObserveRun: ev.observe})
 	require.NoError(t, err)
@@ -728,7 +734,7 @@ func TestTimeLimit(t *testing.T) {
 type reauthSender struct{}
 
 func (reauthSender) Do(context.Context, string, *http.Request) (*http.Response, error) {
-	return nil, &retry.Later{Reason: "connection needs reauthorization"}
+	return nil, &retry.Later{Reason: "connection conn_1 needs to be reconnected: invalid_grant"}
 }
 
 func TestNeedsReauthPostponesTheRun(t *testing.T) {
@@ -744,7 +750,7 @@ func TestNeedsReauthPostponesTheRun(t *testing.T) {
 	require.NoError(t, post.Err, "a postponement, not a failure")
 	r := b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed and not lost")
-	require.Contains(t, r.Message, "waiting for connection conn_1")
+	require.Equal(t, "waiting: connection conn_1 needs to be reconnected: invalid_grant", r.Message, "the sender's reason")
 }
 
 func TestBadImportInputNamesTheField(t *testing.T) {

@@ -271,8 +271,10 @@ func (ex *execution) do(ctx context.Context) (string, string, error) {
 	req.Header.Set("Accept", "application/xml, text/xml, application/json, text/csv, */*;q=0.5")
 	resp, err := ex.rn.opts.Sender.Do(ctx, ex.im.ConnectionID, req)
 	if err != nil {
-		if _, ok := errors.AsType[*retry.Later](err); ok {
-			return "", "", &retry.Later{After: ex.rn.opts.PostponeFor, Reason: "waiting for connection " + ex.im.ConnectionID + " to be reconnected"}
+		if later, ok := errors.AsType[*retry.Later](err); ok {
+			// The connection needs reconnecting, or is paused: the sender's
+			// reason says which.
+			return "", "", &retry.Later{After: ex.rn.opts.PostponeFor, Reason: "waiting: " + cmp.Or(later.Reason, "connection "+ex.im.ConnectionID+" cannot be used now")}
 		}
 		return "", "", fmt.Errorf("could not fetch the feed: %w", err)
 	}

@@ -166,10 +166,11 @@ func (s *Service) Run(ctx context.Context, id string) error {
 	return s.concludeCall(ctx, c, x, outcome)
 }
 
-// postponeCall records why the call waits and when it looks again; no
-// attempt is used. Reconnecting the connection wakes it sooner.
+// postponeCall records why the call waits (its connection needs
+// reconnecting, or is paused) and when it looks again; no attempt is used.
+// Reconnecting or resuming the connection wakes it sooner.
 func (s *Service) postponeCall(ctx context.Context, c *queuedCall, cause error) error {
-	return s.postponeCallFor(ctx, c, s.opts.ReauthRecheck, "waiting for the connection to be reconnected: "+cause.Error())
+	return s.postponeCallFor(ctx, c, s.opts.ReauthRecheck, send.Waiting(cause))
 }
 
 // postponeCallFor makes a call wait, saying why; no attempt is used.

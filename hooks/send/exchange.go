@@ -61,8 +61,8 @@ type Exchanged struct {
 	Err        error
 	RetryAfter string
 	// Later is set when the sender said "not now" (a *retry.Later: the
-	// connection needs a person to reconnect it) and nothing was sent: that
-	// is no attempt, and the work waits.
+	// connection needs a person to reconnect it, or is paused) and nothing
+	// was sent: that is no attempt, and the work waits (Waiting says why).
 	Later error
 }
 
@@ -90,6 +90,16 @@ func Exchange(ctx context.Context, sender Sender, out Outgoing, prepErr error, n
 	}
 	x.Attempt.DurationMS = float64(time.Since(now).Microseconds()) / 1000
 	return x
+}
+
+// Waiting says, in words for people, why work that the sender answered
+// with later (Exchanged.Later) waits: "waiting: " and the sender's reason
+// ("connection X is paused", "connection X needs to be reconnected: …").
+func Waiting(later error) string {
+	if l, ok := errors.AsType[*retry.Later](later); ok && l.Reason != "" {
+		return "waiting: " + l.Reason
+	}
+	return "waiting: " + later.Error()
 }
 
 // Send makes the request through sender and records its answer in a,

@@ -15,8 +15,11 @@
 // the previous is primary again) or the previous secret expired at once.
 // "Rotate and expire now" is for a leaked secret: the old one stops at once.
 //
-// last_used_at is written at most once a minute per token, so checking a
-// token costs one indexed read and, nearly always, no write.
+// last_used_at is written at most once a minute per secret, so checking a
+// token costs one indexed read and, nearly always, no write. During an
+// overlap the previous secret's last use is kept apart
+// (Rotation.PreviousLastUsedAt), so that a person sees whether every
+// caller has moved before expiring it.
 //
 // # Files
 //
@@ -24,4 +27,6 @@
 //     and New, and the Store: create, read, list, update, delete, rotate,
 //     cancel or expire a rotation, Authenticate, and WellFormed, the shape
 //     and checksum of a secret.
+//   - creator.go: who made a token: ByUser, ByToken and ByCommandLine
+//     for Create's createdBy, and Token.Creator, the same in words.
 package access

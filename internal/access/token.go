@@ -74,15 +74,23 @@ type Token struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	LastUsedAt  *time.Time `json:"last_used_at"`
-	CreatedBy   string     `json:"created_by"`
-	Hint        string     `json:"hint"`
-	Rotation    *Rotation  `json:"rotation,omitempty"`
+	// CreatedBy is what made the token, as Create was given it
+	// ("token:<id>", "cli:<user>", "user:<email>"); Creator says it in
+	// words: an email, "API token <name>" or "command line".
+	CreatedBy string    `json:"created_by"`
+	Creator   string    `json:"creator"`
+	Hint      string    `json:"hint"`
+	Rotation  *Rotation `json:"rotation,omitempty"`
 }
 
-// Rotation is an overlap in progress: the previous secret works until ExpiresAt.
+// Rotation is an overlap in progress: the previous secret works until
+// ExpiresAt. PreviousLastUsedAt is when the previous secret was last used
+// (to the minute), so that a person sees whether every caller has moved
+// to the new one; Token.LastUsedAt is the new (primary) secret's.
 type Rotation struct {
-	PreviousHint string    `json:"previous_hint"`
-	ExpiresAt    time.Time `json:"expires_at"`
+	PreviousHint       string     `json:"previous_hint"`
+	ExpiresAt          time.Time  `json:"expires_at"`
+	PreviousLastUsedAt *time.Time `json:"previous_last_used_at"`
 }
 
 // Has reports whether the token carries scope.
@@ -213,11 +221,14 @@ func (s *Store) Create(ctx context.Context, in Input, createdBy string) (Issued,
 	if err != nil {
 		return Issued{}, fmt.Errorf("access: creating token: %w", err)
 	}
+	if t, err = s.Get(ctx, t.ID); err != nil { // with Creator in words
+		return Issued{}, err
+	}
 	return Issued{Token: t, Secret: sec}, nil
 }
 
 const columns = `id, name, description, scopes, created_by, created_at, updated_at, last_used_at,
-	secret_hint, previous_hint, previous_expires_at`
+	secret_hint, previous_hint, previous_expires_at, previous_last_used_at`
 
 // scan reads a token's columns, and then into extra any columns that
 // follow them.
@@ -228,9 +239,10 @@ func (s *Store) scan(row db.Row, extra ...any) (Token, error) {
 		lastUsed     sql.NullTime
 		previousHint sql.NullString
 		previousExp  sql.NullTime
+		previousUsed sql.NullTime
 	)
 	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &scopes, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt,
-		&lastUsed, &t.Hint, &previousHint, &previousExp}, extra...)...)
+		&lastUsed, &t.Hint, &previousHint, &previousExp, &previousUsed}, extra...)...)
 	if err != nil {
 		return Token{}, err
 	}
@@ -242,13 +254,29 @@ func (s *Store) scan(row db.Row, extra ...any) (Token, error) {
 	}
 	if previousHint.Valid && previousExp.Valid && previousExp.Time.After(s.now()) {
 		t.Rotation = &Rotation{PreviousHint: previousHint.String, ExpiresAt: previousExp.Time.UTC()}
+		if previousUsed.Valid {
+			t.Rotation.PreviousLastUsedAt = new(previousUsed.Time.UTC())
+		}
 	}
+	t.Creator = creatorWords(t.CreatedBy, sql.NullString{})
+	return t, nil
+}
+
+// scanShown is scan of a row that also has the makerName column, for
+// answers that show who made the token.
+func (s *Store) scanShown(row db.Row) (Token, error) {
+	var maker sql.NullString
+	t, err := s.scan(row, &maker)
+	if err != nil {
+		return Token{}, err
+	}
+	t.Creator = creatorWords(t.CreatedBy, maker)
 	return t, nil
 }
 
 // Get returns one token.
 func (s *Store) Get(ctx context.Context, id string) (Token, error) {
-	t, err := s.scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM access_tokens WHERE id = $1`, id))
+	t, err := s.scanShown(s.db.QueryRowContext(ctx, `SELECT `+columns+`, `+makerName+` FROM access_tokens WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrNotFound
 	}
@@ -261,8 +289,7 @@ func (s *Store) Get(ctx context.Context, id string) (Token, error) {
 // List returns up to limit tokens created after the token with id after
 // ("" for the first page), oldest first, and whether more follow.
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Token, bool, error) {
-	scan := func(row db.Row) (Token, error) { return s.scan(row) }
-	out, more, err := db.Page(ctx, s.db, scan, limit, `SELECT `+columns+` FROM access_tokens
+	out, more, err := db.Page(ctx, s.db, s.scanShown, limit, `SELECT `+columns+`, `+makerName+` FROM access_tokens
 		WHERE $1 = '' OR id > $1 ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("access: listing tokens: %w", err)
@@ -323,10 +350,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.forget(id)
+	return nil
+}
+
+// forget drops what this process wrote of the token's last uses: after a
+// rotation, a deletion or the end of an overlap, the secrets they were
+// about have changed places or gone.
+func (s *Store) forget(id string) {
 	s.mu.Lock()
 	delete(s.lastUsed, id)
+	delete(s.lastUsed, id+" previous")
 	s.mu.Unlock()
-	return nil
 }
 
 // Rotate issues a new secret. With expireNow the current secret stops at
@@ -354,14 +389,16 @@ func (s *Store) Rotate(ctx context.Context, id string, expireNow bool) (Issued, 
 		}
 		if expireNow {
 			_, err = tx.ExecContext(ctx, `UPDATE access_tokens SET secret_hash = $1, secret_hint = $2,
-				previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, updated_at = $3 WHERE id = $4`,
+				previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, previous_last_used_at = NULL,
+				last_used_at = NULL, updated_at = $3 WHERE id = $4`,
 				h[:], hint(sec), now, id)
 		} else {
 			if previousExp.Valid && previousExp.Time.After(now) {
 				return ErrRotationInProgress
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE access_tokens SET secret_hash = $1, secret_hint = $2,
-				previous_hash = $3, previous_hint = $4, previous_expires_at = $5, updated_at = $6 WHERE id = $7`,
+				previous_hash = $3, previous_hint = $4, previous_expires_at = $5,
+				previous_last_used_at = last_used_at, last_used_at = NULL, updated_at = $6 WHERE id = $7`,
 				h[:], hint(sec), curHash, curHint, now.Add(s.overlap), now, id)
 		}
 		if err != nil {
@@ -372,6 +409,7 @@ func (s *Store) Rotate(ctx context.Context, id string, expireNow bool) (Issued, 
 	if err != nil {
 		return Issued{}, err
 	}
+	s.forget(id)
 	t, err := s.Get(ctx, id)
 	if err != nil {
 		return Issued{}, err
@@ -383,7 +421,8 @@ func (s *Store) Rotate(ctx context.Context, id string, expireNow bool) (Issued, 
 // the previous one is primary again.
 func (s *Store) CancelRotation(ctx context.Context, id string) (Token, error) {
 	return s.endRotation(ctx, id, `UPDATE access_tokens SET secret_hash = previous_hash, secret_hint = previous_hint,
-		previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, updated_at = $1
+		last_used_at = previous_last_used_at,
+		previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, previous_last_used_at = NULL, updated_at = $1
 		WHERE id = $2 AND previous_expires_at > $1`)
 }
 
@@ -391,7 +430,7 @@ func (s *Store) CancelRotation(ctx context.Context, id string) (Token, error) {
 // stops at once.
 func (s *Store) ExpireRotation(ctx context.Context, id string) (Token, error) {
 	return s.endRotation(ctx, id, `UPDATE access_tokens SET
-		previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, updated_at = $1
+		previous_hash = NULL, previous_hint = NULL, previous_expires_at = NULL, previous_last_used_at = NULL, updated_at = $1
 		WHERE id = $2 AND previous_expires_at > $1`)
 }
 
@@ -406,6 +445,7 @@ func (s *Store) endRotation(ctx context.Context, id, query string) (Token, error
 		}
 		return Token{}, ErrNoRotation
 	}
+	s.forget(id)
 	return s.Get(ctx, id)
 }
 
@@ -428,31 +468,37 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Token, error) 
 	}
 	// The index found the row; compare in constant time all the same, so
 	// that no code path's timing depends on how much of a hash matched.
-	if subtle.ConstantTimeCompare(current, h[:]) != 1 && subtle.ConstantTimeCompare(previous, h[:]) != 1 {
+	isCurrent := subtle.ConstantTimeCompare(current, h[:]) == 1
+	if !isCurrent && subtle.ConstantTimeCompare(previous, h[:]) != 1 {
 		return Token{}, ErrInvalidSecret
 	}
-	s.touch(ctx, t.ID, now)
+	s.touch(ctx, t.ID, !isCurrent, now)
 	return t, nil
 }
 
-// touch records a use, writing at most once a minute per token: the
+// touch records a use of the token's primary secret, or of its previous
+// one during a rotation, writing at most once a minute per secret: the
 // in-process map spares the write, the WHERE clause keeps several processes
 // from writing within the same minute too.
-func (s *Store) touch(ctx context.Context, id string, now time.Time) {
+func (s *Store) touch(ctx context.Context, id string, previous bool, now time.Time) {
+	key, column := id, "last_used_at"
+	if previous {
+		key, column = id+" previous", "previous_last_used_at"
+	}
 	s.mu.Lock()
-	last, ok := s.lastUsed[id]
+	last, ok := s.lastUsed[key]
 	if ok && now.Sub(last) < lastUsedEvery {
 		s.mu.Unlock()
 		return
 	}
-	s.lastUsed[id] = now
+	s.lastUsed[key] = now
 	if len(s.lastUsed) > 100_000 {
 		clear(s.lastUsed) // bounded memory; the WHERE clause still limits writes
 	}
 	s.mu.Unlock()
 	// A failed write only loses a last-used time; the request goes on.
-	_, _ = s.db.ExecContext(ctx, `UPDATE access_tokens SET last_used_at = $1
-		WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`, now, id, now.Add(-lastUsedEvery))
+	_, _ = s.db.ExecContext(ctx, `UPDATE access_tokens SET `+column+` = $1
+		WHERE id = $2 AND (`+column+` IS NULL OR `+column+` <= $3)`, now, id, now.Add(-lastUsedEvery))
 }
 
 func normalizeScopes(in []string) []string {

@@ -129,6 +129,27 @@ func (s *Server) refreshConnection(w http.ResponseWriter, r *http.Request) {
 	s.replyConnection(w, r, http.StatusOK, v, err)
 }
 
+func (s *Server) pauseConnection(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Connections.Pause(r.Context(), r.PathValue("id"))
+	s.replyConnection(w, r, http.StatusOK, v, err)
+}
+
+func (s *Server) resumeConnection(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Connections.Resume(r.Context(), r.PathValue("id"))
+	s.replyConnection(w, r, http.StatusOK, v, err)
+}
+
+// connectionRefreshes answers the latest refreshes (?limit=, at most 20).
+func (s *Server) connectionRefreshes(w http.ResponseWriter, r *http.Request) {
+	_, limit, err := page(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.Connections.Refreshes(r.Context(), r.PathValue("id"), limit)
+	s.reply(w, r, http.StatusOK, list[connections.Refresh]{Data: out}, err)
+}
+
 // callbackPage is what the person sees back from the provider. It holds
 // the outcome in plain words and nothing else: no tokens, no codes, no
 // stack traces. html/template escapes everything the provider sent.

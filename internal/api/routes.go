@@ -57,6 +57,9 @@ func (s *Server) routes() []route {
 		{Pattern: "POST /v1/connections/{id}/authorize", Scope: access.ScopeConnectionsWrite, Summary: "Start connecting: the URL to send the person to", Response: authorizeAnswer{}, Handler: s.authorizeConnection},
 		{Pattern: "POST /v1/connections/{id}/test", Scope: access.ScopeConnectionsRead, Summary: "Send GET test_path through the connection: status, latency, error", Response: connections.TestResult{}, Handler: s.testConnection},
 		{Pattern: "POST /v1/connections/{id}/refresh", Scope: access.ScopeConnectionsWrite, Summary: "Refresh the connection's OAuth token now", Response: connection{}, Handler: s.refreshConnection},
+		{Pattern: "GET /v1/connections/{id}/refreshes", Scope: access.ScopeConnectionsRead, Summary: "The connection's latest token refreshes (at most 20), newest first: when, outcome, the provider's error", Response: list[connections.Refresh]{}, Handler: s.connectionRefreshes},
+		{Pattern: "POST /v1/connections/{id}/pause", Scope: access.ScopeConnectionsWrite, Summary: "Pause the connection: deliveries, API calls and imports through it wait, no attempt used, until it is resumed", Response: connection{}, Handler: s.pauseConnection},
+		{Pattern: "POST /v1/connections/{id}/resume", Scope: access.ScopeConnectionsWrite, Summary: "Resume a paused connection; what waited for it goes now", Response: connection{}, Handler: s.resumeConnection},
 		// Feed imports.
 		{Pattern: "POST /v1/imports", Scope: access.ScopeImportsWrite, Summary: "Create a feed import", Request: importer.Input{}, Response: importer.Import{}, Handler: s.createImport},
 		{Pattern: "GET /v1/imports", Scope: access.ScopeImportsRead, Summary: "List feed imports", Response: list[importer.Import]{}, Handler: s.listImports},

@@ -18,7 +18,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	issued, err := s.Tokens.Create(r.Context(), in, "token:"+caller(r.Context()).ID)
+	issued, err := s.Tokens.Create(r.Context(), in, access.ByToken(caller(r.Context()).ID))
 	s.reply(w, r, http.StatusCreated, issued, err)
 }
 

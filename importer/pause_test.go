@@ -1,0 +1,68 @@
+package importer_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/apptest"
+	"github.com/liaison/liaison/internal/db/dbtest"
+	"github.com/liaison/liaison/internal/redistest"
+	"github.com/liaison/liaison/internal/retry"
+)
+
+// A run through a paused connection is postponed, not failed, says why,
+// and fetches nothing; after Resume the next run of it imports the feed.
+func TestPausedConnectionPostponesTheRun(t *testing.T) {
+	t.Parallel()
+	var fetched atomic.Int32
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `[{"id":"1","name":"Ada"}]`)
+	}))
+	t.Cleanup(feed.Close)
+
+	d := dbtest.New(t)
+	ropt, err := redis.ParseURL(redistest.New(t))
+	require.NoError(t, err)
+	rc := redis.NewClient(ropt)
+	t.Cleanup(func() { rc.Close() })
+	conns, err := connections.New(connections.Options{DB: d.DB, Redis: rc, Ring: apptest.NewRing(t),
+		AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Log: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(conns.Close)
+	ctx := context.Background()
+	conn, err := conns.Create(ctx, connections.Input{Name: new("Shop"), AuthType: new(connections.AuthBearer), BaseURL: new(feed.URL), Token: new("t0ken")})
+	require.NoError(t, err)
+
+	b := setupRunnerOn(t, d, conns)
+	im := b.create(t, importer.Input{Name: new("contacts"), ConnectionID: new(conn.ID), URL: new("/feed.json"), Format: new("json")})
+	_, err = conns.Pause(ctx, conn.ID)
+	require.NoError(t, err)
+	run := b.newRun(t, im.ID, "schedule")
+	var post *retry.Later
+	require.ErrorAs(t, b.runner.Execute(ctx, run.ID), &post)
+	require.NoError(t, post.Err, "a postponement, not a failure")
+	r := b.getRun(t, run.ID)
+	require.Equal(t, importer.StatusQueued, r.Status, "postponed, not failed")
+	require.Equal(t, "waiting: connection "+conn.ID+" is paused", r.Message)
+	require.Zero(t, fetched.Load(), "nothing fetched through a paused connection")
+
+	_, err = conns.Resume(ctx, conn.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.runner.Execute(ctx, run.ID), "the queue runs it again")
+	r = b.getRun(t, run.ID)
+	require.Equal(t, importer.StatusSucceeded, r.Status, r.Message)
+	require.EqualValues(t, 1, fetched.Load())
+}
