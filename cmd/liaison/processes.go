@@ -36,7 +36,13 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		w.Shutdown()
 		return err
 	}
-	err = e.serveHTTP(ctx, e.webServer(p), func(addr string) {
+	srv, err := e.webServer(p)
+	if err != nil {
+		s.Shutdown()
+		w.Shutdown()
+		return err
+	}
+	err = e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 		fmt.Fprintf(e.stdout, "Liaison is running: open %s (health: %s/healthz, API description: %s/openapi.json)\n", localURL(addr), localURL(addr), localURL(addr))
 		if boot != "" {
@@ -57,16 +63,25 @@ func runServe(ctx context.Context, e *environment, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return e.serveHTTP(ctx, e.webServer(p), func(addr string) {
+	srv, err := e.webServer(p)
+	if err != nil {
+		return err
+	}
+	return e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 	})
 }
 
-// webServer is the API's server on LISTEN_ADDR. The web process reports
-// the queues' gauges; the other processes would read the same Redis.
-func (e *environment) webServer(p *app.App) *http.Server {
+// webServer is the web process's server on LISTEN_ADDR: the API and the
+// web UI (app.WebHandler). The web process reports the queues' gauges; the
+// other processes would read the same Redis.
+func (e *environment) webServer(p *app.App) (*http.Server, error) {
 	p.Metrics.WatchQueues(p.Jobs.QueueTasks)
-	return api.HTTPServer(e.cfg.ListenAddr, api.New(p.APIDeps()), e.log)
+	h, err := p.WebHandler()
+	if err != nil {
+		return nil, err
+	}
+	return api.HTTPServer(e.cfg.ListenAddr, h, e.log), nil
 }
 
 func runWorker(ctx context.Context, e *environment, _ []string) error {
