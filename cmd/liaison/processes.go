@@ -49,7 +49,10 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 			fmt.Fprintf(e.stdout, "\nAn access token with every scope was created for this new database. It is shown once, now:\n\n    %s\n\nUse it as Authorization: Bearer <token>. Make more with: liaison tokens create --name NAME --scopes a,b\n\n", boot)
 		}
 		if setup != "" {
-			fmt.Fprintf(e.stdout, "\nNo one can sign in to the web UI yet. Create the first admin, once, at:\n\n    %s\n\nor from the command line: liaison users create --email E --role admin\n\n", setup)
+			if boot == "" {
+				fmt.Fprintln(e.stdout)
+			}
+			fmt.Fprintf(e.stdout, "No one can sign in to the web UI yet. Create the first admin, once, at:\n\n    %s\n\nor from the command line: liaison users create --email E --role admin\n\n", setup)
 		}
 	})
 	s.Shutdown()

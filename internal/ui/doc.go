@@ -85,7 +85,8 @@
 //     templates) and one template per screen; static/: style.css, app.js.
 //
 // Tests: security_test.go (forgery, rotation, tokens and sessions kept
-// apart) and screens_test.go over plain HTTP; browser_test.go is the
+// apart) and screens_test.go over plain HTTP, session_internal_test.go
+// for Options, the cookie and nextPath; browser_test.go is the
 // chromium harness (one browser per test binary, a fresh browser context
 // per test, screenshots and HTML of a failure in t.ArtifactDir()), and
 // stories_test.go the stories it drives.

@@ -48,7 +48,9 @@ func (f *form) value(name string) string { return f.values[name] }
 func (f *form) set(name, value string) { f.values[name] = value }
 
 // invalid sets a field's error to a whole sentence in plain words.
-func (f *form) invalid(name, sentence string) { f.errs[name] = fieldError{message: sentence, whole: true} }
+func (f *form) invalid(name, sentence string) {
+	f.errs[name] = fieldError{message: sentence, whole: true}
+}
 
 // problem adds an error about the form as a whole.
 func (f *form) problem(sentence string) { f.Problems = append(f.Problems, sentence) }

@@ -47,7 +47,8 @@ func (h *Handler) parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "hasPrefix": strings.HasPrefix}
+	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "hasPrefix": strings.HasPrefix,
+		"minPassword": func() int { return users.MinPasswordLength }}
 	out := map[string]*template.Template{}
 	for _, file := range screens {
 		name := strings.TrimSuffix(path.Base(file), ".html")

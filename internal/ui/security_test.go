@@ -23,10 +23,8 @@ func TestSignedOutPagesSendToSignIn(t *testing.T) {
 	// After sign-in the person goes where they were going; only a path
 	// on this site is honoured.
 	member(t, b, "ana@example.com", users.RoleMember)
-	for next, want := range map[string]string{
-		"/connections?after=x": "/connections?after=x", "//evil.example/x": "/connections",
-		"https://evil.example/": "/connections", "/\\evil.example": "/connections", "": "/connections",
-	} {
+	// (nextPath's cases are in session_internal_test.go.)
+	for next, want := range map[string]string{"/connections?after=x": "/connections?after=x", "//evil.example/x": "/connections"} {
 		a := send(t, b, http.MethodPost, "/signin", "", url.Values{"email": {"ana@example.com"}, "password": {testPassword}, "next": {next}})
 		assert.Equal(t, want, a.Header.Get("Location"), "next=%q", next)
 	}

@@ -32,26 +32,26 @@ func current(r *http.Request) (signedInUser, bool) {
 
 // authenticate reads the session cookie with users.Authenticate. Only the
 // cookie counts: an Authorization header never opens the UI.
-func (h *Handler) authenticate(r *http.Request) (*http.Request, bool, error) {
+func (h *Handler) authenticate(r *http.Request) (*http.Request, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
-		return r, false, nil
+		return r, nil
 	}
 	u, ss, err := h.o.Users.Authenticate(r.Context(), c.Value)
 	if errors.Is(err, users.ErrNoSession) {
-		return r, false, nil
+		return r, nil
 	}
 	if err != nil {
-		return r, false, err
+		return r, err
 	}
-	return r.WithContext(context.WithValue(r.Context(), signedInKey{}, signedInUser{User: u, Session: ss})), true, nil
+	return r.WithContext(context.WithValue(r.Context(), signedInKey{}, signedInUser{User: u, Session: ss})), nil
 }
 
 // public serves a screen anyone may open (sign-in, the one-time links);
 // the person is still known when a session is open.
 func (h *Handler) public(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, _, err := h.authenticate(r)
+		r, err := h.authenticate(r)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -64,13 +64,8 @@ func (h *Handler) public(next http.HandlerFunc) http.Handler {
 // 303 to /signin?next=<this path>. A state-changing request must carry
 // the session's form token (csrf.go).
 func (h *Handler) signedIn(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, ok, err := h.authenticate(r)
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		if !ok {
+	return h.public(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := current(r); !ok {
 			to := "/signin"
 			if r.Method == http.MethodGet && r.URL.Path != "/" {
 				to += "?next=" + url.QueryEscape(r.URL.RequestURI())
