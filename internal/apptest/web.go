@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/liaison/liaison/config"
 	"github.com/liaison/liaison/internal/app"
+	"github.com/liaison/liaison/internal/users"
 )
 
 // WebBundle is the web process as the binary serves it (app.WebHandler:
@@ -24,7 +26,8 @@ type WebBundle struct {
 
 // SetupWeb starts the whole application's web handler for t, without a
 // worker; cfg is the configuration (PublicURL is set here; AllowedCIDRs
-// defaults to Loopback).
+// defaults to Loopback). Passwords are hashed at bcrypt's lowest cost, so
+// that signing in costs a test little.
 func SetupWeb(t *testing.T, cfg config.Config) *WebBundle {
 	t.Helper()
 	b := Setup(t)
@@ -35,7 +38,7 @@ func SetupWeb(t *testing.T, cfg config.Config) *WebBundle {
 	if cfg.AllowedCIDRs == nil {
 		cfg.AllowedCIDRs = Loopback
 	}
-	a := b.OpenApp(t, app.Options{Config: cfg})
+	a := b.OpenApp(t, app.Options{Config: cfg, Users: func(o *users.Options) { o.BcryptCost = bcrypt.MinCost }})
 	h, err := a.WebHandler()
 	require.NoError(t, err)
 	handler = h

@@ -29,19 +29,9 @@ func (h *Handler) link(r *http.Request, p linkPage) (users.Link, error) {
 	return l, err
 }
 
-// inviteForm shows the choose-a-password form of an invitation or reset.
-func (h *Handler) inviteForm(p linkPage) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		l, err := h.link(r, p)
-		if err != nil {
-			h.linkError(w, r, err)
-			return
-		}
-		h.render(w, r, "invite", p.title, passwordData{Form: newForm(r, "password", "repeat"), Email: l.Email, Action: p.action})
-	}
-}
-
-// invite sets the password with users.Redeem and signs the person in.
+// invite shows the choose-a-password form of an invitation or reset
+// (GET) and sets the password with users.Redeem, signing the person in
+// (POST).
 func (h *Handler) invite(p linkPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		l, err := h.link(r, p)
@@ -51,6 +41,10 @@ func (h *Handler) invite(p linkPage) http.HandlerFunc {
 		}
 		f := newForm(r, "password", "repeat")
 		data := passwordData{Form: f, Email: l.Email, Action: p.action}
+		if r.Method == http.MethodGet {
+			h.render(w, r, "invite", p.title, data)
+			return
+		}
 		if !samePasswords(f) {
 			h.renderStatus(w, r, http.StatusUnprocessableEntity, "invite", p.title, data)
 			return

@@ -25,9 +25,9 @@ func (h *Handler) routes() []route {
 		// One-time links (setup.go, invite.go).
 		{"GET /setup/{token}", h.public(h.setupForm)},
 		{"POST /setup/{token}", h.public(h.setup)},
-		{"GET /invite/{token}", h.public(h.inviteForm(invitePage))},
+		{"GET /invite/{token}", h.public(h.invite(invitePage))},
 		{"POST /invite/{token}", h.public(h.invite(invitePage))},
-		{"GET /reset/{token}", h.public(h.inviteForm(resetPage))},
+		{"GET /reset/{token}", h.public(h.invite(resetPage))},
 		{"POST /reset/{token}", h.public(h.invite(resetPage))},
 
 		// Connections (connections.go).

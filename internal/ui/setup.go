@@ -75,7 +75,10 @@ func (h *Handler) linkError(w http.ResponseWriter, r *http.Request, err error) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.renderStatus(w, r, http.StatusNotFound, "message", "This link no longer works", message{
-		Text:     "This link has already been used, has expired, or was copied incompletely. Ask an admin for a new one.",
-		LinkText: "Go to sign-in", LinkURL: "/signin"})
+	m := message{Text: "This link has already been used, has expired, or was copied incompletely. Ask an admin for a new one.",
+		LinkText: "Go to sign-in", LinkURL: "/signin"}
+	if _, ok := current(r); ok {
+		m.LinkText, m.LinkURL = "Go to Connections", "/connections"
+	}
+	h.renderStatus(w, r, http.StatusNotFound, "message", "This link no longer works", m)
 }

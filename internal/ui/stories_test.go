@@ -41,6 +41,7 @@ func TestFirstAdminSetsUpThroughTheLink(t *testing.T) {
 
 	p.visit("/setup/" + token)
 	p.waitText("This link no longer works")
+	p.waitText("Go to Connections")
 	p.screenshot("link-used")
 }
 
