@@ -28,9 +28,11 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {
 	h.renderStatus(w, r, http.StatusForbidden, "message", "Not allowed", message{Text: text, LinkText: "Go to Connections", LinkURL: "/connections"})
 }
 
-// serverError logs err and shows a page that says so in plain words.
+// serverError logs err and shows a page that says so in plain words. It
+// logs the route's pattern, never the path: a link's path holds its
+// secret token.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	h.o.Log.ErrorContext(r.Context(), "web UI request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	h.o.Log.ErrorContext(r.Context(), "web UI request failed", "method", r.Method, "route", r.Pattern, "error", err)
 	h.renderStatus(w, r, http.StatusInternalServerError, "message", "Something went wrong", message{
 		Text: "Something went wrong on our side. Try again in a moment; if it keeps happening, tell whoever runs Liaison."})
 }
