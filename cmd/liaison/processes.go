@@ -36,14 +36,23 @@ func runDev(ctx context.Context, e *environment, _ []string) error {
 		w.Shutdown()
 		return err
 	}
-	err = e.serveHTTP(ctx, e.webServer(p), func(addr string) {
+	srv, err := e.webServer(p)
+	if err != nil {
+		s.Shutdown()
+		w.Shutdown()
+		return err
+	}
+	err = e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 		fmt.Fprintf(e.stdout, "Liaison is running: open %s (health: %s/healthz, API description: %s/openapi.json)\n", localURL(addr), localURL(addr), localURL(addr))
 		if boot != "" {
 			fmt.Fprintf(e.stdout, "\nAn access token with every scope was created for this new database. It is shown once, now:\n\n    %s\n\nUse it as Authorization: Bearer <token>. Make more with: liaison tokens create --name NAME --scopes a,b\n\n", boot)
 		}
 		if setup != "" {
-			fmt.Fprintf(e.stdout, "\nNo one can sign in to the web UI yet. Create the first admin, once, at:\n\n    %s\n\nor from the command line: liaison users create --email E --role admin\n\n", setup)
+			if boot == "" {
+				fmt.Fprintln(e.stdout)
+			}
+			fmt.Fprintf(e.stdout, "No one can sign in to the web UI yet. Create the first admin, once, at:\n\n    %s\n\nor from the command line: liaison users create --email E --role admin\n\n", setup)
 		}
 	})
 	s.Shutdown()
@@ -57,16 +66,25 @@ func runServe(ctx context.Context, e *environment, _ []string) error {
 	if err != nil {
 		return err
 	}
-	return e.serveHTTP(ctx, e.webServer(p), func(addr string) {
+	srv, err := e.webServer(p)
+	if err != nil {
+		return err
+	}
+	return e.serveHTTP(ctx, srv, func(addr string) {
 		e.log.Info("web ready", "addr", addr, "public_url", e.cfg.PublicURL)
 	})
 }
 
-// webServer is the API's server on LISTEN_ADDR. The web process reports
-// the queues' gauges; the other processes would read the same Redis.
-func (e *environment) webServer(p *app.App) *http.Server {
+// webServer is the web process's server on LISTEN_ADDR: the API and the
+// web UI (app.WebHandler). The web process reports the queues' gauges; the
+// other processes would read the same Redis.
+func (e *environment) webServer(p *app.App) (*http.Server, error) {
 	p.Metrics.WatchQueues(p.Jobs.QueueTasks)
-	return api.HTTPServer(e.cfg.ListenAddr, api.New(p.APIDeps()), e.log)
+	h, err := p.WebHandler()
+	if err != nil {
+		return nil, err
+	}
+	return api.HTTPServer(e.cfg.ListenAddr, h, e.log), nil
 }
 
 func runWorker(ctx context.Context, e *environment, _ []string) error {

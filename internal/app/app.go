@@ -57,6 +57,9 @@ type Options struct {
 	Connections func(*connections.Options)
 	Hooks       func(*hooks.Options)
 	Calls       func(*calls.Options)
+	// Users adjusts the users service's options (tests lower the bcrypt
+	// cost).
+	Users func(*users.Options)
 }
 
 // App is the application's parts.
@@ -207,7 +210,7 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Tokens, err = access.New(access.Options{DB: a.DB, RotationOverlap: cfg.TokenRotationOverlap}); err != nil {
 		return nil, err
 	}
-	if a.Users, err = users.New(users.Options{DB: a.DB}); err != nil {
+	if a.Users, err = users.New(tuned(users.Options{DB: a.DB}, o.Users)); err != nil {
 		return nil, err
 	}
 	a.onClose(a.Users.Close)

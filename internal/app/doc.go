@@ -12,4 +12,6 @@
 //     the parts the API and the task handlers take (APIDeps, JobDeps),
 //     StartWorker and StartScheduler, the key ring and the guard's opening in
 //     dev.
+//   - web.go: WebHandler, the web process's one handler: the API's paths
+//     to the API server, everything else to the web UI (internal/ui).
 package app

@@ -14,6 +14,8 @@
 //   - bundle.go: Bundle and Setup (database, Redis, API server, stores),
 //     Token, Do; OpenApp and StartApp, the whole application with or
 //     without a worker; Tuned, WorkerOptions, Loopback, NewRing.
+//   - web.go: WebBundle (SetupWeb), the web process's one handler (API
+//     and web UI) on a server whose URL is PUBLIC_URL.
 //   - deliveries.go: DeliveryBundle (SetupDeliveries, SetupDeliveriesWith),
 //     the delivery engine with a worker and the retry Schedule scaled to
 //     milliseconds; Call, WaitDelivery, Event.

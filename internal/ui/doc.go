@@ -1,0 +1,93 @@
+// Package ui is the marketer web UI (docs/DESIGN.md, "The web UI"):
+// server-rendered pages with html/template, a small style sheet and a
+// smaller script, all embedded in the binary; no front-end build, no
+// framework. It calls the same domain services as the API
+// (internal/users, connections, internal/access) and never implements a
+// rule of theirs: it turns their errors into pages.
+//
+// The web process serves one handler (internal/app's App.WebHandler): the
+// API's paths (/v1/, /healthz, /readyz, /metrics, /openapi.json,
+// /oauth/callback) go to the API, everything else here. The UI reads only
+// its session cookie, never an Authorization header; the API reads only
+// access tokens, never the cookie.
+//
+// # Conventions for a new screen
+//
+// A screen is one handler file (connections.go), one template
+// (templates/connections.html) and its lines in routes.go.
+//
+//   - Routes: routes.go lists every route, one line each, grouped by
+//     screen under a comment; add yours there. Each handler is wrapped in
+//     what it requires: h.public (anyone; the person is still known when
+//     signed in), h.signedIn (else 303 to /signin?next=<path>),
+//     h.admin (admins only) or h.integrations (the right
+//     ManagesIntegrations); the last two answer the 403 page to others.
+//   - Rendering: h.render(w, r, "screen", "Title", data) shows
+//     templates/screen.html in the layout; h.renderStatus does the same
+//     with a status (422 for a form with errors). The template defines
+//     "content" and reads the page: .Title, .User (nil when signed out),
+//     .CSRF, .Flash and the screen's own .Data. h.notFound,
+//     h.forbidden and h.serverError are the 404, 403 and 500 pages
+//     (templates/message.html with a message{Text, LinkText, LinkURL}).
+//   - Forms: f := newForm(r, "name", "base_url") reads the named fields;
+//     pass the domain's error to f.from(err): an *invalid.Error fills the
+//     field errors (a field the form does not show becomes one of
+//     f.Problems, shown above the form by {{template "problems" .Data.Form}}),
+//     and then render the same screen again with f. f.invalid(name,
+//     sentence) sets a check of the UI's own (the repeated password). In
+//     the template each input is {{template "field" (field .Data.Form
+//     "name" "Name" "text" "")}}: label, input, the error below it in
+//     plain words, aria-invalid and aria-describedby. Typed values come
+//     back; a password's never does.
+//   - Forgery: every form of a signed-in screen has {{template "csrf" .}}
+//     (the page is .); h.signedIn refuses a POST whose csrf field is not
+//     the session's (users.Session.ValidCSRF) with the 403 page. In
+//     front of every route, http.CrossOriginProtection refuses a
+//     state-changing request from another site (Sec-Fetch-Site, or
+//     Origin against Host). The public forms (sign-in, the links) have no
+//     session to hold a token: they rely on that protection and, for the
+//     links, on the secret in the URL.
+//   - Banners: after a change, redirect with ?done=<key> (303); the key
+//     must be in flashes (page.go), whose fixed text the layout shows.
+//     Nothing from the URL is ever shown as text.
+//   - Copy buttons: <button type="button" data-copy="field-id">Copy</button>
+//     copies that field's value and says "Copied" (static/app.js).
+//   - Static files: {{static "style.css"}} is the file's URL with a hash of
+//     its content, cached for a year.
+//
+// # Sessions
+//
+// The cookie liaison_session holds "<id>.<secret>" (internal/users):
+// HttpOnly, SameSite=Lax, Path=/, Secure when PUBLIC_URL is https. It is
+// set at sign-in, at setup and when a link is redeemed, each time a new
+// session, the browser's old one ended (rotation); sign-out ends it in
+// the database and clears it. Every page loads its person with
+// users.Authenticate, so a disabled user's session stops at the next
+// request. Sign-in failures say only that the email or the password is
+// wrong; a throttled sign-in says how many minutes to wait.
+//
+// # Files
+//
+//   - handler.go: Options, New, Handler and the headers of every answer.
+//   - routes.go: every route, one line each; home.
+//   - session.go: the cookie, h.public, h.signedIn, h.admin,
+//     h.integrations, nextPath.
+//   - csrf.go: the form token check.
+//   - page.go: templates, page, h.render, flashes.
+//   - form.go: form, field and fieldView.
+//   - errors.go: the 404, 403 and 500 pages.
+//   - static.go: /static/ with cache headers.
+//   - signin.go, signout.go: signing in and out.
+//   - setup.go: the first admin's setup link; what the link screens share.
+//   - invite.go: invitation and reset links: choosing a password.
+//   - connections.go: the connections list.
+//   - templates/: layout.html (with the "field", "csrf" and "problems"
+//     templates) and one template per screen; static/: style.css, app.js.
+//
+// Tests: security_test.go (forgery, rotation, tokens and sessions kept
+// apart) and screens_test.go over plain HTTP, session_internal_test.go
+// for Options, the cookie and nextPath; browser_test.go is the
+// chromium harness (one browser per test binary, a fresh browser context
+// per test, screenshots and HTML of a failure in t.ArtifactDir()), and
+// stories_test.go the stories it drives.
+package ui

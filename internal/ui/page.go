@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/liaison/liaison/internal/users"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// flashes are the banners a screen can ask for after a redirect, by key:
+// ?done=<key>. The text is always this fixed text: nothing from the URL is
+// ever shown.
+var flashes = map[string]string{
+	"signed-out":   "You are signed out.",
+	"password-set": "Your password is set.",
+}
+
+// page is what the layout shows around every screen: the signed-in
+// person (nil on public screens), the form token for its forms, a banner,
+// and the screen's own data.
+type page struct {
+	// Title is the page's title, in <title> and the <main>'s <h1>.
+	Title string
+	User  *users.User
+	CSRF  string
+	Flash string
+	// Path is the request's path, for the navigation's current item.
+	Path string
+	// Data is the screen's own: what its template reads as .Data.
+	Data any
+}
+
+// parsePages parses each screen's template with the layout: one template
+// set per screen, named after its file (templates/signin.html is
+// "signin"). A screen defines "content"; the layout shows the rest.
+func (h *Handler) parsePages() (map[string]*template.Template, error) {
+	screens, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "hasPrefix": strings.HasPrefix,
+		"minPassword": func() int { return users.MinPasswordLength }}
+	out := map[string]*template.Template{}
+	for _, file := range screens {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", file)
+		if err != nil {
+			return nil, fmt.Errorf("ui: parsing %s: %w", file, err)
+		}
+		if t.Lookup("content") == nil {
+			return nil, fmt.Errorf("ui: %s defines no \"content\"", file)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// render shows a screen with 200 OK: see renderStatus.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, screen, title string, data any) {
+	h.renderStatus(w, r, http.StatusOK, screen, title, data)
+}
+
+// renderStatus shows the screen's template (templates/<screen>.html) in
+// the layout with the given status, the signed-in person and form token
+// taken from r and the banner from ?done=.
+func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status int, screen, title string, data any) {
+	t, ok := h.pages[screen]
+	if !ok {
+		h.serverError(w, r, fmt.Errorf("ui: no screen %q", screen))
+		return
+	}
+	p := page{Title: title, Path: r.URL.Path, Data: data, Flash: flashes[r.URL.Query().Get("done")]}
+	if s, ok := current(r); ok {
+		p.User, p.CSRF = &s.User, s.Session.CSRF
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		h.o.Log.ErrorContext(r.Context(), "rendering a page", "screen", screen, "error", err)
+		http.Error(w, "Something went wrong on our side while showing this page. Try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}

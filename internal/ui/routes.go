@@ -1,0 +1,44 @@
+package ui
+
+import "net/http"
+
+// route is one screen's pattern (net/http method pattern) and handler,
+// already wrapped in what it requires: h.public, h.signedIn, h.admin or
+// h.integrations.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes lists every route of the UI, one line each: a new screen adds
+// its lines here, grouped under its heading.
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET /static/", h.static},
+		{"GET /{$}", h.signedIn(h.home)},
+
+		// Signing in and out (signin.go, signout.go).
+		{"GET /signin", h.public(h.signinForm)},
+		{"POST /signin", h.public(h.signin)},
+		{"POST /signout", h.signedIn(h.signout)},
+
+		// One-time links (setup.go, invite.go).
+		{"GET /setup/{token}", h.public(h.setupForm)},
+		{"POST /setup/{token}", h.public(h.setup)},
+		{"GET /invite/{token}", h.public(h.invite(invitePage))},
+		{"POST /invite/{token}", h.public(h.invite(invitePage))},
+		{"GET /reset/{token}", h.public(h.invite(resetPage))},
+		{"POST /reset/{token}", h.public(h.invite(resetPage))},
+
+		// Connections (connections.go).
+		{"GET /connections", h.signedIn(h.connectionsList)},
+
+		// Anything else.
+		{"/", h.public(h.notFound)},
+	}
+}
+
+// home sends a signed-in person to the first screen.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/connections", http.StatusSeeOther)
+}
