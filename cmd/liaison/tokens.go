@@ -67,7 +67,7 @@ func runTokens(ctx context.Context, e *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		issued, err := store.Create(ctx, in, "cli:"+osUser())
+		issued, err := store.Create(ctx, in, access.ByCommandLine(osUser()))
 		if ie, ok := invalid.As(err); ok {
 			for _, f := range ie.Fields {
 				fmt.Fprintf(e.stderr, "--%s: %s\n", strings.SplitN(f.Field, "[", 2)[0], f.Message)
