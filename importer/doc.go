@@ -59,6 +59,8 @@
 //   - csv.go, json.go, xml.go: the streaming parsers (CSV/TSV; a JSON array
 //     and JSON Lines; YML, Google Merchant RSS/Atom and generic XML).
 //   - mapping.go: Mapping and ContentHash.
+//   - wake.go: Waker, which makes the runs waiting for a connection go
+//     when it can be used again.
 //   - catalog.go: the catalogue of items an import keeps, upserted in
 //     batches.
 package importer

@@ -9,12 +9,14 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/importer"
+	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/db/dbtest"
 	"github.com/liaison/liaison/internal/redistest"
@@ -64,5 +66,42 @@ func TestPausedConnectionPostponesTheRun(t *testing.T) {
 	require.NoError(t, b.runner.Execute(ctx, run.ID), "the queue runs it again")
 	r = b.getRun(t, run.ID)
 	require.Equal(t, importer.StatusSucceeded, r.Status, r.Message)
+	require.EqualValues(t, 1, fetched.Load())
+}
+
+// TestResumeWakesTheWaitingRun: a run postponed through a paused
+// connection goes as soon as the connection is resumed through the API,
+// not after RunnerOptions.PostponeFor (30 s); the same wake follows a
+// reconnection and a closed circuit.
+func TestResumeWakesTheWaitingRun(t *testing.T) {
+	t.Parallel()
+	var fetched atomic.Int32
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `[{"id":"1","name":"Ada"}]`)
+	}))
+	t.Cleanup(feed.Close)
+	b := apptest.SetupDeliveries(t, nil)
+	conn, err := b.Conns.Create(t.Context(), connections.Input{Name: new("Shop"), AuthType: new(connections.AuthBearer), BaseURL: new(feed.URL), Token: new("t0ken")})
+	require.NoError(t, err)
+	admin := b.Token(t, access.ScopeConnectionsWrite, access.ScopeImportsWrite, access.ScopeImportsRead)
+	resp, _ := b.Do(t, http.MethodPost, "/v1/connections/"+conn.ID+"/pause", admin, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, im := b.Do(t, http.MethodPost, "/v1/imports", admin, map[string]any{"name": "contacts", "connection_id": conn.ID, "url": "/feed.json", "format": "json"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", im)
+	resp, run := b.Do(t, http.MethodPost, "/v1/imports/"+im["id"].(string)+"/run", admin, nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", run)
+	runOf := func() map[string]any {
+		_, r := b.Do(t, http.MethodGet, "/v1/runs/"+run["id"].(string), admin, nil)
+		return r
+	}
+	require.Eventually(t, func() bool { return runOf()["message"] == "waiting: connection "+conn.ID+" is paused" }, 20*time.Second, 20*time.Millisecond)
+	require.Zero(t, fetched.Load())
+
+	resp, _ = b.Do(t, http.MethodPost, "/v1/connections/"+conn.ID+"/resume", admin, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Eventually(t, func() bool { return runOf()["status"] == importer.StatusSucceeded }, 10*time.Second, 20*time.Millisecond,
+		"the run goes on resume, well before its 30 s postponement ends: %v", runOf())
 	require.EqualValues(t, 1, fetched.Load())
 }

@@ -43,6 +43,26 @@ func NewImportRunTask(runID string) (*asynq.Task, []asynq.Option) {
 	}
 }
 
+// RunImportRunsNow makes queued runs that wait (a postponement) go now,
+// and queues those whose task is gone. It satisfies importer.RunQueue.
+func (c *Client) RunImportRunsNow(ctx context.Context, runIDs []string) error {
+	return c.runNow(ctx, QueueLow, runIDs, c.enqueueImportRuns)
+}
+
+// enqueueImportRuns queues the tasks of runs; those already queued are
+// left as they are.
+func (c *Client) enqueueImportRuns(ctx context.Context, runIDs []string) error {
+	for _, id := range runIDs {
+		t, opts := NewImportRunTask(id)
+		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
+			return fmt.Errorf("queueing import run %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+var _ importer.RunQueue = (*Client)(nil)
+
 // StartImportRun queues a run of an import and the task that executes it.
 // A run that could not be handed to the queue is ended at once, failed
 // (with import.failed, as every run's end), so that it does not block the

@@ -162,7 +162,9 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ho.Callbacks, ho.Resumer = targets, targets
+	// What else waits for a connection: API calls and import runs.
+	resume := resumers{targets, importer.Waker{DB: a.DB, Queue: a.Jobs}}
+	ho.Callbacks, ho.Resumer = targets, resume
 	intake, err := hooks.NewIntake(ho)
 	if err != nil {
 		return nil, err
@@ -179,7 +181,7 @@ func Open(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.onClose(a.Connections.Close)
-	hset.Sender, hset.Connections, hset.Callbacks, hset.Resumer, hset.Intake = a.Connections, a.Connections, targets, targets, intake
+	hset.Sender, hset.Connections, hset.Callbacks, hset.Resumer, hset.Intake = a.Connections, a.Connections, targets, resume, intake
 	if a.Hooks, err = hooks.New(tuned(hset, o.Hooks)); err != nil {
 		return nil, err
 	}
@@ -262,6 +264,18 @@ func quarterOf(n int) int {
 		return 0
 	}
 	return max(1, n/4)
+}
+
+// resumers tells each of its parts that a connection can be used again
+// (hooks.Resumer), every one of them even when one fails.
+type resumers []hooks.Resumer
+
+func (rs resumers) ResumeConnection(ctx context.Context, connectionID string) error {
+	var errs []error
+	for _, r := range rs {
+		errs = append(errs, r.ResumeConnection(ctx, connectionID))
+	}
+	return errors.Join(errs...)
 }
 
 // tuned is a copy of base adjusted by tune, if any.
@@ -400,6 +414,8 @@ var (
 	_ hooks.Connections     = (*connections.Service)(nil)
 	_ hooks.CallbackTargets = (*calls.Targets)(nil)
 	_ hooks.Resumer         = (*calls.Targets)(nil)
+	_ hooks.Resumer         = importer.Waker{}
+	_ importer.RunQueue     = (*jobs.Client)(nil)
 	_ calls.Connections     = (*connections.Service)(nil)
 	_ calls.Queue           = (*jobs.Client)(nil)
 )
