@@ -27,13 +27,7 @@ import (
 // and fetches nothing; after Resume the next run of it imports the feed.
 func TestPausedConnectionPostponesTheRun(t *testing.T) {
 	t.Parallel()
-	var fetched atomic.Int32
-	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fetched.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `[{"id":"1","name":"Ada"}]`)
-	}))
-	t.Cleanup(feed.Close)
+	feed, fetched := countedFeed(t)
 
 	d := dbtest.New(t)
 	ropt, err := redis.ParseURL(redistest.New(t))
@@ -69,19 +63,25 @@ func TestPausedConnectionPostponesTheRun(t *testing.T) {
 	require.EqualValues(t, 1, fetched.Load())
 }
 
-// TestResumeWakesTheWaitingRun: a run postponed through a paused
-// connection goes as soon as the connection is resumed through the API,
-// not after RunnerOptions.PostponeFor (30 s); the same wake follows a
-// reconnection and a closed circuit.
-func TestResumeWakesTheWaitingRun(t *testing.T) {
-	t.Parallel()
-	var fetched atomic.Int32
+// countedFeed serves a JSON feed of one item and counts its fetches.
+func countedFeed(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	fetched := new(atomic.Int32)
 	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fetched.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `[{"id":"1","name":"Ada"}]`)
 	}))
 	t.Cleanup(feed.Close)
+	return feed, fetched
+}
+
+// TestResumeWakesTheWaitingRun: a run postponed through a paused
+// connection goes as soon as the connection is resumed through the API,
+// not after RunnerOptions.PostponeFor (30 s); the same wake follows a
+// reconnection and a closed circuit.
+func TestResumeWakesTheWaitingRun(t *testing.T) {
+	t.Parallel()
+	feed, fetched := countedFeed(t)
 	b := apptest.SetupDeliveries(t, nil)
 	conn, err := b.Conns.Create(t.Context(), connections.Input{Name: new("Shop"), AuthType: new(connections.AuthBearer), BaseURL: new(feed.URL), Token: new("t0ken")})
 	require.NoError(t, err)

@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -40,13 +38,7 @@ func handleCall(svc *calls.Service) asynq.HandlerFunc {
 // EnqueueCalls queues calls to run now; those already queued are left as
 // they are. It satisfies calls.Queue.
 func (c *Client) EnqueueCalls(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		t, opts := NewCallTask(id)
-		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
-			return fmt.Errorf("queueing call %s: %w", id, err)
-		}
-	}
-	return nil
+	return c.enqueueEach(ctx, "call", ids, NewCallTask)
 }
 
 // RunCallsNow makes waiting calls (a retry, a postponement) run now, and

@@ -52,13 +52,7 @@ func (c *Client) RunImportRunsNow(ctx context.Context, runIDs []string) error {
 // enqueueImportRuns queues the tasks of runs; those already queued are
 // left as they are.
 func (c *Client) enqueueImportRuns(ctx context.Context, runIDs []string) error {
-	for _, id := range runIDs {
-		t, opts := NewImportRunTask(id)
-		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
-			return fmt.Errorf("queueing import run %s: %w", id, err)
-		}
-	}
-	return nil
+	return c.enqueueEach(ctx, "import run", runIDs, NewImportRunTask)
 }
 
 var _ importer.RunQueue = (*Client)(nil)

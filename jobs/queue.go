@@ -313,6 +313,19 @@ func (c *Client) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Optio
 	return info, nil
 }
 
+// enqueueEach queues the task that task makes of each id, the id being
+// the task's; those already queued are left as they are. what names the
+// work in an error.
+func (c *Client) enqueueEach(ctx context.Context, what string, ids []string, task func(id string) (*asynq.Task, []asynq.Option)) error {
+	for _, id := range ids {
+		t, opts := task(id)
+		if _, err := c.Enqueue(ctx, t, opts...); err != nil && !errors.Is(err, ErrDuplicate) {
+			return fmt.Errorf("queueing %s %s: %w", what, id, err)
+		}
+	}
+	return nil
+}
+
 // WaitResult waits until the task finishes and returns what it wrote as its
 // result. The task must have been enqueued with a Retention.
 func (c *Client) WaitResult(ctx context.Context, queue, id string) ([]byte, error) {
