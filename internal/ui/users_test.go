@@ -28,7 +28,7 @@ func TestUsersPagesAndActionsAreForAdminsOnly(t *testing.T) {
 		assert.Contains(t, a.Body, "You do not have access to this page", path)
 	}
 	posts := map[string]url.Values{
-		"/users/new": {"email": {"new@example.com"}, "role": {"admin"}, "how": {"password"}, "password": {testPassword}, "repeat": {testPassword}},
+		"/users/new":                      {"email": {"new@example.com"}, "role": {"admin"}, "how": {"password"}, "password": {testPassword}, "repeat": {testPassword}},
 		"/users/" + ana.ID:                {"role": {"admin"}, "rights": {"shown"}, "integrations": {"on"}},
 		"/users/" + admin.ID + "/disable": nil,
 		"/users/" + admin.ID + "/enable":  nil,
