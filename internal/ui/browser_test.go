@@ -79,7 +79,13 @@ func openPage(t *testing.T) *page {
 	t.Helper()
 	browser.once.Do(startBrowser)
 	require.NoError(t, browser.err)
-	b := setup(t)
+	return tabOn(t, setup(t))
+}
+
+// tabOn opens a tab on an app already started, in a browser context of
+// its own (a second person, in a private window of their own).
+func tabOn(t *testing.T, b *apptest.WebBundle) *page {
+	t.Helper()
 	tab, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(tab))

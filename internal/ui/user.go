@@ -95,7 +95,7 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request, f *form, c user
 	changed, err := h.o.Users.Update(r.Context(), u.ID, c)
 	if ie, ok := invalid.As(err); ok {
 		for _, fe := range ie.Fields {
-			f.invalid(fe.Field, asSentence(fe.Message))
+			f.invalid(fe.Field, fullStop(fe.Message))
 		}
 		h.showUser(w, r, http.StatusUnprocessableEntity, u, f)
 		return
@@ -125,16 +125,12 @@ func (h *Handler) userReset(w http.ResponseWriter, r *http.Request) {
 	h.showLink(w, r, u, "reset", token)
 }
 
-// asSentence is a domain message that is a sentence of its own ("x is
-// the last admin and cannot be demoted; …"): capitalised, with a full
-// stop.
-func asSentence(message string) string {
-	if message == "" {
+// fullStop is a domain message that is a sentence of its own ("x is
+// the last admin and cannot be demoted; …"), with its full stop. It
+// starts with an email, so it is not capitalised.
+func fullStop(message string) string {
+	if strings.HasSuffix(message, ".") {
 		return message
 	}
-	s := strings.ToUpper(message[:1]) + message[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return message + "."
 }
