@@ -98,3 +98,22 @@ func userByEmail(t *testing.T, svc *users.Service, email string) users.User {
 	t.Fatalf("no user %s", email)
 	return users.User{}
 }
+
+func TestUsersAnAdminWhoDemotesThemselfLeavesTheUsersPages(t *testing.T) {
+	b := setup(t)
+	me := member(t, b, "admin@example.com", users.RoleAdmin)
+	member(t, b, "other@example.com", users.RoleAdmin)
+	cookie := signIn(t, b, "admin@example.com", "")
+	page := send(t, b, http.MethodGet, "/users/"+me.ID, cookie, nil)
+	require.Equal(t, http.StatusOK, page.StatusCode)
+	assert.Equal(t, http.StatusNotFound, send(t, b, http.MethodGet, "/users/usr_nobody", cookie, nil).StatusCode)
+
+	a := send(t, b, http.MethodPost, "/users/"+me.ID, cookie, url.Values{"csrf": {csrfOf(t, page.Body)}, "role": {"member"}, "rights": {"shown"}})
+	require.Equal(t, http.StatusSeeOther, a.StatusCode, a.Body)
+	assert.Equal(t, "/connections", a.Header.Get("Location"), "the user's page is no longer theirs to see")
+	u, err := b.App.Users.Get(context.Background(), me.ID)
+	require.NoError(t, err)
+	assert.Equal(t, users.RoleMember, u.Role)
+	assert.False(t, u.ManagesIntegrations)
+	assert.Equal(t, http.StatusForbidden, send(t, b, http.MethodGet, "/users", cookie, nil).StatusCode)
+}
