@@ -1,11 +1,9 @@
 package jobs
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -30,24 +28,9 @@ func TestUsersSweepTask(t *testing.T) {
 	fresh, err := svc.StartSession(ctx, u.ID)
 	require.NoError(t, err)
 
-	tasks, err := UsersSweepSource{}.PeriodicTasks()
-	require.NoError(t, err)
-	require.Len(t, tasks, 1)
-	require.Equal(t, "@every 1h0m0s", tasks[0].Cronspec)
-	require.Equal(t, TypeUsersSweep, tasks[0].Task.Type())
-
 	startWorker(t, r, WorkerOptions{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Users: svc})
-	c := newClient(t, r)
 	task, opts := NewUsersSweepTask()
-	info, err := c.Enqueue(ctx, task, append(opts, asynq.Retention(time.Minute))...)
-	require.NoError(t, err)
-	_, err = c.Enqueue(ctx, task, opts...)
-	require.ErrorIs(t, err, ErrDuplicate, "unique: sweeps never pile up")
-
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = c.WaitResult(wctx, info.Queue, info.ID)
-	require.NoError(t, err)
+	sweepOnce(t, newClient(t, r), UsersSweepSource{}, "@every 1h0m0s", task, opts)
 	require.Equal(t, []string{fresh.ID}, d.Strings(t, `SELECT id FROM user_sessions`), "the idle session %s went", old.ID)
 	require.Empty(t, d.Strings(t, `SELECT purpose FROM user_links`), "the expired link went")
 }

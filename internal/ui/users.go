@@ -76,6 +76,11 @@ func (h *Handler) userCreate(w http.ResponseWriter, r *http.Request) {
 	again := func() {
 		h.renderStatus(w, r, http.StatusUnprocessableEntity, "user_new", "Invite a user", newUserData{Form: f})
 	}
+	var (
+		u     users.User
+		token string
+		err   error
+	)
 	switch f.value("how") {
 	case "password":
 		if !samePasswords(f) {
@@ -83,30 +88,23 @@ func (h *Handler) userCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		in.Password = f.value("password")
-		u, err := h.o.Users.Create(r.Context(), in)
-		if f.from(err) {
-			again()
-			return
-		}
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, "/users/"+u.ID+"?done=user-created", http.StatusSeeOther)
+		u, err = h.o.Users.Create(r.Context(), in)
 	case "link":
-		u, token, err := h.o.Users.Invite(r.Context(), in)
-		if f.from(err) {
-			again()
-			return
-		}
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		h.showLink(w, r, u, "invite", token)
+		u, token, err = h.o.Users.Invite(r.Context(), in)
 	default:
 		f.invalid("how", "Choose how they get in: a one-time link or a password set now.")
 		again()
+		return
+	}
+	switch {
+	case f.from(err):
+		again()
+	case err != nil:
+		h.serverError(w, r, err)
+	case token != "":
+		h.showLink(w, r, u, "invite", token)
+	default:
+		http.Redirect(w, r, "/users/"+u.ID+"?done=user-created", http.StatusSeeOther)
 	}
 }
 

@@ -19,6 +19,7 @@ func TestUsersAdminInvitesAMemberWithALink(t *testing.T) {
 	p.signInAs("admin@example.com", testPassword)
 	p.click("Users")
 	p.click("Invite a user")
+	p.waitText("How they get in")
 	assert.Equal(t, "Invite a user", p.heading())
 	assert.False(t, p.checked("Can manage private integrations"), "off for a member, the default role")
 	p.choose("Role", "Admin")
@@ -29,9 +30,7 @@ func TestUsersAdminInvitesAMemberWithALink(t *testing.T) {
 	p.fill("Email", "ana@example.com")
 	p.click("Invite")
 	p.waitText("is invited")
-	link := p.value("One-time link")
-	assert.True(t, strings.HasPrefix(link, p.b.URL+"/invite/"), link)
-	p.waitText("(in 72 hours)")
+	link := p.oneTimeLink("/invite/")
 	p.screenshot("users-invite-link")
 	p.click("All users")
 	p.waitText("Invited — link not used yet")
@@ -39,9 +38,7 @@ func TestUsersAdminInvitesAMemberWithALink(t *testing.T) {
 	// Ana opens the link in a browser of her own.
 	ana := tabOn(t, p.b)
 	ana.run(chromedp.Navigate(link))
-	ana.fill("Password", testPassword)
-	ana.fill("Repeat password", testPassword)
-	ana.click("Set password and sign in")
+	ana.choosePassword(testPassword, "Set password and sign in")
 	ana.waitText("Your password is set.")
 	assert.Equal(t, []string{"Connections"}, ana.nav(), "a member sees neither Users nor Private integrations")
 	ana.visit("/users")
@@ -52,6 +49,7 @@ func TestUsersAdminInvitesAMemberWithALink(t *testing.T) {
 	p.visit("/users")
 	p.waitText("Active")
 	p.click("ana@example.com")
+	p.waitText("Role and rights")
 	assert.Equal(t, "ana@example.com", p.heading())
 	assert.False(t, p.checked("Can manage private integrations"))
 	p.run(chromedp.Click(byLabel("Can manage private integrations")))
@@ -83,17 +81,13 @@ func TestUsersResetLinkChangesThePassword(t *testing.T) {
 	p.click("ana@example.com")
 	p.click("Make a password reset link")
 	p.waitText("Password reset link for ana@example.com")
-	p.waitText("(in 72 hours)")
-	link := p.value("One-time link")
-	assert.True(t, strings.HasPrefix(link, p.b.URL+"/reset/"), link)
+	link := p.oneTimeLink("/reset/")
 	p.screenshot("users-reset-link")
 
 	const newPassword = "a brand new passphrase"
 	ana.run(chromedp.Navigate(link))
 	assert.Equal(t, "Choose a new password", ana.heading())
-	ana.fill("Password", newPassword)
-	ana.fill("Repeat password", newPassword)
-	ana.click("Set new password and sign in")
+	ana.choosePassword(newPassword, "Set new password and sign in")
 	ana.waitText("Your password is set.")
 	ana.click("Sign out")
 	ana.waitText("You are signed out.")
@@ -146,9 +140,7 @@ func TestUsersBadInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, list, 1, "nothing was created")
 
-	p.fill("Password", testPassword)
-	p.fill("Repeat password", testPassword)
-	p.click("Invite")
+	p.choosePassword(testPassword, "Invite")
 	p.waitText("The user is created.")
 	assert.Equal(t, "ben@example.com", p.heading())
 	ben := userByEmail(t, p.b.App.Users, "ben@example.com")
@@ -190,6 +182,7 @@ func TestUsersListFitsAPhone(t *testing.T) {
 	assert.LessOrEqual(t, p.scrollWidth(), 360, "the users list scrolls sideways")
 	p.screenshot("users-360")
 	p.click("Invite a user")
+	p.waitText("How they get in")
 	assert.LessOrEqual(t, p.scrollWidth(), 360, "the invite form scrolls sideways")
 	p.screenshot("users-new-360")
 }
@@ -205,13 +198,38 @@ func (p *page) signInAs(email, password string) {
 	p.run(chromedp.WaitVisible(`//nav[@aria-label="Main"] | //p[@class="error"]`))
 }
 
+// oneTimeLink is the link a link page shows, once, after checking that it
+// is at path ("/invite/", "/reset/") and works for 72 hours.
+func (p *page) oneTimeLink(path string) string {
+	p.t.Helper()
+	p.waitText("(in 72 hours)")
+	link := p.value("One-time link")
+	assert.True(p.t, strings.HasPrefix(link, p.b.URL+path), link)
+	return link
+}
+
+// choosePassword types password twice and clicks button.
+func (p *page) choosePassword(password, button string) {
+	p.t.Helper()
+	p.fill("Password", password)
+	p.fill("Repeat password", password)
+	p.click(button)
+}
+
+// labelled is a script's function that finds the control a label with
+// this text is for.
+const labelled = `const labelled = (text) => {
+	const label = [...document.querySelectorAll("label")].find(l => l.textContent.trim() === text);
+	return label && document.getElementById(label.htmlFor);
+};`
+
 // choose picks the option with this text in the select labelled label,
 // as a person would: the page hears the change.
 func (p *page) choose(label, option string) {
 	p.t.Helper()
 	ok := get(p, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
-		const label = [...document.querySelectorAll("label")].find(l => l.textContent.trim() === %q);
-		const select = label && document.getElementById(label.htmlFor);
+		`+labelled+`
+		const select = labelled(%q);
 		const opt = select && [...select.options].find(o => o.textContent.trim() === %q);
 		if (!opt) return false;
 		select.value = opt.value;
@@ -232,8 +250,9 @@ func (p *page) pick(label string) {
 func (p *page) checked(label string) bool {
 	p.t.Helper()
 	return get(p, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
-		const label = [...document.querySelectorAll("label")].find(l => l.textContent.trim() === %q);
-		return !!(label && document.getElementById(label.htmlFor).checked);
+		`+labelled+`
+		const box = labelled(%q);
+		return !!(box && box.checked);
 	})()`, label)))
 }
 
