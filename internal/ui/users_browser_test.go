@@ -185,6 +185,11 @@ func TestUsersListFitsAPhone(t *testing.T) {
 	p.waitText("How they get in")
 	assert.LessOrEqual(t, p.scrollWidth(), 360, "the invite form scrolls sideways")
 	p.screenshot("users-new-360")
+	p.visit("/users")
+	p.click("invited.person.of.the.spring.campaign@example.com")
+	p.waitText("Role and rights")
+	assert.LessOrEqual(t, p.scrollWidth(), 360, "a user's page scrolls sideways")
+	p.screenshot("user-360")
 }
 
 // signInAs signs in through the sign-in form and waits for the page it
