@@ -228,6 +228,14 @@ func (p *page) saveEvidence(name string) {
 		return
 	}
 	dir := p.t.ArtifactDir()
+	// A test with two people's tabs saves each: failure, failure-2.
+	base := name
+	for i := 2; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, name+".png")); err != nil {
+			break
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 	for file, b := range map[string][]byte{name + ".png": png, name + ".html": []byte(html)} {
 		path := filepath.Join(dir, file)
 		if err := os.WriteFile(path, b, 0o644); err == nil {
