@@ -25,7 +25,7 @@
 //   - queue.go: the queues, the worker and its two asynq servers, their
 //     defaults, the retry and delay policy, and the client that enqueues.
 //   - mux.go: Deps, the domain services the handlers call, and newMux.
-//   - delivery.go, calls.go, imports.go, connections.go, system.go: the
+//   - delivery.go, calls.go, imports.go, connections.go, users.go, system.go: the
 //     task types of each area with their constructors and handlers.
 //   - scheduler.go: the scheduler and its periodic sources (the sweeps,
 //     import schedules, housekeeping).

@@ -78,6 +78,27 @@ func newClient(t testing.TB, r *Redis) *Client {
 	return c
 }
 
+// sweepOnce checks that src schedules task alone at cronspec, then
+// enqueues task as the scheduler would, checks that a second one is
+// refused (sweeps never pile up) and waits for the first to succeed.
+func sweepOnce(t *testing.T, c *Client, src PeriodicSource, cronspec string, task *asynq.Task, opts []asynq.Option) {
+	t.Helper()
+	tasks, err := src.PeriodicTasks()
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	require.Equal(t, cronspec, tasks[0].Cronspec)
+	require.Equal(t, task.Type(), tasks[0].Task.Type())
+
+	info, err := c.Enqueue(t.Context(), task, append(opts, asynq.Retention(time.Minute))...)
+	require.NoError(t, err)
+	_, err = c.Enqueue(t.Context(), task, opts...)
+	require.ErrorIs(t, err, ErrDuplicate, "unique: sweeps never pile up")
+	wctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err = c.WaitResult(wctx, info.Queue, info.ID)
+	require.NoError(t, err)
+}
+
 // startWorker starts a worker on r, shut down after the test.
 func startWorker(t testing.TB, r *Redis, cfg WorkerOptions, deps Deps) *Worker {
 	cfg.Redis, cfg.Deps, cfg.Log = r, deps, testLogger(t)

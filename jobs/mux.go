@@ -13,6 +13,7 @@ import (
 	"github.com/liaison/liaison/hooks/calls"
 	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/retry"
+	"github.com/liaison/liaison/internal/users"
 )
 
 // Deps are the domain services that task handlers call. Later work adds to
@@ -31,6 +32,9 @@ type Deps struct {
 	Hooks *hooks.Service
 	// Calls runs API calls.
 	Calls *calls.Service
+
+	// Users sweeps the web UI's sessions and links (users:sweep).
+	Users *users.Service
 }
 
 // newMux registers every task handler. It is the one place that does.
@@ -52,6 +56,9 @@ func newMux(deps Deps, runs *deliveryRuns, log *slog.Logger) *asynq.ServeMux {
 	}
 	if deps.Connections != nil {
 		mux.Handle(TypeConnectionsSweep, handleConnectionsSweep(deps.Connections))
+	}
+	if deps.Users != nil {
+		mux.Handle(TypeUsersSweep, handleUsersSweep(deps.Users))
 	}
 	if deps.ImportRunner != nil {
 		mux.Handle(TypeImportRun, handleImportRun(deps.ImportRunner))

@@ -304,7 +304,7 @@ func (a *App) APIDeps() api.Deps {
 
 // JobDeps are the task handlers' parts.
 func (a *App) JobDeps() jobs.Deps {
-	return jobs.Deps{Client: a.Jobs, Connections: a.Connections, Imports: a.Imports, ImportRunner: a.Runner, Hooks: a.Hooks, Calls: a.Calls}
+	return jobs.Deps{Client: a.Jobs, Connections: a.Connections, Imports: a.Imports, ImportRunner: a.Runner, Hooks: a.Hooks, Calls: a.Calls, Users: a.Users}
 }
 
 // StartWorker starts a worker with the configured concurrency.
@@ -326,6 +326,7 @@ func (a *App) StartWorker() (*jobs.Worker, error) {
 func (a *App) StartScheduler() (*jobs.Scheduler, error) {
 	s, err := jobs.NewScheduler(jobs.SchedulerOptions{Redis: a.Redis, Log: a.Log, Sources: []jobs.PeriodicSource{
 		jobs.ConnectionsSweepSource{}, jobs.ImportSchedules{Store: a.Imports, Log: a.Log}, jobs.DeliveryHousekeeping{}, jobs.CallHousekeeping{},
+		jobs.UsersSweepSource{},
 	}})
 	if err != nil {
 		return nil, err

@@ -79,7 +79,13 @@ func openPage(t *testing.T) *page {
 	t.Helper()
 	browser.once.Do(startBrowser)
 	require.NoError(t, browser.err)
-	b := setup(t)
+	return tabOn(t, setup(t))
+}
+
+// tabOn opens a tab on an app already started, in a browser context of
+// its own (a second person, in a private window of their own).
+func tabOn(t *testing.T, b *apptest.WebBundle) *page {
+	t.Helper()
 	tab, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(tab))
@@ -222,6 +228,14 @@ func (p *page) saveEvidence(name string) {
 		return
 	}
 	dir := p.t.ArtifactDir()
+	// A test with two people's tabs saves each: failure, failure-2.
+	base := name
+	for i := 2; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, name+".png")); err != nil {
+			break
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 	for file, b := range map[string][]byte{name + ".png": png, name + ".html": []byte(html)} {
 		path := filepath.Join(dir, file)
 		if err := os.WriteFile(path, b, 0o644); err == nil {

@@ -52,6 +52,10 @@
 //     Nothing from the URL is ever shown as text.
 //   - Copy buttons: <button type="button" data-copy="field-id">Copy</button>
 //     copies that field's value and says "Copied" (static/app.js).
+//   - Showing a block for a choice: <div data-when="how=password"> shows
+//     only while that radio button is chosen (without the script, always).
+//     A form with data-role-defaults ticks its "integrations" checkbox
+//     when Admin is chosen and unticks it for Member (static/app.js).
 //   - Static files: {{static "style.css"}} is the file's URL with a hash of
 //     its content, cached for a year.
 //
@@ -81,6 +85,11 @@
 //   - setup.go: the first admin's setup link; what the link screens share.
 //   - invite.go: invitation and reset links: choosing a password.
 //   - connections.go: the connections list.
+//   - users.go: the users list and the invite form (a one-time link shown
+//     once, or a password set now); showLink, the page of a link.
+//   - user.go: a user's page: role and right, disable and enable, a
+//     password reset link. The domain's refusals (the last admin) show
+//     under their control in its words.
 //   - templates/: layout.html (with the "field", "csrf" and "problems"
 //     templates) and one template per screen; static/: style.css, app.js.
 //
@@ -89,5 +98,6 @@
 // for Options, the cookie and nextPath; browser_test.go is the
 // chromium harness (one browser per test binary, a fresh browser context
 // per test, screenshots and HTML of a failure in t.ArtifactDir()), and
-// stories_test.go the stories it drives.
+// stories_test.go the stories it drives; users_test.go (members refused,
+// the right's default) and users_browser_test.go are the Users screens'.
 package ui

@@ -22,6 +22,11 @@ var templateFiles embed.FS
 var flashes = map[string]string{
 	"signed-out":   "You are signed out.",
 	"password-set": "Your password is set.",
+	// Users (users.go, user.go).
+	"user-created":  "The user is created. They can sign in with the password you set.",
+	"user-saved":    "Saved.",
+	"user-disabled": "The user is disabled and signed out everywhere.",
+	"user-enabled":  "The user is enabled and can sign in again.",
 }
 
 // page is what the layout shows around every screen: the signed-in

@@ -33,6 +33,16 @@ func (h *Handler) routes() []route {
 		// Connections (connections.go).
 		{"GET /connections", h.signedIn(h.connectionsList)},
 
+		// Users, for admins (users.go, user.go).
+		{"GET /users", h.admin(h.usersList)},
+		{"GET /users/new", h.admin(h.userNewForm)},
+		{"POST /users/new", h.admin(h.userCreate)},
+		{"GET /users/{id}", h.admin(h.userPage)},
+		{"POST /users/{id}", h.admin(h.userUpdate)},
+		{"POST /users/{id}/disable", h.admin(h.userDisable)},
+		{"POST /users/{id}/enable", h.admin(h.userEnable)},
+		{"POST /users/{id}/reset", h.admin(h.userReset)},
+
 		// Anything else.
 		{"/", h.public(h.notFound)},
 	}

@@ -27,9 +27,13 @@ func TestSetupLinkCreatesTheFirstAdminOnce(t *testing.T) {
 	require.Equal(t, users.RoleAdmin, u.Role, "the first user is an admin whatever was asked")
 	require.True(t, u.ManagesIntegrations)
 	require.Equal(t, "ada@example.com", u.Email)
+	require.Nil(t, u.LastSignInAt)
 	ss, err := b.svc.StartSession(t.Context(), u.ID)
 	require.NoError(t, err)
 	require.True(t, b.works(t, ss.Cookie))
+	u, err = b.svc.Get(t.Context(), u.ID)
+	require.NoError(t, err)
+	require.Equal(t, ss.CreatedAt, *u.LastSignInAt, "a session after a link is a sign-in too")
 
 	_, err = b.svc.Redeem(t.Context(), token, users.Input{Email: "eve@example.com", Password: password})
 	require.ErrorIs(t, err, users.ErrLinkInvalid, "one use")

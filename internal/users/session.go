@@ -69,7 +69,8 @@ func csrf(secret string) string {
 }
 
 // StartSession signs the user in without a password: after the setup or
-// the redemption of a link has just proved who it is.
+// the redemption of a link has just proved who it is. Like SignIn, it
+// records the user's LastSignInAt.
 func (s *Service) StartSession(ctx context.Context, userID string) (Session, error) {
 	return s.startSession(ctx, s.db, userID)
 }
@@ -91,6 +92,10 @@ func (s *Service) startSession(ctx context.Context, q execer, userID string) (Se
 			return Session{}, err
 		}
 		return Session{}, ErrDisabled
+	}
+	// A session started after a link was redeemed is a sign-in too.
+	if _, err := q.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2`, now, userID); err != nil {
+		return Session{}, fmt.Errorf("users: recording sign-in: %w", err)
 	}
 	return ss, nil
 }
@@ -204,14 +209,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, from string) (Use
 	if err := s.succeeded(ctx, keys[len(keys)-1]); err != nil {
 		return User{}, Session{}, err
 	}
-	now := s.now()
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2`, now, u.ID); err != nil {
-		return User{}, Session{}, fmt.Errorf("users: recording sign-in: %w", err)
-	}
-	u.LastSignInAt = &now
 	ss, err := s.StartSession(ctx, u.ID)
 	if err != nil {
 		return User{}, Session{}, err
 	}
+	u.LastSignInAt = &ss.CreatedAt
 	return u, ss, nil
 }

@@ -18,3 +18,26 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = label; }, 2000);
 });
+
+// Role defaults: in a form with data-role-defaults, choosing a role ticks
+// the private-integrations right for an admin and unticks it for a member
+// (the domain's default; the person can still change it).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  const form = select.closest?.("form[data-role-defaults]");
+  if (!form || select.name !== "role") return;
+  const box = form.querySelector('input[type=checkbox][name="integrations"]');
+  if (box) box.checked = select.value === "admin";
+});
+
+// A block with data-when="NAME=VALUE" shows only while the radio button
+// NAME has VALUE chosen (the password fields of "Set a password now").
+function showWhenChosen() {
+  for (const block of document.querySelectorAll("[data-when]")) {
+    const [name, value] = block.dataset.when.split("=");
+    const chosen = document.querySelector(`input[name="${name}"]:checked`);
+    block.hidden = !chosen || chosen.value !== value;
+  }
+}
+document.addEventListener("change", showWhenChosen);
+document.addEventListener("DOMContentLoaded", showWhenChosen);
