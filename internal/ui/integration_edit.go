@@ -52,7 +52,7 @@ func (h *Handler) integrationDeleteConfirm(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	h.render(w, r, "integration_confirm", "Delete "+t.Name+"?", confirmData{
-		Text:   []string{"Its token stops working at once: every app that uses it fails. This cannot be undone."},
+		Text: []string{"Its token stops working at once: every app that uses it fails. This cannot be undone."}, Of: t.Name,
 		Action: "/integrations/" + t.ID + "/delete", Button: "Delete integration", Danger: true, Back: "/integrations/" + t.ID,
 	})
 }

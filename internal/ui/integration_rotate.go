@@ -53,7 +53,8 @@ type confirmData struct {
 	Expire string
 	Button string
 	Danger bool
-	Back   string
+	// Back is the integration's page; Of its name.
+	Back, Of string
 }
 
 // integrationRotateConfirm asks before rotating: ?expire=later or now.
@@ -68,7 +69,7 @@ func (h *Handler) integrationRotateConfirm(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	h.render(w, r, "integration_confirm", how.title, confirmData{
-		Text:   append([]string{"Integration: " + t.Name + "."}, how.text(timeLeft(h.o.Tokens.RotationOverlap()))...),
+		Text: how.text(timeLeft(h.o.Tokens.RotationOverlap())), Of: t.Name,
 		Action: "/integrations/" + t.ID + "/rotate", Expire: r.URL.Query().Get("expire"),
 		Button: "Continue", Danger: how.danger, Back: "/integrations/" + t.ID,
 	})
