@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/liaison/liaison/internal/access"
@@ -26,10 +27,8 @@ var scopeLabels = map[string]string{
 func scopeWords(scopes []string) []string {
 	var out []string
 	for _, s := range access.AllScopes {
-		for _, have := range scopes {
-			if have == s {
-				out = append(out, scopeLabels[s])
-			}
+		if slices.Contains(scopes, s) {
+			out = append(out, scopeLabels[s])
 		}
 	}
 	return out
