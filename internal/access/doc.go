@@ -27,6 +27,8 @@
 //     and New, and the Store: create, read, list, update, delete, rotate,
 //     cancel or expire a rotation, Authenticate, and WellFormed, the shape
 //     and checksum of a secret.
+//   - grant.go: Maker, the rule that a token never grants more than its
+//     maker may (TokenMaker through the API, PersonMaker in the web UI).
 //   - creator.go: who made a token: ByUser, ByToken and ByCommandLine
 //     for Create's createdBy, and Token.Creator, the same in words.
 package access

@@ -103,6 +103,11 @@ type Input struct {
 	Scopes      *[]string `json:"scopes"`
 }
 
+// Check validates the fields in sets, as Update would: the web UI checks
+// the first step of its two-step create (name and description) with it
+// before the second asks for the scopes.
+func (in Input) Check() error { return in.validate(false) }
+
 // validate checks in; on create every field is required but description.
 func (in Input) validate(create bool) error {
 	errs := &invalid.Error{}
@@ -184,6 +189,10 @@ func New(opts Options) (*Store, error) {
 	s.SetClock(o.Now)
 	return s, nil
 }
+
+// RotationOverlap is how long both secrets work after "rotate and expire
+// later", for a page that says so before it is chosen.
+func (s *Store) RotationOverlap() time.Duration { return s.overlap }
 
 // SetClock replaces the store's clock (tests move time forward with it).
 func (s *Store) SetClock(now func() time.Time) {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/liaison/liaison/internal/access"
@@ -96,11 +95,8 @@ func (s *Server) endRotation(w http.ResponseWriter, r *http.Request, end func(ct
 	s.reply(w, r, http.StatusOK, t, err)
 }
 
-// A token cannot raise itself: it grants only scopes it holds, and it
-// changes, rotates or deletes only tokens whose every scope it holds. So a
-// tokens.manage token given to one integration can neither mint a more
-// powerful token nor take over one by rotating it and reading the new
-// secret.
+// A token cannot raise itself: access.TokenMaker holds the rule, which
+// the web UI asks too (access.PersonMaker).
 
 // mayGrant refuses scopes the caller does not hold. Names that are no
 // scope at all are left to the store, which says so field by field.
@@ -108,7 +104,7 @@ func mayGrant(by access.Token, scopes *[]string) error {
 	if scopes == nil {
 		return nil // an edit that leaves the scopes as they are
 	}
-	if missing := lacking(by, *scopes); len(missing) > 0 {
+	if missing := access.TokenMaker(by).Lacking(*scopes); len(missing) > 0 {
 		p := problem(http.StatusForbidden, "an access token can only grant scopes it holds itself; this one lacks "+strings.Join(missing, ", "))
 		p.Type = "https://liaison.dev/problems/insufficient-scope"
 		p.Errors = []FieldError{{Field: "scopes", Message: "names scopes the calling token does not hold: " + strings.Join(missing, ", ")}}
@@ -124,21 +120,10 @@ func (s *Server) mayManage(r *http.Request, id string) error {
 	if err != nil {
 		return err
 	}
-	if missing := lacking(caller(r.Context()), t.Scopes); len(missing) > 0 {
+	if missing := access.TokenMaker(caller(r.Context())).Lacking(t.Scopes); len(missing) > 0 {
 		p := problem(http.StatusForbidden, "an access token can only manage tokens with no scope it lacks; token "+id+" holds "+strings.Join(missing, ", "))
 		p.Type = "https://liaison.dev/problems/insufficient-scope"
 		return p
 	}
 	return nil
-}
-
-// lacking lists the known scopes in scopes that by does not hold.
-func lacking(by access.Token, scopes []string) []string {
-	var out []string
-	for _, sc := range scopes {
-		if slices.Contains(access.AllScopes, sc) && !by.Has(sc) && !slices.Contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return out
 }

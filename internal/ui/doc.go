@@ -56,6 +56,13 @@
 //     only while that radio button is chosen (without the script, always).
 //     A form with data-role-defaults ticks its "integrations" checkbox
 //     when Admin is chosen and unticks it for Member (static/app.js).
+//   - Counters: an input with data-counter="counter-id" data-max="200"
+//     keeps that element saying "12 / 200" as one types (static/app.js);
+//     the server still checks the limit.
+//   - A secret shown once: the page (the answer to the POST that issued
+//     it) has data-replace-url="/lasting/address"; the script puts that in
+//     the address bar, so that reloading shows that page, never the
+//     secret again, and does not send the form twice.
 //   - Static files: {{static "style.css"}} is the file's URL with a hash of
 //     its content, cached for a year.
 //
@@ -90,13 +97,22 @@
 //   - user.go: a user's page: role and right, disable and enable, a
 //     password reset link. The domain's refusals (the last admin) show
 //     under their control in its words.
+//   - integrations.go: the private integrations list, the scopes in plain
+//     words, the times they show; integration_form.go: the form the
+//     create and edit screens share (counters, the scopes checklist);
+//     integration_create.go: the two-step create and the token shown once;
+//     integration.go: the detail page with a rotation in progress;
+//     integration_rotate.go: rotate later or now, cancel or expire a
+//     rotation; integration_edit.go: edit and delete.
 //   - templates/: layout.html (with the "field", "csrf" and "problems"
 //     templates) and one template per screen; static/: style.css, app.js.
 //
 // Tests: security_test.go (forgery, rotation, tokens and sessions kept
 // apart) and screens_test.go over plain HTTP, session_internal_test.go
-// for Options, the cookie and nextPath; browser_test.go is the
-// chromium harness (one browser per test binary, a fresh browser context
+// for Options, the cookie and nextPath, integration_internal_test.go
+// for the time left of a rotation; integrations_test.go (plain HTTP) and
+// integrations_browser_test.go test the private integrations;
+// browser_test.go is the chromium harness (one browser per test binary, a fresh browser context
 // per test, screenshots and HTML of a failure in t.ArtifactDir()), and
 // stories_test.go the stories it drives; users_test.go (members refused,
 // the right's default) and users_browser_test.go are the Users screens'.

@@ -27,6 +27,13 @@ var flashes = map[string]string{
 	"user-saved":    "Saved.",
 	"user-disabled": "The user is disabled and signed out everywhere.",
 	"user-enabled":  "The user is enabled and can sign in again.",
+	// Private integrations.
+	"integration-saved":    "The integration is saved. Its token has not changed and keeps working.",
+	"integration-deleted":  "The integration is deleted. Its token no longer works.",
+	"rotation-cancelled":   "The rotation is cancelled: the new token no longer works, and the old one is the only one again.",
+	"rotation-expired":     "The old token has stopped working: the new one is the only one now.",
+	"rotation-in-progress": "A rotation is already in progress: cancel it or expire the old token before you rotate again.",
+	"no-rotation":          "There is no rotation in progress any more.",
 }
 
 // page is what the layout shows around every screen: the signed-in

@@ -43,6 +43,20 @@ func (h *Handler) routes() []route {
 		{"POST /users/{id}/enable", h.admin(h.userEnable)},
 		{"POST /users/{id}/reset", h.admin(h.userReset)},
 
+		// Private integrations (integrations.go, integration*.go).
+		{"GET /integrations", h.integrations(h.integrationsList)},
+		{"GET /integrations/new", h.integrations(h.integrationNew)},
+		{"POST /integrations/new", h.integrations(h.integrationCreate)},
+		{"GET /integrations/{id}", h.integrations(h.integrationPage)},
+		{"GET /integrations/{id}/edit", h.integrations(h.integrationEdit)},
+		{"POST /integrations/{id}/edit", h.integrations(h.integrationUpdate)},
+		{"GET /integrations/{id}/rotate", h.integrations(h.integrationRotateConfirm)},
+		{"POST /integrations/{id}/rotate", h.integrations(h.integrationRotate)},
+		{"POST /integrations/{id}/rotation/cancel", h.integrations(h.integrationCancelRotation)},
+		{"POST /integrations/{id}/rotation/expire", h.integrations(h.integrationExpireRotation)},
+		{"GET /integrations/{id}/delete", h.integrations(h.integrationDeleteConfirm)},
+		{"POST /integrations/{id}/delete", h.integrations(h.integrationDelete)},
+
 		// Anything else.
 		{"/", h.public(h.notFound)},
 	}

@@ -41,3 +41,20 @@ function showWhenChosen() {
 }
 document.addEventListener("change", showWhenChosen);
 document.addEventListener("DOMContentLoaded", showWhenChosen);
+// Counters: <input data-counter="ID" data-max="200"> keeps the element
+// with that id saying "12 / 200" as one types, marked when over.
+document.addEventListener("input", (event) => {
+  const field = event.target.closest?.("[data-counter]");
+  if (!field) return;
+  const counter = document.getElementById(field.dataset.counter);
+  if (!counter) return;
+  const n = [...field.value].length, max = Number(field.dataset.max);
+  counter.textContent = `${n} / ${max}`;
+  counter.classList.toggle("over", n > max);
+});
+
+// A page that shows a secret once names its lasting address with
+// data-replace-url: the address bar becomes that, so that reloading shows
+// that page, not the secret again, and does not send the form twice.
+const lasting = document.querySelector("[data-replace-url]");
+if (lasting) history.replaceState(null, "", lasting.dataset.replaceUrl);
