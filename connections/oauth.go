@@ -185,6 +185,11 @@ func (s *Service) AuthorizeURL(ctx context.Context, id string) (string, error) {
 	return s.oauthConfig(c).AuthCodeURL(state, opts...), nil
 }
 
+// RedirectURI is the redirect URI of every authorization-code connection
+// (Options.RedirectURI): what a person registers at the other service,
+// shown before a connection exists.
+func (s *Service) RedirectURI() string { return s.opts.RedirectURI }
+
 func stateHash(state string) string {
 	sum := sha256.Sum256([]byte(state))
 	return hex.EncodeToString(sum[:])

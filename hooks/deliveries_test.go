@@ -505,11 +505,13 @@ func TestReconnectThroughTheCallbackWakesPostponedDeliveries(t *testing.T) {
 		_, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", admin, nil)
 		back, err := p.Visit(context.Background(), auth["authorize_url"].(string))
 		require.NoError(t, err)
-		resp, err := http.Get(b.Server.URL + "/oauth/callback?" + back.RawQuery) // the browser comes back
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Get(b.Server.URL + "/oauth/callback?" + back.RawQuery) // the browser comes back
 		require.NoError(t, err)
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", page)
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "%s", page)
+		require.Equal(t, "/connections/"+id+"?connect=ok", resp.Header.Get("Location"), "back on the connection's page")
 	}
 	connect()
 	b.Call(t, http.MethodPost, "/v1/hooks", map[string]any{"name": "crm", "event_types": []string{"email.opened"}, "connection_id": id,

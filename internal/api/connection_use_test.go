@@ -29,8 +29,7 @@ func TestPauseResumeAndRefreshesThroughTheAPI(t *testing.T) {
 	id := c["id"].(string)
 	require.Equal(t, false, c["paused"])
 	_, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
-	status, page := apptest.Callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
+	apptest.Callback(t, p, auth["authorize_url"].(string)).RequireLanded(t, id, true)
 
 	resp, _ = b.Do(t, http.MethodPost, "/v1/connections/"+id+"/pause", read, nil)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "connections.read cannot pause")

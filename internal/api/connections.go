@@ -3,6 +3,7 @@ package api
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/liaison/liaison/connections"
 	"github.com/liaison/liaison/hooks"
@@ -150,41 +151,58 @@ func (s *Server) connectionRefreshes(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, http.StatusOK, list[connections.Refresh]{Data: out}, err)
 }
 
-// callbackPage is what the person sees back from the provider. It holds
-// the outcome in plain words and nothing else: no tokens, no codes, no
-// stack traces. html/template escapes everything the provider sent.
+// callbackPage is what the person sees back from the provider when the
+// answer names no connection (a forged, used or unknown state): the
+// outcome in plain words and nothing else: no tokens, no codes, no stack
+// traces. html/template escapes everything the provider sent.
 var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{{if .OK}}Connected{{else}}Not connected{{end}} · Liaison</title>
+<title>Not connected · Liaison</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}.ok{color:#17692f}.bad{color:#a01818}code{background:#f3f3f3;padding:0 .2em}</style>
+h1{font-size:1.4rem}.bad{color:#a01818}code{background:#f3f3f3;padding:0 .2em}</style>
 </head>
 <body>
-{{if .OK}}<h1 class="ok">Connected</h1>{{else}}<h1 class="bad">Not connected</h1>{{end}}
+<h1 class="bad">Not connected</h1>
 <p>{{.Message}}</p>
-{{if .ConnectionName}}<p>Connection: <strong>{{.ConnectionName}}</strong>{{if .Problem}} · reason: <code>{{.Problem}}</code>{{end}}</p>{{end}}
-<p>You can close this window.</p>
+{{if .Problem}}<p>Reason: <code>{{.Problem}}</code></p>{{end}}
+<p><a href="/connections">Go to Connections</a></p>
 </body>
 </html>
 `))
 
+// CallbackLanding is where the redirect URI sends the browser once an
+// authorization for connection id ended: the connection's page in the
+// web UI, which reads how it ended from the connection itself (its
+// status, or the reason Complete stored as its last error), never from
+// the URL.
+func CallbackLanding(id string, ok bool) string {
+	result := "failed"
+	if ok {
+		result = "ok"
+	}
+	return "/connections/" + url.PathEscape(id) + "?connect=" + result
+}
+
 // oauthCallback is the redirect URI: the provider sends the browser here
-// with code and state (or error).
+// with code and state (or error). Complete runs once; when the answer
+// belongs to a connection the person lands on its page (303), else on a
+// page that says why (400, or 500 when Liaison failed).
 func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	out := s.Connections.Complete(r.Context(), r.URL.Query())
-	status := http.StatusOK
-	if !out.OK {
-		status = http.StatusBadRequest
-		if out.Problem == "internal" {
-			status = http.StatusInternalServerError
-		}
-	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
+	if out.ConnectionID != "" {
+		http.Redirect(w, r, CallbackLanding(out.ConnectionID, out.OK), http.StatusSeeOther)
+		return
+	}
+	status := http.StatusBadRequest
+	if out.Problem == "internal" {
+		status = http.StatusInternalServerError
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -84,9 +84,7 @@ func TestConnectionLifecycleThroughTheAPI(t *testing.T) {
 
 	resp, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", auth)
-	status, page := apptest.Callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
-	require.Contains(t, page, "Connected")
+	apptest.Callback(t, p, auth["authorize_url"].(string)).RequireLanded(t, id, true)
 	require.Equal(t, "consent", p.LastAuthorizeRequest().Get("prompt"))
 
 	resp, c = b.Do(t, http.MethodGet, "/v1/connections/"+id, read, nil)
@@ -119,8 +117,7 @@ func TestConnectionLifecycleThroughTheAPI(t *testing.T) {
 
 	// Reconnecting works the same way.
 	_, auth = b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
-	status, page = apptest.Callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
+	apptest.Callback(t, p, auth["authorize_url"].(string)).RequireLanded(t, id, true)
 
 	resp, listed := b.Do(t, http.MethodGet, "/v1/connections", read, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -153,19 +150,25 @@ func TestCallbackPageSaysWhyInPlainWords(t *testing.T) {
 		return a["authorize_url"].(string)
 	}
 
+	// The browser lands on the connection's page, which reads why from the
+	// connection: nothing from the provider travels in the URL.
+	lastError := func() string {
+		t.Helper()
+		_, c := b.Do(t, http.MethodGet, "/v1/connections/"+id, b.Token(t, access.ScopeConnectionsRead), nil)
+		require.Equal(t, "pending", c["status"])
+		return c["last_error"].(string)
+	}
 	p.DenyNext()
-	status, page := apptest.Callback(t, p, authorize())
-	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, page, "access_denied")
-	require.Contains(t, page, "denied")
+	apptest.Callback(t, p, authorize()).RequireLanded(t, id, false)
+	require.Contains(t, lastError(), "denied at the provider (access_denied)")
 
 	p.FailNextToken(1, http.StatusInternalServerError, "boom <script>alert(1)</script>")
-	status, page = apptest.Callback(t, p, authorize())
-	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, page, "token_error")
-	require.NotContains(t, page, "<script>", "what the provider says is escaped")
-	require.NotContains(t, page, apptest.ClientSecret)
-	require.NotContains(t, page, "goroutine")
+	back := apptest.Callback(t, p, authorize())
+	back.RequireLanded(t, id, false)
+	require.NotContains(t, back.Location, "boom")
+	require.Contains(t, lastError(), "did not give a token")
+	require.NotContains(t, lastError(), apptest.ClientSecret)
+	require.NotContains(t, lastError(), "goroutine")
 
 	resp2, err := http.Get(b.Server.URL + "/oauth/callback?state=forged&code=x")
 	require.NoError(t, err)
@@ -230,8 +233,7 @@ func TestPatchCannotEmptyDiscoveredEndpoints(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
 	id := c["id"].(string)
 	_, auth := b.Do(t, http.MethodPost, "/v1/connections/"+id+"/authorize", write, nil)
-	status, page := apptest.Callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
+	apptest.Callback(t, p, auth["authorize_url"].(string)).RequireLanded(t, id, true)
 
 	resp, c = b.Do(t, http.MethodPatch, "/v1/connections/"+id, write, map[string]any{"token_url": "", "authorization_url": ""})
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", c)

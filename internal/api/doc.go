@@ -19,7 +19,8 @@
 //     errors onto problems.
 //   - connections.go, tokens.go, events.go, hooks.go, webhooks.go,
 //     deliveries.go, calls.go, imports.go: the handlers of each area (the
-//     OAuth callback page is in connections.go).
+//     OAuth callback, which lands on the connection's page in the web UI,
+//     CallbackLanding, is in connections.go).
 //   - reply.go: the handlers' common shape: decode the body, call the
 //     domain (replyTo, replyToID, replyByID, replyDone), answer the result
 //     or its problem, and pages of lists (replyPage).

@@ -99,6 +99,6 @@ func (s *Server) routes() []route {
 		{Pattern: "POST /v1/calls", Scope: access.ScopeCallsWrite, Summary: "Make an HTTP call through a connection; with wait (0–30 s) the answer is the result (200), else 202 with the call's id and state", Request: calls.CallInput{}, Response: calls.Call{}, Status: http.StatusAccepted, Handler: s.createCall},
 		{Pattern: "GET /v1/calls/{id}", Scope: access.ScopeCallsWrite, Summary: "Show a call: state, every attempt, the final answer", Response: calls.Call{}, Handler: s.getCall},
 
-		{Pattern: "GET /oauth/callback", Public: true, Summary: "The OAuth redirect URI: finishes connecting and shows the outcome (HTML)", Handler: s.oauthCallback},
+		{Pattern: "GET /oauth/callback", Public: true, Summary: "The OAuth redirect URI: finishes connecting, then 303 to the connection's page in the web UI (an unknown state: an HTML page saying why)", Handler: s.oauthCallback},
 	}
 }

@@ -107,8 +107,7 @@ func (b *CallBundle) OAuthConnection(t *testing.T, p *oauthfake.Provider) string
 func (b *CallBundle) Connect(t *testing.T, p *oauthfake.Provider, id string) {
 	t.Helper()
 	auth := b.Req(t, http.MethodPost, "/v1/connections/"+id+"/authorize", nil, http.StatusOK)
-	status, page := Callback(t, p, auth["authorize_url"].(string))
-	require.Equal(t, http.StatusOK, status, page)
+	Callback(t, p, auth["authorize_url"].(string)).RequireLanded(t, id, true)
 	require.Equal(t, "connected", b.Req(t, http.MethodGet, "/v1/connections/"+id, nil, http.StatusOK)["status"])
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/liaison/liaison/internal/api"
 	"github.com/liaison/liaison/internal/oauthfake"
 )
 
@@ -32,17 +33,35 @@ func Provider(t *testing.T, redirect string, opts oauthfake.Options) *oauthfake.
 	return oauthfake.New(t, opts)
 }
 
+// CallbackAnswer is how Liaison's /oauth/callback answered the browser.
+type CallbackAnswer struct {
+	Status int
+	// Location is where a 303 sends the browser: the connection's page.
+	Location string
+	// Page is the body of an answer that is not a redirect.
+	Page string
+}
+
 // Callback follows the provider's redirect to Liaison's /oauth/callback,
-// as the browser would, and returns the page.
-func Callback(t *testing.T, p *oauthfake.Provider, authorizeURL string) (int, string) {
+// as the browser would, and returns Liaison's answer without following
+// it further.
+func Callback(t *testing.T, p *oauthfake.Provider, authorizeURL string) CallbackAnswer {
 	t.Helper()
 	back, err := p.Visit(context.Background(), authorizeURL)
 	require.NoError(t, err)
-	resp, err := http.Get(back.String())
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(back.String())
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 	page, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, string(page)
+	return CallbackAnswer{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Page: string(page)}
+}
+
+// RequireLanded requires the answer to send the browser to connection
+// id's page saying the authorization worked (ok) or not.
+func (a CallbackAnswer) RequireLanded(t *testing.T, id string, ok bool) {
+	t.Helper()
+	require.Equal(t, http.StatusSeeOther, a.Status, a.Page)
+	require.Equal(t, api.CallbackLanding(id, ok), a.Location)
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // authorize is the authorization endpoint (RFC 6749 §4.1.1). The user
-// approves at once unless DenyNext was called.
+// approves at once unless DenyNext was called, or is asked on the consent
+// page (Options.ConsentPage).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -93,14 +94,22 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.redirectLocked(w, r, back, url.Values{"error": {"access_denied"}, "error_description": {"the user denied access"}}, state)
 		return
 	}
-	code := newSecret("code-")
-	p.codes[code] = &authCode{
-		redirectURI: redirectURI,
-		challenge:   challenge,
-		scopes:      scopes,
-		expires:     p.opts.Now().Add(CodeTTL),
+	req := &consent{back: back, state: state, code: authCode{redirectURI: redirectURI, challenge: challenge, scopes: scopes}}
+	if p.opts.ConsentPage {
+		p.askLocked(w, req)
+		return
 	}
-	p.redirectLocked(w, r, back, url.Values{"code": {code}}, state)
+	p.approveLocked(w, r, req)
+}
+
+// approveLocked issues a code for an approved request and sends the
+// browser back with it.
+func (p *Provider) approveLocked(w http.ResponseWriter, r *http.Request, req *consent) {
+	code := newSecret("code-")
+	c := req.code
+	c.expires = p.opts.Now().Add(CodeTTL)
+	p.codes[code] = &c
+	p.redirectLocked(w, r, req.back, url.Values{"code": {code}}, req.state)
 }
 
 // redirectLocked sends the browser back to the client with params, state

@@ -14,7 +14,10 @@
 //     GET /.well-known/oauth-authorization-server (RFC 8414);
 //   - GET /authorize: the user approves at once (or denies, after DenyNext)
 //     and the browser is sent back to the redirect URI; Visit plays that
-//     browser;
+//     browser. With Options.ConsentPage the checked request shows a page
+//     instead ("Liaison wants access to: scopes") whose Allow and Deny
+//     buttons POST /consent: Allow issues the code, Deny sends
+//     access_denied back;
 //   - POST /token: authorization_code, refresh_token and client_credentials;
 //   - POST /revoke (RFC 7009);
 //   - any method on /api/...: a protected resource that takes a live access
@@ -41,6 +44,7 @@
 //   - provider.go: Options, New, the discovery document, violations and
 //     the counters tests read.
 //   - authorize.go: the authorization endpoint (RFC 6749 §4.1, PKCE).
+//   - consent.go: the consent page and its answer (Options.ConsentPage).
 //   - token.go: the token and revocation endpoints: client
 //     authentication, the grants, rotation and reuse detection.
 //   - resource.go: the protected resource (/api/me, Echo, Serve).

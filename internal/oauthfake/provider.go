@@ -68,6 +68,13 @@ type Options struct {
 	Scopes []string
 	// Subject is the user who approves at /authorize; default "user-1".
 	Subject string
+	// ConsentPage shows the user an HTML page at /authorize ("App X wants
+	// access to: scopes") with Allow and Deny buttons, for browser tests;
+	// without it the user approves at once. The request is checked the
+	// same either way, before the page is shown.
+	ConsentPage bool
+	// AppName is the app the consent page names; default "Liaison".
+	AppName string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -118,6 +125,7 @@ type Provider struct {
 	violations    []string
 	expected      bool // ExpectViolations: the test checks violations itself
 	served        map[string]http.Handler
+	consents      map[string]*consent
 }
 
 type grant struct {
@@ -182,6 +190,9 @@ func start(t testing.TB, opts Options, tls bool) *Provider {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.AppName == "" {
+		opts.AppName = "Liaison"
+	}
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
 	opts.Scopes = slices.Clone(opts.Scopes)
 
@@ -193,11 +204,13 @@ func start(t testing.TB, opts Options, tls bool) *Provider {
 		refresh:      map[string]*refreshToken{},
 		requests:     map[string]int{},
 		tokenByGrant: map[string]int{},
+		consents:     map[string]*consent{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", p.discovery)
 	mux.HandleFunc("/authorize", p.authorize)
+	mux.HandleFunc("POST /consent", p.consent)
 	mux.HandleFunc("/token", p.token)
 	mux.HandleFunc("/revoke", p.revoke)
 	mux.HandleFunc("/api/", p.resource)

@@ -169,6 +169,12 @@ func (p *page) fieldError(label string) string {
 	})()`, label)))
 }
 
+// html is the page's HTML.
+func (p *page) html() string {
+	p.t.Helper()
+	return get(p, chromedp.OuterHTML(chromedp.CSS("html")))
+}
+
 // path is the tab's path and query.
 func (p *page) path() string {
 	p.t.Helper()

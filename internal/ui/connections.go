@@ -15,7 +15,8 @@ type connectionsData struct {
 	Next        string
 }
 
-// connectionRow is one connection as the list shows it, in plain words.
+// connectionRow is one connection as the list and its page show it, in
+// plain words.
 type connectionRow struct {
 	connections.View
 	Type   string
@@ -26,11 +27,32 @@ type connectionRow struct {
 
 // authTypes are the auth types in plain words.
 var authTypes = map[string]string{
-	connections.AuthOAuth2Code:              "OAuth 2.0 (sign in with the service)",
-	connections.AuthOAuth2ClientCredentials: "OAuth 2.0 (client credentials)",
-	connections.AuthBearer:                  "Access token",
+	connections.AuthOAuth2Code:              "OAuth2 (sign in at the other service)",
+	connections.AuthOAuth2ClientCredentials: "OAuth2 (client credentials)",
+	connections.AuthBearer:                  "Bearer token",
 	connections.AuthAPIKey:                  "API key",
 }
+
+// rowOf is v in plain words: its type and status badge.
+func rowOf(v connections.View) connectionRow {
+	row := connectionRow{View: v, Type: authTypes[v.AuthType]}
+	switch v.Status {
+	case connections.StatusConnected:
+		row.Status, row.Badge = "Connected", "ok"
+	case connections.StatusNeedsReauth:
+		row.Status, row.Badge = "Needs reconnection", "problem"
+	default:
+		row.Status, row.Badge = "Not connected yet", "waiting"
+	}
+	return row
+}
+
+// OAuth reports whether the connection has a token from a token endpoint;
+// Code whether a person connects it in the browser.
+func (c connectionRow) OAuth() bool {
+	return c.AuthType == connections.AuthOAuth2Code || c.AuthType == connections.AuthOAuth2ClientCredentials
+}
+func (c connectionRow) Code() bool { return c.AuthType == connections.AuthOAuth2Code }
 
 // connectionsList shows the connections, 50 a page.
 func (h *Handler) connectionsList(w http.ResponseWriter, r *http.Request) {
@@ -41,16 +63,7 @@ func (h *Handler) connectionsList(w http.ResponseWriter, r *http.Request) {
 	}
 	data := connectionsData{Next: next}
 	for _, v := range views {
-		row := connectionRow{View: v, Type: authTypes[v.AuthType]}
-		switch v.Status {
-		case connections.StatusConnected:
-			row.Status, row.Badge = "Connected", "ok"
-		case connections.StatusNeedsReauth:
-			row.Status, row.Badge = "Needs reconnection", "problem"
-		default:
-			row.Status, row.Badge = "Not connected yet", "waiting"
-		}
-		data.Connections = append(data.Connections, row)
+		data.Connections = append(data.Connections, rowOf(v))
 	}
 	h.render(w, r, "connections", "Connections", data)
 }
@@ -69,6 +82,25 @@ func (h *Handler) ago(t time.Time) string {
 	}
 	return t.UTC().Format("2 Jan 2006")
 }
+
+// until is the template function {{until .NextRefreshAt}}: "in 5
+// minutes", "in 3 hours", then the date; "now" once it is past.
+func (h *Handler) until(t time.Time) string {
+	d := t.Sub(h.o.Now())
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return "in " + plural(int(d.Minutes()), "minute")
+	case d < 24*time.Hour:
+		return "in " + plural(int(d.Hours()), "hour")
+	}
+	return "on " + t.UTC().Format("2 Jan 2006")
+}
+
+// at is the template function {{at .PausedAt}}: the time to the minute,
+// in UTC.
+func at(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
 
 func plural(n int, unit string) string {
 	if n == 1 {

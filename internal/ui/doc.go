@@ -63,6 +63,9 @@
 //     it) has data-replace-url="/lasting/address"; the script puts that in
 //     the address bar, so that reloading shows that page, never the
 //     secret again, and does not send the form twice.
+//   - Rows: a <fieldset data-rows> of <div data-row> and a button
+//     data-add-row: "Add row" adds an empty copy of the last row
+//     (static/app.js); without the script the rows shown are sent.
 //   - Static files: {{static "style.css"}} is the file's URL with a hash of
 //     its content, cached for a year.
 //
@@ -104,16 +107,33 @@
 //     integration.go: the detail page with a rotation in progress;
 //     integration_rotate.go: rotate later or now, cancel or expire a
 //     rotation; integration_edit.go: edit and delete.
+//   - connections.go: the connections list; rowOf, a connection in plain
+//     words (type, status badge); the ago, until and at time functions.
+//   - connection_new.go: "+ Create": the type in plain words, then its form.
+//   - connection_form.go: the connection form of every type (create and
+//     edit): the domain's field names, secrets never written back and kept
+//     when left empty on an edit, key-value rows (headers, authorization
+//     parameters), the domain's errors next to each field or list.
+//   - connection.go: a connection's page (status, redirect URI, refreshes,
+//     last use, pause) and its buttons: Connect/Reconnect (303 to the
+//     provider; the page's form-action allows its origin), Test, Refresh
+//     now, Pause, Resume. Coming back from the provider, /oauth/callback
+//     (internal/api) lands here with ?connect=ok|failed, and the banner's
+//     words come from the connection the domain stored, not the URL.
+//   - connection_edit.go: Edit; connection_delete.go: the confirmation and
+//     the deletion, whose banner says whether the provider revoked.
 //   - templates/: layout.html (with the "field", "csrf" and "problems"
 //     templates) and one template per screen; static/: style.css, app.js.
 //
 // Tests: security_test.go (forgery, rotation, tokens and sessions kept
-// apart) and screens_test.go over plain HTTP, session_internal_test.go
-// for Options, the cookie and nextPath, integration_internal_test.go
-// for the time left of a rotation; integrations_test.go (plain HTTP) and
-// integrations_browser_test.go test the private integrations;
-// browser_test.go is the chromium harness (one browser per test binary, a fresh browser context
-// per test, screenshots and HTML of a failure in t.ArtifactDir()), and
-// stories_test.go the stories it drives; users_test.go (members refused,
-// the right's default) and users_browser_test.go are the Users screens'.
+// apart), screens_test.go and connection_test.go over plain HTTP,
+// session_internal_test.go for Options, the cookie and nextPath,
+// integration_internal_test.go for the time left of a rotation;
+// integrations_test.go (plain HTTP) and integrations_browser_test.go test
+// the private integrations; browser_test.go is the chromium harness (one
+// browser per test binary, a fresh browser context per test, screenshots
+// and HTML of a failure in t.ArtifactDir()), and stories_test.go and
+// connection_browser_test.go the stories it drives; users_test.go
+// (members refused, the right's default) and users_browser_test.go are
+// the Users screens'.
 package ui

@@ -97,9 +97,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	// Links carry one-time tokens in their paths: no other site sees them.
 	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", contentSecurityPolicy())
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	h.handler.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy is every page's policy; formAction are the
+// origins other than this one that its forms may lead to (a Connect form
+// is sent on to the provider).
+func contentSecurityPolicy(formAction ...string) string {
+	return "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action " +
+		strings.Join(append([]string{"'self'"}, formAction...), " ") + "; base-uri 'none'"
 }
 
 // maxFormBytes bounds a form's body: the UI's forms are small.

@@ -16,7 +16,7 @@ func (h *Handler) integrationEdit(w http.ResponseWriter, r *http.Request) {
 	f := newForm(r, integrationFields...)
 	f.set("name", t.Name)
 	f.set("description", t.Description)
-	h.render(w, r, "integration_form", "Edit "+t.Name, h.editForm(t.ID, f, t.Scopes))
+	h.render(w, r, "integration_form", "Edit "+t.Name, h.integrationEditForm(t.ID, f, t.Scopes))
 }
 
 // integrationUpdate saves the edit form, or shows it again with its
@@ -38,10 +38,10 @@ func (h *Handler) integrationUpdate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.renderStatus(w, r, http.StatusUnprocessableEntity, "integration_form", "Edit "+t.Name, h.editForm(t.ID, f, scopes))
+	h.renderStatus(w, r, http.StatusUnprocessableEntity, "integration_form", "Edit "+t.Name, h.integrationEditForm(t.ID, f, scopes))
 }
 
-func (h *Handler) editForm(id string, f *form, scopes []string) integrationForm {
+func (h *Handler) integrationEditForm(id string, f *form, scopes []string) integrationForm {
 	return newIntegrationForm(stepEdit, "/integrations/"+id+"/edit", "/integrations/"+id, f, scopes)
 }
 

@@ -286,12 +286,6 @@ func (p *page) section(heading string) string {
 	return get(p, chromedp.Text(chromedp.CSS(fmt.Sprintf(`section[aria-labelledby=%q]`, heading))))
 }
 
-// html is the page's HTML.
-func (p *page) html() string {
-	p.t.Helper()
-	return get(p, chromedp.OuterHTML(chromedp.CSS("html")))
-}
-
 // copyToken waits for a token shown once, clicks its Copy button and
 // returns what reached the clipboard, checking it is what the page shows.
 func (p *page) copyToken() string {

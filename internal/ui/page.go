@@ -34,6 +34,15 @@ var flashes = map[string]string{
 	"rotation-expired":     "The old token has stopped working: the new one is the only one now.",
 	"rotation-in-progress": "A rotation is already in progress: cancel it or expire the old token before you rotate again.",
 	"no-rotation":          "There is no rotation in progress any more.",
+
+	"connection-created":             "The connection is saved.",
+	"connection-saved":               "Your changes are saved.",
+	"connection-refreshed":           "The token was refreshed.",
+	"connection-paused":              "Paused: nothing goes through this connection until you resume it.",
+	"connection-resumed":             "Resumed: what waited goes through the connection again.",
+	"connection-deleted":             "The connection is deleted.",
+	"connection-deleted-revoked":     "The connection is deleted, and the other service revoked its tokens.",
+	"connection-deleted-not-revoked": "The connection is deleted, but the other service did not confirm revoking its tokens: remove Liaison's access in that service's settings to be sure.",
 }
 
 // page is what the layout shows around every screen: the signed-in
@@ -59,7 +68,7 @@ func (h *Handler) parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "hasPrefix": strings.HasPrefix,
+	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "until": h.until, "at": at, "secretField": secretField, "rows": rowsField, "hasPrefix": strings.HasPrefix,
 		"minPassword": func() int { return users.MinPasswordLength }}
 	out := map[string]*template.Template{}
 	for _, file := range screens {

@@ -32,6 +32,20 @@ func (h *Handler) routes() []route {
 
 		// Connections (connections.go).
 		{"GET /connections", h.signedIn(h.connectionsList)},
+		// A new connection, its page, edit and delete (connection_new.go,
+		// connection.go, connection_edit.go, connection_delete.go).
+		{"GET /connections/new", h.signedIn(h.connectionNew)},
+		{"POST /connections/new", h.signedIn(h.connectionCreate)},
+		{"GET /connections/{id}", h.signedIn(h.connectionPage)},
+		{"POST /connections/{id}/connect", h.signedIn(h.connectionConnect)},
+		{"POST /connections/{id}/test", h.signedIn(h.connectionTest)},
+		{"POST /connections/{id}/refresh", h.signedIn(h.connectionRefresh)},
+		{"POST /connections/{id}/pause", h.signedIn(h.connectionPause)},
+		{"POST /connections/{id}/resume", h.signedIn(h.connectionResume)},
+		{"GET /connections/{id}/edit", h.signedIn(h.connectionEdit)},
+		{"POST /connections/{id}/edit", h.signedIn(h.connectionSave)},
+		{"GET /connections/{id}/delete", h.signedIn(h.connectionDeleteConfirm)},
+		{"POST /connections/{id}/delete", h.signedIn(h.connectionDelete)},
 
 		// Users, for admins (users.go, user.go).
 		{"GET /users", h.admin(h.usersList)},

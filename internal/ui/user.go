@@ -50,7 +50,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, status int, u
 		}
 	}
 	me, _ := current(r)
-	h.renderStatus(w, r, status, "user", u.Email, userData{userRow: rowOf(u), Form: f, Self: me.User.ID == u.ID})
+	h.renderStatus(w, r, status, "user", u.Email, userData{userRow: userRowOf(u), Form: f, Self: me.User.ID == u.ID})
 }
 
 // userPage shows a user.

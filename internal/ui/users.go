@@ -22,7 +22,7 @@ type userRow struct {
 	Badge string
 }
 
-func rowOf(u users.User) userRow {
+func userRowOf(u users.User) userRow {
 	switch {
 	case u.Disabled:
 		return userRow{User: u, Status: "Disabled", Badge: "problem"}
@@ -41,7 +41,7 @@ func (h *Handler) usersList(w http.ResponseWriter, r *http.Request) {
 	}
 	var data usersData
 	for _, u := range list {
-		data.Users = append(data.Users, rowOf(u))
+		data.Users = append(data.Users, userRowOf(u))
 	}
 	h.render(w, r, "users", "Users", data)
 }

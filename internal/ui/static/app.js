@@ -58,3 +58,16 @@ document.addEventListener("input", (event) => {
 // that page, not the secret again, and does not send the form twice.
 const lasting = document.querySelector("[data-replace-url]");
 if (lasting) history.replaceState(null, "", lasting.dataset.replaceUrl);
+// Lists of rows: a button data-add-row inside a [data-rows] list adds an
+// empty copy of its last [data-row]. Without the script the rows shown
+// are still sent.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-row]");
+  if (!button) return;
+  const rows = button.closest("[data-rows]").querySelectorAll("[data-row]");
+  const last = rows[rows.length - 1];
+  const copy = last.cloneNode(true);
+  copy.querySelectorAll("input").forEach((input) => { input.value = ""; });
+  last.after(copy);
+  copy.querySelector("input").focus();
+});

@@ -1,0 +1,241 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/apptest"
+	"github.com/liaison/liaison/internal/oauthfake"
+	"github.com/liaison/liaison/internal/users"
+)
+
+// signInNew makes a user with role and signs them in through the form.
+func (p *page) signInNew(email string, role users.Role) {
+	p.t.Helper()
+	member(p.t, p.b, email, role)
+	p.signInAs(email, testPassword)
+}
+
+// consentProvider is the strict fake provider for the app's redirect URI,
+// with its consent page.
+func consentProvider(p *page) *oauthfake.Provider {
+	p.t.Helper()
+	return apptest.Provider(p.t, p.b.App.Connections.RedirectURI(), oauthfake.Options{ConsentPage: true, RequirePKCE: true})
+}
+
+// fillRow types a key and a value into the first empty row of the list
+// of rows named name (headers, authorization_params).
+func (p *page) fillRow(name, key, value string) {
+	p.t.Helper()
+	keyInput := fmt.Sprintf(`(//input[@name=%q][not(@value) or @value=""])[1]`, name+".key")
+	valueInput := fmt.Sprintf(`(//input[@name=%q][not(@value) or @value=""])[1]`, name+".value")
+	p.run(chromedp.SendKeys(keyInput, key), chromedp.SendKeys(valueInput, value))
+}
+
+// clickXPath clicks what sel finds.
+func (p *page) clickXPath(sel string) {
+	p.t.Helper()
+	p.run(chromedp.WaitVisible(sel), chromedp.Click(sel))
+}
+
+// createOAuthConnection fills the OAuth2 authorization-code form for the
+// fake provider and saves it; it returns the new connection's id.
+func (p *page) createOAuthConnection(prov *oauthfake.Provider, name string) string {
+	p.t.Helper()
+	p.visit("/connections")
+	p.click("+ Create")
+	p.clickXPath(`//a[contains(., "authorization code")]`)
+	p.waitText("Redirect URI")
+	p.fill("Name", name)
+	p.fill("Description (optional)", "contacts from the CRM")
+	p.fill("Client ID", apptest.ClientID)
+	p.fill("Client secret (optional)", apptest.ClientSecret)
+	p.fill("Authorization URL", prov.AuthorizeURL())
+	p.fill("Token URL", prov.TokenURL())
+	p.fill("Scopes", "contacts.read offline_access")
+	p.fill("Base URL", prov.URL()+"/api")
+	p.fillRow("headers", "Version", "2021-07-28")
+	p.fill("Test path (optional)", "/me")
+	p.screenshot("connection-form-filled")
+	p.click("Save")
+	p.waitText("The connection is saved.")
+	id := strings.TrimPrefix(strings.TrimSuffix(p.path(), "?done=connection-created"), "/connections/")
+	require.NotContains(p.t, id, "/")
+	return id
+}
+
+func TestConnectionCreateCopyConnectAndTest(t *testing.T) {
+	p := openPage(t)
+	prov := consentProvider(p)
+	p.signInNew("ana@example.com", users.RoleMember)
+
+	// The real clipboard: the page may write it and the test reads it.
+	c := chromedp.FromContext(p.tab)
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := cdp.Call(p.ctx, c.Browser, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true}, Setting: cdpbrowser.PermissionSettingGranted,
+			Origin: p.b.URL, BrowserContextID: c.BrowserContextID})
+		require.NoError(t, err)
+	}
+	p.visit("/connections/new?type=" + connections.AuthOAuth2Code)
+	assert.Equal(t, p.b.App.Connections.RedirectURI(), p.value("Redirect URI"), "the redirect URI the service uses")
+	p.click("Copy")
+	p.waitText("Copied")
+	copied := get(p, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	assert.Equal(t, p.b.App.Connections.RedirectURI(), copied, "Copy put the exact redirect URI on the clipboard")
+	p.screenshot("connection-form")
+
+	id := p.createOAuthConnection(prov, "CRM")
+	p.waitText("Not connected yet")
+	p.screenshot("connection-created")
+	v, err := p.b.App.Connections.Get(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"Version": "2021-07-28"}, v.Headers, "the header row was saved")
+	assert.Equal(t, []string{"contacts.read", "offline_access"}, v.Scopes)
+	assert.NotContains(t, p.html(), apptest.ClientSecret, "the secret is never shown again")
+
+	p.click("Connect")
+	p.waitText("Liaison wants access to")
+	p.screenshot("consent")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use “CRM”.")
+	assert.Equal(t, "/connections/"+id+"?connect=ok", p.path())
+	p.waitText("Reconnect")
+	p.screenshot("connection-connected")
+
+	p.click("Test")
+	p.waitText("Test worked")
+	p.waitText("the service answered 200")
+	p.screenshot("connection-tested")
+
+	p.width(360)
+	p.visit("/connections/" + id)
+	p.waitText("Redirect URI")
+	assert.LessOrEqual(t, p.scrollWidth(), 360, "the connection page scrolls sideways")
+	p.screenshot("connection-360")
+	p.visit("/connections/" + id + "/edit")
+	p.waitText("Fixed headers")
+	assert.LessOrEqual(t, p.scrollWidth(), 360, "the connection form scrolls sideways")
+	p.screenshot("connection-edit-360")
+}
+
+// oauthStory signs a member in and creates an OAuth2 connection "CRM" at
+// a fake provider with its consent page, through the form.
+func oauthStory(t *testing.T) (*page, *oauthfake.Provider, string) {
+	p := openPage(t)
+	prov := consentProvider(p)
+	p.signInNew("ana@example.com", users.RoleMember)
+	return p, prov, p.createOAuthConnection(prov, "CRM")
+}
+
+func TestConnectionDeniedAtTheProviderSaysWhy(t *testing.T) {
+	p, _, id := oauthStory(t)
+
+	p.click("Connect")
+	p.waitText("Liaison wants access to")
+	p.click("Deny")
+	p.waitText("Not connected. Access was denied at the provider (access_denied)")
+	assert.Equal(t, "/connections/"+id+"?connect=failed", p.path())
+	p.waitText("Not connected yet")
+	p.screenshot("connection-denied")
+}
+
+func TestConnectionEditKeepsTheSecret(t *testing.T) {
+	p, prov, id := oauthStory(t)
+	p.click("Connect")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use")
+
+	p.click("Edit")
+	p.waitText("Saved — leave empty to keep it")
+	assert.Empty(t, p.value("Client secret (optional)"))
+	assert.NotContains(t, p.html(), apptest.ClientSecret)
+	p.screenshot("connection-edit")
+	p.fill("Name", "CRM (spring)")
+	p.click("Save")
+	p.waitText("Your changes are saved.")
+	p.waitText("CRM (spring)")
+
+	// The strict fake checks the client secret of every token request:
+	// the refresh authenticates with the one typed at the start.
+	before := prov.TokenRequestsByGrant("refresh_token")
+	p.click("Refresh now")
+	p.waitText("The token was refreshed.")
+	assert.Equal(t, before+1, prov.TokenRequestsByGrant("refresh_token"))
+	assert.Equal(t, oauthfake.ClientSecretBasic, prov.LastTokenRequest().ClientAuth)
+	p.waitText("Refreshed")
+	p.screenshot("connection-refreshed")
+	v, err := p.b.App.Connections.Get(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, connections.StatusConnected, v.Status)
+}
+
+func TestConnectionBadInputShowsEachErrorAndSavesNothing(t *testing.T) {
+	p := openPage(t)
+	p.signInNew("ana@example.com", users.RoleMember)
+	p.visit("/connections/new?type=" + connections.AuthOAuth2Code)
+	p.fill("Client ID", "my-client")
+	p.fill("Client secret (optional)", "typed-secret-value")
+	p.fill("Authorization URL", "https://id.example.com/authorize")
+	p.fill("Token URL", "ftp://id.example.com/token")
+	p.fill("Base URL", "http://169.254.169.254/latest")
+	p.fillRow("headers", "Authorization", "Bearer x")
+	p.click("Save")
+	p.waitText("Name is required")
+	p.screenshot("connection-form-errors")
+
+	assert.Equal(t, "Name is required.", p.fieldError("Name"))
+	assert.Contains(t, p.fieldError("Token URL"), "Token URL")
+	assert.NotEmpty(t, p.fieldError("Base URL"))
+	p.waitText("cannot be set as a fixed header")
+	assert.Contains(t, p.html(), `"Authorization" cannot be set as a fixed header`, "the error names the header")
+	assert.Equal(t, "my-client", p.value("Client ID"), "what was typed is kept")
+	assert.Equal(t, "ftp://id.example.com/token", p.value("Token URL"))
+	assert.Empty(t, p.value("Client secret (optional)"), "a secret is never written back")
+	assert.NotContains(t, p.html(), "typed-secret-value")
+	views, _, err := p.b.App.Connections.List(context.Background(), "", 10)
+	require.NoError(t, err)
+	assert.Empty(t, views, "nothing was saved")
+	p.visit("/connections")
+	p.waitText("No connections yet")
+}
+
+func TestConnectionPauseAndResume(t *testing.T) {
+	p := openPage(t)
+	p.signInNew("ana@example.com", users.RoleMember)
+	v, err := p.b.App.Connections.Create(context.Background(), connections.Input{Name: new("Mailer"), AuthType: new(connections.AuthBearer),
+		BaseURL: new("https://api.mailer.example"), Token: new("pit-123456")})
+	require.NoError(t, err)
+	p.visit("/connections/" + v.ID)
+	p.waitText("Pausing makes hook deliveries, API calls and imports through this connection wait")
+	p.click("Pause")
+	p.waitText("Paused: nothing goes through this connection until you resume it.")
+	p.waitText("Paused since")
+	p.screenshot("connection-paused")
+	p.visit("/connections")
+	p.waitText("Paused")
+
+	// What goes through it waits: the error is the postponement (ErrPaused),
+	// which hooks, calls and imports take as "try again once resumed".
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/contacts", nil)
+	require.NoError(t, err)
+	_, err = p.b.App.Connections.Do(t.Context(), v.ID, req)
+	require.ErrorIs(t, err, connections.ErrPaused)
+
+	p.visit("/connections/" + v.ID)
+	p.click("Resume")
+	p.waitText("Resumed: what waited goes through the connection again.")
+	got, err := p.b.App.Connections.Get(context.Background(), v.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Paused)
+}
