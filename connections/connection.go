@@ -240,14 +240,19 @@ func (s *Service) view(c *Connection) View {
 }
 
 // nextRefresh is when the sweep will refresh c's token: SweepWindow
-// before it expires. Nil when the token does not expire, has no refresh
+// before it expires, or now for a token that lives shorter than that (the
+// next sweep takes it). Nil when the token does not expire, has no refresh
 // token to renew it with (authorization code), or the connection is paused.
 func (s *Service) nextRefresh(c *Connection) *time.Time {
 	if c.AccessToken == "" || c.TokenExpiresAt.IsZero() || !c.PausedAt.IsZero() ||
 		c.Status != StatusConnected || (c.AuthType == AuthOAuth2Code && c.RefreshToken == "") {
 		return nil
 	}
-	return new(c.TokenExpiresAt.Add(-s.opts.SweepWindow))
+	due, now := c.TokenExpiresAt.Add(-s.opts.SweepWindow), s.opts.Now().UTC()
+	if due.Before(now) {
+		return &now
+	}
+	return &due
 }
 
 // timeOrNil is nil for the zero time.

@@ -52,6 +52,22 @@ func TestRefreshHistory(t *testing.T) {
 	require.ErrorIs(t, err, connections.ErrNotFound)
 }
 
+// A token that lives shorter than the sweep window is due at the next
+// sweep, never at a time already past (a 2-minute token seemed due 8
+// minutes before it was issued).
+func TestShortTokenIsDueNow(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	b := setup(t, func(o *connections.Options) { o.Now = func() time.Time { return now } })
+	p := provider(t, oauthfake.Options{Scopes: []string{"api"}, AccessTTL: 2 * time.Minute})
+	v, err := b.svc.Create(t.Context(), clientCredentialsInput(p, connections.ClientSecretBasic))
+	require.NoError(t, err)
+	v, err = b.svc.Refresh(t.Context(), v.ID)
+	require.NoError(t, err)
+	require.NotNil(t, v.NextRefreshAt)
+	require.Equal(t, now, v.NextRefreshAt.UTC())
+}
+
 // Only the latest 20 refreshes of a connection are kept.
 func TestRefreshHistoryKeepsTheLatest(t *testing.T) {
 	t.Parallel()

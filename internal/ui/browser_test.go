@@ -169,6 +169,17 @@ func (p *page) fieldError(label string) string {
 	})()`, label)))
 }
 
+// signInAs signs in through the sign-in form and waits for the page it
+// leads to: signed in (the main navigation) or refused (a field error).
+func (p *page) signInAs(email, password string) {
+	p.t.Helper()
+	p.visit("/signin")
+	p.fill("Email", email)
+	p.fill("Password", password)
+	p.click("Sign in")
+	p.run(chromedp.WaitVisible(`//nav[@aria-label="Main"] | //p[@class="error"]`))
+}
+
 // html is the page's HTML.
 func (p *page) html() string {
 	p.t.Helper()

@@ -180,6 +180,30 @@ func TestConnectionEditKeepsTheSecret(t *testing.T) {
 	assert.Equal(t, connections.StatusConnected, v.Status)
 }
 
+// With only the discovery URL, Liaison finds the endpoints itself: the
+// connection connects, and its form then shows what was found.
+func TestConnectionFromTheDiscoveryURL(t *testing.T) {
+	p := openPage(t)
+	prov := consentProvider(p)
+	p.signInNew("ana@example.com", users.RoleMember)
+	p.visit("/connections/new?type=" + connections.AuthOAuth2Code)
+	p.fill("Name", "OpenID service")
+	p.fill("Client ID", apptest.ClientID)
+	p.fill("Client secret (optional)", apptest.ClientSecret)
+	p.fill("Discovery URL (optional)", prov.DiscoveryURL())
+	p.fill("Scopes", "contacts.read offline_access")
+	p.fill("Base URL", prov.URL()+"/api")
+	p.click("Save")
+	p.waitText("The connection is saved.")
+	p.click("Connect")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use “OpenID service”.")
+	p.click("Edit")
+	p.waitText("Saved — leave empty to keep it")
+	assert.Equal(t, prov.AuthorizeURL(), p.value("Authorization URL"), "filled from the discovery document")
+	assert.Equal(t, prov.TokenURL(), p.value("Token URL"))
+}
+
 func TestConnectionBadInputShowsEachErrorAndSavesNothing(t *testing.T) {
 	p := openPage(t)
 	p.signInNew("ana@example.com", users.RoleMember)

@@ -84,12 +84,13 @@ func (h *Handler) ago(t time.Time) string {
 }
 
 // until is the template function {{until .NextRefreshAt}}: "in 5
-// minutes", "in 3 hours", then the date; "now" once it is past.
+// minutes", "in 3 hours", then the date; "within a minute" once it is due
+// (the sweep that refreshes tokens runs every minute).
 func (h *Handler) until(t time.Time) string {
 	d := t.Sub(h.o.Now())
 	switch {
 	case d < time.Minute:
-		return "now"
+		return "within a minute"
 	case d < time.Hour:
 		return "in " + plural(int(d.Minutes()), "minute")
 	case d < 24*time.Hour:

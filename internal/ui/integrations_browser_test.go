@@ -21,7 +21,7 @@ import (
 func TestIntegrationLifecycle(t *testing.T) {
 	p := openPage(t)
 	member(t, p.b, "admin@example.com", users.RoleAdmin)
-	p.signInThroughTheForm("admin@example.com")
+	p.signInAs("admin@example.com", testPassword)
 
 	// Create in two steps: basic info, then scopes; Back keeps both.
 	p.click("Private integrations")
@@ -146,7 +146,7 @@ func TestIntegrationFormShowsErrorsAndSavesNothing(t *testing.T) {
 	member(t, p.b, "admin@example.com", users.RoleAdmin)
 	before, err := p.b.App.Tokens.Count(context.Background())
 	require.NoError(t, err)
-	p.signInThroughTheForm("admin@example.com")
+	p.signInAs("admin@example.com", testPassword)
 
 	p.visit("/integrations/new")
 	p.fillText("Description", "Kept")
@@ -185,7 +185,7 @@ func TestMemberWithoutTheRightSeesNoIntegrations(t *testing.T) {
 	member(t, p.b, "ana@example.com", users.RoleMember)
 	issued, err := p.b.App.Tokens.Create(context.Background(), access.Input{Name: new("Zapier"), Scopes: &[]string{access.ScopeEventsWrite}}, access.ByCommandLine("root"))
 	require.NoError(t, err)
-	p.signInThroughTheForm("ana@example.com")
+	p.signInAs("ana@example.com", testPassword)
 	p.waitText("Connections")
 	assert.NotContains(t, p.html(), "Private integrations", "no menu entry")
 	for _, path := range []string{"/integrations", "/integrations/new", "/integrations/" + issued.ID, "/integrations/" + issued.ID + "/edit"} {
@@ -207,7 +207,7 @@ func TestIntegrationPagesFitAPhone(t *testing.T) {
 	_, err = p.b.App.Tokens.Rotate(context.Background(), issued.ID, false)
 	require.NoError(t, err)
 	p.width(360)
-	p.signInThroughTheForm(u.Email)
+	p.signInAs(u.Email, testPassword)
 
 	p.visit("/integrations")
 	p.waitText("HighLevel sub-account sync")
@@ -220,17 +220,6 @@ func TestIntegrationPagesFitAPhone(t *testing.T) {
 	p.visit("/integrations/new")
 	p.waitText("Give your integration a name")
 	assert.LessOrEqual(t, p.scrollWidth(), 360, "the create form scrolls sideways")
-}
-
-// signInThroughTheForm signs email in with testPassword on the sign-in
-// page.
-func (p *page) signInThroughTheForm(email string) {
-	p.t.Helper()
-	p.visit("/signin")
-	p.fill("Email", email)
-	p.fill("Password", testPassword)
-	p.click("Sign in")
-	p.waitText(email)
 }
 
 // byFieldLabel is the input or textarea the label with this text is for.

@@ -192,17 +192,6 @@ func TestUsersListFitsAPhone(t *testing.T) {
 	p.screenshot("user-360")
 }
 
-// signInAs signs in through the sign-in form and waits for the page it
-// leads to: signed in (the main navigation) or refused (a field error).
-func (p *page) signInAs(email, password string) {
-	p.t.Helper()
-	p.visit("/signin")
-	p.fill("Email", email)
-	p.fill("Password", password)
-	p.click("Sign in")
-	p.run(chromedp.WaitVisible(`//nav[@aria-label="Main"] | //p[@class="error"]`))
-}
-
 // oneTimeLink is the link a link page shows, once, after checking that it
 // is at path ("/invite/", "/reset/") and works for 72 hours.
 func (p *page) oneTimeLink(path string) string {
