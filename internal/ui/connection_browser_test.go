@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/oauthfake"
 	"github.com/liaison/liaison/internal/users"
@@ -234,12 +236,22 @@ func TestConnectionBadInputShowsEachErrorAndSavesNothing(t *testing.T) {
 	p.waitText("No connections yet")
 }
 
+// Pausing from the page holds a real hook delivery — postponed, no attempt
+// used, saying why — and resuming from the page sends it at once.
 func TestConnectionPauseAndResume(t *testing.T) {
 	p := openPage(t)
+	w, err := p.b.App.StartWorker()
+	require.NoError(t, err)
+	t.Cleanup(w.Shutdown)
+	rc := apptest.NewReceiver(t, nil)
 	p.signInNew("ana@example.com", users.RoleMember)
 	v, err := p.b.App.Connections.Create(context.Background(), connections.Input{Name: new("Mailer"), AuthType: new(connections.AuthBearer),
-		BaseURL: new("https://api.mailer.example"), Token: new("pit-123456")})
+		BaseURL: new(rc.URL), Token: new("pit-123456")})
 	require.NoError(t, err)
+	api := p.b.Token(t, access.ScopeEventsWrite, access.ScopeHooksRead, access.ScopeHooksWrite)
+	resp, hook := p.b.Do(t, http.MethodPost, "/v1/hooks", api, map[string]any{"name": "mailer", "event_types": []string{"email.opened"}, "connection_id": v.ID, "url": "/opened"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", hook)
+
 	p.visit("/connections/" + v.ID)
 	p.waitText("Pausing makes hook deliveries, API calls and imports through this connection wait")
 	p.click("Pause")
@@ -249,17 +261,22 @@ func TestConnectionPauseAndResume(t *testing.T) {
 	p.visit("/connections")
 	p.waitText("Paused")
 
-	// What goes through it waits: the error is the postponement (ErrPaused),
-	// which hooks, calls and imports take as "try again once resumed".
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/contacts", nil)
-	require.NoError(t, err)
-	_, err = p.b.App.Connections.Do(t.Context(), v.ID, req)
-	require.ErrorIs(t, err, connections.ErrPaused)
+	resp, ev := p.b.Do(t, http.MethodPost, "/v1/events", api, map[string]any{"type": "email.opened"})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", ev)
+	delivery := "/v1/deliveries/" + ev["deliveries"].([]any)[0].(string)
+	var d map[string]any
+	require.Eventually(t, func() bool { _, d = p.b.Do(t, http.MethodGet, delivery, api, nil); return d["status"] == "postponed" },
+		15*time.Second, 20*time.Millisecond, "the delivery waits for the paused connection")
+	assert.EqualValues(t, 0, d["attempt_count"], "waiting uses no attempt")
+	assert.Equal(t, "waiting: connection "+v.ID+" is paused", d["last_error"])
+	assert.Empty(t, rc.Requests(), "nothing goes through a paused connection")
 
 	p.visit("/connections/" + v.ID)
 	p.click("Resume")
 	p.waitText("Resumed: what waited goes through the connection again.")
-	got, err := p.b.App.Connections.Get(context.Background(), v.ID)
-	require.NoError(t, err)
-	assert.False(t, got.Paused)
+	got := rc.WaitFor(t, 1)
+	assert.Equal(t, "/opened", got[0].Path)
+	require.Eventually(t, func() bool { _, d = p.b.Do(t, http.MethodGet, delivery, api, nil); return d["status"] == "succeeded" },
+		15*time.Second, 20*time.Millisecond)
+	assert.EqualValues(t, 1, d["attempt_count"])
 }
