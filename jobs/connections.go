@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -15,26 +13,14 @@ import (
 // it every minute (ConnectionsSweepSource).
 const TypeConnectionsSweep = "connections:sweep"
 
-// sweepEvery is the sweep's period; Unique keeps a slow sweep from piling
-// up behind itself.
-const sweepEvery = time.Minute
+// connectionsSweep runs every minute, each sweep ending before the next.
+var connectionsSweep = sweep{typ: TypeConnectionsSweep, every: time.Minute, timeout: time.Minute - 5*time.Second}
 
-// NewSweepTask makes a sweep task: low queue, no retry (the next minute's
-// sweep is the retry), unique for just under a period.
-func NewSweepTask() (*asynq.Task, []asynq.Option) {
-	return asynq.NewTask(TypeConnectionsSweep, nil), []asynq.Option{
-		asynq.Queue(QueueLow), asynq.MaxRetry(0),
-		asynq.Timeout(sweepEvery - 5*time.Second), asynq.Unique(sweepEvery - time.Second),
-	}
-}
+// NewSweepTask makes a token sweep task (sweep's options).
+func NewSweepTask() (*asynq.Task, []asynq.Option) { return connectionsSweep.task() }
 
 func handleConnectionsSweep(svc *connections.Service) asynq.HandlerFunc {
-	return func(ctx context.Context, _ *asynq.Task) error {
-		if err := svc.Sweep(ctx); err != nil {
-			return fmt.Errorf("sweeping connection tokens: %w", err)
-		}
-		return nil
-	}
+	return handleSweep("connection tokens", svc.Sweep)
 }
 
 // ConnectionsSweepSource is the periodic source of the token sweep.
@@ -44,6 +30,5 @@ var _ PeriodicSource = ConnectionsSweepSource{}
 
 // PeriodicTasks returns the sweep, every minute.
 func (ConnectionsSweepSource) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
-	t, opts := NewSweepTask()
-	return []*asynq.PeriodicTaskConfig{{Cronspec: "@every 1m", Task: t, Opts: opts}}, nil
+	return connectionsSweep.periodic(), nil
 }

@@ -29,6 +29,6 @@ func TestConnectionsSweepTask(t *testing.T) {
 
 	startWorker(t, r, WorkerOptions{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Connections: svc})
 	task, opts := NewSweepTask()
-	sweepOnce(t, newClient(t, r), ConnectionsSweepSource{}, "@every 1m", task, opts)
+	sweepOnce(t, newClient(t, r), ConnectionsSweepSource{}, "@every 1m0s", task, opts)
 	require.Equal(t, 1, p.TokenRequestsByGrant("refresh_token"), "the token living 5 minutes was refreshed")
 }

@@ -27,6 +27,8 @@
 //   - mux.go: Deps, the domain services the handlers call, and newMux.
 //   - delivery.go, calls.go, imports.go, connections.go, users.go, system.go: the
 //     task types of each area with their constructors and handlers.
+//   - sweep.go: sweep, the shape of the hourly and per-minute clean-ups
+//     (connection tokens, users' sessions and links): task, schedule, handler.
 //   - scheduler.go: the scheduler and its periodic sources (the sweeps,
 //     import schedules, housekeeping).
 //   - recover.go: every second, a worker hands back the tasks of leases

@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,25 +14,14 @@ import (
 // it but the tables' size.
 const TypeUsersSweep = "users:sweep"
 
-// usersSweepEvery is the users sweep's period.
-const usersSweepEvery = time.Hour
+// usersSweep runs every hour; a sweep takes at most five minutes.
+var usersSweep = sweep{typ: TypeUsersSweep, every: time.Hour, timeout: 5 * time.Minute}
 
-// NewUsersSweepTask makes a users sweep task: low queue, no retry (the
-// next hour's sweep is the retry), unique for just under a period.
-func NewUsersSweepTask() (*asynq.Task, []asynq.Option) {
-	return asynq.NewTask(TypeUsersSweep, nil), []asynq.Option{
-		asynq.Queue(QueueLow), asynq.MaxRetry(0),
-		asynq.Timeout(5 * time.Minute), asynq.Unique(usersSweepEvery - time.Minute),
-	}
-}
+// NewUsersSweepTask makes a users sweep task (sweep's options).
+func NewUsersSweepTask() (*asynq.Task, []asynq.Option) { return usersSweep.task() }
 
 func handleUsersSweep(svc *users.Service) asynq.HandlerFunc {
-	return func(ctx context.Context, _ *asynq.Task) error {
-		if err := svc.Sweep(ctx); err != nil {
-			return fmt.Errorf("sweeping users' sessions and links: %w", err)
-		}
-		return nil
-	}
+	return handleSweep("users' sessions and links", svc.Sweep)
 }
 
 // UsersSweepSource is the periodic source of the users sweep.
@@ -44,6 +31,5 @@ var _ PeriodicSource = UsersSweepSource{}
 
 // PeriodicTasks returns the users sweep, every hour.
 func (UsersSweepSource) PeriodicTasks() ([]*asynq.PeriodicTaskConfig, error) {
-	t, opts := NewUsersSweepTask()
-	return []*asynq.PeriodicTaskConfig{{Cronspec: "@every " + usersSweepEvery.String(), Task: t, Opts: opts}}, nil
+	return usersSweep.periodic(), nil
 }

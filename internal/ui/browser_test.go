@@ -18,6 +18,7 @@ import (
 
 	"github.com/liaison/liaison/internal/apptest"
 	"github.com/liaison/liaison/internal/ui"
+	"github.com/liaison/liaison/internal/users"
 )
 
 // chromium is Debian's package: apt-get install -y chromium.
@@ -178,6 +179,13 @@ func (p *page) signInAs(email, password string) {
 	p.fill("Password", password)
 	p.click("Sign in")
 	p.run(chromedp.WaitVisible(`//nav[@aria-label="Main"] | //p[@class="error"]`))
+}
+
+// signInNew makes a user with role and signs them in through the form.
+func (p *page) signInNew(email string, role users.Role) {
+	p.t.Helper()
+	member(p.t, p.b, email, role)
+	p.signInAs(email, testPassword)
 }
 
 // html is the page's HTML.

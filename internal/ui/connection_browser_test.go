@@ -21,13 +21,6 @@ import (
 	"github.com/liaison/liaison/internal/users"
 )
 
-// signInNew makes a user with role and signs them in through the form.
-func (p *page) signInNew(email string, role users.Role) {
-	p.t.Helper()
-	member(p.t, p.b, email, role)
-	p.signInAs(email, testPassword)
-}
-
 // consentProvider is the strict fake provider for the app's redirect URI,
 // with its consent page.
 func consentProvider(p *page) *oauthfake.Provider {

@@ -20,8 +20,7 @@ import (
 
 func TestIntegrationLifecycle(t *testing.T) {
 	p := openPage(t)
-	member(t, p.b, "admin@example.com", users.RoleAdmin)
-	p.signInAs("admin@example.com", testPassword)
+	p.signInNew("admin@example.com", users.RoleAdmin)
 
 	// Create in two steps: basic info, then scopes; Back keeps both.
 	p.click("Private integrations")

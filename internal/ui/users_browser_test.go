@@ -15,8 +15,7 @@ import (
 
 func TestUsersAdminInvitesAMemberWithALink(t *testing.T) {
 	p := openPage(t)
-	member(t, p.b, "admin@example.com", users.RoleAdmin)
-	p.signInAs("admin@example.com", testPassword)
+	p.signInNew("admin@example.com", users.RoleAdmin)
 	p.click("Users")
 	p.click("Invite a user")
 	p.waitText("How they get in")
@@ -102,8 +101,7 @@ func TestUsersResetLinkChangesThePassword(t *testing.T) {
 
 func TestUsersBadInputShowsFieldErrorsAndCreatesNothing(t *testing.T) {
 	p := openPage(t)
-	member(t, p.b, "admin@example.com", users.RoleAdmin)
-	p.signInAs("admin@example.com", testPassword)
+	p.signInNew("admin@example.com", users.RoleAdmin)
 	p.visit("/users/new")
 
 	p.fill("Email", "not an email")
