@@ -23,6 +23,11 @@ const (
 	AuthAPIKey                  = "api_key"
 )
 
+// AuthTypes are the auth types, in the order people are shown them.
+func AuthTypes() []string {
+	return []string{AuthOAuth2Code, AuthOAuth2ClientCredentials, AuthBearer, AuthAPIKey}
+}
+
 // Connection states (docs/DESIGN.md, "Token lifecycle").
 const (
 	// StatusPending: never authorized (or, for client credentials, no token
@@ -351,7 +356,7 @@ func (s *Service) validate(c *Connection, discovering bool) error {
 	if n := utf8.RuneCountInString(c.Description); n > maxDescription {
 		errs.Add("description", "is %d characters long; at most %d are allowed", n, maxDescription)
 	}
-	types := []string{AuthOAuth2Code, AuthOAuth2ClientCredentials, AuthBearer, AuthAPIKey}
+	types := AuthTypes()
 	switch {
 	case c.AuthType == "":
 		errs.Add("auth_type", "is required: one of %s", strings.Join(types, ", "))

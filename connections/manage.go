@@ -13,6 +13,7 @@ import (
 
 	"github.com/liaison/liaison/internal/db"
 	"github.com/liaison/liaison/internal/id"
+	"github.com/liaison/liaison/internal/invalid"
 )
 
 // Create validates and stores a new connection. OAuth endpoints left empty
@@ -102,9 +103,10 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 }
 
 // List returns up to limit connections created after the one with id
-// after ("" for the first page), oldest first, and the cursor of the next
-// page ("" when this is the last).
-func (s *Service) List(ctx context.Context, after string, limit int) ([]View, string, error) {
+// after ("" for the first page), oldest first, of one auth type when
+// authType is not "", and the cursor of the next page ("" when this is the
+// last). An unknown auth type is an *invalid.Error naming auth_type.
+func (s *Service) List(ctx context.Context, after string, limit int, authType string) ([]View, string, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
@@ -115,7 +117,14 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]View, st
 		}
 		return s.view(c), nil
 	}
-	out, more, err := db.Page(ctx, s.opts.DB, view, limit, `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	query, args := `SELECT `+columns+` FROM connections WHERE id > $1 ORDER BY id LIMIT $2`, []any{after, limit + 1}
+	if authType != "" {
+		if !slices.Contains(AuthTypes(), authType) {
+			return nil, "", invalid.New("auth_type", "%q is not a known auth type; use one of %s", authType, strings.Join(AuthTypes(), ", "))
+		}
+		query, args = `SELECT `+columns+` FROM connections WHERE id > $1 AND auth_type = $3 ORDER BY id LIMIT $2`, append(args, authType)
+	}
+	out, more, err := db.Page(ctx, s.opts.DB, view, limit, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing connections: %w", err)
 	}

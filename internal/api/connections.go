@@ -63,7 +63,7 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	views, next, err := s.Connections.List(r.Context(), cursor, limit)
+	views, next, err := s.Connections.List(r.Context(), cursor, limit, r.URL.Query().Get("auth_type"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

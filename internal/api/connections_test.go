@@ -217,6 +217,35 @@ func TestConnectionBadInputNamesTheField(t *testing.T) {
 	require.True(t, strings.Contains(prob["detail"].(string), "not a known field"), "%v", prob)
 }
 
+// The list filters by auth type; an unknown one names the parameter.
+func TestConnectionListByAuthType(t *testing.T) {
+	t.Parallel()
+	b := setupConnections(t)
+	write := b.Token(t, access.ScopeConnectionsWrite, access.ScopeConnectionsRead)
+	for _, body := range []string{
+		`{"name":"mailer","auth_type":"bearer","base_url":"https://a.example","token":"t0k3n"}`,
+		`{"name":"shop","auth_type":"api_key","base_url":"https://b.example","api_key":{"in":"header","name":"X-Key","value":"k3y"}}`,
+	} {
+		resp, c := b.Do(t, http.MethodPost, "/v1/connections", write, body)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", c)
+	}
+	names := func(query string) []string {
+		resp, page := b.Do(t, http.MethodGet, "/v1/connections"+query, write, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", page)
+		var out []string
+		for _, c := range page["data"].([]any) {
+			out = append(out, c.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{"mailer", "shop"}, names(""))
+	require.Equal(t, []string{"shop"}, names("?auth_type=api_key"))
+	require.Equal(t, []string{"mailer"}, names("?auth_type=bearer&limit=1"))
+	resp, prob := b.Do(t, http.MethodGet, "/v1/connections?auth_type=basic", write, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", prob)
+	require.Equal(t, []string{"auth_type"}, apptest.FieldsOf(prob))
+}
+
 // TestPatchCannotEmptyDiscoveredEndpoints: on a connection that reads its
 // endpoints from discovery, an empty endpoint in an edit means "the one
 // discovery names": it is read again, never stored empty.

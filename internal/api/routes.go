@@ -50,7 +50,7 @@ func (s *Server) routes() []route {
 
 		// Connections.
 		{Pattern: "POST /v1/connections", Scope: access.ScopeConnectionsWrite, Summary: "Create a connection (OAuth2, bearer token or API key); the answer shows the redirect URI", Request: connections.Input{}, Response: connection{}, Handler: s.createConnection},
-		{Pattern: "GET /v1/connections", Scope: access.ScopeConnectionsRead, Summary: "List connections", Response: list[connection]{}, Handler: s.listConnections},
+		{Pattern: "GET /v1/connections", Scope: access.ScopeConnectionsRead, Summary: "List connections, all or of one auth_type (?auth_type=bearer)", Response: list[connection]{}, Handler: s.listConnections},
 		{Pattern: "GET /v1/connections/{id}", Scope: access.ScopeConnectionsRead, Summary: "Show a connection, secrets masked", Response: connection{}, Handler: s.getConnection},
 		{Pattern: "PATCH /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Edit a connection; new credentials or scopes ask for reconnection", Request: connections.Input{}, Response: connection{}, Handler: s.updateConnection},
 		{Pattern: "DELETE /v1/connections/{id}", Scope: access.ScopeConnectionsWrite, Summary: "Delete a connection, revoking its tokens at the provider where possible", Response: deletedConnection{}, Status: http.StatusOK, Handler: s.deleteConnection},

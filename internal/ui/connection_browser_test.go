@@ -222,7 +222,7 @@ func TestConnectionBadInputShowsEachErrorAndSavesNothing(t *testing.T) {
 	assert.Equal(t, "ftp://id.example.com/token", p.value("Token URL"))
 	assert.Empty(t, p.value("Client secret (optional)"), "a secret is never written back")
 	assert.NotContains(t, p.html(), "typed-secret-value")
-	views, _, err := p.b.App.Connections.List(context.Background(), "", 10)
+	views, _, err := p.b.App.Connections.List(context.Background(), "", 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, views, "nothing was saved")
 	p.visit("/connections")
@@ -272,4 +272,36 @@ func TestConnectionPauseAndResume(t *testing.T) {
 	require.Eventually(t, func() bool { _, d = p.b.Do(t, http.MethodGet, delivery, api, nil); return d["status"] == "succeeded" },
 		15*time.Second, 20*time.Millisecond)
 	assert.EqualValues(t, 1, d["attempt_count"])
+}
+
+// The list's type tabs filter it, in the URL: a reload or a bookmark
+// shows the same list. A connection that needs reconnecting says why.
+func TestConnectionListByType(t *testing.T) {
+	p := openPage(t)
+	p.signInNew("ana@example.com", users.RoleMember)
+	ctx := context.Background()
+	for _, in := range []connections.Input{
+		{Name: new("Mailer"), AuthType: new(connections.AuthBearer), BaseURL: new("https://api.mailer.example"), Token: new("pit-123456")},
+		{Name: new("Shop feed"), AuthType: new(connections.AuthAPIKey), BaseURL: new("https://shop.example"),
+			APIKey: &connections.APIKeyInput{In: new("header"), Name: new("X-Api-Key"), Value: new("key-0123456789")}},
+	} {
+		_, err := p.b.App.Connections.Create(ctx, in)
+		require.NoError(t, err)
+	}
+	p.visit("/connections")
+	p.waitText("Mailer")
+	p.waitText("Shop feed")
+	p.click("API key")
+	p.waitText("Shop feed")
+	assert.Equal(t, "/connections?type="+connections.AuthAPIKey, p.path())
+	assert.NotContains(t, p.html(), "Mailer")
+	p.run(chromedp.Reload())
+	p.waitText("Shop feed")
+	assert.NotContains(t, p.html(), "Mailer", "the filter is kept after a reload")
+	p.screenshot("connections-by-type")
+	p.click("OAuth2 (client credentials)")
+	p.waitText("No connections of this type")
+	p.click("All")
+	p.waitText("Mailer")
+	p.waitText("Shop feed")
 }

@@ -6,13 +6,21 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/internal/invalid"
 )
 
-// connectionsData is the list screen's: a page of connections and the
-// cursor of the next.
+// connectionsData is the list screen's: a page of connections (of Type,
+// when the filter is set), the cursor of the next and the filter's tabs.
 type connectionsData struct {
 	Connections []connectionRow
-	Next        string
+	Next, Type  string
+	Tabs        []typeTab
+}
+
+// typeTab is one choice of the list's type filter ("" for all).
+type typeTab struct {
+	ID, Name string
+	Current  bool
 }
 
 // connectionRow is one connection as the list and its page show it, in
@@ -54,14 +62,24 @@ func (c connectionRow) OAuth() bool {
 }
 func (c connectionRow) Code() bool { return c.AuthType == connections.AuthOAuth2Code }
 
-// connectionsList shows the connections, 50 a page.
+// connectionsList shows the connections, 50 a page, all or of the type
+// in ?type= (kept in the URL, so a filtered list can be bookmarked).
 func (h *Handler) connectionsList(w http.ResponseWriter, r *http.Request) {
-	views, next, err := h.o.Connections.List(r.Context(), r.URL.Query().Get("after"), 50)
+	q := r.URL.Query()
+	authType := q.Get("type")
+	views, next, err := h.o.Connections.List(r.Context(), q.Get("after"), 50, authType)
+	if _, bad := invalid.As(err); bad {
+		h.notFound(w, r)
+		return
+	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data := connectionsData{Next: next}
+	data := connectionsData{Next: next, Type: authType, Tabs: []typeTab{{Name: "All", Current: authType == ""}}}
+	for _, t := range connections.AuthTypes() {
+		data.Tabs = append(data.Tabs, typeTab{ID: t, Name: authTypes[t], Current: t == authType})
+	}
 	for _, v := range views {
 		data.Connections = append(data.Connections, rowOf(v))
 	}

@@ -94,7 +94,6 @@
 //   - signin.go, signout.go: signing in and out.
 //   - setup.go: the first admin's setup link; what the link screens share.
 //   - invite.go: invitation and reset links: choosing a password.
-//   - connections.go: the connections list.
 //   - users.go: the users list and the invite form (a one-time link shown
 //     once, or a password set now); showLink, the page of a link.
 //   - user.go: a user's page: role and right, disable and enable, a
@@ -107,8 +106,9 @@
 //     integration.go: the detail page with a rotation in progress;
 //     integration_rotate.go: rotate later or now, cancel or expire a
 //     rotation; integration_edit.go: edit and delete.
-//   - connections.go: the connections list; rowOf, a connection in plain
-//     words (type, status badge); the ago, until and at time functions.
+//   - connections.go: the connections list with its type tabs (?type=,
+//     kept in the URL); rowOf, a connection in plain words (type, status
+//     badge); the ago, until and at time functions.
 //   - connection_new.go: "+ Create": the type in plain words, then its form.
 //   - connection_form.go: the connection form of every type (create and
 //     edit): the domain's field names, secrets never written back and kept
