@@ -441,6 +441,16 @@ func (p *Provider) Grants() []Grant {
 	return out
 }
 
+// IssuedTokens lists every access and refresh token the provider has
+// issued, live or not, so that a test can look for them where no secret
+// may be (pages, logs, the database in plaintext).
+func (p *Provider) IssuedTokens() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := slices.Collect(maps.Keys(p.access))
+	return slices.AppendSeq(out, maps.Keys(p.refresh))
+}
+
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	method := p.opts.ClientAuth
 	if p.opts.ClientSecret == "" {

@@ -135,5 +135,6 @@
 // and HTML of a failure in t.ArtifactDir()), and stories_test.go and
 // connection_browser_test.go the stories it drives; users_test.go
 // (members refused, the right's default) and users_browser_test.go are
-// the Users screens'.
+// the Users screens'; secrets_browser_test.go looks for every secret a
+// person gave or was given in the pages, the log and every table.
 package ui
