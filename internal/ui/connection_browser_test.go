@@ -305,3 +305,33 @@ func TestConnectionListByType(t *testing.T) {
 	p.waitText("Mailer")
 	p.waitText("Shop feed")
 }
+
+// When the person disconnects the app at the provider, a refresh says the
+// connection needs reconnecting and why, on its page and in the list; Reconnect
+// goes through the provider again and the connection is connected once more.
+func TestConnectionNeedsReconnectionSaysWhyAndReconnects(t *testing.T) {
+	p, prov, id := oauthStory(t)
+	p.click("Connect")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use")
+
+	prov.RevokeAll()
+	p.click("Refresh now")
+	p.waitText("Needs reconnection")
+	p.waitText("invalid_grant")
+	p.screenshot("connection-needs-reconnection")
+	p.visit("/connections")
+	p.waitText("Needs reconnection")
+	p.waitText("invalid_grant")
+
+	p.visit("/connections/" + id)
+	p.click("Reconnect")
+	p.waitText("Liaison wants access to")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use “CRM”.")
+	v, err := p.b.App.Connections.Get(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, connections.StatusConnected, v.Status)
+	p.click("Test")
+	p.waitText("Test worked")
+}

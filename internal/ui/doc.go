@@ -132,7 +132,8 @@
 // integrations_test.go (plain HTTP) and integrations_browser_test.go test
 // the private integrations; browser_test.go is the chromium harness (one
 // browser per test binary, a fresh browser context per test, screenshots
-// and HTML of a failure in t.ArtifactDir()), and stories_test.go and
+// and HTML of a failure in t.ArtifactDir()), and stories_test.go (setup,
+// sign-in, phone widths, the keyboard alone) and
 // connection_browser_test.go the stories it drives; users_test.go
 // (members refused, the right's default) and users_browser_test.go are
 // the Users screens'; secrets_browser_test.go looks for every secret a

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -99,4 +101,44 @@ func TestPagesFitAPhone(t *testing.T) {
 	p.waitText("Not connected yet")
 	assert.LessOrEqual(t, p.scrollWidth(), 360, "the connections page scrolls sideways")
 	p.screenshot("connections-360")
+}
+
+// Someone without a mouse signs in and starts a connection: Tab reaches
+// each field and button in order, Enter sends the form and follows links.
+func TestKeyboardAlone(t *testing.T) {
+	p := openPage(t)
+	member(t, p.b, "ana@example.com", users.RoleMember)
+	p.visit("/signin")
+	p.tabTo("f-email")
+	p.run(chromedp.KeyEvent("ana@example.com"), chromedp.KeyEvent(kb.Tab))
+	assert.Equal(t, "f-password", p.focused(), "Tab goes from the email to the password")
+	p.run(chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter))
+	p.waitText("No connections yet")
+	assert.Equal(t, "/connections", p.path())
+
+	p.tabTo("+ Create")
+	p.run(chromedp.KeyEvent(kb.Enter))
+	p.waitText("Bearer token")
+	assert.Equal(t, "/connections/new", p.path())
+	p.screenshot("keyboard-focus")
+}
+
+// tabTo presses Tab until the element with this id, or the link or
+// button with this text, has the focus (at most 30 times).
+func (p *page) tabTo(target string) {
+	p.t.Helper()
+	for range 30 {
+		p.run(chromedp.KeyEvent(kb.Tab))
+		if p.focused() == target {
+			return
+		}
+	}
+	p.t.Fatalf("Tab never reached %q", target)
+}
+
+// focused is the id of the element that has the focus, or its text when
+// it has no id.
+func (p *page) focused() string {
+	p.t.Helper()
+	return get(p, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.textContent.trim()`))
 }
