@@ -60,6 +60,7 @@ func (p *page) createOAuthConnection(prov *oauthfake.Provider, name string) stri
 	p.fill("Scopes", "contacts.read offline_access")
 	p.fill("Base URL", prov.URL()+"/api")
 	p.fillRow("headers", "Version", "2021-07-28")
+	p.fillRow("authorization_params", "prompt", "consent")
 	p.fill("Test path (optional)", "/me")
 	p.screenshot("connection-form-filled")
 	p.click("Save")
@@ -105,6 +106,9 @@ func TestConnectionCreateCopyConnectAndTest(t *testing.T) {
 	p.click("Allow")
 	p.waitText("Connected: Liaison can now use “CRM”.")
 	assert.Equal(t, "/connections/"+id+"?connect=ok", p.path())
+	asked := prov.LastAuthorizeRequest()
+	assert.Equal(t, "consent", asked.Get("prompt"), "the extra authorization parameter reached the provider")
+	assert.Equal(t, "S256", asked.Get("code_challenge_method"), "with PKCE, on by default")
 	p.waitText("Reconnect")
 	p.screenshot("connection-connected")
 
