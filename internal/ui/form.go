@@ -105,9 +105,10 @@ func field(f *form, name, label, typ, autocomplete string) fieldView {
 	return v
 }
 
-// sentence is a domain message after its subject: "Email is required.".
+// sentence is a domain message after its subject, a field's label
+// without its "(optional)": "Email is required.".
 func sentence(subject, message string) string {
-	s := subject + " " + message
+	s := strings.TrimSuffix(subject, " (optional)") + " " + message
 	if !strings.HasSuffix(s, ".") {
 		s += "."
 	}
