@@ -21,6 +21,20 @@ import (
 	"github.com/liaison/liaison/internal/users"
 )
 
+// connect clicks Connect on a connection's page, Allow at the provider,
+// and waits for the banner that says the connection named name (any
+// name, when "") is connected.
+func (p *page) connect(name string) {
+	p.t.Helper()
+	p.click("Connect")
+	p.click("Allow")
+	if name == "" {
+		p.waitText("Connected: Liaison can now use")
+		return
+	}
+	p.waitText("Connected: Liaison can now use “" + name + "”.")
+}
+
 // consentProvider is the strict fake provider for the app's redirect URI,
 // with its consent page.
 func consentProvider(p *page) *oauthfake.Provider {
@@ -151,9 +165,7 @@ func TestConnectionDeniedAtTheProviderSaysWhy(t *testing.T) {
 
 func TestConnectionEditKeepsTheSecret(t *testing.T) {
 	p, prov, id := oauthStory(t)
-	p.click("Connect")
-	p.click("Allow")
-	p.waitText("Connected: Liaison can now use")
+	p.connect("")
 
 	p.click("Edit")
 	p.waitText("Saved — leave empty to keep it")
@@ -194,9 +206,7 @@ func TestConnectionFromTheDiscoveryURL(t *testing.T) {
 	p.fill("Base URL", prov.URL()+"/api")
 	p.click("Save")
 	p.waitText("The connection is saved.")
-	p.click("Connect")
-	p.click("Allow")
-	p.waitText("Connected: Liaison can now use “OpenID service”.")
+	p.connect("OpenID service")
 	p.click("Edit")
 	p.waitText("Saved — leave empty to keep it")
 	assert.Equal(t, prov.AuthorizeURL(), p.value("Authorization URL"), "filled from the discovery document")
@@ -317,9 +327,7 @@ func TestConnectionListByType(t *testing.T) {
 // goes through the provider again and the connection is connected once more.
 func TestConnectionNeedsReconnectionSaysWhyAndReconnects(t *testing.T) {
 	p, prov, id := oauthStory(t)
-	p.click("Connect")
-	p.click("Allow")
-	p.waitText("Connected: Liaison can now use")
+	p.connect("")
 
 	prov.RevokeAll()
 	p.click("Refresh now")
