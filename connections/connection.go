@@ -386,7 +386,7 @@ func (s *Service) validate(c *Connection, discovering bool) error {
 	}
 	if c.TestPath != "" {
 		if u, err := url.Parse(c.TestPath); err != nil || u.Host != "" || u.Scheme != "" {
-			errs.Add("test_path", "must be a path relative to base_url, e.g. /me")
+			errs.Add("test_path", "must be a path relative to the base URL, e.g. /me")
 		}
 	}
 	if c.RateLimit < 0 || c.RateLimit > maxRateLimit {
@@ -423,7 +423,7 @@ func (s *Service) validate(c *Connection, discovering bool) error {
 		for _, e := range endpoints {
 			switch {
 			case e.value == "" && e.required && !discovering:
-				errs.Add(e.field, "is required (or give discovery_url, the provider's issuer, to read it from its metadata)")
+				errs.Add(e.field, "is required (or give a discovery URL, the provider's issuer, to read it from its metadata)")
 			case e.value != "":
 				if msg := s.checkURL(e.value); msg != "" {
 					errs.Add(e.field, "%s", msg)
