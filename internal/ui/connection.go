@@ -137,9 +137,12 @@ func (h *Handler) actionFailed(w http.ResponseWriter, r *http.Request, err error
 	if !ok {
 		return
 	}
-	text := connections.PlainError(err)
-	if errors.Is(err, connections.ErrWrongType) {
+	text := "That did not work: " + connections.PlainError(err) + "."
+	switch {
+	case errors.Is(err, connections.ErrWrongType):
 		text = "This is not possible for this type of connection."
+	case errors.Is(err, connections.ErrNeedsReauth) && v.LastError != "":
+		text = "The other service no longer accepts this connection (" + v.LastError + "). Click Reconnect to allow Liaison access again."
 	}
-	h.showConnection(w, r, http.StatusConflict, v, connectionPageData{Problem: "That did not work: " + text + "."})
+	h.showConnection(w, r, http.StatusConflict, v, connectionPageData{Problem: text})
 }

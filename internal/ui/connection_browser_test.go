@@ -331,8 +331,9 @@ func TestConnectionNeedsReconnectionSaysWhyAndReconnects(t *testing.T) {
 
 	prov.RevokeAll()
 	p.click("Refresh now")
+	p.waitText("The other service no longer accepts this connection (invalid_grant")
+	p.waitText("Click Reconnect to allow Liaison access again.")
 	p.waitText("Needs reconnection")
-	p.waitText("invalid_grant")
 	p.screenshot("connection-needs-reconnection")
 	p.visit("/connections")
 	p.waitText("Needs reconnection")
