@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -186,6 +187,22 @@ func (p *page) signInNew(email string, role users.Role) {
 	p.t.Helper()
 	member(p.t, p.b, email, role)
 	p.signInAs(email, testPassword)
+}
+
+// copied clicks the page's Copy button and returns what reached the real
+// clipboard (the tab is granted the clipboard for it).
+func (p *page) copied() string {
+	p.t.Helper()
+	c := chromedp.FromContext(p.tab)
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := cdp.Call(p.ctx, c.Browser, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true}, Setting: cdpbrowser.PermissionSettingGranted,
+			Origin: p.b.URL, BrowserContextID: c.BrowserContextID})
+		require.NoError(p.t, err)
+	}
+	p.click("Copy")
+	p.waitText("Copied")
+	return get(p, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
 }
 
 // html is the page's HTML.

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -279,18 +277,9 @@ func (p *page) section(heading string) string {
 func (p *page) copyToken() string {
 	p.t.Helper()
 	p.waitText("Copy this token now. It will not be shown again.")
-	c := chromedp.FromContext(p.tab)
-	for _, name := range []string{"clipboard-read", "clipboard-write"} {
-		_, err := cdp.Call(p.ctx, c.Browser, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingGranted,
-			Origin: p.b.URL, BrowserContextID: c.BrowserContextID})
-		require.NoError(p.t, err)
-	}
 	shown := get(p, chromedp.Value(chromedp.ID("token")))
 	require.True(p.t, access.WellFormed(shown), "the page shows a token: %q", shown)
-	p.click("Copy")
-	p.waitText("Copied")
-	copied := get(p, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	copied := p.copied()
 	require.Equal(p.t, shown, copied, "Copy puts the token on the clipboard")
 	return copied
 }

@@ -197,6 +197,7 @@ func (p *page) oneTimeLink(path string) string {
 	p.waitText("(in 72 hours)")
 	link := p.value("One-time link")
 	assert.True(p.t, strings.HasPrefix(link, p.b.URL+path), link)
+	assert.Equal(p.t, link, p.copied(), "Copy puts the link on the clipboard")
 	return link
 }
 
