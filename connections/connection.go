@@ -499,6 +499,9 @@ func (s *Service) checkURL(raw string) string {
 		if s.plainHTTPAllowed(u.Hostname()) {
 			return ""
 		}
+		if s.guard.Check(netip.MustParseAddr("127.0.0.1")) == nil {
+			return "must use https; plain http is allowed only for localhost or an IP address inside ALLOWED_CIDRS"
+		}
 		return "must use https; plain http is allowed only for an IP address inside ALLOWED_CIDRS"
 	}
 	return fmt.Sprintf("scheme %q is not https", u.Scheme)
