@@ -639,6 +639,19 @@ func TestBadInputNamesTheField(t *testing.T) {
 	}
 	_, err := b.svc.Create(t.Context(), base())
 	require.NoError(t, err, "the base input is fine")
+
+	// The refusal of plain http names localhost only where loopback is open.
+	overHTTP := base()
+	overHTTP.TokenURL = new("http://id.example.com/token")
+	for svc, want := range map[*connections.Service]string{
+		b.svc:        "must use https; plain http is allowed only for an IP address inside ALLOWED_CIDRS",
+		setup(t).svc: "must use https; plain http is allowed only for localhost or an IP address inside ALLOWED_CIDRS",
+	} {
+		_, err = svc.Create(t.Context(), overHTTP)
+		e, ok := invalid.As(err)
+		require.True(t, ok, "%v", err)
+		require.Equal(t, want, e.Fields[0].Message)
+	}
 }
 
 func TestNoSecretInPlaintextInTheDatabase(t *testing.T) {
