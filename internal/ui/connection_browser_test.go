@@ -176,6 +176,18 @@ func TestConnectionEditKeepsTheSecret(t *testing.T) {
 	v, err := p.b.App.Connections.Get(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, connections.StatusConnected, v.Status)
+
+	// Other scopes than were allowed: the page says to connect again.
+	p.click("Edit")
+	p.waitText("Changing the client, its endpoints or the scopes asks you to connect again.")
+	p.fill("Scopes", "contacts.read")
+	p.click("Save")
+	p.waitText("so the old token is dropped: click Reconnect to allow access again.")
+	p.waitText("Needs reconnection")
+	p.click("Reconnect")
+	p.click("Allow")
+	p.waitText("Connected: Liaison can now use “CRM (spring)”.")
+	assert.Equal(t, "contacts.read", prov.LastAuthorizeRequest().Get("scope"), "the new scopes are asked for")
 }
 
 // With only the discovery URL, Liaison finds the endpoints itself: the

@@ -19,7 +19,8 @@ func (h *Handler) connectionEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 // connectionSave saves an edit: a secret left empty stays as it was, a
-// secret typed replaces it; on an error nothing is saved.
+// secret typed replaces it; on an error nothing is saved. An edit that
+// drops the token (a new client, endpoints or scopes) says to connect again.
 func (h *Handler) connectionSave(w http.ResponseWriter, r *http.Request) {
 	f, v, ok := h.editForm(w, r)
 	if !ok {
@@ -27,9 +28,13 @@ func (h *Handler) connectionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	in := f.input()
 	if f.ok() {
-		_, err := h.o.Connections.Update(r.Context(), v.ID, in)
+		saved, err := h.o.Connections.Update(r.Context(), v.ID, in)
 		if err == nil {
-			http.Redirect(w, r, "/connections/"+v.ID+"?done=connection-saved", http.StatusSeeOther)
+			done := "connection-saved"
+			if v.Status == connections.StatusConnected && saved.AuthType == connections.AuthOAuth2Code && saved.Status != connections.StatusConnected {
+				done = "connection-saved-reconnect"
+			}
+			http.Redirect(w, r, "/connections/"+v.ID+"?done="+done, http.StatusSeeOther)
 			return
 		}
 		if errors.Is(err, connections.ErrNotFound) {

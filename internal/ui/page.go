@@ -37,6 +37,7 @@ var flashes = map[string]string{
 
 	"connection-created":             "The connection is saved.",
 	"connection-saved":               "Your changes are saved.",
+	"connection-saved-reconnect":     "Your changes are saved. They change what Liaison was allowed, so the old token is dropped: click Reconnect to allow access again.",
 	"connection-refreshed":           "The token was refreshed.",
 	"connection-paused":              "Paused: nothing goes through this connection until you resume it.",
 	"connection-resumed":             "Resumed: what waited goes through the connection again.",
