@@ -166,13 +166,24 @@ func cliToken(t *testing.T, env map[string]string, name string) string {
 	return strings.TrimSpace(out.String())
 }
 
+// handedOut are the addresses freeAddr has returned in this test binary.
+var handedOut sync.Map
+
+// freeAddr is a loopback address free now and never returned before: the
+// kernel may offer a port again once its listener is closed, before the
+// process it was meant for binds it (two processes were once given the
+// same port, one then failing with "address already in use").
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, seen := handedOut.LoadOrStore(addr, true); !seen {
+			return addr
+		}
+	}
 }
 
 // startDeployment starts the three processes of a deployment on env (web,
