@@ -349,3 +349,30 @@ func TestConnectionNeedsReconnectionSaysWhyAndReconnects(t *testing.T) {
 	p.click("Test")
 	p.waitText("Test worked")
 }
+
+// A test the other service fails says so: failed, its status, how long it
+// took. One that refuses the token says the connection needs a new one,
+// and where to give it.
+func TestConnectionTestThatFailsSaysWhy(t *testing.T) {
+	p := openPage(t)
+	rc := apptest.NewReceiver(t, apptest.AnswerStatuses(http.StatusServiceUnavailable, http.StatusUnauthorized))
+	p.signInNew("ana@example.com", users.RoleMember)
+	v, err := p.b.App.Connections.Create(context.Background(), connections.Input{Name: new("Mailer"), AuthType: new(connections.AuthBearer),
+		BaseURL: new(rc.URL), Token: new("pit-123456"), TestPath: new("/me")})
+	require.NoError(t, err)
+	p.visit("/connections/" + v.ID)
+	p.click("Test")
+	p.waitText("Test failed")
+	p.waitText("the service answered 503")
+	p.screenshot("connection-test-failed")
+
+	p.click("Test")
+	p.waitText("Needs reconnection")
+	p.waitText("The other service no longer takes the saved token:")
+	p.screenshot("connection-token-refused")
+	p.click("edit the connection")
+	p.waitText("Saved — leave empty to keep it")
+	got := rc.WaitFor(t, 2)
+	assert.Equal(t, "/me", got[0].Path)
+	assert.Equal(t, "Bearer pit-123456", got[0].Header.Get("Authorization"), "the test goes with the connection's credentials")
+}
