@@ -364,11 +364,13 @@ func TestConnectionTestThatFailsSaysWhy(t *testing.T) {
 	p.click("Test")
 	p.waitText("Test failed")
 	p.waitText("the service answered 503")
+	assert.NotContains(t, p.html(), "Service Unavailable", "the status is said once")
 	p.screenshot("connection-test-failed")
 
 	p.click("Test")
 	p.waitText("Needs reconnection")
 	p.waitText("The other service no longer takes the saved token:")
+	p.waitText("The connection needs to be reconnected:")
 	p.screenshot("connection-token-refused")
 	p.click("edit the connection")
 	p.waitText("Saved — leave empty to keep it")

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/liaison/liaison/internal/users"
 )
@@ -70,7 +72,7 @@ func (h *Handler) parsePages() (map[string]*template.Template, error) {
 		return nil, err
 	}
 	funcs := template.FuncMap{"field": field, "static": h.static.url, "ago": h.ago, "until": h.until, "at": at, "secretField": secretField, "rows": rowsField, "hasPrefix": strings.HasPrefix,
-		"minPassword": func() int { return users.MinPasswordLength }}
+		"minPassword": func() int { return users.MinPasswordLength }, "capital": capital}
 	out := map[string]*template.Template{}
 	for _, file := range screens {
 		name := strings.TrimSuffix(path.Base(file), ".html")
@@ -118,4 +120,11 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// capital is s with its first letter upper-case: a domain message that
+// starts a sentence on the page ("the connection needs…" → "The connection needs…").
+func capital(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
