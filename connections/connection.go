@@ -110,10 +110,13 @@ type Connection struct {
 	UpdatedAt time.Time
 }
 
-// isOAuth reports whether the connection gets its tokens from a token endpoint.
-func (c *Connection) isOAuth() bool {
-	return c.AuthType == AuthOAuth2Code || c.AuthType == AuthOAuth2ClientCredentials
+// IsOAuth reports whether a connection of this auth type gets its tokens
+// from a token endpoint.
+func IsOAuth(authType string) bool {
+	return authType == AuthOAuth2Code || authType == AuthOAuth2ClientCredentials
 }
+
+func (c *Connection) isOAuth() bool { return IsOAuth(c.AuthType) }
 
 // Input is what a person sends to create or edit a connection. Every field
 // is a pointer so that an edit (PATCH) changes only what it names; a create
@@ -499,7 +502,7 @@ func (s *Service) checkURL(raw string) string {
 		if s.plainHTTPAllowed(u.Hostname()) {
 			return ""
 		}
-		if s.guard.Check(netip.MustParseAddr("127.0.0.1")) == nil {
+		if s.loopbackOpen() {
 			return "must use https; plain http is allowed only for localhost or an IP address inside ALLOWED_CIDRS"
 		}
 		return "must use https; plain http is allowed only for an IP address inside ALLOWED_CIDRS"
@@ -507,9 +510,15 @@ func (s *Service) checkURL(raw string) string {
 	return fmt.Sprintf("scheme %q is not https", u.Scheme)
 }
 
+// loopbackOpen reports whether the guard lets requests reach loopback
+// (liaison dev, or ALLOWED_CIDRS naming it).
+func (s *Service) loopbackOpen() bool {
+	return s.guard.Check(netip.MustParseAddr("127.0.0.1")) == nil
+}
+
 func (s *Service) plainHTTPAllowed(host string) bool {
 	if strings.EqualFold(host, "localhost") {
-		return s.guard.Check(netip.MustParseAddr("127.0.0.1")) == nil
+		return s.loopbackOpen()
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {

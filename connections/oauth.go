@@ -195,16 +195,17 @@ func stateHash(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Outcome is how a return to the redirect URI ended, in plain words for
-// the page the person sees.
+// Outcome is how a return to the redirect URI ended. When it names a
+// connection, a failure's Message is also stored as the connection's last
+// error, which the connection's page shows.
 type Outcome struct {
-	OK             bool
-	ConnectionID   string
-	ConnectionName string
+	OK           bool
+	ConnectionID string
 	// Problem is a short code: access_denied, expired_state, unknown_state,
 	// token_error, provider_error, mismatch.
 	Problem string
-	// Message says what happened and what to do, without secrets.
+	// Message says what went wrong and what to do, without secrets ("" on
+	// success).
 	Message string
 }
 
@@ -234,7 +235,7 @@ func (s *Service) Complete(ctx context.Context, query url.Values) Outcome {
 	if err != nil {
 		return Outcome{Problem: "unknown_state", Message: "The connection this authorization was for no longer exists."}
 	}
-	out := Outcome{ConnectionID: c.ID, ConnectionName: c.Name}
+	out := Outcome{ConnectionID: c.ID}
 	fail := func(problem, msg string) Outcome {
 		out.Problem, out.Message = problem, msg
 		s.setLastError(ctx, c.ID, msg)
@@ -293,7 +294,6 @@ func (s *Service) Complete(ctx context.Context, query url.Values) Outcome {
 	s.opts.Log.InfoContext(ctx, "connection authorized", "connection_id", c.ID)
 	s.connected(ctx, c, from)
 	out.OK = true
-	out.Message = fmt.Sprintf("Connected: %q can now be used.", c.Name)
 	return out
 }
 

@@ -33,6 +33,14 @@ func (p *page) connect(name string) {
 	p.waitText("Connected: Liaison can now use “" + name + "”.")
 }
 
+// stored is the connection as the domain holds it.
+func (p *page) stored(id string) connections.View {
+	p.t.Helper()
+	v, err := p.b.App.Connections.Get(context.Background(), id)
+	require.NoError(p.t, err)
+	return v
+}
+
 // consentProvider is the strict fake provider for the app's redirect URI,
 // with its consent page.
 func consentProvider(p *page) *oauthfake.Provider {
@@ -95,8 +103,7 @@ func TestConnectionCreateCopyConnectAndTest(t *testing.T) {
 	id := p.createOAuthConnection(prov, "CRM")
 	p.waitText("Not connected yet")
 	p.screenshot("connection-created")
-	v, err := p.b.App.Connections.Get(context.Background(), id)
-	require.NoError(t, err)
+	v := p.stored(id)
 	assert.Equal(t, map[string]string{"Version": "2021-07-28"}, v.Headers, "the header row was saved")
 	assert.Equal(t, []string{"contacts.read", "offline_access"}, v.Scopes)
 	assert.NotContains(t, p.html(), apptest.ClientSecret, "the secret is never shown again")
@@ -173,9 +180,7 @@ func TestConnectionEditKeepsTheSecret(t *testing.T) {
 	assert.Equal(t, oauthfake.ClientSecretBasic, prov.LastTokenRequest().ClientAuth)
 	p.waitText("Refreshed")
 	p.screenshot("connection-refreshed")
-	v, err := p.b.App.Connections.Get(context.Background(), id)
-	require.NoError(t, err)
-	assert.Equal(t, connections.StatusConnected, v.Status)
+	assert.Equal(t, connections.StatusConnected, p.stored(id).Status)
 
 	// Other scopes than were allowed: the page says to connect again.
 	p.click("Edit")
@@ -343,9 +348,7 @@ func TestConnectionNeedsReconnectionSaysWhyAndReconnects(t *testing.T) {
 	p.waitText("Liaison wants access to")
 	p.click("Allow")
 	p.waitText("Connected: Liaison can now use “CRM”.")
-	v, err := p.b.App.Connections.Get(context.Background(), id)
-	require.NoError(t, err)
-	assert.Equal(t, connections.StatusConnected, v.Status)
+	assert.Equal(t, connections.StatusConnected, p.stored(id).Status)
 	p.click("Test")
 	p.waitText("Test worked")
 }

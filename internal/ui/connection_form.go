@@ -71,9 +71,7 @@ type connectionForm struct {
 type row struct{ Key, Value string }
 
 // OAuth, Code, Bearer and APIKey say which of the type's fields to show.
-func (f *connectionForm) OAuth() bool {
-	return f.Type.ID == connections.AuthOAuth2Code || f.Type.ID == connections.AuthOAuth2ClientCredentials
-}
+func (f *connectionForm) OAuth() bool  { return connections.IsOAuth(f.Type.ID) }
 func (f *connectionForm) Code() bool   { return f.Type.ID == connections.AuthOAuth2Code }
 func (f *connectionForm) Bearer() bool { return f.Type.ID == connections.AuthBearer }
 func (f *connectionForm) APIKey() bool { return f.Type.ID == connections.AuthAPIKey }

@@ -56,11 +56,11 @@ func rowOf(v connections.View) connectionRow {
 }
 
 // OAuth reports whether the connection has a token from a token endpoint;
-// Code whether a person connects it in the browser.
-func (c connectionRow) OAuth() bool {
-	return c.AuthType == connections.AuthOAuth2Code || c.AuthType == connections.AuthOAuth2ClientCredentials
-}
-func (c connectionRow) Code() bool { return c.AuthType == connections.AuthOAuth2Code }
+// Code whether a person connects it in the browser; NeverConnected whether
+// it was never authorized (Connect rather than Reconnect).
+func (c connectionRow) OAuth() bool          { return connections.IsOAuth(c.AuthType) }
+func (c connectionRow) Code() bool           { return c.AuthType == connections.AuthOAuth2Code }
+func (c connectionRow) NeverConnected() bool { return c.View.Status == connections.StatusPending }
 
 // connectionsList shows the connections, 50 a page, all or of the type
 // in ?type= (kept in the URL, so a filtered list can be bookmarked).

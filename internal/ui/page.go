@@ -125,6 +125,9 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 // capital is s with its first letter upper-case: a domain message that
 // starts a sentence on the page ("the connection needs…" → "The connection needs…").
 func capital(s string) string {
+	if s == "" {
+		return s
+	}
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
 }
