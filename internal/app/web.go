@@ -25,6 +25,7 @@ func isAPIPath(path string) bool {
 func (a *App) WebHandler() (http.Handler, error) {
 	apiServer := api.New(a.APIDeps())
 	web, err := ui.New(ui.Options{Users: a.Users, Connections: a.Connections, Tokens: a.Tokens,
+		Hooks: a.Hooks, Calls: a.Calls, Imports: a.Imports, Jobs: a.Jobs,
 		Log: a.Log.With("component", "ui"), PublicURL: a.Config.PublicURL})
 	if err != nil {
 		return nil, err

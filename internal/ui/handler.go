@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/liaison/liaison/connections"
+	"github.com/liaison/liaison/hooks"
+	"github.com/liaison/liaison/hooks/calls"
+	"github.com/liaison/liaison/importer"
 	"github.com/liaison/liaison/internal/access"
 	"github.com/liaison/liaison/internal/invalid"
 	"github.com/liaison/liaison/internal/users"
+	"github.com/liaison/liaison/jobs"
 )
 
 // Options are what the web UI is built from: the domain services it calls
@@ -20,6 +24,13 @@ type Options struct {
 	Users       *users.Service
 	Connections *connections.Service
 	Tokens      *access.Store
+	// Hooks serves the action hooks, event webhooks and delivery log
+	// screens; Calls the API calls; Imports and Jobs the imports (Jobs
+	// queues a run started from the page and cancels one).
+	Hooks   *hooks.Service
+	Calls   *calls.Service
+	Imports *importer.Store
+	Jobs    *jobs.Client
 	// Log is where the UI reports what went wrong; default discards.
 	Log *slog.Logger
 	// PublicURL is PUBLIC_URL: under https the session cookie is Secure.
@@ -31,7 +42,8 @@ type Options struct {
 
 func (o Options) validate() error {
 	if err := invalid.Required("ui", invalid.Need("Users", o.Users != nil), invalid.Need("Connections", o.Connections != nil),
-		invalid.Need("Tokens", o.Tokens != nil)); err != nil {
+		invalid.Need("Tokens", o.Tokens != nil), invalid.Need("Hooks", o.Hooks != nil), invalid.Need("Calls", o.Calls != nil),
+		invalid.Need("Imports", o.Imports != nil), invalid.Need("Jobs", o.Jobs != nil)); err != nil {
 		return err
 	}
 	if o.PublicURL == "" {

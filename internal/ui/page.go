@@ -46,6 +46,14 @@ var flashes = map[string]string{
 	"connection-deleted":             "The connection is deleted.",
 	"connection-deleted-revoked":     "The connection is deleted, and the other service revoked its tokens.",
 	"connection-deleted-not-revoked": "The connection is deleted, but the other service did not confirm revoking its tokens: remove Liaison's access in that service's settings to be sure.",
+
+	// Action hooks.
+
+	// Event webhooks.
+
+	// The delivery log.
+
+	// Imports.
 }
 
 // page is what the layout shows around every screen: the signed-in
@@ -110,7 +118,19 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status in
 		p.User, p.CSRF = &s.User, s.Session.CSRF
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, p); err != nil {
+	var err error
+	if part := r.URL.Query().Get("live"); part != "" && status == http.StatusOK {
+		// A live part (app.js, data-live): only the template "live NAME"
+		// of the screen, the element that replaces itself on the page.
+		if t.Lookup("live "+part) == nil {
+			h.notFound(w, r)
+			return
+		}
+		err = t.ExecuteTemplate(&buf, "live "+part, p)
+	} else {
+		err = t.Execute(&buf, p)
+	}
+	if err != nil {
 		h.o.Log.ErrorContext(r.Context(), "rendering a page", "screen", screen, "error", err)
 		http.Error(w, "Something went wrong on our side while showing this page. Try again in a moment.", http.StatusInternalServerError)
 		return

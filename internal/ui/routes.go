@@ -71,6 +71,16 @@ func (h *Handler) routes() []route {
 		{"GET /integrations/{id}/delete", h.integrations(h.integrationDeleteConfirm)},
 		{"POST /integrations/{id}/delete", h.integrations(h.integrationDelete)},
 
+		// Action hooks (hooks.go, hook*.go).
+
+		// Event webhooks (webhooks.go, webhook*.go).
+
+		// The delivery log (deliveries.go, delivery.go).
+
+		// Imports (imports.go, import*.go).
+
+		// API calls (calls.go).
+
 		// Anything else.
 		{"/", h.public(h.notFound)},
 	}

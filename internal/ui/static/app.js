@@ -71,3 +71,43 @@ document.addEventListener("click", (event) => {
   last.after(copy);
   copy.querySelector("input").focus();
 });
+// Live parts: an element with data-live="NAME" is fetched again every
+// data-every milliseconds (default 2000) as this page's address with
+// live=NAME, which answers only that element, and replaced by it. The
+// new element carries data-live again while there is something to watch
+// (a run still running) and not once it is over, which stops it. Nothing
+// is fetched while the tab is hidden, nor, for data-live-top, while the
+// page is scrolled down (new rows would move what one is reading).
+function watchLive() {
+  for (const element of document.querySelectorAll("[data-live]:not([data-watched])")) {
+    element.dataset.watched = "yes";
+    const every = Number(element.dataset.every || 2000);
+    const tick = async () => {
+      if (!element.isConnected) return;
+      if (document.hidden || (element.hasAttribute("data-live-top") && window.scrollY > 40)) {
+        setTimeout(tick, every);
+        return;
+      }
+      const url = new URL(location.href);
+      url.searchParams.set("live", element.dataset.live);
+      try {
+        const answer = await fetch(url, { headers: { Accept: "text/html" }, redirect: "error" });
+        if (answer.ok) {
+          const holder = document.createElement("div");
+          holder.innerHTML = await answer.text();
+          const fresh = holder.firstElementChild;
+          if (fresh) {
+            element.replaceWith(fresh);
+            watchLive();
+            return;
+          }
+        }
+      } catch {
+        // Offline or signed out: try again at the next tick.
+      }
+      setTimeout(tick, every);
+    };
+    setTimeout(tick, every);
+  }
+}
+document.addEventListener("DOMContentLoaded", watchLive);
