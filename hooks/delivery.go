@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,12 +49,97 @@ type Delivery struct {
 type DeliveryFilter struct {
 	HookID    string
 	WebhookID string
-	EventID   string
+	// TargetKind (hook, webhook or call) keeps the deliveries of one kind
+	// of target; with TargetID, of that one target (a call's are its
+	// callback deliveries).
+	TargetKind string
+	TargetID   string
+	EventID    string
+	// EventType keeps the deliveries of events of that exact type.
+	EventType string
 	Status    string
-	Since     time.Time
+	// Since and Until bound the deliveries' creation: since included,
+	// until excluded; zero is unbounded.
+	Since, Until time.Time
 	// Cursor is the next_cursor of the previous page.
 	Cursor string
 	Limit  int
+}
+
+// TargetKinds are the kinds of target a delivery goes to, as
+// DeliveryFilter.TargetKind names them.
+func TargetKinds() []string { return []string{"hook", "webhook", kindCallback} }
+
+// where is the filter as SQL conditions on deliveries d joined to events
+// e, their arguments appended to args; an invalid field is an
+// *invalid.Error naming it.
+func (f DeliveryFilter) where(args *[]any) ([]string, error) {
+	var where []string
+	arg := func(v any) string { *args = append(*args, v); return "$" + strconv.Itoa(len(*args)) }
+	if f.HookID != "" {
+		where = append(where, "d.target_kind = 'hook' AND d.target_id = "+arg(f.HookID))
+	}
+	if f.WebhookID != "" {
+		where = append(where, "d.target_kind = 'webhook' AND d.target_id = "+arg(f.WebhookID))
+	}
+	if f.TargetKind != "" {
+		if !slices.Contains(TargetKinds(), f.TargetKind) {
+			return nil, invalid.New("target_kind", "must be hook, webhook or call")
+		}
+		where = append(where, "d.target_kind = "+arg(f.TargetKind))
+		if f.TargetID != "" {
+			where = append(where, "d.target_id = "+arg(f.TargetID))
+		}
+	}
+	if f.EventID != "" {
+		where = append(where, "d.event_id = "+arg(f.EventID))
+	}
+	if f.EventType != "" {
+		if !ValidEventType(f.EventType) {
+			return nil, invalid.New("event_type", "must be an event type such as email.opened")
+		}
+		where = append(where, "e.type = "+arg(f.EventType))
+	}
+	if f.Status != "" {
+		switch f.Status {
+		case statusPending, statusRetrying, statusPostponed, statusSucceeded, statusFailed:
+		default:
+			return nil, invalid.New("status", "must be pending, retrying, postponed, succeeded or failed")
+		}
+		where = append(where, "d.status = "+arg(f.Status))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "d.created_at >= "+arg(f.Since.UTC()))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "d.created_at < "+arg(f.Until.UTC()))
+	}
+	if f.Cursor != "" {
+		at, id, ok := decodeCursor(f.Cursor)
+		if !ok {
+			return nil, invalid.New("cursor", "is not a cursor from a previous page")
+		}
+		a, b := arg(at), arg(id)
+		where = append(where, "(d.created_at < "+a+" OR (d.created_at = "+a+" AND d.id < "+b+"))")
+	}
+	return where, nil
+}
+
+// fromWhere is the FROM and WHERE of a query of the filter's deliveries:
+// events are joined only when the filter needs their type.
+func (f DeliveryFilter) fromWhere(args *[]any, withEvents bool) (string, error) {
+	where, err := f.where(args)
+	if err != nil {
+		return "", err
+	}
+	q := ` FROM deliveries d`
+	if withEvents || f.EventType != "" {
+		q += ` JOIN events e ON e.id = d.event_id`
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q, nil
 }
 
 const deliveryColumns = `d.id, d.event_id, e.type, d.target_kind, d.target_id, d.status, d.attempts, d.next_attempt_at,
@@ -94,44 +180,13 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) (_ []Deliver
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	if f.HookID != "" {
-		where = append(where, "d.target_kind = 'hook' AND d.target_id = "+arg(f.HookID))
+	var args []any
+	from, err := f.fromWhere(&args, true)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.WebhookID != "" {
-		where = append(where, "d.target_kind = 'webhook' AND d.target_id = "+arg(f.WebhookID))
-	}
-	if f.EventID != "" {
-		where = append(where, "d.event_id = "+arg(f.EventID))
-	}
-	if f.Status != "" {
-		switch f.Status {
-		case statusPending, statusRetrying, statusPostponed, statusSucceeded, statusFailed:
-		default:
-			return nil, "", invalid.New("status", "must be pending, retrying, postponed, succeeded or failed")
-		}
-		where = append(where, "d.status = "+arg(f.Status))
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "d.created_at >= "+arg(f.Since.UTC()))
-	}
-	if f.Cursor != "" {
-		at, id, ok := decodeCursor(f.Cursor)
-		if !ok {
-			return nil, "", invalid.New("cursor", "is not a cursor from a previous page")
-		}
-		a, b := arg(at), arg(id)
-		where = append(where, "(d.created_at < "+a+" OR (d.created_at = "+a+" AND d.id < "+b+"))")
-	}
-	q := `SELECT ` + deliveryColumns + ` FROM deliveries d JOIN events e ON e.id = d.event_id`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY d.created_at DESC, d.id DESC LIMIT " + arg(f.Limit+1)
+	args = append(args, f.Limit+1)
+	q := `SELECT ` + deliveryColumns + from + " ORDER BY d.created_at DESC, d.id DESC LIMIT $" + strconv.Itoa(len(args))
 	rows, err := s.opts.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing deliveries: %w", err)
@@ -259,14 +314,7 @@ func (s *Service) Replay(ctx context.Context, kind send.TargetKind, targetID str
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	for start := 0; start < len(ids); start += 500 {
-		// As in Retry: a task of a delivery that just finished may still be
-		// winding up.
-		if err := s.opts.Queue.RunDeliveriesNow(ctx, ids[start:min(start+500, len(ids))]); err != nil {
-			s.opts.Log.ErrorContext(ctx, "queueing replayed deliveries; the sweep will queue them", "error", err)
-			break
-		}
-	}
+	s.runNow(ctx, ids)
 	return ReplayResult{Replayed: len(ids)}, nil
 }
 
